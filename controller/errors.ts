@@ -1,0 +1,83 @@
+// Named errors, each with the one exit code it maps to. The table in exitCodeFor() is
+// the single place exit codes are decided; README documents the same table.
+
+export class ComposeRollError extends Error {
+  override name = "ComposeRollError";
+  /** One line telling the user what to do next. */
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
+
+/** Bad input or a failed preflight: nothing was changed. */
+export class RefusedError extends ComposeRollError {
+  override name = "RefusedError";
+}
+
+/** Another rollout holds the service's lock. */
+export class LockHeldError extends ComposeRollError {
+  override name = "LockHeldError";
+}
+
+/** A new container never became healthy: unhealthy, exited, or timed out. */
+export class HealthError extends ComposeRollError {
+  override name = "HealthError";
+}
+
+/** Traefik did not take, or could not reach, a server in time. */
+export class RoutingError extends ComposeRollError {
+  override name = "RoutingError";
+}
+
+/** A Docker Engine call failed. */
+export class EngineError extends ComposeRollError {
+  override name = "EngineError";
+}
+
+/** compose-roll was asked to stop (SIGINT, SIGTERM). */
+export class AbortedError extends ComposeRollError {
+  override name = "AbortedError";
+}
+
+/** The rollout failed and the previous state was fully restored. */
+export class RolledBackError extends ComposeRollError {
+  override name = "RolledBackError";
+  constructor(
+    message: string,
+    readonly cause: Error,
+  ) {
+    super(message);
+  }
+}
+
+/** The rollout failed and restoring failed too: a human must look. */
+export class RollbackFailedError extends ComposeRollError {
+  override name = "RollbackFailedError";
+  constructor(
+    message: string,
+    readonly cause: Error,
+    /** The exact state observed after the failed restore, one line per container/server. */
+    readonly state: string[],
+  ) {
+    super(message);
+  }
+}
+
+export const ExitCode = {
+  ok: 0,
+  unexpected: 1,
+  refused: 2,
+  lockHeld: 3,
+  rolledBack: 5,
+  rollbackFailed: 7,
+} as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof RefusedError) return ExitCode.refused;
+  if (err instanceof LockHeldError) return ExitCode.lockHeld;
+  if (err instanceof RolledBackError) return ExitCode.rolledBack;
+  if (err instanceof RollbackFailedError) return ExitCode.rollbackFailed;
+  return ExitCode.unexpected;
+}

@@ -1,0 +1,48 @@
+// The vocabulary the decision core reasons in. Plain data only: adapters translate
+// Docker inspect output and Traefik's API into these shapes, so the core never sees
+// dockerode, the filesystem or fetch.
+
+/** Docker's health as the core cares about it; "none" = the image has no HEALTHCHECK. */
+export type Health = "starting" | "healthy" | "unhealthy" | "none";
+
+/** One container of the service, as observed on the Docker host. */
+export interface Replica {
+  id: string;
+  /** e.g. "demo-web-4" (compose naming: <project>-<service>-<number>). */
+  name: string;
+  /** com.docker.compose.container-number */
+  number: number;
+  /** Image ID (sha256:...), the identity the core compares; refs can move. */
+  imageId: string;
+  /** The image reference the container was created from, for humans. */
+  imageRef: string;
+  running: boolean;
+  /** Exit code when not running. */
+  exitCode?: number;
+  health: Health;
+  /** The URL Traefik must use to reach it (http://<ip on the shared network>:<port>), if it has one. */
+  url?: string;
+}
+
+/** What compose-roll sees at one moment: the containers, and which URLs Traefik's file lists. */
+export interface Observation {
+  replicas: Replica[];
+  /** Server URLs currently listed for the service in the file compose-roll owns. */
+  routed: string[];
+}
+
+/** An image resolved on the host. */
+export interface ImageInfo {
+  ref: string;
+  id: string;
+  /** Container ports the image EXPOSEs (tcp only). */
+  exposedPorts: number[];
+}
+
+/** What a reconcile loop drives towards: `replicas` routed containers of `image`. */
+export interface Goal {
+  image: ImageInfo;
+  replicas: number;
+  /** Extra containers allowed above `replicas` while rolling (Kubernetes' maxSurge). */
+  maxSurge: number;
+}

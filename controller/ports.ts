@@ -1,0 +1,80 @@
+// Ports: the only ways the controller touches the world. Each has one real adapter
+// (engine/, traefik/, state/, cli/) and fakes in unit tests.
+import type { Goal, ImageInfo, Observation, Replica } from "./model.js";
+
+/** Where the service lives: the compose project and service, resolved by compose/. */
+export interface ServiceRef {
+  project: string;
+  service: string;
+}
+
+/**
+ * An opaque recipe for another container of the service (captured from a running one:
+ * env, networks and aliases, volumes, labels, healthcheck, restart policy, stop signal
+ * and grace, resources). Only the engine adapter looks inside.
+ */
+export interface ReplicaTemplate {
+  readonly kind: "replica-template";
+  /** The image the template was captured from (its defaults are not copied into the clone). */
+  readonly sourceImage: ImageInfo;
+}
+
+export interface Engine {
+  /** Resolves a local image (ref or ID); undefined when it is not on the host. */
+  image(ref: string): Promise<ImageInfo | undefined>;
+  /** All containers carrying the service's compose labels (running or not), with their Traefik URL. */
+  replicas(svc: ServiceRef): Promise<Replica[]>;
+  /** Captures the recipe of an existing container of the service. */
+  template(containerId: string): Promise<ReplicaTemplate>;
+  /** Creates and starts container number `number` from the template with `image`. */
+  start(template: ReplicaTemplate, image: ImageInfo, number: number): Promise<Replica>;
+  /**
+   * Resolves when the container is healthy (or running, without a HEALTHCHECK). Rejects with
+   * HealthError when it turns unhealthy, exits, or `timeoutMs` passes; follows Docker's event
+   * stream rather than polling. Rejects with AbortedError when `signal` aborts.
+   */
+  waitHealthy(replica: Replica, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /** Stops with the container's own stop signal and grace period, then removes it. Idempotent. */
+  stopAndRemove(replica: Replica): Promise<void>;
+}
+
+export interface Router {
+  /** Server URLs listed in the file compose-roll owns (empty when the file does not exist). */
+  servers(): Promise<string[]>;
+  /**
+   * Proves Traefik itself can reach `url` with a live request, before any user traffic
+   * goes there. Rejects with RoutingError when it cannot within `timeoutMs`.
+   */
+  verify(url: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Writes the file atomically so the service lists exactly `urls`, then waits until
+   * Traefik's API shows exactly that set. Rejects with RoutingError on timeout.
+   */
+  setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Lifecycle of a container as compose-roll drives it (after kamal-proxy's target states). */
+export type ReplicaState = "adding" | "healthy" | "routed" | "draining" | "removed" | "failed";
+
+export type RolloutEvent =
+  | { type: "start"; service: string; from: string; to: string; replicas: number }
+  | { type: "replica"; name: string; image: string; state: ReplicaState; detail?: string }
+  | { type: "restore"; reason: string; to: string }
+  | { type: "done"; result: "complete" | "rolled-back"; from: string; to: string; replicas: number };
+
+/** Human progress or JSON events; never logs (pino does those). */
+export interface Reporter {
+  event(e: RolloutEvent): void;
+}
+
+/** What the controller reads from the world each time round its loop. */
+export interface Observer {
+  observe(): Promise<Observation>;
+}
+
+export type { Goal };
