@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { decide, maxContainers, nextNumber, type Step } from "./decide.js";
+import type { Goal, ImageInfo, Observation, Replica } from "./model.js";
+
+const v1: ImageInfo = { ref: "app:v1", id: "sha256:v1", exposedPorts: [8000] };
+const v2: ImageInfo = { ref: "app:v2", id: "sha256:v2", exposedPorts: [8000] };
+
+function replica(number: number, image: ImageInfo, over: Partial<Replica> = {}): Replica {
+  return {
+    id: `id${number}`,
+    name: `demo-web-${number}`,
+    number,
+    imageId: image.id,
+    imageRef: image.ref,
+    running: true,
+    health: "healthy",
+    url: `http://10.0.0.${number}:8000`,
+    ...over,
+  };
+}
+
+/** N old replicas, all routed: the state before a rollout. */
+function steady(n: number, image = v1): Observation {
+  const replicas = Array.from({ length: n }, (_, i) => replica(i + 1, image));
+  return { replicas, routed: replicas.map((r) => r.url as string) };
+}
+
+/** Applies a step the way the real controller would, when every action succeeds. */
+function apply(obs: Observation, step: Step, image: ImageInfo): Observation {
+  switch (step.kind) {
+    case "start":
+      return { ...obs, replicas: [...obs.replicas, replica(step.number, image, { health: "starting" })] };
+    case "await-health":
+      return {
+        ...obs,
+        replicas: obs.replicas.map((r) => (r.id === step.replica.id ? { ...r, health: "healthy" } : r)),
+      };
+    case "route":
+      return { ...obs, routed: [...obs.routed, step.replica.url as string] };
+    case "retire":
+      return {
+        replicas: obs.replicas.filter((r) => r.id !== step.replica.id),
+        routed: obs.routed.filter((u) => u !== step.replica.url),
+      };
+    case "unroute-orphan":
+      return { ...obs, routed: obs.routed.filter((u) => u !== step.url) };
+    default:
+      throw new Error(`cannot apply ${step.kind}`);
+  }
+}
+
+/** Serving = routed to a running, healthy container. */
+function serving(obs: Observation): number {
+  return obs.replicas.filter(
+    (r) => r.running && r.health === "healthy" && r.url && obs.routed.includes(r.url),
+  ).length;
+}
+
+function run(obs: Observation, goal: Goal, limit = 100): { steps: Step[]; final: Observation } {
+  const steps: Step[] = [];
+  let cur = obs;
+  for (let i = 0; i < limit; i++) {
+    const step = decide(cur, goal);
+    steps.push(step);
+    if (step.kind === "done" || step.kind === "fail") return { steps, final: cur };
+    // Between steps, at every moment: never fewer than N serving, never more than N + surge containers.
+    cur = apply(cur, step, goal.image);
+    expect(serving(cur)).toBeGreaterThanOrEqual(Math.min(goal.replicas, serving(obs)));
+    expect(cur.replicas.length).toBeLessThanOrEqual(Math.max(maxContainers(goal), obs.replicas.length));
+  }
+  throw new Error("did not converge");
+}
+
+describe("decide: rolling plans", () => {
+  for (const n of [1, 2, 3, 4, 5]) {
+    it(`rolls ${n} replica(s) one at a time: start, await, route, retire — never below ${n} serving`, () => {
+      const { steps, final } = run(steady(n), { image: v2, replicas: n, maxSurge: 1 });
+      expect(steps.map((s) => s.kind)).toEqual([
+        ...Array.from({ length: n }, () => ["start", "await-health", "route", "retire"]).flat(),
+        "done",
+      ]);
+      expect(final.replicas.every((r) => r.imageId === v2.id)).toBe(true);
+      expect(final.replicas).toHaveLength(n);
+      expect(final.routed).toHaveLength(n);
+      // Retires the oldest first (lowest compose numbers), as compose would.
+      const retired = steps.flatMap((s) => (s.kind === "retire" ? [s.replica.number] : []));
+      expect(retired).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    });
+
+    it(`with surge ${n}, boots all ${n} new side by side before retiring`, () => {
+      const { steps, final } = run(steady(n), { image: v2, replicas: n, maxSurge: n });
+      const kinds = steps.map((s) => s.kind);
+      expect(kinds.slice(0, n)).toEqual(Array(n).fill("start"));
+      expect(kinds.filter((k) => k === "start")).toHaveLength(n);
+      expect(final.replicas.every((r) => r.imageId === v2.id)).toBe(true);
+    });
+  }
+
+  it("restoring is the same loop towards the old image: replaces the routed new ones", () => {
+    // Mid-rollout of 3: #1 was replaced by new #4, new #5 is still starting.
+    const obs: Observation = {
+      replicas: [
+        replica(2, v1),
+        replica(3, v1),
+        replica(4, v2),
+        replica(5, v2, { health: "unhealthy" }),
+      ],
+      routed: ["http://10.0.0.2:8000", "http://10.0.0.3:8000", "http://10.0.0.4:8000"],
+    };
+    const { steps, final } = run(obs, { image: v1, replicas: 3, maxSurge: 1 });
+    // The broken, unrouted #5 goes first (it serves nobody), then #4 is replaced.
+    expect(steps.map((s) => s.kind)).toEqual(["retire", "start", "await-health", "route", "retire", "done"]);
+    expect(final.replicas.map((r) => r.imageId)).toEqual([v1.id, v1.id, v1.id]);
+    expect(final.routed).toHaveLength(3);
+  });
+});
+
+describe("decide: failures and leftovers", () => {
+  it("fails when a new container turns unhealthy", () => {
+    const obs = steady(3);
+    obs.replicas.push(replica(4, v2, { health: "unhealthy" }));
+    expect(decide(obs, { image: v2, replicas: 3, maxSurge: 1 })).toMatchObject({
+      kind: "fail",
+      reason: "demo-web-4 is unhealthy",
+    });
+  });
+
+  it("fails when a new container exits, naming its exit code", () => {
+    const obs = steady(2);
+    obs.replicas.push(replica(3, v2, { running: false, exitCode: 3, health: "starting" }));
+    expect(decide(obs, { image: v2, replicas: 2, maxSurge: 1 })).toMatchObject({
+      kind: "fail",
+      reason: "demo-web-3 exited with code 3",
+    });
+  });
+
+  it("removes a server with no container behind it before anything else", () => {
+    const obs = steady(2);
+    obs.routed.push("http://10.0.0.99:8000");
+    expect(decide(obs, { image: v2, replicas: 2, maxSurge: 1 })).toEqual({
+      kind: "unroute-orphan",
+      url: "http://10.0.0.99:8000",
+    });
+  });
+
+  it("clears an exited old container first (docker-rollout#20)", () => {
+    const obs = steady(2);
+    obs.replicas.push(replica(3, v1, { running: false, exitCode: 0 }));
+    expect(decide(obs, { image: v2, replicas: 2, maxSurge: 1 })).toMatchObject({
+      kind: "retire",
+      replica: { number: 3 },
+    });
+  });
+
+  it("waits for a booting container instead of starting past the surge", () => {
+    const obs = steady(3);
+    obs.replicas.push(replica(4, v2, { health: "starting" }));
+    expect(decide(obs, { image: v2, replicas: 3, maxSurge: 1 })).toMatchObject({
+      kind: "await-health",
+      replica: { number: 4 },
+    });
+  });
+
+  it("is done when the goal already holds (a rerun changes nothing)", () => {
+    expect(decide(steady(3, v2), { image: v2, replicas: 3, maxSurge: 1 })).toEqual({ kind: "done" });
+  });
+
+  it("routes a container without a HEALTHCHECK once running", () => {
+    const obs = steady(1);
+    obs.replicas.push(replica(2, v2, { health: "none" }));
+    expect(decide(obs, { image: v2, replicas: 1, maxSurge: 1 })).toMatchObject({ kind: "route" });
+  });
+
+  it("numbers new containers after the highest, like compose", () => {
+    expect(nextNumber([replica(1, v1), replica(7, v1)])).toBe(8);
+    expect(nextNumber([])).toBe(1);
+  });
+});

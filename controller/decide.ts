@@ -1,0 +1,115 @@
+// The decision core: given what is observed now and the goal, name the ONE next step.
+// Pure (no I/O). The controller observes, takes that step, and observes again, so a
+// rollout that was interrupted resumes from what it actually sees, and rolling back is
+// the same loop driven towards the previous image.
+import type { Goal, Observation, Replica } from "./model.js";
+
+export type Step =
+  /** Start one more container of the goal image. */
+  | { kind: "start"; number: number }
+  /** Wait for a started container of the goal image to turn healthy. */
+  | { kind: "await-health"; replica: Replica }
+  /** Prove Traefik reaches it, then add it to the service. */
+  | { kind: "route"; replica: Replica }
+  /** Take it out of Traefik (if it is in), let in-flight requests finish, stop and remove it. */
+  | { kind: "retire"; replica: Replica }
+  /** A server listed in Traefik's file with no container behind it. */
+  | { kind: "unroute-orphan"; url: string }
+  /** A container of the goal image failed; the goal cannot be reached. */
+  | { kind: "fail"; replica: Replica; reason: string }
+  | { kind: "done" };
+
+/**
+ * How many containers may exist at once while rolling: the goal plus the surge.
+ * Kubernetes' maxSurge, always at least 1 here because we never go below `replicas`
+ * serving (maxUnavailable is fixed at 0: a deploy nobody notices).
+ *   replicas 3, maxSurge 1 → at most 4 containers: start 1 new, route it, retire 1 old.
+ *   replicas 3, maxSurge 3 → at most 6: all 3 new boot side by side, then the old go.
+ */
+export function maxContainers(goal: Goal): number {
+  return goal.replicas + Math.max(1, goal.maxSurge);
+}
+
+/** Smallest compose container number not in use (compose itself takes highest+1; both are unique). */
+export function nextNumber(replicas: Replica[]): number {
+  return replicas.reduce((max, r) => Math.max(max, r.number), 0) + 1;
+}
+
+const isGoal = (goal: Goal) => (r: Replica) => r.imageId === goal.image.id;
+const isServing = (r: Replica) => r.running && (r.health === "healthy" || r.health === "none");
+
+export function decide(obs: Observation, goal: Goal): Step {
+  const routed = new Set(obs.routed);
+  const inRouter = (r: Replica) => r.url !== undefined && routed.has(r.url);
+  const known = new Set(obs.replicas.flatMap((r) => (r.url ? [r.url] : [])));
+
+  const fresh = obs.replicas.filter(isGoal(goal));
+  const others = obs.replicas.filter((r) => !isGoal(goal)(r));
+
+  // 1. A goal container that died or turned unhealthy means the goal image is bad (or
+  //    can't run here): stop pushing it. The caller decides whether that means restore.
+  const failed = fresh.find((r) => !r.running || r.health === "unhealthy");
+  if (failed) {
+    const reason = failed.running
+      ? `${failed.name} is unhealthy`
+      : `${failed.name} exited${failed.exitCode === undefined ? "" : ` with code ${failed.exitCode}`}`;
+    return { kind: "fail", replica: failed, reason };
+  }
+
+  // 2. Servers Traefik would send to but no container answers for: remove them first,
+  //    they can only fail requests.
+  const orphan = obs.routed.find((url) => !known.has(url));
+  if (orphan) return { kind: "unroute-orphan", url: orphan };
+
+  // 3. An old container that is stopped (docker-rollout#20) or not in Traefik serves
+  //    nobody: if still routed it fails requests, otherwise it only holds the surge.
+  //    When restoring, this is where the failed new containers go.
+  const idle = others.find((r) => !r.running || !inRouter(r));
+  if (idle) return { kind: "retire", replica: idle };
+
+  // From here every container is running and every old one is routed.
+  const freshRouted = fresh.filter(inRouter);
+  const othersRouted = others.filter(inRouter);
+  const serving = freshRouted.length + othersRouted.length;
+
+  // 4. More servers than the goal: retire an old one. This is the step right after a new
+  //    container joins, so capacity never dips below `replicas`.
+  if (serving > goal.replicas && othersRouted.length > 0) {
+    return { kind: "retire", replica: oldestFirst(othersRouted)[0] as Replica };
+  }
+
+  // 5. Enough new ones serve: every remaining old container goes, then surplus new
+  //    ones (a scale-down).
+  if (freshRouted.length >= goal.replicas) {
+    const old = oldestFirst(othersRouted)[0];
+    if (old) return { kind: "retire", replica: old };
+    const unroutedFresh = fresh.filter((r) => !inRouter(r));
+    if (unroutedFresh[0]) return { kind: "retire", replica: unroutedFresh[0] };
+    if (freshRouted.length > goal.replicas) {
+      return { kind: "retire", replica: oldestFirst(freshRouted)[0] as Replica };
+    }
+    return { kind: "done" };
+  }
+
+  // 6. Bring new ones in: route a healthy one, start another while the surge allows
+  //    (so several boot side by side), else wait for the next to become healthy.
+  const pending = fresh.filter((r) => !inRouter(r));
+  const ready = pending.find(isServing);
+  if (ready) return { kind: "route", replica: ready };
+
+  const needed = goal.replicas - freshRouted.length;
+  const room = maxContainers(goal) - (serving + pending.length);
+  if (pending.length < needed && room > 0) return { kind: "start", number: nextNumber(obs.replicas) };
+
+  const booting = pending.find((r) => r.health === "starting");
+  if (booting) return { kind: "await-health", replica: booting };
+
+  // Unreachable: pending containers are ready, booting or failed (step 1), and with none
+  // pending, serving <= replicas leaves room to start one.
+  throw new Error(`decide: no step for ${JSON.stringify(obs)} (a bug in compose-roll)`);
+}
+
+/** Lower compose numbers are older; retiring them first matches compose's own ordering. */
+function oldestFirst(rs: Replica[]): Replica[] {
+  return [...rs].sort((a, b) => a.number - b.number);
+}
