@@ -99,12 +99,7 @@ describe("decide: rolling plans", () => {
   it("restoring is the same loop towards the old image: replaces the routed new ones", () => {
     // Mid-rollout of 3: #1 was replaced by new #4, new #5 is still starting.
     const obs: Observation = {
-      replicas: [
-        replica(2, v1),
-        replica(3, v1),
-        replica(4, v2),
-        replica(5, v2, { health: "unhealthy" }),
-      ],
+      replicas: [replica(2, v1), replica(3, v1), replica(4, v2), replica(5, v2, { health: "unhealthy" })],
       routed: ["http://10.0.0.2:8000", "http://10.0.0.3:8000", "http://10.0.0.4:8000"],
     };
     const { steps, final } = run(obs, { image: v1, replicas: 3, maxSurge: 1 });

@@ -46,7 +46,7 @@ export class RolledBackError extends ComposeRollError {
   override name = "RolledBackError";
   constructor(
     message: string,
-    readonly cause: Error,
+    override readonly cause: Error,
   ) {
     super(message);
   }
@@ -57,7 +57,7 @@ export class RollbackFailedError extends ComposeRollError {
   override name = "RollbackFailedError";
   constructor(
     message: string,
-    readonly cause: Error,
+    override readonly cause: Error,
     /** The exact state observed after the failed restore, one line per container/server. */
     readonly state: string[],
   ) {

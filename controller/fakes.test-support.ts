@@ -1,0 +1,129 @@
+// An in-memory Docker host and Traefik for unit tests of the controller. Each action can
+// be made to fail, and every change to Traefik's server list is checked against the
+// promise that matters: never fewer than N healthy containers serving.
+import { AbortedError, EngineError, HealthError, RoutingError } from "./errors.js";
+import type { ImageInfo, Replica } from "./model.js";
+import type { Clock, Engine, ReplicaTemplate, Reporter, RolloutEvent, Router, ServiceRef } from "./ports.js";
+
+export type Fault = "start" | "health" | "crash" | "health-timeout" | "verify" | "route" | "unroute" | "stop";
+
+export class FakeWorld implements Engine, Router, Clock, Reporter {
+  replicasById = new Map<string, Replica>();
+  routed: string[] = [];
+  events: RolloutEvent[] = [];
+  /** Lowest number of healthy routed containers seen after any router change. */
+  minServing = Number.POSITIVE_INFINITY;
+  time = 0;
+  private seq = 0;
+
+  constructor(
+    readonly images: ImageInfo[],
+    /** fault → image IDs (or "*") it applies to; "route"/"unroute"/"stop" apply to any call. */
+    readonly faults: Partial<Record<Fault, string>> = {},
+    /** Abort this controller when the n-th event is reported. */
+    readonly interrupt?: { controller: AbortController; atEvent: number },
+  ) {}
+
+  seed(n: number, image: ImageInfo): this {
+    for (let i = 1; i <= n; i++) {
+      const r = this.make(i, image, "healthy");
+      this.routed.push(r.url as string);
+    }
+    return this;
+  }
+
+  private make(number: number, image: ImageInfo, health: Replica["health"]): Replica {
+    const id = `c${++this.seq}`;
+    const r: Replica = {
+      id,
+      name: `demo-web-${number}`,
+      number,
+      imageId: image.id,
+      imageRef: image.ref,
+      running: true,
+      health,
+      url: `http://10.0.0.${this.seq}:8000`,
+    };
+    this.replicasById.set(id, r);
+    return r;
+  }
+
+  private faulty(f: Fault, imageId?: string): boolean {
+    const v = this.faults[f];
+    return v !== undefined && (v === "*" || v === imageId);
+  }
+
+  serving(): number {
+    return [...this.replicasById.values()].filter(
+      (r) => r.running && r.health === "healthy" && r.url && this.routed.includes(r.url),
+    ).length;
+  }
+
+  // Engine
+  async image(ref: string) {
+    return this.images.find((i) => i.ref === ref || i.id === ref);
+  }
+  async replicas(_svc: ServiceRef) {
+    return [...this.replicasById.values()].map((r) => ({ ...r }));
+  }
+  async template(id: string): Promise<ReplicaTemplate> {
+    const r = this.replicasById.get(id);
+    const image = this.images.find((i) => i.id === r?.imageId) as ImageInfo;
+    return { kind: "replica-template", sourceImage: image };
+  }
+  async start(_t: ReplicaTemplate, image: ImageInfo, number: number) {
+    if (this.faulty("start", image.id)) throw new EngineError("create failed");
+    return { ...this.make(number, image, "starting") };
+  }
+  async waitHealthy(replica: Replica, timeoutMs: number, signal: AbortSignal) {
+    if (signal.aborted) throw new AbortedError("aborted");
+    const r = this.replicasById.get(replica.id) as Replica;
+    if (this.faulty("crash", r.imageId)) {
+      Object.assign(r, { running: false, exitCode: 1 });
+      throw new HealthError(`${r.name} exited with code 1`);
+    }
+    if (this.faulty("health", r.imageId)) {
+      r.health = "unhealthy";
+      throw new HealthError(`${r.name} is unhealthy`);
+    }
+    if (this.faulty("health-timeout", r.imageId)) {
+      this.time += timeoutMs;
+      throw new HealthError(`${r.name} not healthy after ${timeoutMs} ms`);
+    }
+    this.time += 2000;
+    r.health = "healthy";
+  }
+  async stopAndRemove(replica: Replica) {
+    if (this.faulty("stop")) throw new EngineError("stop failed");
+    this.replicasById.delete(replica.id);
+  }
+
+  // Router
+  async servers() {
+    return [...this.routed];
+  }
+  async verify(url: string) {
+    const r = [...this.replicasById.values()].find((x) => x.url === url);
+    if (this.faulty("verify", r?.imageId)) throw new RoutingError(`Traefik could not reach ${url}`);
+  }
+  async setServers(urls: string[]) {
+    const adding = urls.length > this.routed.length;
+    if (this.faulty(adding ? "route" : "unroute")) throw new RoutingError("Traefik did not take the change");
+    this.routed = [...urls];
+    this.minServing = Math.min(this.minServing, this.serving());
+  }
+
+  // Clock
+  now() {
+    return this.time;
+  }
+  async sleep(ms: number) {
+    this.time += ms;
+  }
+
+  // Reporter
+  event(e: RolloutEvent) {
+    this.events.push(e);
+    if (this.interrupt && this.events.length === this.interrupt.atEvent) this.interrupt.controller.abort();
+  }
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { RefusedError, RollbackFailedError, RolledBackError } from "./errors.js";
+import { FakeWorld, type Fault } from "./fakes.test-support.js";
+import type { ImageInfo } from "./model.js";
+import { type RolloutRequest, rollout } from "./rollout.js";
+
+const v1: ImageInfo = { ref: "app:v1", id: "sha256:v1", exposedPorts: [8000] };
+const v2: ImageInfo = { ref: "app:v2", id: "sha256:v2", exposedPorts: [8000] };
+const svc = { project: "demo", service: "web" };
+
+function request(image: ImageInfo, signal = new AbortController().signal, maxSurge = 1): RolloutRequest {
+  return { svc, image, maxSurge, signal, timeouts: { healthMs: 120_000, routeMs: 10_000, drainMs: 3000 } };
+}
+
+function deps(world: FakeWorld) {
+  return { engine: world, router: world, clock: world, reporter: world };
+}
+
+function images(world: FakeWorld): string[] {
+  return [...world.replicasById.values()].map((r) => r.imageRef);
+}
+
+/** The state after a restore: exactly N old containers, all healthy and routed, nothing else. */
+function expectRestored(world: FakeWorld, n: number) {
+  expect(images(world)).toEqual(Array(n).fill("app:v1"));
+  expect(world.serving()).toBe(n);
+  expect(world.routed).toHaveLength(n);
+  expect(world.minServing).toBeGreaterThanOrEqual(n);
+}
+
+describe("rollout", () => {
+  for (const n of [1, 3, 5]) {
+    it(`rolls ${n} replicas to v2 without ever serving fewer than ${n}`, async () => {
+      const world = new FakeWorld([v1, v2]).seed(n, v1);
+      const res = await rollout(deps(world), request(v2));
+      expect(res).toMatchObject({ result: "complete", replicas: n, from: v1, to: v2 });
+      expect(images(world)).toEqual(Array(n).fill("app:v2"));
+      expect(world.serving()).toBe(n);
+      expect(world.minServing).toBe(n);
+      // Each old container drained before it was removed.
+      const states = world.events.flatMap((e) => (e.type === "replica" ? [`${e.name}:${e.state}`] : []));
+      expect(states.filter((s) => s.endsWith(":draining"))).toHaveLength(n);
+      expect(world.events.at(-1)).toMatchObject({ type: "done", result: "complete" });
+    });
+  }
+
+  it("does nothing when the service already runs the image", async () => {
+    const world = new FakeWorld([v1]).seed(2, v1);
+    expect(await rollout(deps(world), request(v1))).toMatchObject({ result: "unchanged" });
+    expect(world.events).toEqual([]);
+  });
+
+  it("refuses, changing nothing, when Traefik's file does not list the running containers", async () => {
+    const world = new FakeWorld([v1, v2]).seed(2, v1);
+    world.routed = ["http://web:8000"];
+    await expect(rollout(deps(world), request(v2))).rejects.toThrow(RefusedError);
+    expect(world.routed).toEqual(["http://web:8000"]);
+    expect(images(world)).toEqual(["app:v1", "app:v1"]);
+  });
+
+  // Every step's failure must lead back to N containers of v1, all serving.
+  const faults: [Fault, string][] = [
+    ["start", "creating the container fails"],
+    ["health", "the new container turns unhealthy"],
+    ["crash", "the new container exits at boot"],
+    ["health-timeout", "the new container never turns healthy"],
+    ["verify", "Traefik cannot reach the new container"],
+  ];
+  for (const [fault, what] of faults) {
+    for (const n of [1, 3]) {
+      it(`restores ${n} x v1 when ${what}`, async () => {
+        const world = new FakeWorld([v1, v2], { [fault]: v2.id }).seed(n, v1);
+        const err = await rollout(deps(world), request(v2)).catch((e) => e);
+        expect(err).toBeInstanceOf(RolledBackError);
+        expect(err.message).toMatch(/^rolled back; still serving app:v1/);
+        expectRestored(world, n);
+      });
+    }
+  }
+
+  it("restores a half-done rollout at full capacity when the third replica fails", async () => {
+    // v2 boots fine twice, then fails: the two already replaced must go back to v1 too.
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    let starts = 0;
+    const start = world.start.bind(world);
+    world.start = async (t, image, number) => {
+      if (image.id === v2.id && ++starts === 3) throw new Error("no space left on device");
+      return start(t, image, number);
+    };
+    await expect(rollout(deps(world), request(v2))).rejects.toThrow(/still serving app:v1: no space left/);
+    expectRestored(world, 3);
+  });
+
+  for (let at = 2; at <= 9; at++) {
+    it(`restores when interrupted by a signal at event ${at}`, async () => {
+      const controller = new AbortController();
+      const world = new FakeWorld([v1, v2], {}, { controller, atEvent: at }).seed(3, v1);
+      const err = await rollout(deps(world), request(v2, controller.signal)).catch((e) => e);
+      expect(err).toBeInstanceOf(RolledBackError);
+      expect(err.cause.message).toMatch(/interrupted/);
+      expectRestored(world, 3);
+    });
+  }
+
+  it("reports rollback failure with the exact state when restoring fails too", async () => {
+    // The new container crashes, and Docker then refuses to remove it.
+    const world = new FakeWorld([v1, v2], { crash: v2.id, stop: "*" }).seed(2, v1);
+    const err = await rollout(deps(world), request(v2)).catch((e) => e);
+    expect(err).toBeInstanceOf(RollbackFailedError);
+    expect(err.message).toMatch(/^rollback failed: stop failed/);
+    expect(err.state).toEqual([
+      "demo-web-1 app:v1 running health=healthy in Traefik as http://10.0.0.1:8000",
+      "demo-web-2 app:v1 running health=healthy in Traefik as http://10.0.0.2:8000",
+      "demo-web-3 app:v2 exited(1) health=starting not in Traefik",
+    ]);
+  });
+
+  it("with surge 3 boots all new containers side by side", async () => {
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    await rollout(deps(world), request(v2, undefined, 3));
+    const adds = world.events.flatMap((e) => (e.type === "replica" ? [e.state] : []));
+    expect(adds.slice(0, 3)).toEqual(["adding", "adding", "adding"]);
+    expect(images(world)).toEqual(["app:v2", "app:v2", "app:v2"]);
+    expect(world.minServing).toBe(3);
+  });
+});

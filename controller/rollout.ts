@@ -1,0 +1,242 @@
+// The controller: observe, take the one step decide() names, observe again. Rolling
+// forward and restoring are the same loop with different goals, so a failure at any
+// step is undone by driving back to the previous image at full capacity.
+import { decide, type Step } from "./decide.js";
+import {
+  AbortedError,
+  ComposeRollError,
+  HealthError,
+  RefusedError,
+  RollbackFailedError,
+  RolledBackError,
+} from "./errors.js";
+import type { Goal, ImageInfo, Observation, Replica } from "./model.js";
+import type { Clock, Engine, ReplicaState, ReplicaTemplate, Reporter, Router, ServiceRef } from "./ports.js";
+
+export interface Deps {
+  engine: Engine;
+  router: Router;
+  clock: Clock;
+  reporter: Reporter;
+}
+
+export interface Timeouts {
+  /** How long a new container may take to turn healthy. */
+  healthMs: number;
+  /** How long Traefik may take to list (or drop) a server and to answer the probe. */
+  routeMs: number;
+  /** How long a server stays out of Traefik before its container is stopped. */
+  drainMs: number;
+}
+
+export interface RolloutRequest {
+  svc: ServiceRef;
+  image: ImageInfo;
+  maxSurge: number;
+  timeouts: Timeouts;
+  /** Aborted on SIGINT/SIGTERM: the rollout stops at the next step and restores. */
+  signal: AbortSignal;
+}
+
+export interface RolloutResult {
+  result: "complete" | "unchanged";
+  from: ImageInfo;
+  to: ImageInfo;
+  replicas: number;
+}
+
+/** Observes the service: its containers, and the servers the owned Traefik file lists. */
+export async function observe(deps: Deps, svc: ServiceRef): Promise<Observation> {
+  const [replicas, routed] = await Promise.all([deps.engine.replicas(svc), deps.router.servers()]);
+  return { replicas, routed };
+}
+
+/**
+ * What must hold before anything changes: the service runs, on one image, and Traefik's
+ * file lists exactly its running containers (so `replicas` is what users are served by).
+ */
+export function baseline(obs: Observation, svc: ServiceRef): { replicas: Replica[]; image: string } {
+  const running = obs.replicas.filter((r) => r.running);
+  if (running.length === 0) {
+    throw new RefusedError(
+      `service ${svc.service} of project ${svc.project} has no running containers`,
+      "start it with `docker compose up -d`, then run `compose-roll sync`",
+    );
+  }
+  const images = [...new Set(running.map((r) => r.imageId))];
+  if (images.length > 1) {
+    throw new RefusedError(
+      `service ${svc.service} runs mixed images (${[...new Set(running.map((r) => r.imageRef))].join(", ")})`,
+      "finish the earlier rollout first: rerun it, or roll to one image",
+    );
+  }
+  const urls = running.map((r) => r.url ?? "").sort();
+  const routed = [...obs.routed].sort();
+  if (urls.join(" ") !== routed.join(" ")) {
+    throw new RefusedError(
+      `Traefik's file lists [${routed.join(", ")}] but ${svc.service}'s running containers are [${urls.join(", ")}]`,
+      `run \`compose-roll sync ${svc.service}\` so Traefik serves exactly the running containers`,
+    );
+  }
+  return { replicas: running, image: images[0] as string };
+}
+
+export async function rollout(deps: Deps, req: RolloutRequest): Promise<RolloutResult> {
+  const before = await observe(deps, req.svc);
+  const base = baseline(before, req.svc);
+  const first = base.replicas.reduce((a, b) => (a.number <= b.number ? a : b));
+  const template = await deps.engine.template(first.id);
+  const from = template.sourceImage;
+  const n = base.replicas.length;
+  if (from.id === req.image.id) return { result: "unchanged", from, to: req.image, replicas: n };
+
+  deps.reporter.event({
+    type: "start",
+    service: req.svc.service,
+    from: from.ref,
+    to: req.image.ref,
+    replicas: n,
+  });
+  try {
+    await reconcile(
+      deps,
+      req,
+      template,
+      { image: req.image, replicas: n, maxSurge: req.maxSurge },
+      req.signal,
+    );
+  } catch (err) {
+    const cause = err instanceof Error ? err : new Error(String(err));
+    deps.reporter.event({ type: "restore", reason: cause.message, to: from.ref });
+    // The restore must not be cut short by the signal that may have caused it.
+    const restore = new AbortController().signal;
+    try {
+      await reconcile(deps, req, template, { image: from, replicas: n, maxSurge: 1 }, restore);
+    } catch (restoreErr) {
+      const state = describe(await observe(deps, req.svc).catch(() => undefined));
+      throw new RollbackFailedError(
+        `rollback failed: ${(restoreErr as Error).message} (after: ${cause.message})`,
+        restoreErr as Error,
+        state,
+      );
+    }
+    deps.reporter.event({
+      type: "done",
+      result: "rolled-back",
+      from: req.image.ref,
+      to: from.ref,
+      replicas: n,
+    });
+    throw new RolledBackError(`rolled back; still serving ${from.ref}: ${cause.message}`, cause);
+  }
+  deps.reporter.event({ type: "done", result: "complete", from: from.ref, to: req.image.ref, replicas: n });
+  return { result: "complete", from, to: req.image, replicas: n };
+}
+
+/** Drives the service to `goal`, one observed step at a time. */
+export async function reconcile(
+  deps: Deps,
+  req: RolloutRequest,
+  template: ReplicaTemplate,
+  goal: Goal,
+  signal: AbortSignal,
+): Promise<void> {
+  // Each replica takes four steps; anything far beyond that is a loop, not progress.
+  const budget = 10 * (goal.replicas + 2) * Math.max(1, goal.maxSurge);
+  for (let i = 0; i < budget; i++) {
+    if (signal.aborted) throw new AbortedError("interrupted by a signal");
+    const obs = await observe(deps, req.svc);
+    const step = decide(obs, goal);
+    if (step.kind === "done") return;
+    await execute(deps, req, template, goal, obs, step, signal);
+  }
+  throw new ComposeRollError(`no convergence after ${budget} steps`, "report this as a bug");
+}
+
+async function execute(
+  deps: Deps,
+  req: RolloutRequest,
+  template: ReplicaTemplate,
+  goal: Goal,
+  obs: Observation,
+  step: Step,
+  signal: AbortSignal,
+): Promise<void> {
+  const { engine, router, reporter, clock } = deps;
+  const t = req.timeouts;
+  const report = (r: Replica, state: ReplicaState, detail?: string) =>
+    reporter.event({
+      type: "replica",
+      name: r.name,
+      image: r.imageRef,
+      state,
+      ...(detail ? { detail } : {}),
+    });
+
+  switch (step.kind) {
+    case "start": {
+      const r = await engine.start(template, goal.image, step.number);
+      report(r, "adding");
+      return;
+    }
+    case "await-health": {
+      await engine.waitHealthy(step.replica, t.healthMs, signal);
+      report(step.replica, "healthy");
+      return;
+    }
+    case "route": {
+      const url = step.replica.url as string;
+      await router.verify(url, t.routeMs, signal);
+      await router.setServers([...obs.routed, url], t.routeMs, signal);
+      report(step.replica, "routed", url);
+      return;
+    }
+    case "retire": {
+      const r = step.replica;
+      if (r.url && obs.routed.includes(r.url)) {
+        await router.setServers(
+          obs.routed.filter((u) => u !== r.url),
+          t.routeMs,
+          signal,
+        );
+        report(r, "draining", `${t.drainMs} ms`);
+        // In-flight requests finish on Traefik's old handler; give them the whole drain
+        // period even when interrupted: the server is already out, cutting it short only
+        // drops requests.
+        await clock.sleep(t.drainMs, new AbortController().signal);
+      }
+      await engine.stopAndRemove(r);
+      report(r, "removed");
+      return;
+    }
+    case "unroute-orphan": {
+      await router.setServers(
+        obs.routed.filter((u) => u !== step.url),
+        t.routeMs,
+        signal,
+      );
+      return;
+    }
+    case "fail": {
+      report(step.replica, "failed", step.reason);
+      throw new HealthError(step.reason);
+    }
+    case "done":
+      return;
+  }
+}
+
+/** One line per container and server, for a human who has to take over. */
+export function describe(obs: Observation | undefined): string[] {
+  if (!obs) return ["(could not observe the service)"];
+  const routed = new Set(obs.routed);
+  const lines = obs.replicas.map(
+    (r) =>
+      `${r.name} ${r.imageRef} ${r.running ? "running" : `exited(${r.exitCode ?? "?"})`} health=${r.health} ${
+        r.url && routed.has(r.url) ? `in Traefik as ${r.url}` : "not in Traefik"
+      }`,
+  );
+  const known = new Set(obs.replicas.map((r) => r.url));
+  for (const url of obs.routed) if (!known.has(url)) lines.push(`Traefik server ${url} has no container`);
+  return lines;
+}
