@@ -1,0 +1,7 @@
+// engine/: the Docker Engine adapter behind the Engine port.
+
+export { type Connection, connect, MAX_API_VERSION, MIN_API_VERSION, negotiate } from "./docker.js";
+export { DockerEngine, type DockerEngineOptions } from "./dockerEngine.js";
+export { systemClock } from "./health.js";
+export type { AddressOptions } from "./replicas.js";
+export { Label } from "./template.js";

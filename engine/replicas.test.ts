@@ -1,0 +1,94 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { serviceFilters, toReplica, urlOf } from "./replicas.js";
+import type { ContainerInspect } from "./types.js";
+
+const container = JSON.parse(
+  readFileSync(new URL("./fixtures/compose-container.json", import.meta.url), "utf8"),
+) as ContainerInspect;
+const edit = (f: (c: ContainerInspect) => void): ContainerInspect => {
+  const c = structuredClone(container);
+  f(c);
+  return c;
+};
+
+describe("toReplica", () => {
+  it("maps a running, healthy compose container", () => {
+    const r = toReplica(container, [8000], { network: "crfix_front" });
+    expect(r).toEqual({
+      id: container.Id,
+      name: "crfix-web-1",
+      number: 1,
+      imageId: container.Image,
+      imageRef: "compose-roll-demo/app:v1",
+      running: true,
+      health: "healthy",
+      url: "http://172.19.0.2:8000",
+    });
+  });
+
+  it("prefers compose-roll's image-ref label over Config.Image", () => {
+    const c = edit((c) => {
+      (c.Config.Labels ?? {})["com.compose-roll.image-ref"] = "compose-roll-demo/app:v2";
+    });
+    expect(toReplica(c, [8000], {}).imageRef).toBe("compose-roll-demo/app:v2");
+  });
+
+  it("reports an exited container with its exit code and no url", () => {
+    const c = edit((c) => {
+      c.State = { Status: "exited", Running: false, ExitCode: 3, Health: { Status: "unhealthy" } };
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) ep.IPAddress = "";
+    });
+    const r = toReplica(c, [8000], { network: "crfix_back" });
+    expect(r).toMatchObject({ running: false, exitCode: 3, health: "unhealthy" });
+    expect(r).not.toHaveProperty("url");
+  });
+
+  it("reports health none without a healthcheck", () => {
+    const c = edit((c) => {
+      c.State.Health = undefined;
+    });
+    expect(toReplica(c, [8000], {}).health).toBe("none");
+  });
+});
+
+describe("urlOf", () => {
+  it("leaves the url undefined when the container has several networks and none was chosen", () => {
+    expect(urlOf(container, [8000], {})).toBeUndefined();
+  });
+
+  it("uses the only network and the image's only port by default", () => {
+    const c = edit((c) => {
+      delete c.NetworkSettings.Networks?.crfix_front;
+    });
+    expect(urlOf(c, [8000], {})).toBe("http://172.20.0.2:8000");
+  });
+
+  it("needs an explicit port when the image exposes several or none", () => {
+    expect(urlOf(container, [8000, 9000], { network: "crfix_back" })).toBeUndefined();
+    expect(urlOf(container, [], { network: "crfix_back" })).toBeUndefined();
+    expect(urlOf(container, [8000, 9000], { network: "crfix_back", port: 9000 })).toBe(
+      "http://172.20.0.2:9000",
+    );
+  });
+
+  it("falls back to the container's exposed ports when the image is unknown", () => {
+    expect(urlOf(container, undefined, { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
+  });
+
+  it("is undefined for a network the container is not on", () => {
+    expect(urlOf(container, [8000], { network: "other" })).toBeUndefined();
+  });
+});
+
+describe("serviceFilters", () => {
+  it("selects the service's non-one-off containers", () => {
+    expect(serviceFilters({ project: "demo", service: "web" })).toEqual({
+      label: [
+        "com.docker.compose.project=demo",
+        "com.docker.compose.service=web",
+        "com.docker.compose.oneoff=False",
+      ],
+    });
+  });
+});

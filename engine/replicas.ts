@@ -1,0 +1,114 @@
+// The service's containers as Replica objects. Listing alone is not enough: only inspect
+// has the exit code and health, so each listed container is inspected.
+import type Docker from "dockerode";
+import { EngineError } from "../controller/errors.js";
+import type { Health, Replica } from "../controller/model.js";
+import type { ServiceRef } from "../controller/ports.js";
+import { call, engineError, statusOf } from "./docker.js";
+import { containerName, Label } from "./template.js";
+import { type ContainerInspect, type ImageInspect, tcpPorts } from "./types.js";
+
+export interface AddressOptions {
+  /** Network Traefik reaches the replicas on; default: the container's only network. */
+  network?: string;
+  /** Container port Traefik targets; default: the image's single exposed tcp port. */
+  port?: number;
+}
+
+const HEALTH: Record<string, Health> = { starting: "starting", healthy: "healthy", unhealthy: "unhealthy" };
+
+/** Pure: one inspected container (and its image's exposed tcp ports) → Replica. */
+export function toReplica(
+  c: ContainerInspect,
+  imagePorts: number[] | undefined,
+  opts: AddressOptions,
+): Replica {
+  const labels = c.Config.Labels ?? {};
+  const name = containerName(c);
+  const number = Number(labels[Label.number]);
+  if (!Number.isInteger(number)) {
+    throw new EngineError(
+      `container ${name} has ${Label.number}=${labels[Label.number] ?? "(none)"}, not a number`,
+      `remove or relabel ${name}; compose-roll only manages containers compose numbered`,
+    );
+  }
+  const running = c.State.Running && !c.State.Restarting;
+  const replica: Replica = {
+    id: c.Id,
+    name,
+    number,
+    imageId: c.Image,
+    imageRef: labels[Label.imageRef] ?? c.Config.Image ?? c.Image,
+    running,
+    health: HEALTH[c.State.Health?.Status ?? ""] ?? "none",
+  };
+  if (!running) replica.exitCode = c.State.ExitCode;
+  const url = urlOf(c, imagePorts, opts);
+  if (url) replica.url = url;
+  return replica;
+}
+
+/** Undefined when the network or port is ambiguous or the container has no address on it. */
+export function urlOf(c: ContainerInspect, imagePorts: number[] | undefined, opts: AddressOptions) {
+  const nets = c.NetworkSettings.Networks ?? {};
+  const names = Object.keys(nets);
+  const network = opts.network ?? (names.length === 1 ? names[0] : undefined);
+  const ip = network ? nets[network]?.IPAddress : undefined;
+  const ports = imagePorts ?? tcpPorts(c.Config.ExposedPorts);
+  const port = opts.port ?? (ports.length === 1 ? ports[0] : undefined);
+  if (!ip || !port) return undefined;
+  return `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
+}
+
+export function serviceFilters(svc: ServiceRef): Record<string, string[]> {
+  return {
+    label: [`${Label.project}=${svc.project}`, `${Label.service}=${svc.service}`, `${Label.oneoff}=False`],
+  };
+}
+
+export async function listReplicas(
+  docker: Docker,
+  svc: ServiceRef,
+  opts: AddressOptions,
+): Promise<Replica[]> {
+  const what = `${svc.project}/${svc.service}`;
+  const listed = await call(`list the containers of ${what}`, () =>
+    docker.listContainers({ all: true, filters: serviceFilters(svc) }),
+  );
+  const imagePorts = new Map<string, Promise<number[] | undefined>>();
+  const portsOf = (imageId: string) => {
+    let p = imagePorts.get(imageId);
+    if (!p) {
+      p = inspectImage(docker, imageId).then((img) => (img ? tcpPorts(img.Config?.ExposedPorts) : undefined));
+      imagePorts.set(imageId, p);
+    }
+    return p;
+  };
+  const replicas = await Promise.all(
+    listed.map(async (summary) => {
+      const c = await inspectContainer(docker, summary.Id);
+      // Removed between list and inspect: it is no longer part of the service.
+      if (!c) return undefined;
+      return toReplica(c, await portsOf(c.Image), opts);
+    }),
+  );
+  return replicas.filter((r): r is Replica => r !== undefined).sort((a, b) => a.number - b.number);
+}
+
+export async function inspectContainer(docker: Docker, id: string): Promise<ContainerInspect | undefined> {
+  try {
+    return (await docker.getContainer(id).inspect()) as unknown as ContainerInspect;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw engineError(err, `inspect container ${id.slice(0, 12)}`);
+  }
+}
+
+export async function inspectImage(docker: Docker, ref: string): Promise<ImageInspect | undefined> {
+  try {
+    return (await docker.getImage(ref).inspect()) as unknown as ImageInspect;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw engineError(err, `inspect image ${ref}`);
+  }
+}
