@@ -26,7 +26,7 @@ export class DockerEngine implements Engine {
   constructor(opts: DockerEngineOptions) {
     this.docker = opts.docker;
     this.apiVersion = opts.apiVersion;
-    this.address = { network: opts.network, port: opts.port };
+    this.address = { network: opts.network, port: opts.port, portByImage: opts.portByImage };
     this.clock = opts.clock ?? systemClock;
   }
 

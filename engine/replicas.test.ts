@@ -72,6 +72,13 @@ describe("urlOf", () => {
     );
   });
 
+  it("takes a per-image port over the shared one, for that image only", () => {
+    const byImage = { network: "crfix_back", port: 8000, portByImage: { [container.Image]: 9999 } };
+    expect(urlOf(container, [8000], byImage)).toBe("http://172.20.0.2:9999");
+    const other = { ...byImage, portByImage: { "sha256:someotherimage": 9999 } };
+    expect(urlOf(container, [8000], other)).toBe("http://172.20.0.2:8000");
+  });
+
   it("falls back to the container's exposed ports when the image is unknown", () => {
     expect(urlOf(container, undefined, { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
   });

@@ -13,6 +13,11 @@ export interface AddressOptions {
   network?: string;
   /** Container port Traefik targets; default: the image's single exposed tcp port. */
   port?: number;
+  /**
+   * Per-image port (image ID → port), winning over `port`: `--port` names the NEW image's
+   * port, while the old containers stay reachable where Traefik already routes them.
+   */
+  portByImage?: Record<string, number>;
 }
 
 const HEALTH: Record<string, Health> = { starting: "starting", healthy: "healthy", unhealthy: "unhealthy" };
@@ -55,7 +60,7 @@ export function urlOf(c: ContainerInspect, imagePorts: number[] | undefined, opt
   const network = opts.network ?? (names.length === 1 ? names[0] : undefined);
   const ip = network ? nets[network]?.IPAddress : undefined;
   const ports = imagePorts ?? tcpPorts(c.Config.ExposedPorts);
-  const port = opts.port ?? (ports.length === 1 ? ports[0] : undefined);
+  const port = opts.portByImage?.[c.Image] ?? opts.port ?? (ports.length === 1 ? ports[0] : undefined);
   if (!ip || !port) return undefined;
   return `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
 }
