@@ -1,0 +1,250 @@
+// Client for Traefik's API (api.insecure on entrypoint `traefik`, or any URL serving /api).
+// It answers what Traefik has actually LOADED, which can lag the file by the providers
+// throttle (2 s) and is the only evidence that a write took effect.
+import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
+import type { Clock } from "../controller/ports.js";
+
+export interface TraefikApiOptions {
+  /** Base URL of the API, e.g. http://127.0.0.1:8080 (path prefixes are kept). */
+  url: string;
+  /** Per-request timeout; a wedged Traefik must not hang a rollout. Default 2000. */
+  requestTimeoutMs?: number;
+  /** Poll period of waitForServers/waitForRouter. Default 100. */
+  pollMs?: number;
+  clock?: Clock;
+}
+
+export interface ApiRouter {
+  /** Qualified name, e.g. "web@file". */
+  name: string;
+  service: string;
+  provider: string;
+  rule: string;
+  entryPoints: string[];
+  /** The router has a `tls` section: it serves the HTTPS side of its entrypoints. */
+  tls: boolean;
+  status: string;
+  errors: string[];
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(aborted());
+      const t = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(aborted());
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    }),
+};
+
+export const aborted = (): AbortedError => new AbortedError("interrupted while waiting for Traefik");
+
+/** `web` → `web@file`; an explicit provider is kept. */
+export const qualify = (name: string): string => (name.includes("@") ? name : `${name}@file`);
+
+const sameSet = (a: string[], b: string[]): boolean => {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+};
+
+const show = (urls: string[] | undefined): string =>
+  urls === undefined ? "(service absent)" : `[${[...urls].sort().join(", ")}]`;
+
+export class TraefikApi {
+  readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly pollMs: number;
+  private readonly clock: Clock;
+
+  constructor(opts: TraefikApiOptions) {
+    this.url = opts.url.replace(/\/+$/, "");
+    this.timeoutMs = opts.requestTimeoutMs ?? 2000;
+    this.pollMs = opts.pollMs ?? 100;
+    this.clock = opts.clock ?? realClock;
+  }
+
+  /** GET a JSON path; undefined on 404. Throws AbortedError when `signal` aborts. */
+  private async get(
+    path: string,
+    signal?: AbortSignal,
+  ): Promise<{ body: unknown; headers: Headers } | undefined> {
+    if (signal?.aborted) throw aborted();
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const res = await fetch(this.url + path, {
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      headers: { accept: "application/json" },
+    }).catch((err: unknown) => {
+      if (signal?.aborted) throw aborted();
+      if (timeout.aborted) throw new Error(`GET ${this.url + path} timed out after ${this.timeoutMs} ms`);
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`GET ${this.url + path} failed: ${cause?.code ?? cause?.message ?? String(err)}`);
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const text = await res.text();
+    if (!res.ok) throw new Error(`GET ${this.url + path}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    try {
+      return { body: JSON.parse(text), headers: res.headers };
+    } catch {
+      throw new Error(`GET ${this.url + path}: not JSON (is this Traefik's API?): ${text.slice(0, 100)}`);
+    }
+  }
+
+  /** Resolves when the API answers; RefusedError with the fix otherwise. */
+  async ping(signal?: AbortSignal): Promise<void> {
+    let found: unknown;
+    try {
+      found = await this.get("/api/overview", signal);
+    } catch (err) {
+      if (err instanceof AbortedError) throw err;
+      throw new RefusedError(
+        `Traefik API not reachable at URL: ${this.url} (${(err as Error).message})`,
+        "start Traefik with --api.insecure=true (or route api@internal) and pass its URL as --traefik-api",
+      );
+    }
+    if (found === undefined) {
+      throw new RefusedError(
+        `Traefik API not reachable at URL: ${this.url} (GET /api/overview answered 404)`,
+        "pass the URL that serves Traefik's /api (api.insecure serves it on the `traefik` entrypoint, :8080)",
+      );
+    }
+  }
+
+  /** Server URLs of service `name` (default provider: file); undefined when Traefik lacks it. */
+  async service(name: string, signal?: AbortSignal): Promise<string[] | undefined> {
+    const got = await this.get(`/api/http/services/${encodeURIComponent(qualify(name))}`, signal);
+    if (got === undefined) return undefined;
+    const servers = (got.body as { loadBalancer?: { servers?: { url?: unknown }[] } }).loadBalancer?.servers;
+    // Traefik omits `servers` for a load balancer with none.
+    return (servers ?? []).flatMap((s) => (typeof s.url === "string" ? [s.url] : []));
+  }
+
+  async router(name: string, signal?: AbortSignal): Promise<ApiRouter | undefined> {
+    const got = await this.get(`/api/http/routers/${encodeURIComponent(qualify(name))}`, signal);
+    return got === undefined ? undefined : toRouter(got.body);
+  }
+
+  /** All HTTP routers (following the API's pagination). */
+  async routers(signal?: AbortSignal): Promise<ApiRouter[]> {
+    const all: ApiRouter[] = [];
+    for (let page = 1; ; ) {
+      const got = await this.get(`/api/http/routers?per_page=500&page=${page}`, signal);
+      if (got === undefined || !Array.isArray(got.body)) break;
+      all.push(...got.body.map(toRouter));
+      const next = Number(got.headers.get("x-next-page"));
+      if (!Number.isInteger(next) || next <= page) break;
+      page = next;
+    }
+    return all;
+  }
+
+  /**
+   * Routers sending to `service`: ones naming `<service>@file`, and ones of the file provider
+   * naming plain `<service>` (a plain name resolves within the router's own provider).
+   */
+  async routersFor(service: string, signal?: AbortSignal): Promise<ApiRouter[]> {
+    const q = qualify(service);
+    const plain = q.slice(0, q.indexOf("@"));
+    const provider = q.slice(q.indexOf("@") + 1);
+    return (await this.routers(signal)).filter(
+      (r) => r.service === q || (r.service === plain && r.provider === provider),
+    );
+  }
+
+  /**
+   * Polls until Traefik lists exactly `expected` (as a set) for service `name`. Errors while
+   * polling (Traefik restarting) are retried until the deadline and reported with it.
+   */
+  async waitForServers(
+    name: string,
+    expected: string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const deadline = this.clock.now() + timeoutMs;
+    let last: string[] | undefined;
+    let lastError: string | undefined;
+    for (;;) {
+      if (signal.aborted) throw aborted();
+      try {
+        last = await this.service(name, signal);
+        lastError = undefined;
+        if (last !== undefined && sameSet(last, expected)) return;
+      } catch (err) {
+        if (err instanceof AbortedError) throw err;
+        lastError = (err as Error).message;
+      }
+      const left = deadline - this.clock.now();
+      if (left <= 0) {
+        throw new RoutingError(
+          `Traefik did not list exactly ${show(expected)} for ${qualify(name)} within ${timeoutMs} ms; ` +
+            `last seen ${show(last)}${lastError ? `; last error: ${lastError}` : ""}`,
+          "check Traefik's log for a rejected configuration, and that it watches the file's directory",
+        );
+      }
+      await this.clock.sleep(Math.min(this.pollMs, left), signal);
+    }
+  }
+
+  /**
+   * Polls until router `name` is loaded with exactly `rule` (so a stale router of the same
+   * name does not count) and enabled. A router Traefik loaded but disabled (unknown
+   * entrypoint, bad rule, priority too high) fails at once with Traefik's own error.
+   */
+  async waitForRouter(
+    name: string,
+    rule: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<ApiRouter> {
+    const deadline = this.clock.now() + timeoutMs;
+    let lastError = "not listed";
+    for (;;) {
+      if (signal.aborted) throw aborted();
+      try {
+        const r = await this.router(name, signal);
+        if (r === undefined) lastError = "not listed";
+        else if (r.rule !== rule) lastError = `still has rule ${r.rule}`;
+        else if (r.status === "disabled") {
+          throw new RoutingError(`Traefik loaded router ${r.name} but disabled it: ${r.errors.join("; ")}`);
+        } else return r;
+      } catch (err) {
+        if (err instanceof AbortedError || err instanceof RoutingError) throw err;
+        lastError = (err as Error).message;
+      }
+      const left = deadline - this.clock.now();
+      if (left <= 0) {
+        throw new RoutingError(
+          `Traefik did not load router ${qualify(name)} within ${timeoutMs} ms (${lastError})`,
+        );
+      }
+      await this.clock.sleep(Math.min(this.pollMs, left), signal);
+    }
+  }
+}
+
+function toRouter(raw: unknown): ApiRouter {
+  const r = raw as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === "string" ? v : "");
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  return {
+    name: str(r.name),
+    service: str(r.service),
+    provider: str(r.provider),
+    rule: str(r.rule),
+    entryPoints: list(r.entryPoints),
+    tls: r.tls !== undefined && r.tls !== null,
+    status: str(r.status),
+    errors: list(r.error),
+  };
+}

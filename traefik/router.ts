@@ -1,0 +1,206 @@
+// The Router port over Traefik's file provider: compose-roll owns one dynamic YAML file,
+// writes it atomically, and believes a change only once Traefik's API shows it.
+//
+// Reload latency, measured against Traefik 3.7.15 (file provider watching a directory,
+// default providersThrottleDuration 2 s, API polled every 100 ms; host binary and container):
+//   - a write after a quiet period: in the API after 6-126 ms (the throttle forwards the
+//     first change at once; the spread is our 100 ms poll);
+//   - a write within 2 s of the previous apply: 1.95-2.16 s (the throttle sleeps 2 s after
+//     forwarding anything, and keeps only the latest config meanwhile);
+//   - verify() after a quiet period ~120 ms, right after another write ~2.1 s; a
+//     setServers() right after verify() ~1.95 s (the probe removal used the window).
+// So budget ~2 s per write in timeouts, and poll, never sleep. Any fs event in the watched
+// directory counts as a change for the throttle, hence temp files in a subdirectory (see
+// tempDirOf). With --providers.providersThrottleDuration=100ms every step took 0.1-0.3 s.
+import { randomBytes } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
+import type { Clock, Router } from "../controller/ports.js";
+import { aborted, realClock, TraefikApi } from "./api.js";
+import {
+  addProbe,
+  ensureTempDir,
+  PROBE_HEADER,
+  probeName,
+  readFileText,
+  readServers,
+  removeProbe,
+  setServers,
+  writeFileAtomic,
+} from "./file.js";
+import { type ProbeTarget, type ProbeVerdict, sendProbe } from "./probe.js";
+
+export interface ProbeOptions extends ProbeTarget {
+  /**
+   * Entrypoints the probe router joins. Default: those of the routers that send to the
+   * service and match the URL's scheme (https ↔ routers with tls).
+   */
+  entryPoints?: string[];
+  /** Cap on one probe request. Default 2000. */
+  requestTimeoutMs?: number;
+}
+
+export interface TraefikRouterOptions {
+  /** The dynamic file compose-roll owns, inside Traefik's providers.file.directory. */
+  file: string;
+  /** Service name in that file (http.services.<service>); Traefik calls it <service>@file. */
+  service: string;
+  /** Traefik API base URL (e.g. http://127.0.0.1:8080), or a ready client. */
+  api: string | TraefikApi;
+  /**
+   * Where live probe requests enter Traefik: a user entrypoint (--traefik-url). Not the
+   * API's own entrypoint: there the internal dashboard router (PathPrefix(`/`), priority
+   * MaxInt-2) outranks every user router (capped at MaxInt-1000), so a probe would only
+   * ever reach the dashboard.
+   */
+  probe: ProbeOptions;
+  clock?: Clock;
+}
+
+const POLL_MS = 100;
+
+export class TraefikRouter implements Router {
+  readonly api: TraefikApi;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: TraefikRouterOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.api = typeof opts.api === "string" ? new TraefikApi({ url: opts.api, clock: this.clock }) : opts.api;
+  }
+
+  /** Refuses (one line, with the fix) when Traefik's API, the file or the entrypoint is not usable. */
+  async preflight(signal?: AbortSignal): Promise<void> {
+    const { file, service } = this.opts;
+    await this.api.ping(signal);
+    const dir = dirname(file);
+    const st = await stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      throw new RefusedError(
+        `the directory of the Traefik file does not exist: ${dir}`,
+        `create ${dir} and point Traefik's providers.file.directory at it`,
+      );
+    }
+    // Creating it now spends its one watcher event (and throttle window) before the rollout.
+    await ensureTempDir(file).catch((err: Error) => {
+      throw new RefusedError(`cannot write in ${dir}: ${err.message}`, `make ${dir} writable for this user`);
+    });
+    const listed = readServers(await readFileText(file), service, file);
+    if (listed.length > 0 && (await this.api.service(service, signal)) === undefined) {
+      throw new RefusedError(
+        `${file} defines ${service} but Traefik's API has no ${service}@file`,
+        `start Traefik with --providers.file.directory=${dir} (the directory, not the file)`,
+      );
+    }
+    // Any HTTP answer will do (usually Traefik's 404): it proves something listens there.
+    const timeout = this.opts.probe.requestTimeoutMs ?? 2000;
+    const ping = await sendProbe(
+      this.opts.probe,
+      "preflight",
+      timeout,
+      signal ?? AbortSignal.timeout(timeout),
+    );
+    if (!ping.ok && !ping.answered) {
+      throw new RefusedError(
+        `Traefik entrypoint not reachable at ${this.opts.probe.url}: ${ping.detail}`,
+        "pass the base URL of the entrypoint your service's routers use as --traefik-url",
+      );
+    }
+  }
+
+  async servers(): Promise<string[]> {
+    return readServers(await readFileText(this.opts.file), this.opts.service, this.opts.file);
+  }
+
+  async setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const deadline = this.clock.now() + timeoutMs;
+    if (signal.aborted) throw aborted();
+    const { file, service } = this.opts;
+    const before = await readFileText(file);
+    const after = setServers(before, service, urls, file);
+    if (after !== before) await writeFileAtomic(file, after);
+    await this.api.waitForServers(service, urls, this.left(deadline), signal);
+  }
+
+  /**
+   * Proves a live request through Traefik reaches `url` before any user traffic can: a probe
+   * router matching only a random header sends to a probe service holding only `url`. The
+   * probe objects are removed afterwards whatever happened (even on abort).
+   */
+  async verify(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const deadline = this.clock.now() + timeoutMs;
+    if (signal.aborted) throw aborted();
+    const { file, service, probe } = this.opts;
+    const tls = new URL(probe.url).protocol === "https:";
+    const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, signal));
+    const token = randomBytes(16).toString("hex");
+    const name = probeName(service);
+    await writeFileAtomic(
+      file,
+      addProbe(await readFileText(file), { service, token, url, entryPoints, tls }, file),
+    );
+    let failure: unknown;
+    try {
+      const rule = `Header(\`${PROBE_HEADER}\`, \`${token}\`)`;
+      await this.api.waitForRouter(name, rule, this.left(deadline), signal);
+      await this.api.waitForServers(name, [url], this.left(deadline), signal);
+      await this.probeUntil(url, token, deadline, timeoutMs, signal);
+    } catch (err) {
+      failure = err;
+    }
+    try {
+      await writeFileAtomic(file, removeProbe(await readFileText(file), service, file));
+    } catch (err) {
+      const msg = `could not remove probe ${name} from ${file}: ${(err as Error).message}`;
+      if (failure === undefined)
+        throw new RoutingError(msg, "remove it by hand; it matches only a random header");
+      (failure as Error).message += ` (and ${msg})`;
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Sends probes every 100 ms until one is proven or the deadline passes. */
+  private async probeUntil(
+    url: string,
+    token: string,
+    deadline: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ) {
+    const { probe } = this.opts;
+    let last: ProbeVerdict = { ok: false, answered: false, detail: "no probe sent" };
+    for (;;) {
+      const left = this.left(deadline);
+      if (left <= 0) {
+        throw new RoutingError(
+          `Traefik did not route a probe to ${url} within ${timeoutMs} ms: ${last.ok ? "" : last.detail}`,
+          `check that ${url} is reachable from Traefik's network and that ${probe.url} is an entrypoint of ${this.opts.service}'s routers`,
+        );
+      }
+      last = await sendProbe(probe, token, Math.min(probe.requestTimeoutMs ?? 2000, left), signal);
+      if (signal.aborted) throw aborted();
+      if (last.ok) return;
+      await this.clock.sleep(Math.min(POLL_MS, Math.max(0, this.left(deadline))), signal);
+    }
+  }
+
+  /**
+   * The entrypoints real traffic to the service uses, on the side (TLS or not) the probe
+   * URL speaks. None found (no router yet, or a scheme mismatch): Traefik's default
+   * entrypoints, and the probe's answer will say if that was wrong.
+   */
+  private async entryPointsFor(tls: boolean, signal: AbortSignal): Promise<string[] | undefined> {
+    try {
+      const routers = await this.api.routersFor(this.opts.service, signal);
+      const eps = new Set(routers.filter((r) => r.tls === tls).flatMap((r) => r.entryPoints));
+      return eps.size > 0 ? [...eps].sort() : undefined;
+    } catch (err) {
+      if (err instanceof AbortedError) throw err;
+      throw new RoutingError(`could not list Traefik's routers: ${(err as Error).message}`);
+    }
+  }
+
+  private left(deadline: number): number {
+    return Math.max(0, deadline - this.clock.now());
+  }
+}
