@@ -34,8 +34,13 @@ export interface Engine {
    * stream rather than polling. Rejects with AbortedError when `signal` aborts.
    */
   waitHealthy(replica: Replica, timeoutMs: number, signal: AbortSignal): Promise<void>;
-  /** Stops with the container's own stop signal and grace period, then removes it. Idempotent. */
-  stopAndRemove(replica: Replica): Promise<void>;
+  /**
+   * Stops with the container's own stop signal and grace period, then removes it. Idempotent.
+   * `quick`: the container never served a request (a failed new one), so no grace is owed;
+   * a gunicorn still booting ignores SIGTERM and would otherwise hold a rollback for the
+   * whole stop_grace_period.
+   */
+  stopAndRemove(replica: Replica, opts?: { quick?: boolean }): Promise<void>;
 }
 
 export interface Router {
@@ -65,7 +70,15 @@ export type RolloutEvent =
   | { type: "start"; service: string; from: string; to: string; replicas: number }
   | { type: "replica"; name: string; image: string; state: ReplicaState; detail?: string }
   | { type: "restore"; reason: string; to: string }
-  | { type: "done"; result: "complete" | "rolled-back"; from: string; to: string; replicas: number };
+  | { type: "synced"; service: string; servers: string[] }
+  | {
+      type: "done";
+      result: "complete" | "rolled-back";
+      from: string;
+      to: string;
+      replicas: number;
+      seconds: number;
+    };
 
 /** Human progress or JSON events; never logs (pino does those). */
 export interface Reporter {

@@ -82,6 +82,8 @@ export function baseline(obs: Observation, svc: ServiceRef): { replicas: Replica
 }
 
 export async function rollout(deps: Deps, req: RolloutRequest): Promise<RolloutResult> {
+  const t0 = deps.clock.now();
+  const seconds = () => Math.round((deps.clock.now() - t0) / 100) / 10;
   const before = await observe(deps, req.svc);
   const base = baseline(before, req.svc);
   const first = base.replicas.reduce((a, b) => (a.number <= b.number ? a : b));
@@ -126,10 +128,18 @@ export async function rollout(deps: Deps, req: RolloutRequest): Promise<RolloutR
       from: req.image.ref,
       to: from.ref,
       replicas: n,
+      seconds: seconds(),
     });
     throw new RolledBackError(`rolled back; still serving ${from.ref}: ${cause.message}`, cause);
   }
-  deps.reporter.event({ type: "done", result: "complete", from: from.ref, to: req.image.ref, replicas: n });
+  deps.reporter.event({
+    type: "done",
+    result: "complete",
+    from: from.ref,
+    to: req.image.ref,
+    replicas: n,
+    seconds: seconds(),
+  });
   return { result: "complete", from, to: req.image, replicas: n };
 }
 
@@ -205,7 +215,9 @@ async function execute(
         // drops requests.
         await clock.sleep(t.drainMs, new AbortController().signal);
       }
-      await engine.stopAndRemove(r);
+      // Unrouted and not healthy: it never served (a failed new container), or it is failing.
+      const quick = !(r.url && obs.routed.includes(r.url)) && r.health !== "healthy" && r.health !== "none";
+      await engine.stopAndRemove(r, { quick });
       report(r, "removed");
       return;
     }

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// Entry point: commander parses, cli/commands.ts orchestrates, and every error leaves
+// through exitCodeFor() with one line saying what happened and what to do.
+import { Command, CommanderError, Option } from "commander";
+import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "../controller/errors.js";
+import { rollCommand, syncCommand } from "./commands.js";
+import { DEFAULTS, type RawOptions } from "./options.js";
+
+function shared(cmd: Command): Command {
+  return cmd
+    .option("-f, --file <path>", "compose file (repeatable; default as docker compose)", collect, [])
+    .option("-p, --project-name <name>", "compose project (default as docker compose)")
+    .option("--traefik-api <url>", "Traefik API base URL", DEFAULTS.traefikApi)
+    .option(
+      "--traefik-url <url>",
+      "Traefik entrypoint your service's routers use, for live probes",
+      DEFAULTS.traefikUrl,
+    )
+    .option("--traefik-file <path>", "the YAML file compose-roll owns, in the directory Traefik watches")
+    .option("--traefik-service <name>", "Traefik service name (default: the compose service)")
+    .option(
+      "--port <n>",
+      "container port Traefik targets on the new image (default: its single exposed port)",
+    )
+    .option("--network <name>", "network Traefik reaches the containers on (default: their only network)")
+    .option("--probe-path <path>", "path of the live request sent through Traefik to a new container", "/")
+    .option("--health-timeout <duration>", "how long a new container may take to turn healthy", "120s")
+    .option("--route-timeout <duration>", "how long Traefik may take to apply a change", "30s")
+    .option("--drain <duration>", "how long a server stays out of Traefik before its container stops", "3s")
+    .addOption(new Option("--max-surge <n>", "new containers started side by side").default("1"))
+    .option("--json", "one JSON event per line on stdout, for CI")
+    .option("-v, --verbose", "debug logs on stderr");
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function program(): Command {
+  const prog = new Command("compose-roll")
+    .description("Roll a Docker Compose service to a new image behind Traefik with zero dropped requests.")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 done, 1 unexpected error, 2 refused (nothing changed), 3 lock held,\n" +
+        "            5 rolled back (still serving the previous image), 7 rollback failed (see the state printed)",
+    )
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  shared(prog.command("sync <service>"))
+    .description(
+      "write the Traefik file for the service's running containers and wait until Traefik serves it",
+    )
+    .action((service: string, raw: RawOptions) => syncCommand(service, raw));
+
+  shared(prog.command("roll <service>", { isDefault: true }))
+    .description(
+      "roll the service to a new image, one replica at a time (`compose-roll <service> --image <ref>`)",
+    )
+    .requiredOption("--image <ref>", "the image to roll to (present on the Docker host)")
+    .action((service: string, raw: RawOptions) => rollCommand(service, raw));
+  return prog;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors are refusals.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.refused;
+    }
+    report(err);
+    return exitCodeFor(err);
+  }
+}
+
+function report(err: unknown): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`compose-roll: ${e.message}\n`);
+  if (e instanceof ComposeRollError && e.hint) process.stderr.write(`  what to do: ${e.hint}\n`);
+  if (e instanceof RollbackFailedError) {
+    process.stderr.write("  state now (fix by hand, then `compose-roll sync`):\n");
+    for (const line of e.state) process.stderr.write(`    ${line}\n`);
+  }
+  if (!(e instanceof ComposeRollError) && e.stack) process.stderr.write(`${e.stack}\n`);
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});
