@@ -121,7 +121,11 @@ export class LoadProbe {
           const status = res.statusCode ?? 0;
           try {
             const j = JSON.parse(body) as { release?: string; hostname?: string };
-            done({ status, ...(j.release ? { release: j.release } : {}), ...(j.hostname ? { hostname: j.hostname } : {}) });
+            done({
+              status,
+              ...(j.release ? { release: j.release } : {}),
+              ...(j.hostname ? { hostname: j.hostname } : {}),
+            });
           } catch {
             done({ status, error: status === 200 ? "non-JSON body" : body.slice(0, 80) });
           }
@@ -141,7 +145,8 @@ export function summarize(samples: Sample[], seconds: number): ProbeReport {
     .filter((s) => s.kind !== "slow")
     .map((s) => s.ms)
     .sort((a, b) => a - b);
-  const pct = (p: number) => (lat.length ? (lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] as number) : 0);
+  const pct = (p: number) =>
+    lat.length ? (lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] as number) : 0;
   const releases: string[] = [];
   for (const s of samples) if (s.release && !releases.includes(s.release)) releases.push(s.release);
   const ok = samples.filter((s) => s.release).sort((a, b) => a.at - b.at);

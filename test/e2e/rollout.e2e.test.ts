@@ -1,0 +1,130 @@
+// The product's promise, end to end: real Docker, real Traefik, the real demo app, and a
+// load probe (keep-alive, fresh connections, slow requests in flight) during each rollout.
+// Failure cases run first; each must leave the stack on v1 at full capacity, so the
+// final v1 → v2 rollout also proves the restores left nothing behind.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
+import { containers, runCli, stackArgs } from "../support/cli.js";
+import { type DemoStack, startDemo } from "../support/stack.js";
+
+let stack: DemoStack;
+
+beforeAll(async () => {
+  stack = await startDemo("roll");
+  const sync = await runCli(["sync", "web", ...stackArgs(stack)], { cwd: stack.dir });
+  expect(sync.code, sync.stderr).toBe(0);
+});
+afterAll(async () => {
+  await stack?.down();
+});
+
+async function underLoad(
+  args: string[],
+): Promise<{ run: Awaited<ReturnType<typeof runCli>>; load: ProbeReport }> {
+  const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 240, slowMs: 2000 }).start();
+  const run = await runCli(["web", ...args, ...stackArgs(stack), "--json"], { cwd: stack.dir });
+  const load = await probe.stop();
+  console.log(`${args.join(" ")}: exit ${run.code}; ${formatReport(load)}`);
+  return { run, load };
+}
+
+async function expectAllOn(image: string) {
+  const cs = await containers(stack.project);
+  expect(cs.map((c) => `${c.image} ${c.state} ${c.health}`)).toEqual(
+    Array(3).fill(`${image} running healthy`),
+  );
+}
+
+describe("rollout under load", () => {
+  it("rolls back a never-healthy image: exit 5, nothing lost, still 3 x v1", async () => {
+    const { run, load } = await underLoad([
+      "--image",
+      "compose-roll-demo/app:broken",
+      "--health-timeout",
+      "10s",
+    ]);
+    expect(run.code, run.stderr).toBe(5);
+    expect(run.stderr).toMatch(/rolled back; still serving compose-roll-demo\/app:v1/);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(load.sent).toBeGreaterThan(100);
+    expect(load.releases).toEqual(["v1"]);
+    await expectAllOn("compose-roll-demo/app:v1");
+  });
+
+  it("rolls back an image that crashes at boot", async () => {
+    const { run, load } = await underLoad(["--image", "compose-roll-demo/app:crash"]);
+    expect(run.code, run.stderr).toBe(5);
+    expect(run.stderr).toMatch(/exited with code 3/);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(load.releases).toEqual(["v1"]);
+    await expectAllOn("compose-roll-demo/app:v1");
+  });
+
+  it("rolls back a healthy container Traefik cannot reach (wrong --port)", async () => {
+    const { run, load } = await underLoad([
+      "--image",
+      "compose-roll-demo/app:v2",
+      "--port",
+      "9999",
+      "--route-timeout",
+      "8s",
+    ]);
+    expect(run.code, run.stderr).toBe(5);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    // v2 never served a user: the probe went to it alone, through its own router.
+    expect(load.releases).toEqual(["v1"]);
+    await expectAllOn("compose-roll-demo/app:v1");
+  });
+
+  it("refuses bad input before changing anything (exit 2)", async () => {
+    const missing = await runCli(["web", "--image", "compose-roll-demo/app:nope", ...stackArgs(stack)], {
+      cwd: stack.dir,
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/image compose-roll-demo\/app:nope is not on the Docker host/);
+    const badApi = await runCli(
+      [
+        "web",
+        "--image",
+        "compose-roll-demo/app:v2",
+        ...stackArgs(stack),
+        "--traefik-api",
+        "http://127.0.0.1:1",
+      ],
+      { cwd: stack.dir },
+    );
+    expect(badApi.code).toBe(2);
+    expect(badApi.stderr).toMatch(/Traefik API not reachable/);
+    await expectAllOn("compose-roll-demo/app:v1");
+  });
+
+  it("rolls v1 → v2 with zero failed requests, switching responses to v2", async () => {
+    const { run, load } = await underLoad(["--image", "compose-roll-demo/app:v2"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(load.releases).toEqual(["v1", "v2"]);
+    expect(load.lastRelease).toBe("v2");
+    await expectAllOn("compose-roll-demo/app:v2");
+    const done = run.events.find((e) => e.type === "done");
+    expect(done).toMatchObject({ result: "complete", replicas: 3 });
+    // Each replica went adding → healthy → routed, each old one draining → removed.
+    const states = run.events.filter((e) => e.type === "replica").map((e) => e.state);
+    expect(states.filter((s) => s === "routed")).toHaveLength(3);
+    expect(states.filter((s) => s === "draining")).toHaveLength(3);
+  });
+
+  it("restores when interrupted with SIGTERM mid-rollout", async () => {
+    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 240 }).start();
+    const run = await runCli(["web", "--image", "compose-roll-demo/app:v3", ...stackArgs(stack), "--json"], {
+      cwd: stack.dir,
+      onEvent: (e, kill) => {
+        if (e.type === "replica" && e.state === "removed") kill("SIGTERM");
+      },
+    });
+    const load = await probe.stop();
+    console.log(`SIGTERM mid-rollout: exit ${run.code}; ${formatReport(load)}`);
+    expect(run.code, run.stderr).toBe(5);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    await expectAllOn("compose-roll-demo/app:v2");
+  });
+});

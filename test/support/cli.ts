@@ -1,0 +1,92 @@
+// Runs the built compose-roll binary as a user would, collecting its JSON events.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import Docker from "dockerode";
+import type { DemoStack } from "./stack.js";
+import { ROOT } from "./stack.js";
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  events: Record<string, unknown>[];
+}
+
+export function runCli(
+  args: string[],
+  opts: {
+    cwd: string;
+    env?: Record<string, string>;
+    onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void;
+  },
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, "dist/cli/main.js"), ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    const events: Record<string, unknown>[] = [];
+    let partial = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d;
+      partial += d;
+      const lines = partial.split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        const e = JSON.parse(line) as Record<string, unknown>;
+        events.push(e);
+        opts.onEvent?.(e, (s) => child.kill(s));
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+    });
+    child.on("close", (code) => resolve({ code, stdout, stderr, events }));
+  });
+}
+
+/** The flags that point compose-roll at a demo stack. */
+export function stackArgs(stack: DemoStack): string[] {
+  return [
+    "-p",
+    stack.project,
+    "--traefik-file",
+    stack.traefikFile,
+    "--traefik-api",
+    stack.apiUrl,
+    "--traefik-url",
+    stack.httpUrl,
+  ];
+}
+
+export interface ContainerView {
+  name: string;
+  image: string;
+  state: string;
+  health: string | undefined;
+}
+
+/** The service's containers as Docker sees them. */
+export async function containers(project: string, service = "web"): Promise<ContainerView[]> {
+  const docker = new Docker();
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`] },
+  });
+  const views = await Promise.all(
+    list.map(async (c) => {
+      const i = await docker.getContainer(c.Id).inspect();
+      return {
+        name: i.Name.slice(1),
+        image: i.Config.Image,
+        state: i.State.Status,
+        health: i.State.Health?.Status,
+      };
+    }),
+  );
+  return views.sort((a, b) => a.name.localeCompare(b.name));
+}
