@@ -1,13 +1,21 @@
 // Brings up a private copy of examples/demo with testcontainers: its own project name,
 // free loopback ports and its own dynamic/ directory, so tests never share state and
 // compose-roll can rewrite the Traefik file freely.
-import { cpSync, mkdtempSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from "testcontainers";
 
-export const ROOT = resolve(import.meta.dirname, "../..");
+/** The repository root, whether this runs from test/ (vitest) or dist/test/ (the demo). */
+export const ROOT = findRoot(import.meta.dirname);
+
+function findRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, "examples/demo/compose.yaml"))) return dir;
+  }
+  throw new Error(`cannot find the repository root above ${from}`);
+}
 
 export interface DemoStack {
   dir: string;
