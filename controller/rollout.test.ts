@@ -115,6 +115,20 @@ describe("rollout", () => {
     ]);
   });
 
+  it("restores when stopping a drained old container fails in the background", async () => {
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    const stop = world.stopAndRemove.bind(world);
+    let calls = 0;
+    world.stopAndRemove = async (r, o) => {
+      if (++calls === 1) throw new Error("Docker: could not stop demo-web-1: device busy");
+      return stop(r, o);
+    };
+    const err = await rollout(deps(world), request(v2)).catch((e) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect(err.message).toMatch(/device busy/);
+    expectRestored(world, 3);
+  });
+
   it("with surge 3 boots all new containers side by side", async () => {
     const world = new FakeWorld([v1, v2]).seed(3, v1);
     await rollout(deps(world), request(v2, undefined, 3));

@@ -2,6 +2,7 @@
 // forward and restoring are the same loop with different goals, so a failure at any
 // step is undone by driving back to the previous image at full capacity.
 import { decide, type Step } from "./decide.js";
+import { Drains } from "./drains.js";
 import {
   AbortedError,
   ComposeRollError,
@@ -91,6 +92,8 @@ export async function rollout(deps: Deps, req: RolloutRequest): Promise<RolloutR
   const from = template.sourceImage;
   const n = base.replicas.length;
   if (from.id === req.image.id) return { result: "unchanged", from, to: req.image, replicas: n };
+  // Shared by the rollout and its restore: a container draining stays hidden from both.
+  const drains = new Drains();
 
   deps.reporter.event({
     type: "start",
@@ -100,20 +103,15 @@ export async function rollout(deps: Deps, req: RolloutRequest): Promise<RolloutR
     replicas: n,
   });
   try {
-    await reconcile(
-      deps,
-      req,
-      template,
-      { image: req.image, replicas: n, maxSurge: req.maxSurge },
-      req.signal,
-    );
+    const goal = { image: req.image, replicas: n, maxSurge: req.maxSurge };
+    await reconcile(deps, req, template, goal, req.signal, drains);
   } catch (err) {
     const cause = err instanceof Error ? err : new Error(String(err));
     deps.reporter.event({ type: "restore", reason: cause.message, to: from.ref });
     // The restore must not be cut short by the signal that may have caused it.
     const restore = new AbortController().signal;
     try {
-      await reconcile(deps, req, template, { image: from, replicas: n, maxSurge: 1 }, restore);
+      await reconcile(deps, req, template, { image: from, replicas: n, maxSurge: 1 }, restore, drains);
     } catch (restoreErr) {
       const state = describe(await observe(deps, req.svc).catch(() => undefined));
       throw new RollbackFailedError(
@@ -150,15 +148,22 @@ export async function reconcile(
   template: ReplicaTemplate,
   goal: Goal,
   signal: AbortSignal,
+  drains = new Drains(),
 ): Promise<void> {
   // Each replica takes four steps; anything far beyond that is a loop, not progress.
   const budget = 10 * (goal.replicas + 2) * Math.max(1, goal.maxSurge);
   for (let i = 0; i < budget; i++) {
+    drains.check();
     if (signal.aborted) throw new AbortedError("interrupted by a signal");
-    const obs = await observe(deps, req.svc);
+    const seen = await observe(deps, req.svc);
+    const obs = { ...seen, replicas: seen.replicas.filter((r) => !drains.has(r.id)) };
     const step = decide(obs, goal);
-    if (step.kind === "done") return;
-    await execute(deps, req, template, goal, obs, step, signal);
+    if (step.kind === "done") {
+      if (drains.size === 0) return;
+      await drains.settle();
+      continue;
+    }
+    await execute(deps, req, template, goal, obs, step, signal, drains);
   }
   throw new ComposeRollError(`no convergence after ${budget} steps`, "report this as a bug");
 }
@@ -171,6 +176,7 @@ async function execute(
   obs: Observation,
   step: Step,
   signal: AbortSignal,
+  drains: Drains,
 ): Promise<void> {
   const { engine, router, reporter, clock } = deps;
   const t = req.timeouts;
@@ -204,19 +210,21 @@ async function execute(
     case "retire": {
       const r = step.replica;
       if (r.url && obs.routed.includes(r.url)) {
-        await router.setServers(
-          obs.routed.filter((u) => u !== r.url),
-          t.routeMs,
-          signal,
-        );
+        const rest = obs.routed.filter((u) => u !== r.url);
+        await router.setServers(rest, t.routeMs, signal);
         report(r, "draining", `${t.drainMs} ms`);
-        // In-flight requests finish on Traefik's old handler; give them the whole drain
-        // period even when interrupted: the server is already out, cutting it short only
-        // drops requests.
-        await clock.sleep(t.drainMs, new AbortController().signal);
+        // Out of Traefik's API now: in-flight requests finish on Traefik's old handler during
+        // the drain, in the background, and not cut short by a signal (the server is already
+        // out; stopping early could only drop requests).
+        drains.start(r.id, async () => {
+          await clock.sleep(t.drainMs, new AbortController().signal);
+          await engine.stopAndRemove(r);
+          report(r, "removed");
+        });
+        return;
       }
-      // Unrouted and not healthy: it never served (a failed new container), or it is failing.
-      const quick = !(r.url && obs.routed.includes(r.url)) && r.health !== "healthy" && r.health !== "none";
+      // Not routed and not healthy: it never served (a failed new container) or it is failing.
+      const quick = r.health !== "healthy" && r.health !== "none";
       await engine.stopAndRemove(r, { quick });
       report(r, "removed");
       return;

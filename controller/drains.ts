@@ -1,0 +1,40 @@
+// Old containers that are already out of Traefik drain and stop in the background, so the
+// next replica boots meanwhile: a drain costs the rollout nothing but resources. Like
+// Kubernetes' terminating pods, they no longer count towards the surge, and the loop
+// hides them from decide() so nothing decides about them twice.
+export class Drains {
+  private readonly tasks = new Map<string, Promise<void>>();
+  private failure: Error | undefined;
+
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  has(containerId: string): boolean {
+    return this.tasks.has(containerId);
+  }
+
+  start(containerId: string, work: () => Promise<void>): void {
+    const task = work()
+      .catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+      })
+      .finally(() => this.tasks.delete(containerId));
+    this.tasks.set(containerId, task);
+  }
+
+  /** Rethrows the first background failure, so the loop fails (and restores) on it. */
+  check(): void {
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = undefined;
+      throw err;
+    }
+  }
+
+  /** Waits for every drain in progress, then rethrows a failure if one happened. */
+  async settle(): Promise<void> {
+    await Promise.all(this.tasks.values());
+    this.check();
+  }
+}
