@@ -91,3 +91,58 @@ export interface Observer {
 }
 
 export type { Goal };
+
+/** Who ran something: recorded with every revision and lock. */
+export interface Actor {
+  user: string;
+  host: string;
+  pid: number;
+  /** The CI job, when the environment names one (GITHUB_RUN_ID, CI_JOB_URL, …). */
+  ciJob?: string;
+}
+
+export type RevisionResult = "complete" | "rolled-back" | "failed";
+
+/** One rollout of a service, Kubernetes-style: undo makes a new revision, never rewinds. */
+export interface Revision {
+  number: number;
+  image: { ref: string; id: string };
+  by: Actor;
+  /** ISO time the rollout started. */
+  at: string;
+  result: RevisionResult;
+  /** The revision it replaced (undefined for the first one compose-roll saw). */
+  previous?: number;
+  /** The image it replaced, so a rollback target survives a missing earlier record. */
+  previousImage?: { ref: string; id: string };
+}
+
+/** Revision records, kept on the Docker host so any runner sees the same history. */
+export interface History {
+  /** Newest first. A damaged record is skipped (and logged), never fatal. */
+  list(svc: ServiceRef): Promise<Revision[]>;
+  /** Writes one record atomically; keeps the newest `keep` and never drops a record the current one needs. */
+  record(svc: ServiceRef, rev: Revision, keep: number): Promise<void>;
+}
+
+/** What a lock says about the rollout holding it. */
+export interface LockInfo {
+  by: Actor;
+  /** ISO time it was taken. */
+  since: string;
+  /** What that rollout is doing: its target and the image it replaces. */
+  target: { ref: string; id: string };
+  previous: { ref: string; id: string };
+  /** The revision number the holder will record. */
+  revision: number;
+  command: string;
+}
+
+/** At most one rollout per project and service on a Docker host. */
+export interface Lock {
+  /** Atomic: of two racing callers exactly one gets true. */
+  acquire(svc: ServiceRef, info: LockInfo): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }>;
+  read(svc: ServiceRef): Promise<LockInfo | undefined>;
+  /** Releases only if the lock still belongs to `info` (same host, pid and since), unless forced. */
+  release(svc: ServiceRef, info?: LockInfo): Promise<void>;
+}
