@@ -135,6 +135,8 @@ export interface LockInfo {
   previous: { ref: string; id: string };
   /** The revision number the holder will record. */
   revision: number;
+  /** Replicas serving when it started: what a repair restores to. */
+  replicas: number;
   command: string;
 }
 
