@@ -22,6 +22,9 @@ export interface Replica {
   health: Health;
   /** The URL Traefik must use to reach it (http://<ip on the shared network>:<port>), if it has one. */
   url?: string;
+  /** The compose-roll revision that created it, and the image that revision replaced. */
+  revision?: number;
+  previousImage?: { ref: string; id: string };
 }
 
 /** What compose-roll sees at one moment: the containers, and which URLs Traefik's file lists. */

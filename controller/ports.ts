@@ -26,8 +26,13 @@ export interface Engine {
   replicas(svc: ServiceRef): Promise<Replica[]>;
   /** Captures the recipe of an existing container of the service. */
   template(containerId: string): Promise<ReplicaTemplate>;
-  /** Creates and starts container number `number` from the template with `image`. */
-  start(template: ReplicaTemplate, image: ImageInfo, number: number): Promise<Replica>;
+  /** Creates and starts container number `number` from the template with `image`, adding `labels`. */
+  start(
+    template: ReplicaTemplate,
+    image: ImageInfo,
+    number: number,
+    labels?: Record<string, string>,
+  ): Promise<Replica>;
   /**
    * Resolves when the container is healthy (or running, without a HEALTHCHECK). Rejects with
    * HealthError when it turns unhealthy, exits, or `timeoutMs` passes; follows Docker's event
@@ -143,7 +148,10 @@ export interface LockInfo {
 /** At most one rollout per project and service on a Docker host. */
 export interface Lock {
   /** Atomic: of two racing callers exactly one gets true. */
-  acquire(svc: ServiceRef, info: LockInfo): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }>;
+  acquire(
+    svc: ServiceRef,
+    info: LockInfo,
+  ): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }>;
   read(svc: ServiceRef): Promise<LockInfo | undefined>;
   /** Releases only if the lock still belongs to `info` (same host, pid and since), unless forced. */
   release(svc: ServiceRef, info?: LockInfo): Promise<void>;

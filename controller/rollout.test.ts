@@ -137,4 +137,42 @@ describe("rollout", () => {
     expect(images(world)).toEqual(["app:v2", "app:v2", "app:v2"]);
     expect(world.minServing).toBe(3);
   });
+
+  describe("recovery after a killed run", () => {
+    /** What a SIGKILL mid-rollout can leave: 1 old retired, a new one routed, another booting, a stale server. */
+    function killedMidway(): FakeWorld {
+      const world = new FakeWorld([v1, v2]).seed(3, v1);
+      const [first] = [...world.replicasById.values()];
+      world.replicasById.delete(first?.id as string); // retired, but its server is still listed
+      return world;
+    }
+
+    async function withNewOnes(world: FakeWorld): Promise<FakeWorld> {
+      const t = await world.template("c2");
+      const routed = await world.start(t, v2, 4);
+      const r = world.replicasById.get(routed.id);
+      if (r) r.health = "healthy";
+      world.routed.push(routed.url as string);
+      await world.start(t, v2, 5); // still booting
+      return world;
+    }
+
+    it("finishes the interrupted rollout when rerun with the same image", async () => {
+      const world = await withNewOnes(killedMidway());
+      const err = await rollout(deps(world), request(v2)).catch((e) => e);
+      expect(err).toBeInstanceOf(RefusedError); // without the lock's record it refuses...
+      const res = await rollout(deps(world), request(v2), { previous: v1, replicas: 3 });
+      expect(res.result).toBe("complete"); // ...with it, it converges
+      expect(images(world)).toEqual(["app:v2", "app:v2", "app:v2"]);
+      expect(world.routed).toHaveLength(3);
+      expect(world.serving()).toBe(3);
+    });
+
+    it("rolls back to the previous image on repair, removing the stale server", async () => {
+      const world = await withNewOnes(killedMidway());
+      const res = await rollout(deps(world), request(v1), { previous: v1, replicas: 3 });
+      expect(res.result).toBe("complete");
+      expectRestored(world, 3);
+    });
+  });
 });

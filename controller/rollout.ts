@@ -37,6 +37,10 @@ export interface RolloutRequest {
   timeouts: Timeouts;
   /** Aborted on SIGINT/SIGTERM: the rollout stops at the next step and restores. */
   signal: AbortSignal;
+  /** Labels for the containers it starts (revision bookkeeping); restores copy the old ones'. */
+  labels?: Record<string, string>;
+  /** Called before each step (a test switch kills the process at step k here). */
+  beforeStep?: (index: number, step: Step) => void;
 }
 
 export interface RolloutResult {
@@ -82,16 +86,27 @@ export function baseline(obs: Observation, svc: ServiceRef): { replicas: Replica
   return { replicas: running, image: images[0] as string };
 }
 
-export async function rollout(deps: Deps, req: RolloutRequest): Promise<RolloutResult> {
+/**
+ * Resuming an interrupted rollout (a SIGKILLed runner): the lock it left says what it
+ * replaced and how many replicas served. The state may be anything in between, so the
+ * usual baseline check is skipped; decide() converges from whatever is observed.
+ */
+export interface Recovery {
+  previous: ImageInfo;
+  replicas: number;
+}
+
+export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recovery): Promise<RolloutResult> {
   const t0 = deps.clock.now();
   const seconds = () => Math.round((deps.clock.now() - t0) / 100) / 10;
   const before = await observe(deps, req.svc);
-  const base = baseline(before, req.svc);
-  const first = base.replicas.reduce((a, b) => (a.number <= b.number ? a : b));
-  const template = await deps.engine.template(first.id);
-  const from = template.sourceImage;
-  const n = base.replicas.length;
-  if (from.id === req.image.id) return { result: "unchanged", from, to: req.image, replicas: n };
+  const { template, from, n } = recovery
+    ? await resume(deps, before, req.svc, recovery)
+    : await fresh(deps, before, req.svc);
+  const settled = before.replicas.every((r) => r.imageId === req.image.id && r.running);
+  if (settled && before.replicas.length === n && before.routed.length === n) {
+    return { result: "unchanged", from, to: req.image, replicas: n };
+  }
   // Shared by the rollout and its restore: a container draining stays hidden from both.
   const drains = new Drains();
 
@@ -141,6 +156,26 @@ export async function rollout(deps: Deps, req: RolloutRequest): Promise<RolloutR
   return { result: "complete", from, to: req.image, replicas: n };
 }
 
+async function fresh(deps: Deps, obs: Observation, svc: ServiceRef) {
+  const base = baseline(obs, svc);
+  const first = base.replicas.reduce((a, b) => (a.number <= b.number ? a : b));
+  const template = await deps.engine.template(first.id);
+  return { template, from: template.sourceImage, n: base.replicas.length };
+}
+
+async function resume(deps: Deps, obs: Observation, svc: ServiceRef, rec: Recovery) {
+  // Any running container carries the service's configuration; prefer the previous image's.
+  const running = obs.replicas.filter((r) => r.running);
+  const source = running.find((r) => r.imageId === rec.previous.id) ?? running[0];
+  if (!source) {
+    throw new RefusedError(
+      `service ${svc.service} of project ${svc.project} has no running container to copy its configuration from`,
+      "start it with `docker compose up -d`, then `compose-roll sync`",
+    );
+  }
+  return { template: await deps.engine.template(source.id), from: rec.previous, n: rec.replicas };
+}
+
 /** Drives the service to `goal`, one observed step at a time. */
 export async function reconcile(
   deps: Deps,
@@ -163,6 +198,7 @@ export async function reconcile(
       await drains.settle();
       continue;
     }
+    req.beforeStep?.(i, step);
     await execute(deps, req, template, goal, obs, step, signal, drains);
   }
   throw new ComposeRollError(`no convergence after ${budget} steps`, "report this as a bug");
@@ -191,7 +227,10 @@ async function execute(
 
   switch (step.kind) {
     case "start": {
-      const r = await engine.start(template, goal.image, step.number);
+      // Only the new image's containers get this rollout's labels; restored ones keep the
+      // old containers' (copied by the template), so they still name their own revision.
+      const labels = goal.image.id === req.image.id ? req.labels : undefined;
+      const r = await engine.start(template, goal.image, step.number, labels);
       report(r, "adding");
       return;
     }

@@ -72,7 +72,12 @@ export class DockerEngine implements Engine {
     return t;
   }
 
-  async start(template: ReplicaTemplate, image: ImageInfo, number: number): Promise<Replica> {
+  async start(
+    template: ReplicaTemplate,
+    image: ImageInfo,
+    number: number,
+    labels?: Record<string, string>,
+  ): Promise<Replica> {
     if (!isDockerTemplate(template))
       throw new TypeError("DockerEngine.start needs a template from DockerEngine");
     const plan = planClone({
@@ -80,6 +85,7 @@ export class DockerEngine implements Engine {
       oldImage: template.image,
       newImage: image,
       number,
+      ...(labels ? { extraLabels: labels } : {}),
     });
     const { name } = plan;
     // `_query`/`_body` keep the options out of the URL (dockerode#144: HTTP 414 on big configs).

@@ -48,6 +48,10 @@ export function toReplica(
     health: HEALTH[c.State.Health?.Status ?? ""] ?? "none",
   };
   if (!running) replica.exitCode = c.State.ExitCode;
+  const revision = Number(labels[Label.revision]);
+  if (Number.isInteger(revision) && revision > 0) replica.revision = revision;
+  const [prevRef, prevId] = [labels[Label.previousRef], labels[Label.previousId]];
+  if (prevRef && prevId) replica.previousImage = { ref: prevRef, id: prevId };
   const url = urlOf(c, imagePorts, opts);
   if (url) replica.url = url;
   return replica;

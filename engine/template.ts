@@ -26,6 +26,11 @@ export const Label = {
   // compose ≥ 2.2x marks a container that replaced another; a clone replaces nothing.
   replace: "com.docker.compose.replace",
   imageRef: "com.compose-roll.image-ref",
+  // Which revision made the container, and what it replaced: lets `undo` and `status` work
+  // from the running containers alone when the history store is damaged or gone.
+  revision: "com.compose-roll.revision",
+  previousRef: "com.compose-roll.previous-image-ref",
+  previousId: "com.compose-roll.previous-image-id",
 } as const;
 
 export interface ClonePlan {
@@ -44,6 +49,8 @@ export interface CloneInput {
   oldImage: ImageInspect;
   newImage: ImageInfo;
   number: number;
+  /** Labels to stamp on top (compose-roll's revision bookkeeping). */
+  extraLabels?: Record<string, string>;
 }
 
 export function serviceOf(container: ContainerInspect): { project: string; service: string } {
@@ -60,7 +67,7 @@ export function containerName(c: { Name: string }): string {
   return c.Name.replace(/^\//, "");
 }
 
-export function planClone({ container, oldImage, newImage, number }: CloneInput): ClonePlan {
+export function planClone({ container, oldImage, newImage, number, extraLabels }: CloneInput): ClonePlan {
   const { project, service } = serviceOf(container);
   const name = `${project}-${service}-${number}`;
   const cfg = container.Config;
@@ -69,7 +76,7 @@ export function planClone({ container, oldImage, newImage, number }: CloneInput)
   const body: CreateBody = {
     Image: newImage.ref,
     HostConfig: hostConfig(container.HostConfig),
-    Labels: labels(cfg.Labels, img.Labels, newImage, number),
+    Labels: { ...labels(cfg.Labels, img.Labels, newImage, number), ...extraLabels },
   };
   // Docker sets Hostname to the container's short ID unless the user chose one.
   if (cfg.Hostname && cfg.Hostname !== container.Id.slice(0, 12)) body.Hostname = cfg.Hostname;
