@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
-import { hasProbe, PROBE_HEADER } from "./file.js";
+import { addProbe, hasProbe, PROBE_HEADER } from "./file.js";
 import { judge } from "./probe.js";
 import { TraefikRouter } from "./router.js";
 
@@ -126,6 +126,18 @@ describe("TraefikRouter", () => {
     expect(await router.servers()).toEqual(["http://old:8000", "http://new:8000"]);
     expect(await readFile(file, "utf8")).toContain("# mine");
     await expect(router.setServers([], 2000, never)).rejects.toBeInstanceOf(RefusedError);
+  });
+
+  it("setServers also clears a probe a killed run left behind, in the same write", async () => {
+    const { router, file } = await setup();
+    const spec = { service: "web", token: "t", url: "http://gone:8000", entryPoints: ["web"], tls: false };
+    await writeFile(file, addProbe(await readFile(file, "utf8"), spec, file));
+    expect(hasProbe(await readFile(file, "utf8"), "web")).toBe(true);
+    await router.setServers(["http://old:8000", "http://new:8000"], 2000, never);
+    const after = await readFile(file, "utf8");
+    expect(hasProbe(after, "web")).toBe(false);
+    expect(after).toContain("# mine");
+    expect(await router.servers()).toEqual(["http://old:8000", "http://new:8000"]);
   });
 
   it("verify succeeds for a reachable server and removes the probe", async () => {

@@ -21,6 +21,7 @@ import { aborted, realClock, TraefikApi } from "./api.js";
 import {
   addProbe,
   ensureTempDir,
+  hasProbe,
   PROBE_HEADER,
   probeName,
   readFileText,
@@ -117,7 +118,10 @@ export class TraefikRouter implements Router {
     if (signal.aborted) throw aborted();
     const { file, service } = this.opts;
     const before = await readFileText(file);
-    const after = setServers(before, service, urls, file);
+    // A probe left behind by a killed run goes in the same write (it only matches a random
+    // header, but the file should hold nothing compose-roll is not using).
+    const base = hasProbe(before, service) ? removeProbe(before, service, file) : before;
+    const after = setServers(base, service, urls, file);
     if (after !== before) await writeFileAtomic(file, after);
     await this.api.waitForServers(service, urls, this.left(deadline), signal);
   }
