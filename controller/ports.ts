@@ -120,6 +120,11 @@ export interface Revision {
   previous?: number;
   /** The image it replaced, so a rollback target survives a missing earlier record. */
   previousImage?: { ref: string; id: string };
+  /**
+   * The options that reached this service (traefik-file, traefik-api, traefik-url, network,
+   * port, ...), so `undo` on a fresh runner with no files needs only the project name.
+   */
+  settings?: Record<string, string>;
 }
 
 /** Revision records, kept on the Docker host so any runner sees the same history. */
