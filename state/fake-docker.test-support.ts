@@ -1,0 +1,98 @@
+// A tiny in-memory stand-in for the few dockerode calls state/ makes: name-unique creates
+// (409 on a taken name), inspect/remove by name or ID (404 when gone), label-filtered lists.
+// Hooks let a test interleave another "runner" between two calls.
+import type Docker from "dockerode";
+
+interface Fake {
+  id: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+}
+
+const fail = (statusCode: number, message: string) =>
+  Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), { statusCode, json: { message } });
+
+export class FakeDocker {
+  readonly containers = new Map<string, Fake>();
+  readonly images = new Map<
+    string,
+    { Id: string; Config: { Volumes?: Record<string, object>; Labels?: Record<string, string> } }
+  >();
+  /** Run before a create, and after one fails with 409 (before the caller reacts). */
+  beforeCreate: (() => void) | undefined;
+  afterConflict: (() => void) | undefined;
+  removeError: ((id: string) => Error | undefined) | undefined;
+  /** Every create request, in order. */
+  readonly created: { name: string; body: Record<string, unknown> }[] = [];
+  private seq = 0;
+
+  addImage(id: string, volumes: string[] = [], Labels: Record<string, string> = {}): void {
+    const Volumes = Object.fromEntries(volumes.map((v) => [v, {}]));
+    this.images.set(id, { Id: id, Config: { Volumes, Labels } });
+  }
+
+  private find(key: string): Fake | undefined {
+    return this.containers.get(key) ?? [...this.containers.values()].find((c) => c.name === key);
+  }
+
+  /**
+   * Names taken but not yet inspectable: Docker reserves a name at the start of a create and
+   * registers the container only once its layer exists, so a racer sees 409, then 404.
+   */
+  readonly reserved = new Set<string>();
+
+  add(name: string, image: string, labels: Record<string, string>): Fake {
+    if (this.find(name) || this.reserved.has(name))
+      throw fail(409, `Conflict. The container name "/${name}" is already in use`);
+    const c = { id: `c${++this.seq}`, name, image, labels };
+    this.containers.set(c.id, c);
+    return c;
+  }
+
+  get api(): Docker {
+    const api = {
+      getImage: (ref: string) => ({
+        inspect: async () => {
+          const img = this.images.get(ref);
+          if (!img) throw fail(404, `No such image: ${ref}`);
+          return img;
+        },
+      }),
+      createContainer: async (opts: { _query: { name: string }; _body: Record<string, unknown> }) => {
+        const body = opts._body as { Image: string; Labels: Record<string, string> };
+        this.created.push({ name: opts._query.name, body: opts._body });
+        const before = this.beforeCreate;
+        this.beforeCreate = undefined;
+        before?.();
+        try {
+          return { id: this.add(opts._query.name, body.Image, { ...body.Labels }).id };
+        } catch (err) {
+          this.afterConflict?.();
+          throw err;
+        }
+      },
+      getContainer: (key: string) => ({
+        inspect: async () => {
+          const c = this.find(key);
+          if (!c) throw fail(404, `No such container: ${key}`);
+          return { Id: c.id, Name: `/${c.name}`, Image: c.image, Config: { Labels: c.labels } };
+        },
+        remove: async () => {
+          const c = this.find(key);
+          if (!c) throw fail(404, `No such container: ${key}`);
+          const err = this.removeError?.(c.id);
+          if (err) throw err;
+          this.containers.delete(c.id);
+        },
+      }),
+      listContainers: async (opts: { filters: { label: string[] } }) =>
+        [...this.containers.values()]
+          .filter((c) =>
+            opts.filters.label.every((f) => `${f.split("=")[0]}=${c.labels[f.split("=")[0] ?? ""]}` === f),
+          )
+          .map((c) => ({ Id: c.id, Names: [`/${c.name}`], ImageID: c.image, Labels: c.labels })),
+    };
+    return api as unknown as Docker;
+  }
+}

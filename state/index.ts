@@ -1,0 +1,21 @@
+// state/: compose-roll's revision history and lock, kept on the Docker host (as never-started
+// containers) so every throwaway CI runner that talks to the same engine sees the same state.
+
+export { type ActorSources, actor, ciJob, type Env } from "./actor.js";
+export type { StateOptions } from "./containers.js";
+export { DockerHistory } from "./history.js";
+export {
+  type Decoded,
+  decodeLock,
+  decodeRevision,
+  encodeLock,
+  encodeRevision,
+  LockLabel,
+  lockName,
+  RevisionLabel,
+  revisionName,
+  StateLabel,
+} from "./labels.js";
+export { DockerLock } from "./lock.js";
+export { DEFAULT_KEEP, toPrune } from "./prune.js";
+export { isStale, pidAlive, type Staleness } from "./stale.js";
