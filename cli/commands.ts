@@ -1,67 +1,12 @@
-// Orchestration: validate everything, build the real adapters, preflight, then hand over
-// to the controller. Nothing here decides what to do to containers; controller/ does.
-import { pino } from "pino";
-import { checkRollable, loadProject } from "../compose/project.js";
-import { type ComposeRollError, RefusedError } from "../controller/errors.js";
+// The commands that change the service: roll, undo, repair (through cli/deploy.ts) and
+// sync. Each resolves its target, refuses what it cannot do, then hands over.
+import { RefusedError } from "../controller/errors.js";
 import type { ImageInfo, Replica } from "../controller/model.js";
-import type { Clock, Reporter, ServiceRef } from "../controller/ports.js";
-import { type Deps, observe, rollout } from "../controller/rollout.js";
-import { connect, DockerEngine, systemClock } from "../engine/index.js";
-import { TraefikRouter } from "../traefik/router.js";
-import { type Options, parseOptions, type RawOptions } from "./options.js";
-import { HumanReporter, JsonReporter } from "./reporter.js";
-
-interface Context {
-  opts: Options;
-  svc: ServiceRef;
-  deps: Deps & { engine: DockerEngine; router: TraefikRouter };
-  log: pino.Logger;
-}
-
-/**
- * Everything before the first change: options, project, Docker, Traefik. `portByImage`
- * resolves per-image ports once Docker answers (the rollout checks its image there).
- */
-async function setup(
-  service: string,
-  raw: RawOptions,
-  portByImage: (e: DockerEngine) => Promise<Record<string, number>>,
-): Promise<Context> {
-  const opts = parseOptions(service, raw, process.cwd());
-  const log = pino({ level: opts.verbose ? "debug" : "warn" }, pino.destination(2));
-  const project = loadProject({
-    files: opts.files,
-    cwd: process.cwd(),
-    env: process.env,
-    ...(opts.projectName ? { projectName: opts.projectName } : {}),
-  });
-  checkRollable(project, service);
-  const svc = { project: project.name, service };
-  log.debug({ project: project.name, files: project.files }, "project resolved");
-
-  const clock: Clock = systemClock;
-  const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
-  const { docker, apiVersion } = await connect().catch((err: ComposeRollError) => {
-    throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
-  });
-  const engine = new DockerEngine({
-    docker,
-    apiVersion,
-    ...(opts.network ? { network: opts.network } : {}),
-    portByImage: await portByImage(new DockerEngine({ docker, apiVersion })),
-    clock,
-  });
-  log.debug({ api: engine.apiVersion }, "docker connected");
-  const router = new TraefikRouter({
-    file: opts.traefikFile,
-    service: opts.traefikService,
-    api: opts.traefikApi.href.replace(/\/$/, ""),
-    probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
-    clock,
-  });
-  await router.preflight();
-  return { opts, svc, deps: { engine, router, clock, reporter }, log };
-}
+import type { Revision } from "../controller/ports.js";
+import { baseline, observe } from "../controller/rollout.js";
+import { type Context, openContext } from "./context.js";
+import { current, type DeployRequest, deploy } from "./deploy.js";
+import type { RawOptions } from "./options.js";
 
 /** Every running container must have an address Traefik can use, or we refuse now. */
 function checkAddresses(replicas: Replica[]): void {
@@ -74,63 +19,155 @@ function checkAddresses(replicas: Replica[]): void {
   }
 }
 
-export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
-  let image: ImageInfo | undefined;
-  const ctx = await setup(service, raw, async (engine) => {
-    const ref = raw.image as string;
-    image = await engine.image(ref);
-    if (!image) {
-      throw new RefusedError(
-        `image ${ref} is not on the Docker host`,
-        "build or pull it there first (compose-roll never pulls: a deploy should not depend on a registry mid-rollout)",
-      );
-    }
-    const port = raw.port ? Number(raw.port) : undefined;
-    if (port === undefined && image.exposedPorts.length !== 1) {
-      throw new RefusedError(
-        `image ${ref} exposes ${image.exposedPorts.length === 0 ? "no port" : `ports ${image.exposedPorts.join(", ")}`}`,
-        "pass --port <the container port Traefik should target>",
-      );
-    }
-    return port === undefined ? {} : { [image.id]: port };
-  });
-  const { deps, svc, opts, log } = ctx;
-  checkAddresses((await observe(deps, svc)).replicas);
+/** An image that must be on the host, with a port Traefik can target. */
+async function resolveImage(ctx: Context, ref: string, why: string): Promise<ImageInfo> {
+  const image = await ctx.deps.engine.image(ref);
+  if (!image) {
+    throw new RefusedError(
+      `image ${ref} (${why}) is not on the Docker host`,
+      "build or pull it there first (compose-roll never pulls: a deploy should not depend on a registry mid-rollout)",
+    );
+  }
+  return image;
+}
 
-  // First signal: stop at the next step and restore. The restore itself is not interruptible
-  // (a half-restored service is worse than a slow one); SIGKILL remains for emergencies.
+/** Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait. */
+async function run(ctx: Context, image: ImageInfo, command: string): Promise<void> {
+  checkAddresses((await observe(ctx.deps, ctx.svc)).replicas);
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      process.stderr.write(`compose-roll: ${sig} again; still restoring, please wait\n`);
-      return;
-    }
-    process.stderr.write(`compose-roll: ${sig}: stopping after this step and restoring the previous image\n`);
+    if (controller.signal.aborted) return ctx.say(`${sig} again; still restoring, please wait`);
+    ctx.say(`${sig}: stopping after this step and restoring the previous image`);
     controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const kill = Number(process.env.COMPOSE_ROLL_TEST_KILL_AT_STEP);
+  const req: DeployRequest = {
+    image,
+    command,
+    maxSurge: ctx.opts.maxSurge,
+    signal: controller.signal,
+    timeouts: {
+      healthMs: ctx.opts.healthTimeoutMs,
+      routeMs: ctx.opts.routeTimeoutMs,
+      drainMs: ctx.opts.drainMs,
+    },
+    ...(Number.isInteger(kill) && kill > 0 ? { killAtStep: kill } : {}),
+  };
   try {
-    const res = await rollout(deps, {
-      svc,
-      image: image as ImageInfo,
-      maxSurge: opts.maxSurge,
-      signal: controller.signal,
-      timeouts: { healthMs: opts.healthTimeoutMs, routeMs: opts.routeTimeoutMs, drainMs: opts.drainMs },
-    });
-    if (res.result === "unchanged") {
-      deps.reporter.event({ type: "synced", service, servers: (await observe(deps, svc)).routed });
-      process.stderr.write(`compose-roll: ${service} already runs ${res.to.ref}; nothing to do\n`);
-    }
-    log.debug(res, "rollout finished");
+    const res = await deploy(
+      {
+        ...ctx,
+        waitMs: ctx.opts.waitMs,
+        staleMs: ctx.opts.lockStaleMs,
+        keep: ctx.opts.historyLimit,
+      },
+      req,
+    );
+    if (res.result === "unchanged") ctx.say(`${ctx.svc.service} already runs ${res.to.ref}; nothing to do`);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
 }
 
+export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
+  const ref = raw.image as string;
+  const ctx = await openContext(service, raw, {
+    traefik: true,
+    portByImage: async (engine) => {
+      const image = await engine.image(ref);
+      const port = raw.port ? Number(raw.port) : undefined;
+      if (image && port === undefined && image.exposedPorts.length !== 1) {
+        throw new RefusedError(
+          `image ${ref} exposes ${image.exposedPorts.length === 0 ? "no port" : `ports ${image.exposedPorts.join(", ")}`}`,
+          "pass --port <the container port Traefik should target>",
+        );
+      }
+      return image && port !== undefined ? { [image.id]: port } : {};
+    },
+  });
+  await run(ctx, await resolveImage(ctx, ref, "--image"), `roll --image ${ref}`);
+}
+
+/**
+ * Kubernetes' rollback: the newest complete revision before the current one whose image
+ * differs, rolled out as a NEW revision. Without a readable history, the running
+ * containers' labels still say which image they replaced.
+ */
+export function undoTarget(
+  history: Revision[],
+  runningId: string,
+  replicas: Replica[],
+  toRevision?: number,
+): { ref: string; id: string; why: string } | undefined {
+  if (toRevision !== undefined) {
+    const rev = history.find((r) => r.number === toRevision);
+    if (!rev)
+      throw new RefusedError(`no revision ${toRevision} in the history (see \`compose-roll history\`)`);
+    return { ...rev.image, why: `revision ${rev.number}` };
+  }
+  const at = history.findIndex((r) => r.result === "complete" && r.image.id === runningId);
+  const older = history.slice(at + 1).find((r) => r.result === "complete" && r.image.id !== runningId);
+  if (older) return { ...older.image, why: `revision ${older.number}` };
+  const labelled = replicas.find(
+    (r) => r.running && r.imageId === runningId && r.previousImage,
+  )?.previousImage;
+  if (labelled && labelled.id !== runningId) return { ...labelled, why: "the running containers' labels" };
+  return undefined;
+}
+
+export async function undoCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  const ctx = await openContext(service, raw, { traefik: true });
+  const obs = await observe(ctx.deps, ctx.svc);
+  const running = current(obs).image;
+  const history = await ctx.history.list(ctx.svc).catch(() => []);
+  const target = running && undoTarget(history, running.id, obs.replicas, ctx.opts.toRevision);
+  if (!target) {
+    throw new RefusedError(
+      `no earlier revision of ${ctx.svc.service} is known to undo to`,
+      "roll to a chosen image instead: compose-roll <service> --image <ref>",
+    );
+  }
+  ctx.say(`undo: rolling back to ${target.ref} (${target.why})`);
+  await run(ctx, await resolveImage(ctx, target.id, target.why), `undo to ${target.ref}`);
+}
+
+/**
+ * After a killed run: the stale lock (handled in deploy) says what to go back to. Without
+ * one, a service that is not at its baseline goes back to its newest complete revision.
+ */
+export async function repairCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  const ctx = await openContext(service, raw, { traefik: true });
+  const held = await ctx.lock.read(ctx.svc);
+  const obs = await observe(ctx.deps, ctx.svc);
+  if (held) {
+    await run(
+      ctx,
+      await resolveImage(ctx, held.previous.id, "the interrupted rollout's previous image"),
+      "repair",
+    );
+    return;
+  }
+  try {
+    baseline(obs, ctx.svc);
+    ctx.say(
+      `${ctx.svc.service} is consistent: every running container is in Traefik, on one image; nothing to repair`,
+    );
+    return;
+  } catch {
+    // Not at baseline: converge below.
+  }
+  const history = await ctx.history.list(ctx.svc).catch(() => []);
+  const good = history.find((r) => r.result === "complete")?.image ?? current(obs).image;
+  if (!good) throw new RefusedError(`nothing of ${ctx.svc.service} runs and no revision is recorded`);
+  ctx.say(`repair: converging on ${good.ref}`);
+  await run(ctx, await resolveImage(ctx, good.id, "the last complete revision"), "repair");
+}
+
 export async function syncCommand(service: string, raw: RawOptions): Promise<void> {
-  const { deps, svc, opts } = await setup(service, raw, async () => ({}));
+  const { deps, svc, opts } = await openContext(service, raw, { traefik: true });
   const obs = await observe(deps, svc);
   checkAddresses(obs.replicas);
   const ready = obs.replicas.filter((r) => r.running && (r.health === "healthy" || r.health === "none"));

@@ -3,7 +3,8 @@
 // through exitCodeFor() with one line saying what happened and what to do.
 import { Command, CommanderError, Option } from "commander";
 import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "../controller/errors.js";
-import { rollCommand, syncCommand } from "./commands.js";
+import { repairCommand, rollCommand, syncCommand, undoCommand } from "./commands.js";
+import { historyCommand, lockReleaseCommand, lockStatusCommand, statusCommand } from "./inspect.js";
 import { DEFAULTS, type RawOptions } from "./options.js";
 
 function shared(cmd: Command): Command {
@@ -16,18 +17,30 @@ function shared(cmd: Command): Command {
       "Traefik entrypoint your service's routers use, for live probes",
       DEFAULTS.traefikUrl,
     )
-    .option("--traefik-file <path>", "the YAML file compose-roll owns, in the directory Traefik watches")
+    .option(
+      "--traefik-file <path>",
+      "the YAML file compose-roll owns, in the directory Traefik watches (default: last rollout's)",
+    )
     .option("--traefik-service <name>", "Traefik service name (default: the compose service)")
     .option(
       "--port <n>",
       "container port Traefik targets on the new image (default: its single exposed port)",
     )
     .option("--network <name>", "network Traefik reaches the containers on (default: their only network)")
-    .option("--probe-path <path>", "path of the live request sent through Traefik to a new container", "/")
+    .option(
+      "--probe-path <path>",
+      "path of the live request sent through Traefik to a new container (default /)",
+    )
     .option("--health-timeout <duration>", "how long a new container may take to turn healthy", "120s")
     .option("--route-timeout <duration>", "how long Traefik may take to apply a change", "30s")
     .option("--drain <duration>", "how long a server stays out of Traefik before its container stops", "3s")
     .addOption(new Option("--max-surge <n>", "new containers started side by side").default("1"))
+    .option("--wait <duration>", "wait this long for another rollout's lock (default: fail at once, exit 3)")
+    .option(
+      "--lock-stale-after <duration>",
+      "a lock from another host older than this is stale (default 30m)",
+    )
+    .option("--history-limit <n>", "revisions kept on the Docker host (default 10)")
     .option("--json", "one JSON event per line on stdout, for CI")
     .option("-v, --verbose", "debug logs on stderr");
 }
@@ -52,6 +65,31 @@ export function program(): Command {
       "write the Traefik file for the service's running containers and wait until Traefik serves it",
     )
     .action((service: string, raw: RawOptions) => syncCommand(service, raw));
+
+  shared(prog.command("undo [service]"))
+    .description("roll back to the last complete revision before the current one, as a new revision")
+    .option("--to-revision <n>", "roll back to this revision instead (see `history`)")
+    .action((service: string | undefined, raw: RawOptions) => undoCommand(service, raw));
+
+  shared(prog.command("repair [service]"))
+    .description("after a killed rollout: converge back to the image it replaced, at full capacity")
+    .action((service: string | undefined, raw: RawOptions) => repairCommand(service, raw));
+
+  shared(prog.command("history [service]"))
+    .description("list the service's revisions, kept on the Docker host")
+    .action((service: string | undefined, raw: RawOptions) => historyCommand(service, raw));
+
+  shared(prog.command("status [service]"))
+    .description("each container's image, health, Traefik membership and revision; flags drift")
+    .action((service: string | undefined, raw: RawOptions) => statusCommand(service, raw));
+
+  const lock = prog.command("lock").description("the service's rollout lock on the Docker host");
+  shared(lock.command("status [service]"))
+    .description("who holds the lock, since when, rolling to what")
+    .action((service: string | undefined, raw: RawOptions) => lockStatusCommand(service, raw));
+  shared(lock.command("release [service]"))
+    .description("remove the lock (for a holder that died on another host)")
+    .action((service: string | undefined, raw: RawOptions) => lockReleaseCommand(service, raw));
 
   shared(prog.command("roll <service>", { isDefault: true }))
     .description(

@@ -1,6 +1,6 @@
 // All command-line configuration is parsed and validated here, once, before anything
 // touches Docker or Traefik: bad input is refused with exit 2 and nothing changed.
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { RefusedError } from "../controller/errors.js";
 
 /** Options every command shares, as commander hands them over (strings). */
@@ -21,6 +21,10 @@ export interface RawOptions {
   image?: string;
   json?: boolean;
   verbose?: boolean;
+  wait?: string;
+  lockStaleAfter?: string;
+  historyLimit?: string;
+  toRevision?: string;
 }
 
 export interface Options {
@@ -41,6 +45,41 @@ export interface Options {
   image?: string;
   json: boolean;
   verbose: boolean;
+  waitMs: number;
+  lockStaleMs: number;
+  historyLimit: number;
+  toRevision?: number;
+}
+
+/** What a rollout remembers in its revision, so the next command needs fewer flags. */
+export const REMEMBERED = [
+  "traefikFile",
+  "traefikApi",
+  "traefikUrl",
+  "traefikService",
+  "network",
+  "probePath",
+] as const;
+
+/** Flags given on the command line win; the last revision's settings fill the gaps. */
+export function withSettings(raw: RawOptions, settings: Record<string, string> | undefined): RawOptions {
+  const merged: RawOptions = { ...raw };
+  for (const key of REMEMBERED) {
+    if (merged[key] === undefined && settings?.[key] !== undefined) merged[key] = settings[key];
+  }
+  return merged;
+}
+
+export function settingsOf(o: Options): Record<string, string> {
+  const out: Record<string, string> = {
+    traefikFile: o.traefikFile,
+    traefikApi: o.traefikApi.href,
+    traefikUrl: o.traefikUrl.href,
+    traefikService: o.traefikService,
+    probePath: o.probePath,
+  };
+  if (o.network) out.network = o.network;
+  return out;
 }
 
 export const DEFAULTS = {
@@ -56,6 +95,10 @@ export const DEFAULTS = {
   drain: "3s",
   maxSurge: "1",
   probePath: "/",
+  wait: "0s",
+  // Only for a holder on another host, whose process we cannot check: longer than any sane rollout.
+  lockStaleAfter: "30m",
+  historyLimit: "10",
 } as const;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -97,18 +140,19 @@ export function checkImageRef(ref: string): string {
   return ref;
 }
 
-export function parseOptions(service: string, raw: RawOptions, cwd: string): Options {
+/** `traefik: false` for commands that never touch Traefik (history, lock). */
+export function parseOptions(service: string, raw: RawOptions, cwd: string, traefik = true): Options {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) {
     throw new RefusedError(`"${service}" is not a valid compose service name`);
   }
-  if (!raw.traefikFile) {
+  if (!raw.traefikFile && traefik) {
     throw new RefusedError(
-      "--traefik-file is required",
+      "--traefik-file is required (no earlier rollout of this service recorded one)",
       "name the YAML file compose-roll owns, in the directory Traefik's file provider watches",
     );
   }
-  const traefikFile = resolve(cwd, raw.traefikFile);
-  if (!/\.ya?ml$/.test(traefikFile)) {
+  const traefikFile = raw.traefikFile ? resolve(cwd, raw.traefikFile) : "";
+  if (traefikFile && !/\.ya?ml$/.test(traefikFile)) {
     throw new RefusedError(
       `--traefik-file: ${traefikFile} must end in .yml or .yaml (Traefik reads no other)`,
     );
@@ -127,7 +171,11 @@ export function parseOptions(service: string, raw: RawOptions, cwd: string): Opt
     maxSurge: positiveInt(raw.maxSurge ?? DEFAULTS.maxSurge, "--max-surge", 100),
     json: raw.json ?? false,
     verbose: raw.verbose ?? false,
+    waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, "--wait"),
+    lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, "--lock-stale-after"),
+    historyLimit: positiveInt(raw.historyLimit ?? DEFAULTS.historyLimit, "--history-limit", 1000),
   };
+  if (raw.toRevision !== undefined) opts.toRevision = positiveInt(raw.toRevision, "--to-revision", 1_000_000);
   if (!opts.probePath.startsWith("/")) throw new RefusedError(`--probe-path must start with /`);
   if (raw.projectName !== undefined) opts.projectName = raw.projectName;
   if (raw.port !== undefined) opts.port = positiveInt(raw.port, "--port", 65535);
@@ -135,5 +183,3 @@ export function parseOptions(service: string, raw: RawOptions, cwd: string): Opt
   if (raw.image !== undefined) opts.image = checkImageRef(raw.image);
   return opts;
 }
-
-export const traefikDir = (o: Options) => dirname(o.traefikFile);

@@ -1,0 +1,102 @@
+// Everything a command needs before its first change, built in one place: options (filled
+// from the last revision's settings), the compose project, Docker, the state on the Docker
+// host, and Traefik (checked by preflight). Any failure here is a refusal: nothing changed.
+import { pino } from "pino";
+import { checkRollable, loadProject } from "../compose/project.js";
+import { type ComposeRollError, RefusedError } from "../controller/errors.js";
+import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../controller/ports.js";
+import type { Deps } from "../controller/rollout.js";
+import { connect, DockerEngine, systemClock } from "../engine/index.js";
+import { actor, DockerHistory, DockerLock } from "../state/index.js";
+import { TraefikRouter } from "../traefik/router.js";
+import { type Options, parseOptions, type RawOptions, settingsOf, withSettings } from "./options.js";
+import { HumanReporter, JsonReporter } from "./reporter.js";
+
+export interface Context {
+  opts: Options;
+  svc: ServiceRef;
+  deps: Deps & { engine: DockerEngine; router: TraefikRouter };
+  history: History;
+  lock: Lock;
+  actor: Actor;
+  settings: Record<string, string>;
+  log: pino.Logger;
+  say: (line: string) => void;
+}
+
+export interface ContextNeeds {
+  /** Commands that never touch Traefik (history, lock) skip its options and preflight. */
+  traefik: boolean;
+  /** Per-image ports, once Docker answers (a rollout checks its image there). */
+  portByImage?: (engine: DockerEngine) => Promise<Record<string, number>>;
+}
+
+export async function openContext(
+  service: string | undefined,
+  raw: RawOptions,
+  needs: ContextNeeds,
+): Promise<Context> {
+  const log = pino({ level: raw.verbose ? "debug" : "warn" }, pino.destination(2));
+  const project = loadProject({
+    files: raw.file ?? [],
+    cwd: process.cwd(),
+    env: process.env,
+    ...(raw.projectName ? { projectName: raw.projectName } : {}),
+  });
+  const { docker, apiVersion } = await connect().catch((err: ComposeRollError) => {
+    throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
+  });
+  const history = new DockerHistory({
+    docker,
+    onDamaged: (name, reason) => log.warn({ name, reason }, "damaged revision record skipped"),
+  });
+  const name = service ?? (await latestService(history, project.name));
+  const svc = { project: project.name, service: name };
+  checkRollable(project, name);
+  log.debug({ project: project.name, files: project.files, apiVersion }, "project resolved");
+
+  // The last revision remembers how this service is routed; flags given now win.
+  const last = (await history.list(svc).catch(() => []))[0];
+  const opts = parseOptions(name, withSettings(raw, last?.settings), process.cwd(), needs.traefik);
+  const clock: Clock = systemClock;
+  const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
+  const engine = new DockerEngine({
+    docker,
+    apiVersion,
+    ...(opts.network ? { network: opts.network } : {}),
+    portByImage: needs.portByImage ? await needs.portByImage(new DockerEngine({ docker, apiVersion })) : {},
+    clock,
+  });
+  const router = new TraefikRouter({
+    file: opts.traefikFile,
+    service: opts.traefikService,
+    api: opts.traefikApi.href.replace(/\/$/, ""),
+    probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
+    clock,
+  });
+  if (needs.traefik) await router.preflight();
+  const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
+  return {
+    opts,
+    svc,
+    deps: { engine, router, clock, reporter },
+    history,
+    lock: new DockerLock({ docker }),
+    actor: actor(),
+    settings: settingsOf(opts),
+    log,
+    say,
+  };
+}
+
+/** `undo` without a service: the service of the project's most recent rollout. */
+async function latestService(history: DockerHistory, project: string): Promise<string> {
+  const latest = await history.latestIn(project);
+  if (!latest) {
+    throw new RefusedError(
+      `no rollout of project ${project} is recorded on this Docker host`,
+      "name the service: compose-roll undo <service>",
+    );
+  }
+  return latest;
+}

@@ -1,0 +1,187 @@
+// A rollout as one revision: take the service's lock on the Docker host, work out the
+// target (a new image, `undo`'s previous revision, or `repair`'s last good image), resume
+// a killed run when its stale lock says one was interrupted, roll, record the revision,
+// release the lock. The rollout itself is the controller's; this file only orchestrates.
+import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
+import type { ImageInfo, Observation } from "../controller/model.js";
+import type {
+  Actor,
+  History,
+  Lock,
+  LockInfo,
+  Revision,
+  RevisionResult,
+  ServiceRef,
+} from "../controller/ports.js";
+import { type Deps, observe, type Recovery, type RolloutResult, rollout } from "../controller/rollout.js";
+import { isStale, pidAlive } from "../state/index.js";
+
+export interface DeployContext {
+  deps: Deps;
+  svc: ServiceRef;
+  history: History;
+  lock: Lock;
+  actor: Actor;
+  /** How long to wait for a held lock (0: fail at once with exit 3). */
+  waitMs: number;
+  /** A lock older than this whose holder cannot be checked is stale. */
+  staleMs: number;
+  keep: number;
+  settings: Record<string, string>;
+  say: (line: string) => void;
+}
+
+export interface DeployRequest {
+  /** What to roll to; resolved by the caller (new image, undo target or repair target). */
+  image: ImageInfo;
+  command: string;
+  maxSurge: number;
+  timeouts: { healthMs: number; routeMs: number; drainMs: number };
+  signal: AbortSignal;
+  /** Test-only: SIGKILL ourselves before step k (COMPOSE_ROLL_TEST_KILL_AT_STEP). */
+  killAtStep?: number;
+}
+
+/** The image the service runs now, and how many replicas serve it (most common image wins). */
+export function current(obs: Observation): { image?: { ref: string; id: string }; replicas: number } {
+  const running = obs.replicas.filter((r) => r.running);
+  const counts = new Map<string, { ref: string; id: string; n: number }>();
+  for (const r of running) {
+    const c = counts.get(r.imageId) ?? { ref: r.imageRef, id: r.imageId, n: 0 };
+    c.n++;
+    counts.set(r.imageId, c);
+  }
+  const top = [...counts.values()].sort((a, b) => b.n - a.n)[0];
+  return top ? { image: { ref: top.ref, id: top.id }, replicas: running.length } : { replicas: 0 };
+}
+
+/**
+ * Takes the lock, waiting up to `waitMs`. Taking over a stale lock adopts the killed run's
+ * `previous` and `replicas` into our own lock, so a second kill is just as recoverable.
+ */
+async function takeLock(ctx: DeployContext, info: LockInfo): Promise<{ mine: LockInfo; stale?: LockInfo }> {
+  const deadline = ctx.deps.clock.now() + ctx.waitMs;
+  const never = new AbortController().signal;
+  for (let announced = false; ; ) {
+    const got = await ctx.lock.acquire(ctx.svc, info);
+    if (got.acquired) return { mine: info };
+    const holder = got.holder;
+    const stale = isStale(holder, ctx.actor, new Date(ctx.deps.clock.now()), pidAlive, ctx.staleMs);
+    if (stale.stale) {
+      ctx.say(`taking over a stale lock: ${describeLock(holder)} (${stale.why})`);
+      await ctx.lock.release(ctx.svc, holder);
+      const mine = { ...info, previous: holder.previous, replicas: holder.replicas };
+      const again = await ctx.lock.acquire(ctx.svc, mine);
+      if (again.acquired) return { mine, stale: holder };
+      throw lockHeld(ctx, again.holder);
+    }
+    if (ctx.deps.clock.now() >= deadline) throw lockHeld(ctx, holder);
+    if (!announced) ctx.say(`waiting for the lock: ${describeLock(holder)}`);
+    announced = true;
+    await ctx.deps.clock.sleep(Math.min(1000, Math.max(0, deadline - ctx.deps.clock.now())), never);
+  }
+}
+
+export function describeLock(l: LockInfo): string {
+  const job = l.by.ciJob ? ` (${l.by.ciJob})` : "";
+  return `${l.command} by ${l.by.user}@${l.by.host} pid ${l.by.pid}${job} since ${l.since}, rolling to ${l.target.ref}`;
+}
+
+function lockHeld(ctx: DeployContext, holder: LockInfo): LockHeldError {
+  return new LockHeldError(
+    `${ctx.svc.project}/${ctx.svc.service} is locked: ${describeLock(holder)}`,
+    "wait for it (--wait 10m), or if that run is dead and on another host: `compose-roll lock release`",
+  );
+}
+
+export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<RolloutResult> {
+  const { deps, svc } = ctx;
+  const history = await ctx.history.list(svc).catch((err: Error) => {
+    ctx.say(`history unreadable (${err.message}); continuing without it`);
+    return [] as Revision[];
+  });
+  const obs = await observe(deps, svc);
+  const now = current(obs);
+  if (!now.image) {
+    throw new RefusedError(
+      `service ${svc.service} of project ${svc.project} has no running containers`,
+      "start it with `docker compose up -d`, then run `compose-roll sync`",
+    );
+  }
+  const number = (history[0]?.number ?? 0) + 1;
+  const info: LockInfo = {
+    by: ctx.actor,
+    since: new Date(deps.clock.now()).toISOString(),
+    target: { ref: req.image.ref, id: req.image.id },
+    previous: now.image,
+    revision: number,
+    replicas: now.replicas,
+    command: req.command,
+  };
+  const { mine, stale } = await takeLock(ctx, info);
+  try {
+    let recovery: Recovery | undefined;
+    if (stale) {
+      // The killed run's view: what it replaced and at what capacity.
+      const previous = await deps.engine.image(stale.previous.id);
+      if (!previous) {
+        throw new RefusedError(
+          `the interrupted rollout replaced ${stale.previous.ref}, which is no longer on the host`,
+          "roll forward to an image that is there: compose-roll <service> --image <ref>",
+        );
+      }
+      recovery = { previous, replicas: stale.replicas };
+      ctx.say(`resuming after an interrupted ${stale.command}: ${stale.previous.ref} → ${stale.target.ref}`);
+    }
+    const from = recovery ? { ref: recovery.previous.ref, id: recovery.previous.id } : now.image;
+    const rev: Revision = {
+      number,
+      image: { ref: req.image.ref, id: req.image.id },
+      by: ctx.actor,
+      at: info.since,
+      result: "failed",
+      ...(history[0] ? { previous: history[0].number } : {}),
+      previousImage: from,
+      settings: ctx.settings,
+    };
+    let killAt = 0;
+    const result = await rollout(
+      deps,
+      {
+        svc,
+        image: req.image,
+        maxSurge: req.maxSurge,
+        timeouts: req.timeouts,
+        signal: req.signal,
+        labels: {
+          "com.compose-roll.revision": String(number),
+          "com.compose-roll.previous-image-ref": from.ref,
+          "com.compose-roll.previous-image-id": from.id,
+        },
+        beforeStep: () => {
+          if (req.killAtStep !== undefined && ++killAt === req.killAtStep)
+            process.kill(process.pid, "SIGKILL");
+        },
+      },
+      recovery,
+    ).catch(async (err: unknown) => {
+      const result: RevisionResult = err instanceof RolledBackError ? "rolled-back" : "failed";
+      if (err instanceof RolledBackError || err instanceof RollbackFailedError)
+        await record(ctx, { ...rev, result });
+      throw err;
+    });
+    if (result.result === "complete") await record(ctx, { ...rev, result: "complete" });
+    return result;
+  } finally {
+    await ctx.lock
+      .release(svc, mine)
+      .catch((err: Error) => ctx.say(`could not release the lock: ${err.message}`));
+  }
+}
+
+/** A failed write of the history must not turn a good rollout into a failure. */
+async function record(ctx: DeployContext, rev: Revision): Promise<void> {
+  await ctx.history
+    .record(ctx.svc, rev, ctx.keep)
+    .catch((err: Error) => ctx.say(`could not record revision ${rev.number}: ${err.message}`));
+}

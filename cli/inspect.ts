@@ -1,0 +1,105 @@
+// Read-only commands (history, status, lock status) and the one lock repair a human may do
+// (lock release). They print for people, or one JSON document with --json.
+import type { Observation } from "../controller/model.js";
+import type { Revision } from "../controller/ports.js";
+import { observe } from "../controller/rollout.js";
+import { openContext } from "./context.js";
+import { describeLock } from "./deploy.js";
+import type { RawOptions } from "./options.js";
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function table(rows: string[][]): void {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  for (const r of rows)
+    out(
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    );
+}
+
+export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  const ctx = await openContext(service, raw, { traefik: false });
+  const revs = await ctx.history.list(ctx.svc);
+  if (ctx.opts.json) return out(JSON.stringify({ service: ctx.svc, revisions: revs }));
+  if (revs.length === 0) return out(`no revisions of ${ctx.svc.project}/${ctx.svc.service} recorded`);
+  table([
+    ["REV", "IMAGE", "RESULT", "WHEN", "BY", "REPLACED"],
+    ...revs.map((r: Revision) => [
+      String(r.number),
+      r.image.ref,
+      r.result,
+      r.at,
+      `${r.by.user}@${r.by.host}${r.by.ciJob ? ` ${r.by.ciJob}` : ""}`,
+      r.previousImage?.ref ?? "-",
+    ]),
+  ]);
+}
+
+/** Drift: what makes the service differ from "every container healthy, in Traefik, one image". */
+export function drift(obs: Observation): string[] {
+  const routed = new Set(obs.routed);
+  const found: string[] = [];
+  for (const r of obs.replicas) {
+    if (r.running && r.url && !routed.has(r.url))
+      found.push(`${r.name} runs but Traefik does not route to it`);
+    if (!r.running) found.push(`${r.name} is not running (exit ${r.exitCode ?? "?"})`);
+    else if (r.health === "unhealthy") found.push(`${r.name} is unhealthy`);
+  }
+  const known = new Set(obs.replicas.map((r) => r.url));
+  for (const url of obs.routed)
+    if (!known.has(url)) found.push(`Traefik routes to ${url}, but no container is there`);
+  const images = new Set(obs.replicas.filter((r) => r.running).map((r) => r.imageRef));
+  if (images.size > 1) found.push(`mixed versions: ${[...images].join(", ")}`);
+  return found;
+}
+
+export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  const ctx = await openContext(service, raw, { traefik: false });
+  const obs = await observe(ctx.deps, ctx.svc);
+  const lock = await ctx.lock.read(ctx.svc);
+  const problems = drift(obs);
+  if (ctx.opts.json)
+    return out(JSON.stringify({ service: ctx.svc, ...obs, drift: problems, lock: lock ?? null }));
+  const routed = new Set(obs.routed);
+  table([
+    ["CONTAINER", "IMAGE", "STATE", "HEALTH", "IN TRAEFIK", "REVISION"],
+    ...obs.replicas.map((r) => [
+      r.name,
+      r.imageRef,
+      r.running ? "running" : `exited (${r.exitCode ?? "?"})`,
+      r.health,
+      r.url && routed.has(r.url) ? `yes ${r.url}` : "no",
+      r.revision ? String(r.revision) : "-",
+    ]),
+  ]);
+  out(lock ? `lock: held — ${describeLock(lock)}` : "lock: free");
+  out(problems.length ? `drift:\n${problems.map((p) => `  - ${p}`).join("\n")}` : "drift: none");
+}
+
+export async function lockStatusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  const ctx = await openContext(service, raw, { traefik: false });
+  const lock = await ctx.lock.read(ctx.svc);
+  if (ctx.opts.json) return out(JSON.stringify({ service: ctx.svc, lock: lock ?? null }));
+  out(
+    lock
+      ? `held — ${describeLock(lock)}`
+      : `free: no rollout of ${ctx.svc.project}/${ctx.svc.service} holds it`,
+  );
+}
+
+export async function lockReleaseCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  const ctx = await openContext(service, raw, { traefik: false });
+  const lock = await ctx.lock.read(ctx.svc);
+  if (!lock) return out("free: nothing to release");
+  await ctx.lock.release(ctx.svc);
+  // Said loudly: a live rollout whose lock is released can now race another one.
+  ctx.say(`released the lock of ${describeLock(lock)}`);
+  ctx.say(
+    "if that rollout was still running, run `compose-roll status` and `compose-roll repair` once it ends",
+  );
+}
