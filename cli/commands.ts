@@ -31,6 +31,20 @@ async function resolveImage(ctx: Context, ref: string, why: string): Promise<Ima
   return image;
 }
 
+/**
+ * A recorded image: by its tag while the tag still names the recorded ID (so containers and
+ * `docker ps` show the tag), else by the ID itself, which cannot move.
+ */
+async function recordedImage(
+  ctx: Context,
+  img: { ref: string; id: string },
+  why: string,
+): Promise<ImageInfo> {
+  const byRef = await ctx.deps.engine.image(img.ref);
+  if (byRef?.id === img.id) return byRef;
+  return resolveImage(ctx, img.id, `${why}, ${img.ref}`);
+}
+
 /** Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait. */
 async function run(ctx: Context, image: ImageInfo, command: string): Promise<void> {
   checkAddresses((await observe(ctx.deps, ctx.svc)).replicas);
@@ -131,7 +145,7 @@ export async function undoCommand(service: string | undefined, raw: RawOptions):
     );
   }
   ctx.say(`undo: rolling back to ${target.ref} (${target.why})`);
-  await run(ctx, await resolveImage(ctx, target.id, target.why), `undo to ${target.ref}`);
+  await run(ctx, await recordedImage(ctx, target, target.why), `undo to ${target.ref}`);
 }
 
 /**
@@ -145,7 +159,7 @@ export async function repairCommand(service: string | undefined, raw: RawOptions
   if (held) {
     await run(
       ctx,
-      await resolveImage(ctx, held.previous.id, "the interrupted rollout's previous image"),
+      await recordedImage(ctx, held.previous, "the interrupted rollout's previous image"),
       "repair",
     );
     return;
@@ -163,7 +177,7 @@ export async function repairCommand(service: string | undefined, raw: RawOptions
   const good = history.find((r) => r.result === "complete")?.image ?? current(obs).image;
   if (!good) throw new RefusedError(`nothing of ${ctx.svc.service} runs and no revision is recorded`);
   ctx.say(`repair: converging on ${good.ref}`);
-  await run(ctx, await resolveImage(ctx, good.id, "the last complete revision"), "repair");
+  await run(ctx, await recordedImage(ctx, good, "the last complete revision"), "repair");
 }
 
 export async function syncCommand(service: string, raw: RawOptions): Promise<void> {

@@ -57,6 +57,7 @@ export async function openContext(
 
   // The last revision remembers how this service is routed; flags given now win.
   const last = (await history.list(svc).catch(() => []))[0];
+  log.debug({ settings: last?.settings }, "settings of the last revision");
   const opts = parseOptions(name, withSettings(raw, last?.settings), process.cwd(), needs.traefik);
   const clock: Clock = systemClock;
   const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);

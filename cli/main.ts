@@ -11,11 +11,13 @@ function shared(cmd: Command): Command {
   return cmd
     .option("-f, --file <path>", "compose file (repeatable; default as docker compose)", collect, [])
     .option("-p, --project-name <name>", "compose project (default as docker compose)")
-    .option("--traefik-api <url>", "Traefik API base URL", DEFAULTS.traefikApi)
+    .option(
+      "--traefik-api <url>",
+      `Traefik API base URL (default: the last rollout's, else ${DEFAULTS.traefikApi})`,
+    )
     .option(
       "--traefik-url <url>",
-      "Traefik entrypoint your service's routers use, for live probes",
-      DEFAULTS.traefikUrl,
+      `Traefik entrypoint your service's routers use, for live probes (default: the last rollout's, else ${DEFAULTS.traefikUrl})`,
     )
     .option(
       "--traefik-file <path>",

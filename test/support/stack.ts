@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import Docker from "dockerode";
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from "testcontainers";
 
 /** The repository root, whether this runs from test/ (vitest) or dist/test/ (the demo). */
@@ -58,7 +59,16 @@ export async function startDemo(name: string, extraEnv: Record<string, string> =
     apiUrl: `http://127.0.0.1:${api}`,
     traefikFile: join(dir, "dynamic/web.yml"),
     env,
-    // compose-roll's containers carry the project's labels, so `down` removes them too.
-    down: () => env.down({ timeout: 10_000, removeVolumes: true }).then(() => undefined),
+    // compose-roll's containers carry the project's labels, so `down` removes them too; its
+    // state (lock, revision records) carries its own and goes separately.
+    down: async () => {
+      await env.down({ timeout: 10_000, removeVolumes: true });
+      const docker = new Docker();
+      const state = await docker.listContainers({
+        all: true,
+        filters: { label: [`com.compose-roll.project=${project}`] },
+      });
+      await Promise.all(state.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+    },
   };
 }
