@@ -1,0 +1,44 @@
+import { expect, it } from "vitest";
+import { RefusedError } from "../controller/errors.js";
+import { checkImageRef, parseDuration, parseOptions } from "./options.js";
+
+it("parses durations as users write them, refusing the rest", () => {
+  expect(parseDuration("90s", "x")).toBe(90_000);
+  expect(parseDuration("1m30s", "x")).toBe(90_000);
+  expect(parseDuration("500ms", "x")).toBe(500);
+  expect(parseDuration("2", "x")).toBe(2000);
+  for (const bad of ["", "10 s", "1d", "s", "-1s", "1m30"]) {
+    expect(() => parseDuration(bad, "--drain")).toThrow(RefusedError);
+  }
+});
+
+it("accepts image references and IDs, refusing malformed ones", () => {
+  for (const ok of [
+    "app:2026-04-24",
+    "registry:5000/team/app:v2",
+    "app@sha256:" + "a".repeat(64),
+    "sha256:abcdef012345",
+  ]) {
+    expect(checkImageRef(ok)).toBe(ok);
+  }
+  for (const bad of ["App:v1", "app:", "app::v1", "app v1"])
+    expect(() => checkImageRef(bad)).toThrow(RefusedError);
+});
+
+it("refuses bad input before anything runs, saying what to do", () => {
+  const base = { traefikFile: "dynamic/web.yml" };
+  expect(() => parseOptions("web", {}, "/srv")).toThrow(/--traefik-file is required/);
+  expect(() => parseOptions("web", { traefikFile: "web.json" }, "/srv")).toThrow(/must end in .yml/);
+  expect(() => parseOptions("web", { ...base, maxSurge: "0" }, "/srv")).toThrow(/from 1 to 100/);
+  expect(() => parseOptions("web", { ...base, traefikApi: "ftp://x" }, "/srv")).toThrow(/not an http/);
+  expect(() => parseOptions("-web", base, "/srv")).toThrow(/not a valid compose service name/);
+  const o = parseOptions("web", { ...base, port: "9000", drain: "5s" }, "/srv");
+  expect(o).toMatchObject({
+    traefikFile: "/srv/dynamic/web.yml",
+    port: 9000,
+    drainMs: 5000,
+    traefikService: "web",
+  });
+  // history and lock never touch Traefik: no file needed.
+  expect(parseOptions("web", {}, "/srv", false).traefikFile).toBe("");
+});
