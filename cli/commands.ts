@@ -24,7 +24,7 @@ async function resolveImage(ctx: Context, ref: string, why: string): Promise<Ima
   const image = await ctx.deps.engine.image(ref);
   if (!image) {
     throw new RefusedError(
-      `image ${ref} (${why}) is not on the Docker host`,
+      `image ${ref} is not on the Docker host (${why})`,
       "build or pull it there first (compose-roll never pulls: a deploy should not depend on a registry mid-rollout)",
     );
   }
