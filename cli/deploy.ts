@@ -59,12 +59,15 @@ export function current(obs: Observation): { image?: { ref: string; id: string }
  * Takes the lock, waiting up to `waitMs`. Taking over a stale lock adopts the killed run's
  * `previous` and `replicas` into our own lock, so a second kill is just as recoverable.
  */
-async function takeLock(ctx: DeployContext, info: LockInfo): Promise<{ mine: LockInfo; stale?: LockInfo }> {
+async function takeLock(
+  ctx: DeployContext,
+  info: LockInfo,
+): Promise<{ mine: LockInfo; stale?: LockInfo; waited: boolean }> {
   const deadline = ctx.deps.clock.now() + ctx.waitMs;
   const never = new AbortController().signal;
   for (let announced = false; ; ) {
     const got = await ctx.lock.acquire(ctx.svc, info);
-    if (got.acquired) return { mine: info };
+    if (got.acquired) return { mine: info, waited: announced };
     const holder = got.holder;
     const stale = isStale(holder, ctx.actor, new Date(ctx.deps.clock.now()), pidAlive, ctx.staleMs);
     if (stale.stale) {
@@ -72,7 +75,7 @@ async function takeLock(ctx: DeployContext, info: LockInfo): Promise<{ mine: Loc
       await ctx.lock.release(ctx.svc, holder);
       const mine = { ...info, previous: holder.previous, replicas: holder.replicas };
       const again = await ctx.lock.acquire(ctx.svc, mine);
-      if (again.acquired) return { mine, stale: holder };
+      if (again.acquired) return { mine, stale: holder, waited: announced };
       throw lockHeld(ctx, again.holder);
     }
     if (ctx.deps.clock.now() >= deadline) throw lockHeld(ctx, holder);
@@ -94,32 +97,55 @@ function lockHeld(ctx: DeployContext, holder: LockInfo): LockHeldError {
   );
 }
 
-export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<RolloutResult> {
-  const { deps, svc } = ctx;
-  const history = await ctx.history.list(svc).catch((err: Error) => {
+async function readHistory(ctx: DeployContext): Promise<Revision[]> {
+  return ctx.history.list(ctx.svc).catch((err: Error) => {
     ctx.say(`history unreadable (${err.message}); continuing without it`);
     return [] as Revision[];
   });
-  const obs = await observe(deps, svc);
-  const now = current(obs);
+}
+
+/** What the lock will say: the service as it runs now, and the revision this run will record. */
+async function lockInfo(ctx: DeployContext, req: DeployRequest): Promise<LockInfo> {
+  const now = current(await observe(ctx.deps, ctx.svc));
   if (!now.image) {
     throw new RefusedError(
-      `service ${svc.service} of project ${svc.project} has no running containers`,
+      `service ${ctx.svc.service} of project ${ctx.svc.project} has no running containers`,
       "start it with `docker compose up -d`, then run `compose-roll sync`",
     );
   }
-  const number = (history[0]?.number ?? 0) + 1;
-  const info: LockInfo = {
+  return {
     by: ctx.actor,
-    since: new Date(deps.clock.now()).toISOString(),
+    since: new Date(ctx.deps.clock.now()).toISOString(),
     target: { ref: req.image.ref, id: req.image.id },
     previous: now.image,
-    revision: number,
+    revision: ((await readHistory(ctx))[0]?.number ?? 0) + 1,
     replicas: now.replicas,
     command: req.command,
   };
-  const { mine, stale } = await takeLock(ctx, info);
+}
+
+export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<RolloutResult> {
+  const { deps, svc } = ctx;
+  let info = await lockInfo(ctx, req);
+  let { mine, stale, waited } = await takeLock(ctx, info);
+  // Having waited, another rollout ran meanwhile: what the lock says was read before it.
+  // Read again under the lock; if the service moved, take the lock again with the truth,
+  // or a kill now would "recover" to an image that is no longer the previous one.
+  while (waited && !stale) {
+    const fresh = await lockInfo(ctx, req);
+    const same =
+      fresh.previous.id === info.previous.id &&
+      fresh.replicas === info.replicas &&
+      fresh.revision === info.revision;
+    if (same) break;
+    await ctx.lock.release(svc, mine);
+    info = fresh;
+    ({ mine, stale, waited } = await takeLock(ctx, info));
+  }
   try {
+    // Numbered under the lock, so no other run can record the same number meanwhile.
+    const history = await readHistory(ctx);
+    const number = (history[0]?.number ?? 0) + 1;
     let recovery: Recovery | undefined;
     if (stale) {
       // The killed run's view: what it replaced and at what capacity.
@@ -133,12 +159,12 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
       recovery = { previous, replicas: stale.replicas };
       ctx.say(`resuming after an interrupted ${stale.command}: ${stale.previous.ref} → ${stale.target.ref}`);
     }
-    const from = recovery ? { ref: recovery.previous.ref, id: recovery.previous.id } : now.image;
+    const from = recovery ? { ref: recovery.previous.ref, id: recovery.previous.id } : mine.previous;
     const rev: Revision = {
       number,
       image: { ref: req.image.ref, id: req.image.id },
       by: ctx.actor,
-      at: info.since,
+      at: mine.since,
       result: "failed",
       ...(history[0] ? { previous: history[0].number } : {}),
       previousImage: from,

@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import { FakeWorld } from "../controller/fakes.test-support.js";
+import type { ImageInfo } from "../controller/model.js";
+import type { History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
+import { type DeployContext, deploy } from "./deploy.js";
+
+const img = (tag: string): ImageInfo => ({ ref: `app:${tag}`, id: `sha256:${tag}`, exposedPorts: [8000] });
+const [v1, v2, v3] = [img("v1"), img("v2"), img("v3")];
+const svc = { project: "demo", service: "web" };
+const other = { user: "ci", host: "other-runner", pid: 7 };
+
+class MemoryState implements History, Lock {
+  revisions: Revision[] = [];
+  held: LockInfo | undefined;
+  acquired: LockInfo[] = [];
+  /** Called on each refused acquire: lets a test finish the other run while we wait. */
+  onRefused: () => void = () => {};
+
+  async list(_svc: ServiceRef) {
+    return [...this.revisions].sort((a, b) => b.number - a.number);
+  }
+  async record(_svc: ServiceRef, rev: Revision) {
+    if (this.revisions.some((r) => r.number === rev.number)) throw new Error(`revision ${rev.number} exists`);
+    this.revisions.push(rev);
+  }
+  async acquire(_svc: ServiceRef, info: LockInfo) {
+    if (this.held) {
+      const holder = this.held;
+      this.onRefused();
+      return { acquired: false as const, holder };
+    }
+    this.held = info;
+    this.acquired.push(info);
+    return { acquired: true as const };
+  }
+  async read() {
+    return this.held;
+  }
+  async release(_svc: ServiceRef, info?: LockInfo) {
+    if (!info || this.held?.since === info.since) this.held = undefined;
+  }
+}
+
+function context(world: FakeWorld, state: MemoryState, waitMs: number): DeployContext {
+  return {
+    deps: { engine: world, router: world, clock: world, reporter: world },
+    svc,
+    history: state,
+    lock: state,
+    actor: { user: "me", host: "this-runner", pid: process.pid },
+    waitMs,
+    staleMs: 30 * 60_000,
+    keep: 10,
+    settings: {},
+    say: () => {},
+  };
+}
+
+const request = (image: ImageInfo) => ({
+  image,
+  command: `roll --image ${image.ref}`,
+  maxSurge: 1,
+  timeouts: { healthMs: 60_000, routeMs: 10_000, drainMs: 1000 },
+  signal: new AbortController().signal,
+});
+
+describe("deploy", () => {
+  it("records a numbered revision naming what it replaced, and frees the lock", async () => {
+    const world = new FakeWorld([v1, v2]).seed(2, v1);
+    const state = new MemoryState();
+    await deploy(context(world, state, 0), request(v2));
+    expect(state.revisions).toMatchObject([
+      { number: 1, image: { ref: "app:v2" }, previousImage: { ref: "app:v1" } },
+    ]);
+    expect(state.held).toBeUndefined();
+  });
+
+  it("exits 3 at once when another live rollout holds the lock and --wait is 0", async () => {
+    const world = new FakeWorld([v1, v2]).seed(2, v1);
+    const state = new MemoryState();
+    state.held = {
+      by: other,
+      since: new Date(world.now()).toISOString(),
+      target: v2,
+      previous: v1,
+      revision: 1,
+      replicas: 2,
+      command: "roll",
+    };
+    await expect(deploy(context(world, state, 0), request(v2))).rejects.toThrow(
+      /is locked: roll by ci@other-runner/,
+    );
+    expect(state.revisions).toEqual([]);
+  });
+
+  it("after waiting out another rollout, reads the service again under the lock", async () => {
+    // While we wait, the other run rolls v1 → v2 and records revision 1.
+    const world = new FakeWorld([v1, v2, v3]).seed(2, v1);
+    const state = new MemoryState();
+    state.held = {
+      by: other,
+      since: new Date(world.now()).toISOString(),
+      target: v2,
+      previous: v1,
+      revision: 1,
+      replicas: 2,
+      command: "roll",
+    };
+    state.onRefused = () => {
+      state.onRefused = () => {};
+      for (const r of world.replicasById.values()) Object.assign(r, { imageId: v2.id, imageRef: v2.ref });
+      state.revisions.push({
+        number: 1,
+        image: v2,
+        by: other,
+        at: "",
+        result: "complete",
+        previousImage: v1,
+      });
+      state.held = undefined;
+    };
+    await deploy(context(world, state, 60_000), request(v3));
+    // Our lock ends up describing the service as it was when we got it, not before the wait,
+    expect(state.acquired.at(-1)).toMatchObject({ previous: { id: v2.id }, revision: 2 });
+    // and our revision is the next number, replacing v2.
+    expect(
+      (await state.list(svc)).map((r) => `${r.number} ${r.image.ref} ← ${r.previousImage?.ref}`),
+    ).toEqual(["2 app:v3 ← app:v2", "1 app:v2 ← app:v1"]);
+  });
+});
