@@ -2,7 +2,7 @@
 // sync. Each resolves its target, refuses what it cannot do, then hands over.
 import { RefusedError } from "../controller/errors.js";
 import type { ImageInfo, Replica } from "../controller/model.js";
-import type { Revision } from "../controller/ports.js";
+import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
 import { type Context, openContext } from "./context.js";
 import { current, type DeployRequest, deploy } from "./deploy.js";
@@ -19,9 +19,9 @@ function checkAddresses(replicas: Replica[]): void {
   }
 }
 
-/** An image that must be on the host, with a port Traefik can target. */
-async function resolveImage(ctx: Context, ref: string, why: string): Promise<ImageInfo> {
-  const image = await ctx.deps.engine.image(ref);
+/** An image that must be on the host. */
+async function resolveImage(engine: Engine, ref: string, why: string): Promise<ImageInfo> {
+  const image = await engine.image(ref);
   if (!image) {
     throw new RefusedError(
       `image ${ref} is not on the Docker host (${why})`,
@@ -42,7 +42,7 @@ async function recordedImage(
 ): Promise<ImageInfo> {
   const byRef = await ctx.deps.engine.image(img.ref);
   if (byRef?.id === img.id) return byRef;
-  return resolveImage(ctx, img.id, `${why}, ${img.ref}`);
+  return resolveImage(ctx.deps.engine, img.id, `${why}, ${img.ref}`);
 }
 
 /** Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait. */
@@ -88,21 +88,23 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
 
 export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
   const ref = raw.image as string;
+  let image: ImageInfo | undefined;
   const ctx = await openContext(service, raw, {
     traefik: true,
+    // The image is resolved once, here: its ID keys the port, and it is what we roll to.
     portByImage: async (engine) => {
-      const image = await engine.image(ref);
+      image = await resolveImage(engine, ref, "--image");
       const port = raw.port ? Number(raw.port) : undefined;
-      if (image && port === undefined && image.exposedPorts.length !== 1) {
+      if (port === undefined && image.exposedPorts.length !== 1) {
         throw new RefusedError(
           `image ${ref} exposes ${image.exposedPorts.length === 0 ? "no port" : `ports ${image.exposedPorts.join(", ")}`}`,
           "pass --port <the container port Traefik should target>",
         );
       }
-      return image && port !== undefined ? { [image.id]: port } : {};
+      return port !== undefined ? { [image.id]: port } : {};
     },
   });
-  await run(ctx, await resolveImage(ctx, ref, "--image"), `roll --image ${ref}`);
+  await run(ctx, image as ImageInfo, `roll --image ${ref}`);
 }
 
 /**
