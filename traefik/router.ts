@@ -181,9 +181,12 @@ export class TraefikRouter implements Router {
           `check that ${url} is reachable from Traefik's network and that ${probe.url} is an entrypoint of ${this.opts.service}'s routers`,
         );
       }
-      last = await sendProbe(probe, token, Math.min(probe.requestTimeoutMs ?? 2000, left), signal);
+      const verdict = await sendProbe(probe, token, Math.min(probe.requestTimeoutMs ?? 2000, left), signal);
       if (signal.aborted) throw aborted();
-      if (last.ok) return;
+      if (verdict.ok) return;
+      // Near the deadline a probe gets only what time is left and may time out for that
+      // alone; Traefik's last real answer (a 502, say) is the better reason to report.
+      if (verdict.answered || !last.answered) last = verdict;
       await this.clock.sleep(Math.min(POLL_MS, Math.max(0, this.left(deadline))), signal);
     }
   }
