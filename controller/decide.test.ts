@@ -166,8 +166,23 @@ describe("decide: failures and leftovers", () => {
     expect(decide(obs, { image: v2, replicas: 1, maxSurge: 1 })).toMatchObject({ kind: "route" });
   });
 
-  it("numbers new containers after the highest, like compose", () => {
-    expect(nextNumber([replica(1, v1), replica(7, v1)])).toBe(8);
+  it("numbers new containers with the lowest free number, counting draining ones", () => {
+    expect(nextNumber([replica(1, v1), replica(7, v1)])).toBe(2);
     expect(nextNumber([])).toBe(1);
+    expect(nextNumber([replica(2, v1), replica(3, v1)], [1])).toBe(4);
+  });
+
+  it("keeps names at 1..N+surge over many rollouts (simulated)", () => {
+    // Each rollout: start lowest-free, then retire the oldest old one, N times.
+    let live = [1, 2, 3];
+    for (let rollout = 0; rollout < 20; rollout++) {
+      const olds = [...live];
+      for (const old of olds) {
+        const n = nextNumber(live.map((k) => replica(k, v1)));
+        live = [...live.filter((k) => k !== old), n];
+      }
+      expect(Math.max(...live)).toBeLessThanOrEqual(4);
+      expect(new Set(live).size).toBe(3);
+    }
   });
 });

@@ -30,9 +30,18 @@ export function maxContainers(goal: Goal): number {
   return goal.replicas + Math.max(1, goal.maxSurge);
 }
 
-/** Smallest compose container number not in use (compose itself takes highest+1; both are unique). */
-export function nextNumber(replicas: Replica[]): number {
-  return replicas.reduce((max, r) => Math.max(max, r.number), 0) + 1;
+/**
+ * The smallest container number not in use, counting containers still draining (they keep
+ * their name until removed). Compose takes highest+1, which climbs with every rollout
+ * (web-4..6, then 7..9, ...); lowest-free keeps names at <project>-<service>-1..N+surge:
+ *   1 2 3 → start 4, retire 1 → start 1, retire 2 → start 2, retire 3 → {4, 1, 2}
+ *   next rollout: start 3, retire 4 → start 4, retire 1 → start 1 … never above N + surge.
+ */
+export function nextNumber(replicas: Replica[], held: readonly number[] = []): number {
+  const used = new Set([...replicas.map((r) => r.number), ...held]);
+  let n = 1;
+  while (used.has(n)) n++;
+  return n;
 }
 
 const isGoal = (goal: Goal) => (r: Replica) => r.imageId === goal.image.id;
@@ -99,7 +108,7 @@ export function decide(obs: Observation, goal: Goal): Step {
 
   const needed = goal.replicas - freshRouted.length;
   const room = maxContainers(goal) - (serving + pending.length);
-  if (pending.length < needed && room > 0) return { kind: "start", number: nextNumber(obs.replicas) };
+  if (pending.length < needed && room > 0) return { kind: "start", number: nextNumber(obs.replicas, obs.held) };
 
   const booting = pending.find((r) => r.health === "starting");
   if (booting) return { kind: "await-health", replica: booting };

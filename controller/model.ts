@@ -32,6 +32,8 @@ export interface Observation {
   replicas: Replica[];
   /** Server URLs currently listed for the service in the file compose-roll owns. */
   routed: string[];
+  /** Container numbers held by containers the loop hides from decide() (still draining). */
+  held?: number[];
 }
 
 /** An image resolved on the host. */

@@ -191,7 +191,11 @@ export async function reconcile(
     drains.check();
     if (signal.aborted) throw new AbortedError("interrupted by a signal");
     const seen = await observe(deps, req.svc);
-    const obs = { ...seen, replicas: seen.replicas.filter((r) => !drains.has(r.id)) };
+    const obs = {
+      ...seen,
+      replicas: seen.replicas.filter((r) => !drains.has(r.id)),
+      held: seen.replicas.filter((r) => drains.has(r.id)).map((r) => r.number),
+    };
     const step = decide(obs, goal);
     if (step.kind === "done") {
       if (drains.size === 0) return;
