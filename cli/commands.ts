@@ -7,6 +7,7 @@ import { baseline, observe } from "../controller/rollout.js";
 import { type Context, openContext } from "./context.js";
 import { current, type DeployRequest, deploy } from "./deploy.js";
 import type { RawOptions } from "./options.js";
+import { prepareTruth } from "./truth.js";
 
 /** Every running container must have an address Traefik can use, or we refuse now. */
 function checkAddresses(replicas: Replica[]): void {
@@ -47,7 +48,18 @@ async function recordedImage(
 
 /** Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait. */
 async function run(ctx: Context, image: ImageInfo, command: string): Promise<void> {
-  checkAddresses((await observe(ctx.deps, ctx.svc)).replicas);
+  const before = (await observe(ctx.deps, ctx.svc)).replicas;
+  checkAddresses(before);
+  const truth = await prepareTruth({
+    project: ctx.project,
+    service: ctx.svc.service,
+    ref: image.ref,
+    write: ctx.opts.write,
+    env: process.env,
+    running: before.filter((r) => r.running),
+    reporter: ctx.deps.reporter,
+    say: ctx.say,
+  });
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return ctx.say(`${sig} again; still restoring, please wait`);
@@ -62,6 +74,7 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
     command,
     maxSurge: ctx.opts.maxSurge,
     signal: controller.signal,
+    labels: truth.labels,
     timeouts: {
       healthMs: ctx.opts.healthTimeoutMs,
       routeMs: ctx.opts.routeTimeoutMs,
@@ -80,6 +93,7 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
       req,
     );
     if (res.result === "unchanged") ctx.say(`${ctx.svc.service} already runs ${res.to.ref}; nothing to do`);
+    await truth.settle();
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -2,7 +2,7 @@
 // from the last revision's settings), the compose project, Docker, the state on the Docker
 // host, and Traefik (checked by preflight). Any failure here is a refusal: nothing changed.
 import { pino } from "pino";
-import { checkRollable, loadProject } from "../compose/project.js";
+import { checkRollable, loadProject, type Project } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
 import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
@@ -14,6 +14,7 @@ import { HumanReporter, JsonReporter } from "./reporter.js";
 
 export interface Context {
   opts: Options;
+  project: Project;
   svc: ServiceRef;
   deps: Deps & { engine: DockerEngine; router: TraefikRouter };
   history: History;
@@ -37,10 +38,12 @@ export async function openContext(
   needs: ContextNeeds,
 ): Promise<Context> {
   const log = pino({ level: raw.verbose ? "debug" : "warn" }, pino.destination(2));
-  const project = loadProject({
+  const project = await loadProject({
     files: raw.file ?? [],
     cwd: process.cwd(),
     env: process.env,
+    envFiles: raw.envFile ?? [],
+    profiles: raw.profile ?? [],
     ...(raw.projectName ? { projectName: raw.projectName } : {}),
   });
   const { docker, apiVersion } = await connect().catch((err: ComposeRollError) => {
@@ -79,6 +82,7 @@ export async function openContext(
   const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
   return {
     opts,
+    project,
     svc,
     deps: { engine, router, clock, reporter },
     history,

@@ -65,14 +65,17 @@ const request = (image: ImageInfo) => ({
 });
 
 describe("deploy", () => {
-  it("records a numbered revision naming what it replaced, and frees the lock", async () => {
+  it("records what it found as revision 1 on first contact, then a numbered revision naming what it replaced", async () => {
     const world = new FakeWorld([v1, v2]).seed(2, v1);
     const state = new MemoryState();
     await deploy(context(world, state, 0), request(v2));
     expect(state.revisions).toMatchObject([
-      { number: 1, image: { ref: "app:v2" }, previousImage: { ref: "app:v1" } },
+      { number: 1, image: { ref: "app:v1", id: v1.id }, result: "complete" },
+      { number: 2, image: { ref: "app:v2" }, previousImage: { ref: "app:v1" }, previous: 1 },
     ]);
     expect(state.held).toBeUndefined();
+    await deploy(context(world, state, 0), request(v1));
+    expect(state.revisions.map((r) => r.number)).toEqual([1, 2, 3]);
   });
 
   it("exits 3 at once when another live rollout holds the lock and --wait is 0", async () => {

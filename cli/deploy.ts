@@ -38,6 +38,8 @@ export interface DeployRequest {
   maxSurge: number;
   timeouts: { healthMs: number; routeMs: number; drainMs: number };
   signal: AbortSignal;
+  /** Extra labels for the new image's containers (compose's config hash). */
+  labels?: Record<string, string>;
   /** Test-only: SIGKILL ourselves before step k (COMPOSE_ROLL_TEST_KILL_AT_STEP). */
   killAtStep?: number;
 }
@@ -144,7 +146,8 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
   }
   try {
     // Numbered under the lock, so no other run can record the same number meanwhile.
-    const history = await readHistory(ctx);
+    let history = await readHistory(ctx);
+    if (history.length === 0 && !stale) history = await recordStart(ctx, mine);
     const number = (history[0]?.number ?? 0) + 1;
     let recovery: Recovery | undefined;
     if (stale) {
@@ -180,6 +183,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
         timeouts: req.timeouts,
         signal: req.signal,
         labels: {
+          ...req.labels,
           "com.compose-roll.revision": String(number),
           "com.compose-roll.previous-image-ref": from.ref,
           "com.compose-roll.previous-image-id": from.id,
@@ -203,6 +207,23 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
       .release(svc, mine)
       .catch((err: Error) => ctx.say(`could not release the lock: ${err.message}`));
   }
+}
+
+/**
+ * The first rollout of a service records what it found running, by name and ID, as
+ * revision 1: the record pins that image on the host, so `undo` can always go back to it.
+ */
+async function recordStart(ctx: DeployContext, mine: LockInfo): Promise<Revision[]> {
+  const start: Revision = {
+    number: 1,
+    image: mine.previous,
+    by: ctx.actor,
+    at: mine.since,
+    result: "complete",
+    settings: ctx.settings,
+  };
+  await record(ctx, start);
+  return [start];
 }
 
 /** A failed write of the history must not turn a good rollout into a failure. */

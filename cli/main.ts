@@ -12,6 +12,13 @@ function shared(cmd: Command): Command {
     .option("-f, --file <path>", "compose file (repeatable; default as docker compose)", collect, [])
     .option("-p, --project-name <name>", "compose project (default as docker compose)")
     .option(
+      "--env-file <path>",
+      "compose env file (repeatable; default as docker compose: .env)",
+      collect,
+      [],
+    )
+    .option("--profile <name>", "compose profile to enable (repeatable)", collect, [])
+    .option(
       "--traefik-api <url>",
       `Traefik API base URL (default: the last rollout's, else ${DEFAULTS.traefikApi})`,
     )
@@ -71,10 +78,12 @@ export function program(): Command {
   shared(prog.command("undo [service]"))
     .description("roll back to the last complete revision before the current one, as a new revision")
     .option("--to-revision <n>", "roll back to this revision instead (see `history`)")
+    .option("--no-write", "leave the compose files alone (they then still name the old image)")
     .action((service: string | undefined, raw: RawOptions) => undoCommand(service, raw));
 
   shared(prog.command("repair [service]"))
     .description("after a killed rollout: converge back to the image it replaced, at full capacity")
+    .option("--no-write", "leave the compose files alone")
     .action((service: string | undefined, raw: RawOptions) => repairCommand(service, raw));
 
   shared(prog.command("history [service]"))
@@ -98,6 +107,7 @@ export function program(): Command {
       "roll the service to a new image, one replica at a time (`compose-roll <service> --image <ref>`)",
     )
     .requiredOption("--image <ref>", "the image to roll to (present on the Docker host)")
+    .option("--no-write", "leave the compose files alone (they then still name the old image)")
     .action((service: string, raw: RawOptions) => rollCommand(service, raw));
   return prog;
 }

@@ -6,6 +6,10 @@ import { RefusedError } from "../controller/errors.js";
 /** Options every command shares, as commander hands them over (strings). */
 export interface RawOptions {
   file?: string[];
+  envFile?: string[];
+  profile?: string[];
+  /** false with --no-write: leave the compose files alone. */
+  write?: boolean;
   projectName?: string;
   traefikApi?: string;
   traefikUrl?: string;
@@ -43,6 +47,7 @@ export interface Options {
   drainMs: number;
   maxSurge: number;
   image?: string;
+  write: boolean;
   json: boolean;
   verbose: boolean;
   waitMs: number;
@@ -169,6 +174,7 @@ export function parseOptions(service: string, raw: RawOptions, cwd: string, trae
     routeTimeoutMs: parseDuration(raw.routeTimeout ?? DEFAULTS.routeTimeout, "--route-timeout"),
     drainMs: parseDuration(raw.drain ?? DEFAULTS.drain, "--drain"),
     maxSurge: positiveInt(raw.maxSurge ?? DEFAULTS.maxSurge, "--max-surge", 100),
+    write: raw.write ?? true,
     json: raw.json ?? false,
     verbose: raw.verbose ?? false,
     waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, "--wait"),

@@ -26,6 +26,8 @@ export class HumanReporter implements Reporter {
         return `${e.name.padEnd(16)} ${e.image.padEnd(24)} ${e.state}${e.detail ? ` (${e.detail})` : ""}`;
       case "restore":
         return `FAILED: ${e.reason}; restoring ${e.to}`;
+      case "compose":
+        return `compose: ${e.detail}`;
       case "synced":
         return `synced ${e.service}: Traefik serves ${e.servers.length} server(s): ${e.servers.join(", ")}`;
       case "done":

@@ -1,70 +1,124 @@
+// These run the real `docker compose config` (provisioned with the testbed): the model is
+// compose's, so the tests check that compose-roll asks compose the right questions.
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
-import { checkRollable, fixedHostPorts, loadProject, normalizeProjectName } from "./project.js";
+import { checkRollable, fixedHostPorts, loadProject, normalizeProjectName, serviceHash } from "./project.js";
 
 function dir(files: Record<string, string>, name = "My App"): string {
   const d = join(mkdtempSync(join(tmpdir(), "cr-")), name);
   mkdirSync(d);
-  for (const [f, body] of Object.entries(files)) writeFileSync(join(d, f), body);
+  for (const [f, body] of Object.entries(files)) {
+    mkdirSync(join(d, f, ".."), { recursive: true });
+    writeFileSync(join(d, f), body);
+  }
   return d;
 }
 
 describe("loadProject", () => {
-  it("names the project like compose: -p, then COMPOSE_PROJECT_NAME, then name:, then the directory", () => {
-    const d = dir({ "compose.yaml": "name: Shop\nservices: {web: {image: x}}\n" });
-    const base = { files: [], cwd: d, env: {} };
-    expect(loadProject({ ...base, projectName: "given" }).name).toBe("given");
-    expect(loadProject({ ...base, env: { COMPOSE_PROJECT_NAME: "fromenv" } }).name).toBe("fromenv");
-    expect(loadProject(base).name).toBe("shop");
+  it("names the project like compose: -p, then COMPOSE_PROJECT_NAME, then name:, then the directory", async () => {
+    const d = dir({ "compose.yaml": "name: shop\nservices: {web: {image: x}}\n" });
+    const base = { files: [], cwd: d, env: process.env };
+    expect((await loadProject({ ...base, projectName: "given" })).name).toBe("given");
+    expect(
+      (await loadProject({ ...base, env: { ...process.env, COMPOSE_PROJECT_NAME: "fromenv" } })).name,
+    ).toBe("fromenv");
+    expect((await loadProject(base)).name).toBe("shop");
     const d2 = dir({ "docker-compose.yml": "services: {web: {image: x}}\n" });
-    expect(loadProject({ ...base, cwd: d2 }).name).toBe("myapp");
+    expect((await loadProject({ ...base, cwd: d2 })).name).toBe("myapp");
   });
 
-  it("prefers compose.yaml over docker-compose.yml and merges -f files in order", () => {
+  it("finds compose.yaml and its override, in a parent directory too, and merges -f files in order", async () => {
     const d = dir({
       "compose.yaml": "services: {web: {image: a}}\n",
+      "compose.override.yaml": "services: {web: {image: b}}\n",
       "docker-compose.yml": "services: {other: {image: b}}\n",
       "override.yml": "services: {web: {container_name: pinned}}\n",
+      "sub/dir/.keep": "",
     });
-    expect(Object.keys(loadProject({ files: [], cwd: d, env: {} }).services)).toEqual(["web"]);
-    const p = loadProject({ files: ["compose.yaml", "override.yml"], cwd: d, env: {} });
+    const found = await loadProject({ files: [], cwd: join(d, "sub/dir"), env: process.env });
+    expect(found.files).toEqual([join(d, "compose.yaml"), join(d, "compose.override.yaml")]);
+    expect(found.services.web?.image).toBe("b");
+    expect(found.envFiles).toEqual([join(d, ".env")]);
+    const p = await loadProject({ files: ["compose.yaml", "override.yml"], cwd: d, env: process.env });
     expect(p.services.web?.containerName).toBe("pinned");
   });
 
-  it("refuses a missing -f file and unparseable YAML", () => {
-    const d = dir({ "compose.yaml": "services: [\n" });
-    expect(() => loadProject({ files: ["nope.yml"], cwd: d, env: {} })).toThrow(/compose file not found/);
-    expect(() => loadProject({ files: [], cwd: d, env: {} })).toThrow(RefusedError);
+  it("lets compose interpolate: env files, defaults, and the errors of ${X:?}", async () => {
+    const d = dir({
+      "compose.yaml":
+        "services:\n  web:\n    image: ${IMG:-app:v1}\n    pull_policy: never\n  api:\n    image: ${API_IMG:?set API_IMG}\n",
+      "prod.env": "IMG=app:v7\nAPI_IMG=api:1\n",
+    });
+    const p = await loadProject({ files: [], cwd: d, env: process.env, envFiles: ["prod.env"] });
+    expect(p.services.web).toMatchObject({ image: "app:v7", pullPolicy: "never" });
+    expect(p.rawImages.web).toBe("${IMG:-app:v1}");
+    expect(p.envFiles).toEqual([join(d, "prod.env")]);
+    await expect(loadProject({ files: [], cwd: d, env: process.env })).rejects.toThrow(/set API_IMG/);
   });
 
-  it("works without any compose file (labels-only mode)", () => {
+  it("reads x-compose-roll at the top and in a service", async () => {
+    const d = dir({
+      "compose.yaml":
+        "x-compose-roll: {drain: 5s}\nservices:\n  web:\n    image: a\n    x-compose-roll: {max-surge: 2}\n",
+    });
+    const p = await loadProject({ files: [], cwd: d, env: process.env });
+    expect(p.settings).toEqual({ drain: "5s" });
+    expect(p.services.web?.settings).toEqual({ "max-surge": 2 });
+  });
+
+  it("refuses a missing -f file and unparseable YAML", async () => {
+    const d = dir({ "compose.yaml": "services: [\n" });
+    await expect(loadProject({ files: ["nope.yml"], cwd: d, env: process.env })).rejects.toThrow(
+      /compose file not found/,
+    );
+    await expect(loadProject({ files: [], cwd: d, env: process.env })).rejects.toThrow(RefusedError);
+  });
+
+  it("works without any compose file (labels-only mode)", async () => {
     const d = dir({});
-    const p = loadProject({ files: [], projectName: "demo", cwd: d, env: {} });
-    expect(p).toEqual({ name: "demo", files: [], services: {} });
+    const p = await loadProject({ files: [], projectName: "demo", cwd: d, env: process.env });
+    expect(p).toMatchObject({ name: "demo", files: [], services: {} });
     expect(() => checkRollable(p, "web")).not.toThrow();
+  });
+});
+
+describe("serviceHash", () => {
+  it("is compose's hash, and changes with the image override only", async () => {
+    const d = dir({ "compose.yaml": "services:\n  web:\n    image: ${IMG:-app:v1}\n" });
+    const p = await loadProject({ files: [], cwd: d, env: process.env });
+    const now = await serviceHash(p, "web", process.env);
+    expect(now).toMatch(/^[a-f0-9]{64}$/);
+    const v2 = await serviceHash(p, "web", process.env, "app:v2");
+    expect(v2).not.toBe(now);
+    expect(await serviceHash(p, "web", { ...process.env, IMG: "app:v2" })).toBe(v2);
+    expect(await serviceHash(p, "web", process.env, "app:v1")).toBe(now);
   });
 });
 
 describe("checkRollable", () => {
   const load = (svc: string) =>
-    loadProject({ files: [], cwd: dir({ "compose.yaml": `services:\n  web:\n${svc}` }), env: {} });
+    loadProject({ files: [], cwd: dir({ "compose.yaml": `services:\n  web:\n${svc}` }), env: process.env });
 
-  it("accepts a plain service", () => {
-    expect(() => checkRollable(load("    image: x\n"), "web")).not.toThrow();
+  it("accepts a plain service and an ephemeral published port", async () => {
+    const p = await load('    image: x\n    ports: ["8000"]\n');
+    expect(() => checkRollable(p, "web")).not.toThrow();
   });
-  it("refuses container_name, saying why", () => {
-    expect(() => checkRollable(load("    container_name: web1\n"), "web")).toThrow(
+  it("refuses container_name, saying why", async () => {
+    const p = await load("    image: x\n    container_name: web1\n");
+    expect(() => checkRollable(p, "web")).toThrow(
       /sets container_name: web1, so a second container cannot start/,
     );
   });
-  it("refuses a fixed host port", () => {
-    expect(() => checkRollable(load('    ports: ["8000:8000"]\n'), "web")).toThrow(/fixed host port/);
+  it("refuses a fixed host port", async () => {
+    const p = await load('    image: x\n    ports: ["8000:8000"]\n');
+    expect(() => checkRollable(p, "web")).toThrow(/fixed host port/);
   });
-  it("refuses an unknown service, listing the known ones", () => {
-    expect(() => checkRollable(load("    image: x\n"), "api")).toThrow(/no service api .*services: web/);
+  it("refuses an unknown service, listing the known ones", async () => {
+    const p = await load("    image: x\n");
+    expect(() => checkRollable(p, "api")).toThrow(/no service api .*services: web/);
   });
 });
 

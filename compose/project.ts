@@ -1,55 +1,136 @@
-// Finds the compose project and service the way `docker compose` does, and refuses a
-// service that cannot run two containers side by side. Files are optional: a CI job
-// that only knows `-p` and the service (say, `undo` at 3 a.m.) goes by labels alone.
-import { existsSync, readFileSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
-import { parse } from "yaml";
+// The compose project as `docker compose` itself sees it: files found the way compose finds
+// them, then `docker compose config` for the model (interpolation, env files, profiles,
+// extends, include). Files are optional: a CI job that only knows `-p` and the service (say,
+// `undo` at 3 a.m.) goes by the containers' labels alone.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { parse, stringify } from "yaml";
 import { RefusedError } from "../controller/errors.js";
+import { type ComposeArgs, compose } from "./cli.js";
 
-/** Compose's default file names, in its order of preference. */
+/** Compose's default file names, in its order of preference, and their override siblings. */
 export const DEFAULT_FILES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+const OVERRIDES: Record<string, string[]> = {
+  "compose.yaml": ["compose.override.yaml", "compose.override.yml"],
+  "compose.yml": ["compose.override.yml", "compose.override.yaml"],
+  "docker-compose.yml": ["docker-compose.override.yml", "docker-compose.override.yaml"],
+  "docker-compose.yaml": ["docker-compose.override.yaml", "docker-compose.override.yml"],
+};
 
 export interface ProjectInput {
   files: string[];
   projectName?: string;
   cwd: string;
   env: Record<string, string | undefined>;
+  envFiles?: string[];
+  profiles?: string[];
 }
 
 export interface ServiceConfig {
+  /** The image compose would run now (interpolated). */
+  image?: string;
   containerName?: string;
   /** Published ports with a fixed host port, as written. */
   fixedHostPorts: string[];
   /** deploy.replicas or scale, when set. */
   replicas?: number;
+  pullPolicy?: string;
+  /** The service's `x-compose-roll` block, unvalidated (cli/settings.ts validates). */
+  settings?: unknown;
 }
 
 export interface Project {
   name: string;
+  /** Compose's project directory: relative paths in the files resolve against it. */
+  dir: string;
   /** Absolute paths of the compose files read; empty when none were found. */
   files: string[];
+  /** The env files compose reads: --env-file / COMPOSE_ENV_FILES, else <dir>/.env. */
+  envFiles: string[];
   services: Record<string, ServiceConfig>;
+  /** The top-level `x-compose-roll` block, unvalidated. */
+  settings?: unknown;
+  /** The same project, for further `docker compose` calls. */
+  args: ComposeArgs;
+  /** The image of each service before interpolation, as compose merged it. */
+  rawImages: Record<string, string | undefined>;
 }
 
-export function loadProject(input: ProjectInput): Project {
+export async function loadProject(input: ProjectInput): Promise<Project> {
   const files = findFiles(input);
-  const docs = files.map((f) => readCompose(f));
-  const services: Record<string, ServiceConfig> = {};
-  for (const doc of docs) {
-    for (const [name, raw] of Object.entries(asRecord(doc.services))) {
-      services[name] = { ...services[name], ...serviceConfig(asRecord(raw)) } as ServiceConfig;
-    }
+  const given = input.envFiles?.length ? input.envFiles : splitList(input.env.COMPOSE_ENV_FILES, ",");
+  const envFiles = given.map((f) => resolve(input.cwd, f));
+  const args: ComposeArgs = {
+    files,
+    envFiles,
+    profiles: input.profiles ?? [],
+    ...(input.projectName ? { projectName: input.projectName } : {}),
+  };
+  if (files.length === 0) {
+    const raw = input.projectName ?? input.env.COMPOSE_PROJECT_NAME ?? basename(input.cwd);
+    const name = normalizeProjectName(raw);
+    return { name, dir: input.cwd, files, envFiles, services: {}, args, rawImages: {} };
   }
-  const topName = docs.map((d) => d.name).find((n): n is string => typeof n === "string");
-  const rawName =
-    input.projectName ??
-    input.env.COMPOSE_PROJECT_NAME ??
-    topName ??
-    basename(files[0] ? dirname(files[0]) : input.cwd);
-  return { name: normalizeProjectName(rawName), files, services };
+  const dir = dirname(files[0] as string);
+  const run = { cwd: input.cwd, env: input.env };
+  // Services' own x- blocks are dropped by `--format json` in compose 2.31; YAML keeps them.
+  const [model, raw] = await Promise.all([
+    compose(args, ["config", "--format", "yaml"], run).then(yamlRecord),
+    compose(args, ["config", "--no-interpolate", "--format", "yaml"], run).then(yamlRecord),
+  ]);
+  const services: Record<string, ServiceConfig> = {};
+  for (const [svc, def] of Object.entries(asRecord(model.services)))
+    services[svc] = serviceConfig(asRecord(def));
+  const rawImages: Record<string, string | undefined> = {};
+  for (const [svc, def] of Object.entries(asRecord(raw.services))) {
+    const image = asRecord(def).image;
+    rawImages[svc] = typeof image === "string" ? image : undefined;
+  }
+  const name = typeof model.name === "string" ? model.name : normalizeProjectName(basename(dir));
+  return {
+    name,
+    dir,
+    files,
+    envFiles: envFiles.length ? envFiles : [join(dir, ".env")],
+    services,
+    ...(model["x-compose-roll"] !== undefined ? { settings: model["x-compose-roll"] } : {}),
+    args: { ...args, projectName: name },
+    rawImages,
+  };
 }
 
-/** -f flags, else COMPOSE_FILE, else the first default file in the working directory. */
+/**
+ * The config hash compose computes for `service` (what `up` compares with the containers'
+ * `com.docker.compose.config-hash`), optionally as if its `image:` were `image`: an override
+ * file changes nothing else, so this is the hash the service will have once the files say so.
+ */
+export async function serviceHash(
+  project: Project,
+  service: string,
+  env: Record<string, string | undefined>,
+  image?: string,
+): Promise<string> {
+  const tmp = image ? mkdtempSync(join(tmpdir(), "compose-roll-hash-")) : undefined;
+  try {
+    const args = { ...project.args };
+    if (tmp) {
+      const override = join(tmp, "image.yaml");
+      writeFileSync(override, stringify({ services: { [service]: { image } } }));
+      args.files = [...args.files, override];
+    }
+    const out = await compose(args, ["config", `--hash=${service}`], { cwd: project.dir, env });
+    const hash = out.trim().split(/\s+/).pop() ?? "";
+    if (!/^[a-f0-9]{64}$/.test(hash)) {
+      throw new RefusedError(`docker compose config --hash=${service} printed no hash: ${out.trim()}`);
+    }
+    return hash;
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** -f flags, else COMPOSE_FILE, else compose's default file (and its override) here or above. */
 function findFiles(input: ProjectInput): string[] {
   const given = input.files.length > 0 ? input.files : splitComposeFile(input.env);
   if (given.length > 0) {
@@ -58,22 +139,26 @@ function findFiles(input: ProjectInput): string[] {
     if (missing) throw new RefusedError(`compose file not found: ${missing}`, "check -f / COMPOSE_FILE");
     return paths;
   }
-  const found = DEFAULT_FILES.map((f) => resolve(input.cwd, f)).find((p) => existsSync(p));
-  return found ? [found] : [];
+  for (let dir = resolve(input.cwd); ; dir = dirname(dir)) {
+    const name = DEFAULT_FILES.find((f) => existsSync(join(dir, f)));
+    if (name) {
+      const override = OVERRIDES[name]?.map((f) => join(dir, f)).find((p) => existsSync(p));
+      return [join(dir, name), ...(override ? [override] : [])];
+    }
+    if (dir === dirname(dir)) return [];
+  }
 }
 
 function splitComposeFile(env: ProjectInput["env"]): string[] {
-  const v = env.COMPOSE_FILE;
-  if (!v) return [];
-  return v.split(env.COMPOSE_PATH_SEPARATOR ?? ":").filter(Boolean);
+  return splitList(env.COMPOSE_FILE, env.COMPOSE_PATH_SEPARATOR ?? ":");
 }
 
-function readCompose(path: string): Record<string, unknown> {
-  try {
-    return asRecord(parse(readFileSync(path, "utf8")));
-  } catch (err) {
-    throw new RefusedError(`cannot read compose file ${path}: ${(err as Error).message.split("\n")[0]}`);
-  }
+function splitList(v: string | undefined, sep: string): string[] {
+  return v ? v.split(sep).filter(Boolean) : [];
+}
+
+function yamlRecord(text: string): Record<string, unknown> {
+  return asRecord(parse(text));
 }
 
 /** Compose's rule: lowercase, only [a-z0-9_-], starting with a letter or digit. */
@@ -86,9 +171,12 @@ export function normalizeProjectName(name: string): string {
 
 function serviceConfig(raw: Record<string, unknown>): ServiceConfig {
   const cfg: ServiceConfig = { fixedHostPorts: fixedHostPorts(raw.ports) };
+  if (typeof raw.image === "string") cfg.image = raw.image;
   if (typeof raw.container_name === "string") cfg.containerName = raw.container_name;
   const replicas = asRecord(raw.deploy).replicas ?? raw.scale;
   if (typeof replicas === "number") cfg.replicas = replicas;
+  if (typeof raw.pull_policy === "string") cfg.pullPolicy = raw.pull_policy;
+  if (raw["x-compose-roll"] !== undefined) cfg.settings = raw["x-compose-roll"];
   return cfg;
 }
 
@@ -116,7 +204,9 @@ export function checkRollable(project: Project, service: string): void {
   const cfg = project.services[service];
   if (!cfg) {
     const known = Object.keys(project.services).join(", ") || "none";
-    throw new RefusedError(`no service ${service} in ${project.files.join(", ")} (services: ${known})`);
+    throw new RefusedError(
+      `no service ${service} in ${project.files.join(", ")} (services: ${known}; a service outside the active profiles needs --profile)`,
+    );
   }
   if (cfg.containerName) {
     throw new RefusedError(

@@ -108,7 +108,8 @@ export function decide(obs: Observation, goal: Goal): Step {
 
   const needed = goal.replicas - freshRouted.length;
   const room = maxContainers(goal) - (serving + pending.length);
-  if (pending.length < needed && room > 0) return { kind: "start", number: nextNumber(obs.replicas, obs.held) };
+  if (pending.length < needed && room > 0)
+    return { kind: "start", number: nextNumber(obs.replicas, obs.held) };
 
   const booting = pending.find((r) => r.health === "starting");
   if (booting) return { kind: "await-health", replica: booting };

@@ -25,6 +25,8 @@ export interface Replica {
   /** The compose-roll revision that created it, and the image that revision replaced. */
   revision?: number;
   previousImage?: { ref: string; id: string };
+  /** com.docker.compose.config-hash: compose recreates the container when it differs from the service's. */
+  configHash?: string;
 }
 
 /** What compose-roll sees at one moment: the containers, and which URLs Traefik's file lists. */

@@ -76,6 +76,8 @@ export type RolloutEvent =
   | { type: "replica"; name: string; image: string; state: ReplicaState; detail?: string }
   | { type: "restore"; reason: string; to: string }
   | { type: "synced"; service: string; servers: string[] }
+  /** What became of the compose files: the new ref written back, or why not. */
+  | { type: "compose"; result: "written" | "unchanged" | "skipped"; detail: string }
   | {
       type: "done";
       result: "complete" | "rolled-back";

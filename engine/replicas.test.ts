@@ -24,6 +24,7 @@ describe("toReplica", () => {
       running: true,
       health: "healthy",
       url: "http://172.19.0.2:8000",
+      configHash: container.Config.Labels?.["com.docker.compose.config-hash"],
     });
   });
 

@@ -48,6 +48,8 @@ export function toReplica(
     health: HEALTH[c.State.Health?.Status ?? ""] ?? "none",
   };
   if (!running) replica.exitCode = c.State.ExitCode;
+  const hash = labels[Label.configHash];
+  if (hash) replica.configHash = hash;
   const revision = Number(labels[Label.revision]);
   if (Number.isInteger(revision) && revision > 0) replica.revision = revision;
   const [prevRef, prevId] = [labels[Label.previousRef], labels[Label.previousId]];

@@ -23,6 +23,8 @@ export const Label = {
   number: "com.docker.compose.container-number",
   oneoff: "com.docker.compose.oneoff",
   image: "com.docker.compose.image",
+  // What `docker compose up` compares with the service's hash to decide on a recreate.
+  configHash: "com.docker.compose.config-hash",
   // compose ≥ 2.2x marks a container that replaced another; a clone replaces nothing.
   replace: "com.docker.compose.replace",
   imageRef: "com.compose-roll.image-ref",

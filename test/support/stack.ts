@@ -21,6 +21,10 @@ function findRoot(from: string): string {
 export interface DemoStack {
   dir: string;
   project: string;
+  /** The compose files the stack was brought up with (relative to dir). */
+  files: string[];
+  /** The environment compose needs for this stack (its ports). */
+  composeEnv: Record<string, string>;
   httpUrl: string;
   apiUrl: string;
   traefikFile: string;
@@ -39,14 +43,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startDemo(name: string, extraEnv: Record<string, string> = {}): Promise<DemoStack> {
+export interface DemoOptions {
+  /** Compose files, in -f order (default: compose.yaml). */
+  files?: string[];
+  /** Runs on the stack's copy of examples/demo before `up` (e.g. to add an override file). */
+  prepare?: (dir: string) => void;
+}
+
+export async function startDemo(
+  name: string,
+  extraEnv: Record<string, string> = {},
+  opts: DemoOptions = {},
+): Promise<DemoStack> {
   const dir = join(mkdtempSync(join(tmpdir(), "compose-roll-e2e-")), "demo");
   cpSync(join(ROOT, "examples/demo"), dir, { recursive: true });
+  opts.prepare?.(dir);
+  const files = opts.files ?? ["compose.yaml"];
   const [http, api] = [await freePort(), await freePort()];
   const project = `cr-${name}-${process.pid}`.toLowerCase();
-  const env = await new DockerComposeEnvironment(dir, "compose.yaml")
+  const composeEnv = { DEMO_HTTP_PORT: String(http), DEMO_API_PORT: String(api), ...extraEnv };
+  const env = await new DockerComposeEnvironment(dir, files)
     .withProjectName(project)
-    .withEnvironment({ DEMO_HTTP_PORT: String(http), DEMO_API_PORT: String(api), ...extraEnv })
+    .withEnvironment(composeEnv)
     .withWaitStrategy("traefik-1", Wait.forHealthCheck())
     .withWaitStrategy("web-1", Wait.forHealthCheck())
     .withWaitStrategy("web-2", Wait.forHealthCheck())
@@ -55,6 +73,8 @@ export async function startDemo(name: string, extraEnv: Record<string, string> =
   return {
     dir,
     project,
+    files,
+    composeEnv,
     httpUrl: `http://127.0.0.1:${http}`,
     apiUrl: `http://127.0.0.1:${api}`,
     traefikFile: join(dir, "dynamic/web.yml"),

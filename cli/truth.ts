@@ -1,0 +1,91 @@
+// Keeps the compose project true to what runs. Before a rollout: work out the config hash
+// compose will expect once the files name the new ref (new containers carry it, so `up -d`
+// recreates nothing), and refuse now if the ref cannot be written back. After a rollout
+// that completed: write the ref where the project declares the image, and check with
+// compose itself that the files and the containers agree.
+import { type Project, serviceHash } from "../compose/project.js";
+import { applyWrites, planWriteBack, type WriteBackPlan } from "../compose/writeback.js";
+import type { Replica } from "../controller/model.js";
+import type { Reporter } from "../controller/ports.js";
+
+export interface Truth {
+  /** Labels for the new containers (the config hash compose will expect). */
+  labels: Record<string, string>;
+  /** The write-back, when one will happen (for --dry-run). */
+  plan?: WriteBackPlan;
+  /** After a completed rollout: write and verify. Never throws: the rollout already succeeded. */
+  settle(): Promise<void>;
+}
+
+export interface TruthInput {
+  project: Project;
+  service: string;
+  ref: string;
+  write: boolean;
+  env: Record<string, string | undefined>;
+  running: Replica[];
+  reporter: Reporter;
+  say: (line: string) => void;
+}
+
+export async function prepareTruth(t: TruthInput): Promise<Truth> {
+  const { project, service, ref, env } = t;
+  if (project.files.length === 0) {
+    return {
+      labels: {},
+      settle: async () =>
+        t.reporter.event({
+          type: "compose",
+          result: "skipped",
+          detail: `no compose file here, so none names ${ref}; run compose-roll from the project directory (or -f) to keep it in step`,
+        }),
+    };
+  }
+  // Refuses now, before any change, when the ref cannot be written back.
+  const plan = t.write ? planWriteBack(project, service, ref, env) : undefined;
+  for (const w of plan?.warnings ?? []) t.say(`warning: ${w}`);
+  const [now, target] = await Promise.all([
+    serviceHash(project, service, env),
+    serviceHash(project, service, env, ref),
+  ]);
+  const labelled = [...new Set(t.running.flatMap((r) => (r.configHash ? [r.configHash] : [])))];
+  const exact = labelled.length === 1 && labelled[0] === now;
+  if (!exact) {
+    t.say(
+      `warning: compose's hash for ${service} (${now.slice(0, 12)}) is not the running containers' (${labelled.map((h) => h.slice(0, 12)).join(", ") || "none"}): the files changed since \`docker compose up\`, or the service uses env_file / volumes_from / service: references that compose 2.31 hashes differently from \`up\`; a later \`docker compose up -d\` may recreate ${service}`,
+    );
+  }
+  const labels = { "com.docker.compose.config-hash": target };
+  const settle = async () => {
+    if (!plan) {
+      t.reporter.event({
+        type: "compose",
+        result: "skipped",
+        detail: `--no-write: the files still name ${project.services[service]?.image ?? "the old image"}, so \`docker compose up -d\` would recreate ${service} on it`,
+      });
+      return;
+    }
+    try {
+      // Planned again from the files as they are now: someone may have edited them meanwhile.
+      const fresh = planWriteBack(project, service, ref, env);
+      applyWrites(fresh.writes);
+      const unset = fresh.source.kind === "variable" ? fresh.source.variable : undefined;
+      const after = await serviceHash(project, service, unset ? { ...env, [unset]: undefined } : env);
+      const agrees = after === target;
+      t.reporter.event({
+        type: "compose",
+        result: fresh.writes.length ? "written" : "unchanged",
+        detail: `${fresh.writes.length ? "wrote" : "already says"} ${fresh.summary}; ${
+          agrees
+            ? "`docker compose up -d` keeps the running containers"
+            : `but compose now hashes ${service} as ${after.slice(0, 12)}, not ${target.slice(0, 12)}: \`docker compose up -d\` would recreate it`
+        }`,
+      });
+    } catch (err) {
+      t.say(
+        `warning: the rollout succeeded but the compose files were not updated: ${(err as Error).message}; set ${plan.summary} by hand`,
+      );
+    }
+  };
+  return { labels, plan, settle };
+}
