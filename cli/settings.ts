@@ -172,12 +172,7 @@ function envLayer(env: Record<string, string | undefined>): Layer {
       );
     }
   }
-  const label = (key: SettingKey) => envNameOf(key);
-  return {
-    values: checked(block, "the environment", label, "/"),
-    source: (key) => envNameOf(key),
-    label,
-  };
+  return { values: checked(block, "the environment", envNameOf, "/"), source: envNameOf, label: envNameOf };
 }
 
 function envBoolean(name: string, value: string): boolean {
@@ -195,26 +190,25 @@ interface Block {
 
 function blockLayer(block: unknown, { name, source, dir }: Block): Layer {
   const where = name();
-  const label = (key: SettingKey) => name(key);
   if (typeof block !== "object" || block === null || Array.isArray(block)) {
     throw new RefusedError(
       `${where} must be a mapping of settings, got ${describe(block)}`,
       "write it as key: value lines, e.g. drain: 5s",
     );
   }
-  const values = checked(block, where, label, dir);
+  const values = checked(block, where, name, dir);
   // The compose file's paths are relative to its project directory, wherever we run from.
   const file = values.traefikFile;
   if (file !== undefined && !isAbsolute(file)) {
     if (!dir) {
       throw new RefusedError(
-        `${label("traefik-file")}: ${file} is relative, but no compose project directory is known`,
+        `${name("traefik-file")}: ${file} is relative, but no compose project directory is known`,
         "write an absolute path",
       );
     }
     values.traefikFile = resolve(dir, file);
   }
-  return { values, source: () => source, label };
+  return { values, source: () => source, label: name };
 }
 
 /**
