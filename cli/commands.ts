@@ -106,9 +106,9 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
   const ctx = await openContext(service, raw, {
     traefik: true,
     // The image is resolved once, here: its ID keys the port, and it is what we roll to.
-    portByImage: async (engine) => {
+    portByImage: async (engine, opts) => {
       image = await resolveImage(engine, ref, "--image");
-      const port = raw.port ? Number(raw.port) : undefined;
+      const port = opts.port;
       if (port === undefined && image.exposedPorts.length !== 1) {
         throw new RefusedError(
           `image ${ref} exposes ${image.exposedPorts.length === 0 ? "no port" : `ports ${image.exposedPorts.join(", ")}`}`,

@@ -9,11 +9,14 @@ import type { Deps } from "../controller/rollout.js";
 import { connect, DockerEngine, systemClock } from "../engine/index.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
 import { TraefikRouter } from "../traefik/router.js";
-import { type Options, parseOptions, type RawOptions, settingsOf, withSettings } from "./options.js";
+import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter } from "./reporter.js";
+import { resolveSettings } from "./settings.js";
 
 export interface Context {
   opts: Options;
+  /** Where each setting came from (flag, COMPOSE_ROLL_*, x-compose-roll, last revision, default). */
+  sources: Record<string, string>;
   project: Project;
   svc: ServiceRef;
   deps: Deps & { engine: DockerEngine; router: TraefikRouter };
@@ -29,7 +32,7 @@ export interface ContextNeeds {
   /** Commands that never touch Traefik (history, lock) skip its options and preflight. */
   traefik: boolean;
   /** Per-image ports, once Docker answers (a rollout checks its image there). */
-  portByImage?: (engine: DockerEngine) => Promise<Record<string, number>>;
+  portByImage?: (engine: DockerEngine, opts: Options) => Promise<Record<string, number>>;
 }
 
 export async function openContext(
@@ -61,14 +64,27 @@ export async function openContext(
   // The last revision remembers how this service is routed; flags given now win.
   const last = (await history.list(svc).catch(() => []))[0];
   log.debug({ settings: last?.settings }, "settings of the last revision");
-  const opts = parseOptions(name, withSettings(raw, last?.settings), process.cwd(), needs.traefik);
+  // Flags > COMPOSE_ROLL_* > the service's x-compose-roll > the project's > the last revision's.
+  const resolved = resolveSettings({
+    flags: raw,
+    env: process.env,
+    project: project.settings,
+    service: project.services[name]?.settings,
+    serviceName: name,
+    ...(project.files[0] ? { file: project.files[0] } : {}),
+    projectDir: project.dir,
+    ...(last?.settings ? { remembered: last.settings } : {}),
+  });
+  const opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
   const clock: Clock = systemClock;
   const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
   const engine = new DockerEngine({
     docker,
     apiVersion,
     ...(opts.network ? { network: opts.network } : {}),
-    portByImage: needs.portByImage ? await needs.portByImage(new DockerEngine({ docker, apiVersion })) : {},
+    portByImage: needs.portByImage
+      ? await needs.portByImage(new DockerEngine({ docker, apiVersion }), opts)
+      : {},
     clock,
   });
   const router = new TraefikRouter({
@@ -82,6 +98,7 @@ export async function openContext(
   const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
   return {
     opts,
+    sources: resolved.sources,
     project,
     svc,
     deps: { engine, router, clock, reporter },

@@ -1,57 +1,78 @@
 #!/usr/bin/env node
 // Entry point: commander parses, cli/commands.ts orchestrates, and every error leaves
 // through exitCodeFor() with one line saying what happened and what to do.
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "../controller/errors.js";
 import { repairCommand, rollCommand, syncCommand, undoCommand } from "./commands.js";
 import { historyCommand, lockReleaseCommand, lockStatusCommand, statusCommand } from "./inspect.js";
 import { DEFAULTS, type RawOptions } from "./options.js";
+import { explicitFlags } from "./settings.js";
 
 function shared(cmd: Command): Command {
-  return cmd
-    .option("-f, --file <path>", "compose file (repeatable; default as docker compose)", collect, [])
-    .option("-p, --project-name <name>", "compose project (default as docker compose)")
-    .option(
-      "--env-file <path>",
-      "compose env file (repeatable; default as docker compose: .env)",
-      collect,
-      [],
-    )
-    .option("--profile <name>", "compose profile to enable (repeatable)", collect, [])
-    .option(
-      "--traefik-api <url>",
-      `Traefik API base URL (default: the last rollout's, else ${DEFAULTS.traefikApi})`,
-    )
-    .option(
-      "--traefik-url <url>",
-      `Traefik entrypoint your service's routers use, for live probes (default: the last rollout's, else ${DEFAULTS.traefikUrl})`,
-    )
-    .option(
-      "--traefik-file <path>",
-      "the YAML file compose-roll owns, in the directory Traefik watches (default: last rollout's)",
-    )
-    .option("--traefik-service <name>", "Traefik service name (default: the compose service)")
-    .option(
-      "--port <n>",
-      "container port Traefik targets on the new image (default: its single exposed port)",
-    )
-    .option("--network <name>", "network Traefik reaches the containers on (default: their only network)")
-    .option(
-      "--probe-path <path>",
-      "path of the live request sent through Traefik to a new container (default /)",
-    )
-    .option("--health-timeout <duration>", "how long a new container may take to turn healthy", "120s")
-    .option("--route-timeout <duration>", "how long Traefik may take to apply a change", "30s")
-    .option("--drain <duration>", "how long a server stays out of Traefik before its container stops", "3s")
-    .addOption(new Option("--max-surge <n>", "new containers started side by side").default("1"))
-    .option("--wait <duration>", "wait this long for another rollout's lock (default: fail at once, exit 3)")
-    .option(
-      "--lock-stale-after <duration>",
-      "a lock from another host older than this is stale (default 30m)",
-    )
-    .option("--history-limit <n>", "revisions kept on the Docker host (default 10)")
-    .option("--json", "one JSON event per line on stdout, for CI")
-    .option("-v, --verbose", "debug logs on stderr");
+  return (
+    cmd
+      .option("-f, --file <path>", "compose file (repeatable; default as docker compose)", collect, [])
+      .option("-p, --project-name <name>", "compose project (default as docker compose)")
+      .option(
+        "--env-file <path>",
+        "compose env file (repeatable; default as docker compose: .env)",
+        collect,
+        [],
+      )
+      .option("--profile <name>", "compose profile to enable (repeatable)", collect, [])
+      .option(
+        "--traefik-api <url>",
+        `Traefik API base URL (default: the last rollout's, else ${DEFAULTS.traefikApi})`,
+      )
+      .option(
+        "--traefik-url <url>",
+        `Traefik entrypoint your service's routers use, for live probes (default: the last rollout's, else ${DEFAULTS.traefikUrl})`,
+      )
+      .option(
+        "--traefik-file <path>",
+        "the YAML file compose-roll owns, in the directory Traefik watches (default: last rollout's)",
+      )
+      .option("--traefik-service <name>", "Traefik service name (default: the compose service)")
+      .option(
+        "--port <n>",
+        "container port Traefik targets on the new image (default: its single exposed port)",
+      )
+      .option("--network <name>", "network Traefik reaches the containers on (default: their only network)")
+      .option(
+        "--probe-path <path>",
+        "path of the live request sent through Traefik to a new container (default /)",
+      )
+      // No commander defaults: they would hide COMPOSE_ROLL_* and x-compose-roll (cli/settings.ts).
+      .option(
+        "--health-timeout <duration>",
+        `how long a new container may take to turn healthy (default ${DEFAULTS.healthTimeout})`,
+      )
+      .option(
+        "--route-timeout <duration>",
+        `how long Traefik may take to apply a change (default ${DEFAULTS.routeTimeout})`,
+      )
+      .option(
+        "--drain <duration>",
+        `how long a server stays out of Traefik before its container stops (default ${DEFAULTS.drain})`,
+      )
+      .option("--max-surge <n>", `new containers started side by side (default ${DEFAULTS.maxSurge})`)
+      .option(
+        "--wait <duration>",
+        "wait this long for another rollout's lock (default: fail at once, exit 3)",
+      )
+      .option(
+        "--lock-stale-after <duration>",
+        "a lock from another host older than this is stale (default 30m)",
+      )
+      .option("--history-limit <n>", "revisions kept on the Docker host (default 10)")
+      .option("--json", "one JSON event per line on stdout, for CI")
+      .option("-v, --verbose", "debug logs on stderr")
+  );
+}
+
+/** Only what the user typed: commander's defaults ([] for lists, true for --no-x) are not flags. */
+function given(raw: RawOptions, cmd: Command): RawOptions {
+  return explicitFlags(raw, (key) => cmd.getOptionValueSource(key));
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -73,34 +94,46 @@ export function program(): Command {
     .description(
       "write the Traefik file for the service's running containers and wait until Traefik serves it",
     )
-    .action((service: string, raw: RawOptions) => syncCommand(service, raw));
+    .action((service: string, raw: RawOptions, cmd: Command) => syncCommand(service, given(raw, cmd)));
 
   shared(prog.command("undo [service]"))
     .description("roll back to the last complete revision before the current one, as a new revision")
     .option("--to-revision <n>", "roll back to this revision instead (see `history`)")
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
-    .action((service: string | undefined, raw: RawOptions) => undoCommand(service, raw));
+    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
+      undoCommand(service, given(raw, cmd)),
+    );
 
   shared(prog.command("repair [service]"))
     .description("after a killed rollout: converge back to the image it replaced, at full capacity")
     .option("--no-write", "leave the compose files alone")
-    .action((service: string | undefined, raw: RawOptions) => repairCommand(service, raw));
+    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
+      repairCommand(service, given(raw, cmd)),
+    );
 
   shared(prog.command("history [service]"))
     .description("list the service's revisions, kept on the Docker host")
-    .action((service: string | undefined, raw: RawOptions) => historyCommand(service, raw));
+    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
+      historyCommand(service, given(raw, cmd)),
+    );
 
   shared(prog.command("status [service]"))
     .description("each container's image, health, Traefik membership and revision; flags drift")
-    .action((service: string | undefined, raw: RawOptions) => statusCommand(service, raw));
+    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
+      statusCommand(service, given(raw, cmd)),
+    );
 
   const lock = prog.command("lock").description("the service's rollout lock on the Docker host");
   shared(lock.command("status [service]"))
     .description("who holds the lock, since when, rolling to what")
-    .action((service: string | undefined, raw: RawOptions) => lockStatusCommand(service, raw));
+    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
+      lockStatusCommand(service, given(raw, cmd)),
+    );
   shared(lock.command("release [service]"))
     .description("remove the lock (for a holder that died on another host)")
-    .action((service: string | undefined, raw: RawOptions) => lockReleaseCommand(service, raw));
+    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
+      lockReleaseCommand(service, given(raw, cmd)),
+    );
 
   shared(prog.command("roll <service>", { isDefault: true }))
     .description(
@@ -108,7 +141,7 @@ export function program(): Command {
     )
     .requiredOption("--image <ref>", "the image to roll to (present on the Docker host)")
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
-    .action((service: string, raw: RawOptions) => rollCommand(service, raw));
+    .action((service: string, raw: RawOptions, cmd: Command) => rollCommand(service, given(raw, cmd)));
   return prog;
 }
 

@@ -42,3 +42,32 @@ it("refuses bad input before anything runs, saying what to do", () => {
   // history and lock never touch Traefik: no file needed.
   expect(parseOptions("web", {}, "/srv", false).traefikFile).toBe("");
 });
+
+it("takes whole numbers only as digits, not as anything Number() would read", () => {
+  const base = { traefikFile: "web.yml" };
+  for (const bad of ["0x10", "1e2", " ", "", "1.0", "+3"]) {
+    expect(() => parseOptions("web", { ...base, port: bad }, "/srv")).toThrow(/--port: .* whole number/);
+  }
+  expect(parseOptions("web", { ...base, maxSurge: " 2 " }, "/srv").maxSurge).toBe(2);
+});
+
+it("validates pull, and defaults write on, dry run off, pull missing", () => {
+  const base = { traefikFile: "web.yml" };
+  expect(parseOptions("web", base, "/srv")).toMatchObject({ pull: "missing", write: true, dryRun: false });
+  expect(parseOptions("web", { ...base, pull: "never", write: false, dryRun: true }, "/srv")).toMatchObject({
+    pull: "never",
+    write: false,
+    dryRun: true,
+  });
+  expect(() => parseOptions("web", { ...base, pull: "sometimes" }, "/srv")).toThrow(
+    /--pull: "sometimes" must be one of missing, always, never/,
+  );
+});
+
+it("names a refused value by where it came from, when told", () => {
+  const raw = { traefikFile: "web.yml", drain: "soon" };
+  expect(() => parseOptions("web", raw, "/srv")).toThrow(/^--drain: "soon" is not a duration/);
+  expect(() => parseOptions("web", raw, "/srv", true, { drain: "COMPOSE_ROLL_DRAIN" })).toThrow(
+    /^COMPOSE_ROLL_DRAIN: "soon" is not a duration/,
+  );
+});

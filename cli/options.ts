@@ -8,8 +8,6 @@ export interface RawOptions {
   file?: string[];
   envFile?: string[];
   profile?: string[];
-  /** false with --no-write: leave the compose files alone. */
-  write?: boolean;
   projectName?: string;
   traefikApi?: string;
   traefikUrl?: string;
@@ -29,6 +27,11 @@ export interface RawOptions {
   lockStaleAfter?: string;
   historyLimit?: string;
   toRevision?: string;
+  // Settings from the compose file / environment (cli/settings.ts) need these too.
+  pull?: string;
+  /** false = --no-write. */
+  write?: boolean;
+  dryRun?: boolean;
 }
 
 export interface Options {
@@ -47,14 +50,19 @@ export interface Options {
   drainMs: number;
   maxSurge: number;
   image?: string;
-  write: boolean;
   json: boolean;
   verbose: boolean;
   waitMs: number;
   lockStaleMs: number;
   historyLimit: number;
   toRevision?: number;
+  pull: Pull;
+  write: boolean;
+  dryRun: boolean;
 }
+
+export const PULL = ["missing", "always", "never"] as const;
+export type Pull = (typeof PULL)[number];
 
 /** What a rollout remembers in its revision, so the next command needs fewer flags. */
 export const REMEMBERED = [
@@ -104,23 +112,32 @@ export const DEFAULTS = {
   // Only for a holder on another host, whose process we cannot check: longer than any sane rollout.
   lockStaleAfter: "30m",
   historyLimit: "10",
+  pull: "missing",
 } as const;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+// Node's timers fire after 1 ms for anything longer than 2^31-1 ms (24.8 days), so a longer
+// timeout would silently become no timeout at all.
+export const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /** "120s", "2m", "1m30s", "500ms", or a bare number of seconds. */
 export function parseDuration(text: string, what: string): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  const trimmed = text.trim();
+  const t = /^\d+(\.\d+)?$/.test(trimmed) ? `${trimmed}s` : trimmed; // a bare number is seconds
   const parts = [...t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join("") !== t) {
     throw new RefusedError(`${what}: "${text}" is not a duration`, 'use e.g. "90s", "2m" or "500ms"');
   }
-  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * (UNITS[p[2] as string] as number), 0));
+  const ms = Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2] as string] as number), 0));
+  if (!(ms <= MAX_DURATION_MS)) {
+    throw new RefusedError(`${what}: "${text}" is longer than 24 days`, "use a shorter duration");
+  }
+  return ms;
 }
 
 function positiveInt(text: string, what: string, max: number): number {
-  const n = Number(text);
+  // Number() alone would take "0x10", "1e2" and " " (as 16, 100 and 0).
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > max) {
     throw new RefusedError(`${what}: "${text}" must be a whole number from 1 to ${max}`);
   }
@@ -137,16 +154,44 @@ function url(text: string, what: string): URL {
   }
 }
 
+// Docker's reference grammar (github.com/distribution/reference, regexp.go): an optional
+// registry host (may hold dots, dashes, uppercase, a port, or be an IPv6 literal), then
+// lowercase path components joined by ".", "_", "__" or any run of "-".
+const DOMAIN = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?`;
+const COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const TAG = String.raw`[\w][\w.-]{0,127}`;
+const DIGEST = String.raw`[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`;
+const NAME = `(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*`;
+const IMAGE_REF = new RegExp(`^(?:sha256:[a-f0-9]{12,64}|(${NAME})(?::${TAG})?(?:@${DIGEST})?)$`);
+
 /** A docker image reference: [registry/]name[:tag][@digest], or an image ID. */
 export function checkImageRef(ref: string): string {
-  const re =
-    /^(sha256:[a-f0-9]{12,64}|[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._/-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?)$/;
-  if (!re.test(ref)) throw new RefusedError(`--image: "${ref}" is not a valid image reference`);
+  const m = IMAGE_REF.exec(ref);
+  // Docker caps the name (registry and path) at 255 characters.
+  if (!m || (m[1] ?? "").length > 255) {
+    throw new RefusedError(`--image: "${ref}" is not a valid image reference`);
+  }
   return ref;
+}
+/**
+ * How a value is named in refusals: the flag by default; cli/settings.ts names the
+ * environment variable or the compose file's x-compose-roll block it came from instead.
+ */
+export type OptionNames = Partial<Record<keyof RawOptions, string>>;
+
+function flagOf(key: keyof RawOptions): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** `traefik: false` for commands that never touch Traefik (history, lock). */
-export function parseOptions(service: string, raw: RawOptions, cwd: string, traefik = true): Options {
+export function parseOptions(
+  service: string,
+  raw: RawOptions,
+  cwd: string,
+  traefik = true,
+  names: OptionNames = {},
+): Options {
+  const n = (key: keyof RawOptions) => names[key] ?? flagOf(key);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) {
     throw new RefusedError(`"${service}" is not a valid compose service name`);
   }
@@ -159,32 +204,38 @@ export function parseOptions(service: string, raw: RawOptions, cwd: string, trae
   const traefikFile = raw.traefikFile ? resolve(cwd, raw.traefikFile) : "";
   if (traefikFile && !/\.ya?ml$/.test(traefikFile)) {
     throw new RefusedError(
-      `--traefik-file: ${traefikFile} must end in .yml or .yaml (Traefik reads no other)`,
+      `${n("traefikFile")}: ${traefikFile} must end in .yml or .yaml (Traefik reads no other)`,
     );
+  }
+  const pull = raw.pull ?? DEFAULTS.pull;
+  if (!(PULL as readonly string[]).includes(pull)) {
+    throw new RefusedError(`${n("pull")}: "${pull}" must be one of ${PULL.join(", ")}`);
   }
   const opts: Options = {
     service,
     files: raw.file ?? [],
-    traefikApi: url(raw.traefikApi ?? DEFAULTS.traefikApi, "--traefik-api"),
-    traefikUrl: url(raw.traefikUrl ?? DEFAULTS.traefikUrl, "--traefik-url"),
+    traefikApi: url(raw.traefikApi ?? DEFAULTS.traefikApi, n("traefikApi")),
+    traefikUrl: url(raw.traefikUrl ?? DEFAULTS.traefikUrl, n("traefikUrl")),
     traefikFile,
     traefikService: raw.traefikService ?? service,
     probePath: raw.probePath ?? DEFAULTS.probePath,
-    healthTimeoutMs: parseDuration(raw.healthTimeout ?? DEFAULTS.healthTimeout, "--health-timeout"),
-    routeTimeoutMs: parseDuration(raw.routeTimeout ?? DEFAULTS.routeTimeout, "--route-timeout"),
-    drainMs: parseDuration(raw.drain ?? DEFAULTS.drain, "--drain"),
-    maxSurge: positiveInt(raw.maxSurge ?? DEFAULTS.maxSurge, "--max-surge", 100),
-    write: raw.write ?? true,
+    healthTimeoutMs: parseDuration(raw.healthTimeout ?? DEFAULTS.healthTimeout, n("healthTimeout")),
+    routeTimeoutMs: parseDuration(raw.routeTimeout ?? DEFAULTS.routeTimeout, n("routeTimeout")),
+    drainMs: parseDuration(raw.drain ?? DEFAULTS.drain, n("drain")),
+    maxSurge: positiveInt(raw.maxSurge ?? DEFAULTS.maxSurge, n("maxSurge"), 100),
     json: raw.json ?? false,
     verbose: raw.verbose ?? false,
-    waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, "--wait"),
-    lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, "--lock-stale-after"),
-    historyLimit: positiveInt(raw.historyLimit ?? DEFAULTS.historyLimit, "--history-limit", 1000),
+    waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, n("wait")),
+    lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, n("lockStaleAfter")),
+    historyLimit: positiveInt(raw.historyLimit ?? DEFAULTS.historyLimit, n("historyLimit"), 1000),
+    pull: pull as Pull,
+    write: raw.write ?? true,
+    dryRun: raw.dryRun ?? false,
   };
-  if (raw.toRevision !== undefined) opts.toRevision = positiveInt(raw.toRevision, "--to-revision", 1_000_000);
-  if (!opts.probePath.startsWith("/")) throw new RefusedError(`--probe-path must start with /`);
+  if (raw.toRevision !== undefined) opts.toRevision = positiveInt(raw.toRevision, n("toRevision"), 1_000_000);
+  if (!opts.probePath.startsWith("/")) throw new RefusedError(`${n("probePath")} must start with /`);
   if (raw.projectName !== undefined) opts.projectName = raw.projectName;
-  if (raw.port !== undefined) opts.port = positiveInt(raw.port, "--port", 65535);
+  if (raw.port !== undefined) opts.port = positiveInt(raw.port, n("port"), 65535);
   if (raw.network !== undefined) opts.network = raw.network;
   if (raw.image !== undefined) opts.image = checkImageRef(raw.image);
   return opts;

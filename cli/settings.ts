@@ -1,0 +1,299 @@
+// Settings from everywhere a user can put them, merged into the RawOptions that
+// parseOptions validates. Highest first: command-line flags, COMPOSE_ROLL_<KEY> environment
+// variables, the service's `x-compose-roll` block, the compose file's top-level
+// `x-compose-roll` block, the last revision's remembered settings, the defaults. A project
+// that keeps its Traefik options in its compose file then rolls with `--image` alone.
+// Pure: the caller reads the compose file, the environment and the history.
+import { dirname, isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+import { RefusedError } from "../controller/errors.js";
+import { type OptionNames, PULL, parseOptions, type RawOptions, REMEMBERED } from "./options.js";
+
+const DURATION = 'expected a duration like "90s" or "2m", or a number of seconds';
+// Numbers are normalised to the strings parseOptions reads, as if typed after the flag.
+const duration = z.union([z.string(), z.number()], { error: DURATION }).transform(String);
+const count = z.union([z.string(), z.number()], { error: "expected a whole number" }).transform(String);
+const text = z.string({ error: "expected a string" }).min(1, { error: "must not be empty" });
+const hook = z.union([z.string(), z.array(z.string())], {
+  error: "expected a command (a string) or a list of commands",
+});
+
+/** One `x-compose-roll` block. Keys are the long flags' names; values are checked by parseOptions. */
+export const settingsSchema = z
+  .strictObject({
+    "traefik-api": text,
+    "traefik-url": text,
+    "traefik-file": text,
+    "traefik-service": text,
+    port: count,
+    network: text,
+    "probe-path": text,
+    "health-timeout": duration,
+    "route-timeout": duration,
+    drain: duration,
+    "max-surge": count,
+    wait: duration,
+    "lock-stale-after": duration,
+    "history-limit": count,
+    pull: z.enum(PULL, { error: `expected one of ${PULL.join(", ")}` }),
+    write: z.boolean({ error: "expected true or false" }),
+    // Reserved for deploy hooks: accepted and checked now so files written for them keep working.
+    "pre-deploy": hook,
+    "post-deploy": hook,
+  })
+  .partial();
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type SettingKey = keyof Settings;
+export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
+const HOOKS: readonly SettingKey[] = ["pre-deploy", "post-deploy"];
+
+/** The RawOptions field a setting fills ("traefik-api" → traefikApi); hooks fill none yet. */
+export function rawKeyOf(key: SettingKey): keyof RawOptions | undefined {
+  if (HOOKS.includes(key)) return undefined;
+  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof RawOptions;
+}
+
+/** COMPOSE_ROLL_TRAEFIK_API for traefik-api. */
+export function envNameOf(key: SettingKey): string {
+  return `COMPOSE_ROLL_${key.toUpperCase().replace(/-/g, "_")}`;
+}
+
+export interface SettingsInput {
+  /** What commander parsed: only values given on the command line (see explicitFlags). */
+  flags: RawOptions;
+  env: Record<string, string | undefined>;
+  /** The compose file's top-level `x-compose-roll`. */
+  project?: unknown;
+  /** The service's `x-compose-roll`, and the service's name for messages. */
+  service?: unknown;
+  serviceName?: string;
+  /** The compose file, for messages; its directory is the fallback project directory. */
+  file?: string;
+  /** The compose project directory: relative paths in the compose file are relative to it. */
+  projectDir?: string;
+  /** The last revision's settings (settingsOf), keyed by RawOptions field. */
+  remembered?: Record<string, string>;
+}
+
+export interface ResolvedSettings {
+  /** Flags with the gaps filled from the lower layers, for parseOptions. */
+  raw: RawOptions;
+  /** Per setting key, where its value came from: "--drain", "COMPOSE_ROLL_DRAIN", ..., "default". */
+  sources: Record<string, string>;
+  /** For parseOptions, so a refusal names the variable or block a value came from, not its flag. */
+  names: OptionNames;
+}
+
+interface Layer {
+  values: RawOptions;
+  /** Where each filled value came from, for `sources`. */
+  source: (key: SettingKey, value: unknown) => string;
+  /** How a value is named in refusals; flags go by their own name. */
+  label?: (key: SettingKey) => string;
+}
+
+export function resolveSettings(input: SettingsInput): ResolvedSettings {
+  const layers: Layer[] = [
+    {
+      values: input.flags,
+      source: (key, value) => (key === "write" && value === false ? "--no-write" : `--${key}`),
+    },
+    envLayer(input.env),
+  ];
+  const dir = input.projectDir ?? (input.file ? dirname(input.file) : undefined);
+  const inFile = input.file ? ` (${input.file})` : "";
+  if (input.service !== undefined && input.service !== null) {
+    const svc = `service ${input.serviceName ?? "?"}`;
+    layers.push(
+      blockLayer(input.service, {
+        name: (key) => `x-compose-roll${key ? `.${key}` : ""} of ${svc}${inFile}`,
+        source: `x-compose-roll (${svc}${input.file ? `, ${input.file}` : ""})`,
+        dir,
+      }),
+    );
+  }
+  if (input.project !== undefined && input.project !== null) {
+    layers.push(
+      blockLayer(input.project, {
+        name: (key) => `top-level x-compose-roll${key ? `.${key}` : ""}${inFile}`,
+        source: `x-compose-roll${inFile}`,
+        dir,
+      }),
+    );
+  }
+  const remembered: RawOptions = {};
+  for (const key of REMEMBERED) {
+    const value = input.remembered?.[key];
+    if (value !== undefined) remembered[key] = value;
+  }
+  layers.push({
+    values: remembered,
+    source: () => "last revision",
+    label: (key) => `${key} (last revision)`,
+  });
+
+  const raw: RawOptions = { ...input.flags };
+  const sources: Record<string, string> = {};
+  const names: OptionNames = {};
+  for (const key of SETTING_KEYS) {
+    const field = rawKeyOf(key);
+    if (!field) continue;
+    const layer = layers.find((l) => l.values[field] !== undefined);
+    if (!layer) {
+      sources[key] = "default";
+      continue;
+    }
+    (raw as Record<string, unknown>)[field] = layer.values[field];
+    sources[key] = layer.source(key, layer.values[field]);
+    if (layer.label) names[field] = layer.label(key);
+  }
+  return { raw, sources, names };
+}
+
+/** COMPOSE_ROLL_<KEY> variables; an empty one counts as unset, as CI templates leave them. */
+function envLayer(env: Record<string, string | undefined>): Layer {
+  const block: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const value = env[envNameOf(key)];
+    if (value === undefined || value === "") continue;
+    block[key] = key === "write" ? envBoolean(envNameOf(key), value) : value;
+  }
+  // Typo protection without claiming the whole prefix: a variable one slip away from a
+  // setting is refused; others (say COMPOSE_ROLL_VERSION for an install step) are not ours.
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith("COMPOSE_ROLL_") || name.startsWith("COMPOSE_ROLL_TEST_")) continue;
+    if (SETTING_KEYS.some((k) => envNameOf(k) === name)) continue;
+    const near = suggest(name.slice("COMPOSE_ROLL_".length), SETTING_KEYS);
+    if (near) {
+      throw new RefusedError(
+        `environment variable ${name} is not a compose-roll setting`,
+        `did you mean ${envNameOf(near)}? otherwise unset it`,
+      );
+    }
+  }
+  return { values: checked(block, "the environment", envNameOf, "/"), source: envNameOf, label: envNameOf };
+}
+
+function envBoolean(name: string, value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new RefusedError(`${name}: "${value}" must be true or false`, `set ${name}=false or unset it`);
+}
+
+interface Block {
+  /** The block, or one of its keys, as refusals name it. */
+  name: (key?: SettingKey) => string;
+  source: string;
+  dir: string | undefined;
+}
+
+function blockLayer(block: unknown, { name, source, dir }: Block): Layer {
+  const where = name();
+  if (typeof block !== "object" || block === null || Array.isArray(block)) {
+    throw new RefusedError(
+      `${where} must be a mapping of settings, got ${describe(block)}`,
+      "write it as key: value lines, e.g. drain: 5s",
+    );
+  }
+  const values = checked(block, where, name, dir);
+  // The compose file's paths are relative to its project directory, wherever we run from.
+  const file = values.traefikFile;
+  if (file !== undefined && !isAbsolute(file)) {
+    if (!dir) {
+      throw new RefusedError(
+        `${name("traefik-file")}: ${file} is relative, but no compose project directory is known`,
+        "write an absolute path",
+      );
+    }
+    values.traefikFile = resolve(dir, file);
+  }
+  return { values, source: () => source, label: name };
+}
+
+/**
+ * Validates a block against the schema (shape, unknown keys) and its values with
+ * parseOptions itself, so a bad value is refused even when a higher layer overrides it.
+ */
+function checked(
+  block: object,
+  where: string,
+  label: (key: SettingKey) => string,
+  dir: string | undefined,
+): RawOptions {
+  const parsed = settingsSchema.safeParse(block);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    if (issue.code === "unrecognized_keys") {
+      const key = issue.keys[0] as string;
+      const near = suggest(key, SETTING_KEYS);
+      throw new RefusedError(
+        `${where}: unknown key "${key}"`,
+        near ? `did you mean "${near}"?` : `known keys: ${SETTING_KEYS.join(", ")}`,
+      );
+    }
+    const key = issue.path[0] as SettingKey;
+    const value = (block as Record<string, unknown>)[key];
+    throw new RefusedError(`${label(key)}: ${issue.message}, got ${describe(value)}`);
+  }
+  const values: RawOptions = {};
+  const names: OptionNames = {};
+  for (const [key, value] of Object.entries(parsed.data) as [SettingKey, unknown][]) {
+    const field = rawKeyOf(key);
+    if (!field || value === undefined) continue;
+    (values as Record<string, unknown>)[field] = value;
+    names[field] = label(key);
+  }
+  parseOptions("service", values, dir ?? "/", false, names);
+  return values;
+}
+
+/** The known key a misspelt one most likely meant: same letters ignoring case and -/_, or one or two slips. */
+export function suggest<K extends string>(word: string, known: readonly K[]): K | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
+  const w = norm(word);
+  let best: { key: K; d: number } | undefined;
+  for (const key of known) {
+    const d = distance(w, norm(key));
+    if (!best || d < best.d) best = { key, d };
+  }
+  const allowed = w.length >= 5 ? 2 : 1;
+  return best && best.d <= allowed ? best.key : undefined;
+}
+
+/** Edit distance counting a swap of two neighbours as one slip (optimal string alignment). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] as number;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = v;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return JSON.stringify(value);
+}
+
+/**
+ * Only the options the user gave: commander fills in declared defaults, which would hide
+ * every lower layer. `sourceOf` is commander's `cmd.getOptionValueSource`.
+ */
+export function explicitFlags(raw: RawOptions, sourceOf: (key: string) => string | undefined): RawOptions {
+  const out: RawOptions = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (sourceOf(key) !== "default") (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}
