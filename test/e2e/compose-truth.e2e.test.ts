@@ -48,10 +48,11 @@ async function expectComposeAgrees(stack: DemoStack, image: string) {
   expect(await webIds(stack)).toEqual(ids);
 }
 
-async function roll(stack: DemoStack, args: string[]) {
+/** `flags`: how compose-roll finds Traefik; the demo's x-compose-roll block needs only -p. */
+async function roll(stack: DemoStack, args: string[], flags = stackArgs(stack)) {
   const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 180, slowMs: 1000 }).start();
   const files = stack.files.flatMap((f) => ["-f", f]);
-  const run = await runCli([...args, ...files, ...stackArgs(stack)], {
+  const run = await runCli([...args, ...files, ...flags], {
     cwd: stack.dir,
     env: stack.composeEnv,
   });
@@ -65,7 +66,8 @@ describe("image: ${WEB_IMAGE:-...} (the demo): the env file follows the rollouts
   let stack: DemoStack;
   beforeAll(async () => {
     stack = await startDemo("truthvar");
-    const sync = await runCli(["sync", "web", ...stackArgs(stack)], {
+    // No Traefik flags anywhere in this suite: the demo's x-compose-roll block has them.
+    const sync = await runCli(["sync", "web", "-p", stack.project], {
       cwd: stack.dir,
       env: stack.composeEnv,
     });
@@ -78,7 +80,7 @@ describe("image: ${WEB_IMAGE:-...} (the demo): the env file follows the rollouts
 
   it("after a rollout, .env names v2 and compose recreates nothing", async () => {
     writeFileSync(join(stack.dir, ".env"), "# deploy settings\nOTHER=1\n");
-    const run = await roll(stack, ["web", "--image", app("v2")]);
+    const run = await roll(stack, ["web", "--image", app("v2")], ["-p", stack.project]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(
       /compose: wrote WEB_IMAGE=compose-roll-demo\/app:v2 in .*\.env; `docker compose up -d` keeps/,
@@ -90,7 +92,7 @@ describe("image: ${WEB_IMAGE:-...} (the demo): the env file follows the rollouts
   it("a failed rollout leaves the files byte-identical and compose still agrees", async () => {
     const before = envFile();
     const composeFile = readFileSync(join(stack.dir, "compose.yaml"));
-    const run = await roll(stack, ["web", "--image", app("crash")]);
+    const run = await roll(stack, ["web", "--image", app("crash")], ["-p", stack.project]);
     expect(run.code, run.stderr).toBe(5);
     expect(envFile()).toBe(before);
     expect(readFileSync(join(stack.dir, "compose.yaml")).equals(composeFile)).toBe(true);
@@ -98,7 +100,7 @@ describe("image: ${WEB_IMAGE:-...} (the demo): the env file follows the rollouts
   });
 
   it("after an undo, .env names v1 again", async () => {
-    const run = await roll(stack, ["undo", "web"]);
+    const run = await roll(stack, ["undo", "web"], ["-p", stack.project]);
     expect(run.code, run.stderr).toBe(0);
     expect(envFile()).toMatch(new RegExp(`^WEB_IMAGE=${app("v1")}$`, "m"));
     await expectComposeAgrees(stack, app("v1"));
@@ -106,7 +108,7 @@ describe("image: ${WEB_IMAGE:-...} (the demo): the env file follows the rollouts
 
   it("--no-write leaves the files alone and says what compose up would do", async () => {
     const before = envFile();
-    const run = await roll(stack, ["web", "--image", app("v3"), "--no-write"]);
+    const run = await roll(stack, ["web", "--image", app("v3"), "--no-write"], ["-p", stack.project]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/--no-write: the files still name compose-roll-demo\/app:v1/);
     expect(envFile()).toBe(before);

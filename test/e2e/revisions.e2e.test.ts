@@ -45,13 +45,14 @@ async function expectConverged(image: string) {
 }
 
 describe("history and undo", () => {
-  it("records revisions across v1 → v2 → v3", async () => {
+  it("records revisions across v1 → v2 → v3, starting with what the first rollout found", async () => {
     expect((await roll("v2")).code).toBe(0);
     expect((await roll("v3")).code).toBe(0);
     const revs = await history();
     expect(revs.map((r) => `${r.number} ${r.image.ref} ${r.result}`)).toEqual([
-      `2 ${app("v3")} complete`,
-      `1 ${app("v2")} complete`,
+      `3 ${app("v3")} complete`,
+      `2 ${app("v2")} complete`,
+      `1 ${app("v1")} complete`,
     ]);
     await expectConverged(app("v3"));
   });
@@ -64,7 +65,7 @@ describe("history and undo", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(load.lastRelease).toBe("v2");
-    expect((await history())[0]).toMatchObject({ number: 3, image: { ref: app("v2") }, result: "complete" });
+    expect((await history())[0]).toMatchObject({ number: 4, image: { ref: app("v2") }, result: "complete" });
     await expectConverged(app("v2"));
   });
 
@@ -72,8 +73,8 @@ describe("history and undo", () => {
     const bare = mkdtempSync(join(tmpdir(), "cr-bare-"));
     const run = await runCli(["undo", "-p", stack.project], { cwd: bare, env: { HOME: bare } });
     expect(run.code, run.stderr).toBe(0);
-    // Before: rev 3 = v2 (current), rev 2 = v3. Undo goes to the previous revision's image.
-    expect((await history())[0]).toMatchObject({ number: 4, image: { ref: app("v3") } });
+    // Before: rev 4 = v2 (current), rev 3 = v3. Undo goes to the previous revision's image.
+    expect((await history())[0]).toMatchObject({ number: 5, image: { ref: app("v3") } });
     await expectConverged(app("v3"));
   });
 });
