@@ -6,6 +6,7 @@ import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
 import { type Context, openContext } from "./context.js";
 import { current, type DeployRequest, deploy } from "./deploy.js";
+import { dryRun, formatDryRun } from "./dryrun.js";
 import type { RawOptions } from "./options.js";
 import { prepareTruth } from "./truth.js";
 
@@ -48,7 +49,8 @@ async function recordedImage(
 
 /** Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait. */
 async function run(ctx: Context, image: ImageInfo, command: string): Promise<void> {
-  const before = (await observe(ctx.deps, ctx.svc)).replicas;
+  const seen = await observe(ctx.deps, ctx.svc);
+  const before = seen.replicas;
   checkAddresses(before);
   const truth = await prepareTruth({
     project: ctx.project,
@@ -60,6 +62,13 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
     reporter: ctx.deps.reporter,
     say: ctx.say,
   });
+  if (ctx.opts.dryRun) {
+    const plan = await dryRun(ctx, seen, image, truth);
+    process.stdout.write(
+      ctx.opts.json ? `${JSON.stringify({ type: "plan", ...plan })}\n` : formatDryRun(plan),
+    );
+    return;
+  }
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return ctx.say(`${sig} again; still restoring, please wait`);

@@ -100,6 +100,7 @@ export function program(): Command {
     .description("roll back to the last complete revision before the current one, as a new revision")
     .option("--to-revision <n>", "roll back to this revision instead (see `history`)")
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
+    .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
     .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
       undoCommand(service, given(raw, cmd)),
     );
@@ -107,6 +108,7 @@ export function program(): Command {
   shared(prog.command("repair [service]"))
     .description("after a killed rollout: converge back to the image it replaced, at full capacity")
     .option("--no-write", "leave the compose files alone")
+    .option("--dry-run", "print the plan; change nothing")
     .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
       repairCommand(service, given(raw, cmd)),
     );
@@ -141,6 +143,7 @@ export function program(): Command {
     )
     .requiredOption("--image <ref>", "the image to roll to (present on the Docker host)")
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
+    .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
     .action((service: string, raw: RawOptions, cmd: Command) => rollCommand(service, given(raw, cmd)));
   return prog;
 }

@@ -78,8 +78,27 @@ describe("image: ${WEB_IMAGE:-...} (the demo): the env file follows the rollouts
   });
   const envFile = () => readFileSync(join(stack.dir, ".env"), "utf8");
 
-  it("after a rollout, .env names v2 and compose recreates nothing", async () => {
+  it("--dry-run prints the plan and the diffs, and changes nothing", async () => {
     writeFileSync(join(stack.dir, ".env"), "# deploy settings\nOTHER=1\n");
+    const ids = await webIds(stack);
+    const files = () =>
+      [".env", "compose.yaml", "dynamic/web.yml"].map((f) => readFileSync(join(stack.dir, f)));
+    const before = files();
+    const run = await runCli(["web", "--image", app("v2"), "--dry-run", "-p", stack.project], {
+      cwd: stack.dir,
+      env: stack.composeEnv,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/traefik-file\s+\S+dynamic\/web\.yml\s+x-compose-roll \(service web/);
+    expect(run.stdout).toMatch(/1\. start \S+-web-4 \(compose-roll-demo\/app:v2\)/);
+    expect(run.stdout).toMatch(/take \S+-web-3 \(compose-roll-demo\/app:v1\) out of Traefik/);
+    expect(run.stdout).toMatch(/^\+WEB_IMAGE=compose-roll-demo\/app:v2$/m);
+    expect(await webIds(stack)).toEqual(ids);
+    const after = files();
+    for (const [i, b] of before.entries()) expect(after[i]?.equals(b)).toBe(true);
+  });
+
+  it("after a rollout, .env names v2 and compose recreates nothing", async () => {
     const run = await roll(stack, ["web", "--image", app("v2")], ["-p", stack.project]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(

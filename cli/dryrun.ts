@@ -1,0 +1,118 @@
+// `--dry-run`: everything a rollout would do, worked out from what is observed now and
+// printed, with nothing changed: no lock, no container, no Traefik write, no compose write.
+import { createTwoFilesPatch } from "diff";
+import type { FileWrite } from "../compose/writeback.js";
+import type { ImageInfo, Observation } from "../controller/model.js";
+import { type PlannedStep, planRollout } from "../controller/plan.js";
+import { readFileText, setServers } from "../traefik/file.js";
+import type { Context } from "./context.js";
+import { current } from "./deploy.js";
+import type { Truth } from "./truth.js";
+
+export interface DryRun {
+  settings: { key: string; value: string; from: string }[];
+  image: { ref: string; id: string };
+  from?: { ref: string; id: string };
+  replicas: number;
+  steps: PlannedStep[];
+  traefik: { file: string; diff: string };
+  compose: { summary: string; diff: string; warnings: string[] } | { skipped: string };
+}
+
+export async function dryRun(
+  ctx: Context,
+  obs: Observation,
+  image: ImageInfo,
+  truth: Truth,
+): Promise<DryRun> {
+  const now = current(obs);
+  const goal = { image, replicas: now.replicas, maxSurge: ctx.opts.maxSurge };
+  const name = (n: number) => `${ctx.svc.project}-${ctx.svc.service}-${n}`;
+  const steps = planRollout(obs, goal, name);
+  const after = survivors(obs, steps, name);
+  const file = ctx.opts.traefikFile;
+  const before = await readFileText(file);
+  const traefikAfter = setServers(before, ctx.opts.traefikService, after, file);
+  return {
+    settings: Object.entries(ctx.sources).map(([key, from]) => ({
+      key,
+      value: settingValue(ctx, key),
+      from,
+    })),
+    image: { ref: image.ref, id: image.id },
+    ...(now.image ? { from: now.image } : {}),
+    replicas: now.replicas,
+    steps,
+    traefik: { file, diff: patch(file, before, traefikAfter) },
+    compose: truth.plan
+      ? {
+          summary: truth.plan.summary,
+          diff: truth.plan.writes.map((w: FileWrite) => patch(w.path, w.before, w.after)).join(""),
+          warnings: truth.plan.warnings,
+        }
+      : { skipped: ctx.project.files.length ? "--no-write" : "no compose file found" },
+  };
+}
+
+/**
+ * The servers once the plan has run. A URL that names its container (Docker DNS) is known
+ * in advance; an IP is only known once the container runs, so it is shown as a placeholder.
+ */
+function survivors(obs: Observation, steps: PlannedStep[], name: (n: number) => string): string[] {
+  const retired = new Set(steps.flatMap((s) => (s.kind === "retire" ? [s.name] : [])));
+  const kept = obs.replicas
+    .filter((r) => r.running && !retired.has(r.name))
+    .flatMap((r) => (r.url ? [r.url] : []));
+  const sample = obs.replicas.find((r) => r.url?.includes(r.name));
+  const started = steps.flatMap((s) => (s.kind === "start" && !retired.has(s.name) ? [s.number] : []));
+  return [
+    ...kept,
+    ...started.map((n) =>
+      sample?.url ? sample.url.replace(sample.name, name(n)) : `http://<address of ${name(n)}>`,
+    ),
+  ];
+}
+
+function patch(path: string, before: string | undefined, after: string): string {
+  if ((before ?? "") === after) return "";
+  return createTwoFilesPatch(path, path, before ?? "", after, before === undefined ? "(new file)" : "", "", {
+    context: 2,
+  })
+    .split("\n")
+    .slice(1) // the "====" header line
+    .join("\n");
+}
+
+function settingValue(ctx: Context, key: string): string {
+  const camel = key.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+  const o = ctx.opts as unknown as Record<string, unknown>;
+  const v = o[camel] ?? o[`${camel}Ms`];
+  if (v === undefined) return "";
+  return v instanceof URL ? v.href : typeof v === "number" && `${camel}Ms` in o ? `${v}ms` : String(v);
+}
+
+export function formatDryRun(d: DryRun): string {
+  const lines = [`dry run: nothing was changed`, "", "settings (value, from):"];
+  for (const s of d.settings) lines.push(`  ${s.key.padEnd(18)} ${s.value.padEnd(40)} ${s.from}`);
+  lines.push(
+    "",
+    `rollout: ${d.from?.ref ?? "(nothing running)"} → ${d.image.ref} (${d.image.id.slice(0, 19)}), ${d.replicas} replica(s)`,
+  );
+  if (d.steps.length === 0) lines.push("  nothing to do: the service already runs this image");
+  d.steps.forEach((s, i) => {
+    const what =
+      s.kind === "start"
+        ? `start ${s.name} (${d.image.ref}) and wait until Docker says healthy`
+        : s.kind === "route"
+          ? `prove ${s.name} answers through Traefik, then add it to Traefik`
+          : `take ${s.name} (${s.image}) out of Traefik, drain, stop and remove it`;
+    lines.push(`  ${String(i + 1).padStart(2)}. ${what}`);
+  });
+  lines.push("", `Traefik file ${d.traefik.file}:`, d.traefik.diff || "  (unchanged)");
+  if ("skipped" in d.compose) lines.push(`compose files: not updated (${d.compose.skipped})`);
+  else {
+    lines.push(`compose files: ${d.compose.summary}`, d.compose.diff || "  (already say so)");
+    for (const w of d.compose.warnings) lines.push(`warning: ${w}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
