@@ -4,6 +4,8 @@ import { RefusedError } from "../controller/errors.js";
 import type { ImageInfo, Replica } from "../controller/model.js";
 import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
+import { ensureImage } from "../engine/pull.js";
+import { pullPolicyOf } from "../engine/pullPolicy.js";
 import { type Context, openContext } from "./context.js";
 import { current, type DeployRequest, deploy } from "./deploy.js";
 import type { RawOptions } from "./options.js";
@@ -19,13 +21,16 @@ function checkAddresses(replicas: Replica[]): void {
   }
 }
 
-/** An image that must be on the host. */
+/**
+ * A recorded image (undo, repair) that must be on the host. These are not pulled: a kept
+ * revision pins its image on the host, and a rollback should not depend on a registry.
+ */
 async function resolveImage(engine: Engine, ref: string, why: string): Promise<ImageInfo> {
   const image = await engine.image(ref);
   if (!image) {
     throw new RefusedError(
       `image ${ref} is not on the Docker host (${why})`,
-      "build or pull it there first (compose-roll never pulls: a deploy should not depend on a registry mid-rollout)",
+      "pull or build it there first (undo and repair use only images already on the Docker host)",
     );
   }
   return image;
@@ -88,12 +93,19 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
 
 export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
   const ref = raw.image as string;
+  // A bad --pull is refused before Docker is even asked.
+  const pull = raw.pull !== undefined ? pullPolicyOf(raw.pull, "--pull") : undefined;
   let image: ImageInfo | undefined;
   const ctx = await openContext(service, raw, {
     traefik: true,
-    // The image is resolved once, here: its ID keys the port, and it is what we roll to.
-    portByImage: async (engine) => {
-      image = await resolveImage(engine, ref, "--image");
+    // The image is resolved once, here, before anything changes: pulled if the policy says
+    // so (like `docker compose up`), its ID keys the port, and it is what we roll to.
+    portByImage: async (engine, { reporter, log }) => {
+      if (pull?.note) log.debug(pull.note);
+      image = await ensureImage(engine.docker, ref, pull?.policy ?? "missing", {
+        onProgress: (p) => reporter.event({ type: "pull", ...p }),
+        debug: (fields, msg) => log.debug(fields, msg),
+      });
       const port = raw.port ? Number(raw.port) : undefined;
       if (port === undefined && image.exposedPorts.length !== 1) {
         throw new RefusedError(

@@ -27,8 +27,14 @@ export interface Context {
 export interface ContextNeeds {
   /** Commands that never touch Traefik (history, lock) skip its options and preflight. */
   traefik: boolean;
-  /** Per-image ports, once Docker answers (a rollout checks its image there). */
-  portByImage?: (engine: DockerEngine) => Promise<Record<string, number>>;
+  /**
+   * Per-image ports, once Docker answers (a rollout makes sure of its image there, pulling
+   * it when the pull policy says so, reporting through `reporter`).
+   */
+  portByImage?: (
+    engine: DockerEngine,
+    io: { reporter: Reporter; log: pino.Logger },
+  ) => Promise<Record<string, number>>;
 }
 
 export async function openContext(
@@ -65,7 +71,9 @@ export async function openContext(
     docker,
     apiVersion,
     ...(opts.network ? { network: opts.network } : {}),
-    portByImage: needs.portByImage ? await needs.portByImage(new DockerEngine({ docker, apiVersion })) : {},
+    portByImage: needs.portByImage
+      ? await needs.portByImage(new DockerEngine({ docker, apiVersion }), { reporter, log })
+      : {},
     clock,
   });
   const router = new TraefikRouter({

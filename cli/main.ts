@@ -97,7 +97,11 @@ export function program(): Command {
     .description(
       "roll the service to a new image, one replica at a time (`compose-roll <service> --image <ref>`)",
     )
-    .requiredOption("--image <ref>", "the image to roll to (present on the Docker host)")
+    .requiredOption("--image <ref>", "the image to roll to (pulled first when not on the Docker host)")
+    .option(
+      "--pull <policy>",
+      "missing: pull the image only when it is not on the Docker host; always; never (default missing)",
+    )
     .action((service: string, raw: RawOptions) => rollCommand(service, raw));
   return prog;
 }

@@ -42,3 +42,13 @@ it("refuses bad input before anything runs, saying what to do", () => {
   // history and lock never touch Traefik: no file needed.
   expect(parseOptions("web", {}, "/srv", false).traefikFile).toBe("");
 });
+
+it("takes --pull in compose's pull_policy words, leaving it unset when not given", () => {
+  const base = { traefikFile: "dynamic/web.yml" };
+  expect(parseOptions("web", base, "/srv").pull).toBeUndefined();
+  expect(parseOptions("web", { ...base, pull: "always" }, "/srv").pull).toBe("always");
+  expect(parseOptions("web", { ...base, pull: "if_not_present" }, "/srv").pull).toBe("missing");
+  expect(parseOptions("web", { ...base, pull: "daily" }, "/srv").pull).toBe("missing");
+  expect(() => parseOptions("web", { ...base, pull: "build" }, "/srv")).toThrow(/does not build images/);
+  expect(() => parseOptions("web", { ...base, pull: "sometimes" }, "/srv")).toThrow(/not a pull policy/);
+});

@@ -2,6 +2,7 @@
 // touches Docker or Traefik: bad input is refused with exit 2 and nothing changed.
 import { resolve } from "node:path";
 import { RefusedError } from "../controller/errors.js";
+import { type PullPolicy, pullPolicyOf } from "../engine/pullPolicy.js";
 
 /** Options every command shares, as commander hands them over (strings). */
 export interface RawOptions {
@@ -25,6 +26,7 @@ export interface RawOptions {
   lockStaleAfter?: string;
   historyLimit?: string;
   toRevision?: string;
+  pull?: string;
 }
 
 export interface Options {
@@ -49,6 +51,8 @@ export interface Options {
   lockStaleMs: number;
   historyLimit: number;
   toRevision?: number;
+  /** `--pull` as given (normalized); undefined lets the service's pull_policy, else "missing", decide. */
+  pull?: PullPolicy;
 }
 
 /** What a rollout remembers in its revision, so the next command needs fewer flags. */
@@ -181,5 +185,6 @@ export function parseOptions(service: string, raw: RawOptions, cwd: string, trae
   if (raw.port !== undefined) opts.port = positiveInt(raw.port, "--port", 65535);
   if (raw.network !== undefined) opts.network = raw.network;
   if (raw.image !== undefined) opts.image = checkImageRef(raw.image);
+  if (raw.pull !== undefined) opts.pull = pullPolicyOf(raw.pull, "--pull").policy;
   return opts;
 }

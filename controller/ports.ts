@@ -77,6 +77,16 @@ export type RolloutEvent =
   | { type: "restore"; reason: string; to: string }
   | { type: "synced"; service: string; servers: string[] }
   | {
+      /** Before a rollout: the target image pulled (or found present) per the pull policy. */
+      type: "pull";
+      ref: string;
+      status: "pulling" | "pulled" | "present";
+      detail?: string;
+      layers?: { done: number; total: number };
+      bytes?: { current: number; total: number };
+      seconds?: number;
+    }
+  | {
       type: "done";
       result: "complete" | "rolled-back";
       from: string;
