@@ -67,6 +67,15 @@ export async function openContext(
   const opts = parseOptions(name, withSettings(raw, last?.settings), process.cwd(), needs.traefik);
   const clock: Clock = systemClock;
   const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
+  const router = new TraefikRouter({
+    file: opts.traefikFile,
+    service: opts.traefikService,
+    api: opts.traefikApi.href.replace(/\/$/, ""),
+    probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
+    clock,
+  });
+  // Traefik first: a wrong --traefik-api is refused before a rollout spends time pulling.
+  if (needs.traefik) await router.preflight();
   const engine = new DockerEngine({
     docker,
     apiVersion,
@@ -76,14 +85,6 @@ export async function openContext(
       : {},
     clock,
   });
-  const router = new TraefikRouter({
-    file: opts.traefikFile,
-    service: opts.traefikService,
-    api: opts.traefikApi.href.replace(/\/$/, ""),
-    probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
-    clock,
-  });
-  if (needs.traefik) await router.preflight();
   const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
   return {
     opts,

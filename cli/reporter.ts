@@ -72,7 +72,7 @@ function pullText(e: PullEvent): string {
     case "pulling":
       return `pulling ${e.ref}${counts ? `: ${counts}` : e.detail ? ` ${e.detail}` : ""}`;
     case "pulled":
-      return `pulled ${e.ref}${e.seconds !== undefined ? ` in ${e.seconds}s` : ""}${e.detail ? ` (${e.detail}${layers ? `, ${layers}` : ""})` : ""}`;
+      return `pulled ${e.ref}${e.seconds !== undefined ? ` in ${e.seconds.toFixed(1)}s` : ""}${e.detail ? ` (${e.detail}${layers ? `, ${layers}` : ""})` : ""}`;
   }
 }
 
