@@ -174,6 +174,8 @@ esac
       serveraddress: "tok.example.com",
       identitytoken: "refresh-tok",
     });
+    write({ credHelpers: { "index.docker.io": "test" } });
+    expect(await credentialsFor("nginx", e)).toMatchObject({ username: "hubuser" });
     write({ credsStore: "test" });
     expect(await credentialsFor("library/nginx", e)).toMatchObject({ username: "hubuser" });
     // "credentials not found" is an anonymous pull, as in docker.

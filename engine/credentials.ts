@@ -204,8 +204,9 @@ export async function findCredentials(ref: string, opts: CredentialOptions = {})
   const config = readConfig(path);
   const registry = registryOf(ref);
   const key = authKeyOf(registry);
-  const helper =
-    config.credHelpers?.[registry] ?? (registry === DOCKER_HUB ? config.credHelpers?.[key] : undefined);
+  // The CLI looks helpers up by host; Hub's is "index.docker.io" (the host of its v1 key).
+  const hosts = registry === DOCKER_HUB ? ["index.docker.io", DOCKER_HUB, key] : [registry];
+  const helper = hosts.map((h) => config.credHelpers?.[h]).find(Boolean);
   const store = helper ?? config.credsStore;
   if (store)
     return {
