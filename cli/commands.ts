@@ -4,6 +4,8 @@ import { RefusedError } from "../controller/errors.js";
 import type { ImageInfo, Replica } from "../controller/model.js";
 import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
+import { ensureImage } from "../engine/pull.js";
+import { pullPolicyOf } from "../engine/pullPolicy.js";
 import { type Context, openContext } from "./context.js";
 import { current, type DeployRequest, deploy } from "./deploy.js";
 import { dryRun, formatDryRun } from "./dryrun.js";
@@ -21,13 +23,16 @@ function checkAddresses(replicas: Replica[]): void {
   }
 }
 
-/** An image that must be on the host. */
+/**
+ * A recorded image (undo, repair) that must be on the host. These are not pulled: a kept
+ * revision pins its image on the host, and a rollback should not depend on a registry.
+ */
 async function resolveImage(engine: Engine, ref: string, why: string): Promise<ImageInfo> {
   const image = await engine.image(ref);
   if (!image) {
     throw new RefusedError(
       `image ${ref} is not on the Docker host (${why})`,
-      "build or pull it there first (compose-roll never pulls: a deploy should not depend on a registry mid-rollout)",
+      "pull or build it there first (undo and repair use only images already on the Docker host)",
     );
   }
   return image;
@@ -114,9 +119,29 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
   let image: ImageInfo | undefined;
   const ctx = await openContext(service, raw, {
     traefik: true,
-    // The image is resolved once, here: its ID keys the port, and it is what we roll to.
-    portByImage: async (engine, opts) => {
-      image = await resolveImage(engine, ref, "--image");
+    // The image is resolved once, here, before anything changes: pulled if the policy says
+    // so (like `docker compose up`), its ID keys the port, and it is what we roll to.
+    portByImage: async (engine, { opts, reporter, log, servicePullPolicy }) => {
+      // --pull (or x-compose-roll / COMPOSE_ROLL_PULL), else the service's pull_policy, else missing.
+      const fromService = servicePullPolicy ? pullPolicyOf(servicePullPolicy, "pull_policy:") : undefined;
+      if (fromService?.note) log.debug(fromService.note);
+      const policy = opts.pull ?? fromService?.policy ?? "missing";
+      if (opts.dryRun) {
+        // A dry run pulls nothing: it says what the rollout would do.
+        image = (await engine.image(ref)) ?? { ref, id: "sha256:(not on the host yet)", exposedPorts: [] };
+        if (!image.id.match(/^sha256:[a-f0-9]/)) {
+          process.stderr.write(
+            `compose-roll: dry run: ${ref} is not on the Docker host; the rollout would ${policy === "never" ? "refuse it (--pull never)" : "pull it first"}\n`,
+          );
+          return opts.port !== undefined ? { [image.id]: opts.port } : {};
+        }
+      } else {
+        image = await ensureImage(engine.docker, ref, policy, {
+          onProgress: (p) => reporter.event({ type: "pull", ...p }),
+          debug: (fields, msg) => log.debug(fields, msg),
+          policyFrom: opts.pull !== undefined ? "--pull" : fromService ? "pull_policy:" : "default",
+        });
+      }
       const port = opts.port;
       if (port === undefined && image.exposedPorts.length !== 1) {
         throw new RefusedError(

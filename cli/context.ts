@@ -31,8 +31,14 @@ export interface Context {
 export interface ContextNeeds {
   /** Commands that never touch Traefik (history, lock) skip its options and preflight. */
   traefik: boolean;
-  /** Per-image ports, once Docker answers (a rollout checks its image there). */
-  portByImage?: (engine: DockerEngine, opts: Options) => Promise<Record<string, number>>;
+  /**
+   * Per-image ports, once Docker answers (a rollout makes sure of its image there, pulling
+   * it when the pull policy says so, reporting through `reporter`).
+   */
+  portByImage?: (
+    engine: DockerEngine,
+    io: { opts: Options; reporter: Reporter; log: pino.Logger; servicePullPolicy?: string },
+  ) => Promise<Record<string, number>>;
 }
 
 export async function openContext(
@@ -78,15 +84,6 @@ export async function openContext(
   const opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
   const clock: Clock = systemClock;
   const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
-  const engine = new DockerEngine({
-    docker,
-    apiVersion,
-    ...(opts.network ? { network: opts.network } : {}),
-    portByImage: needs.portByImage
-      ? await needs.portByImage(new DockerEngine({ docker, apiVersion }), opts)
-      : {},
-    clock,
-  });
   const router = new TraefikRouter({
     file: opts.traefikFile,
     service: opts.traefikService,
@@ -94,7 +91,24 @@ export async function openContext(
     probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
     clock,
   });
+  // Traefik first: a wrong --traefik-api is refused before a rollout spends time pulling.
   if (needs.traefik) await router.preflight();
+  const engine = new DockerEngine({
+    docker,
+    apiVersion,
+    ...(opts.network ? { network: opts.network } : {}),
+    portByImage: needs.portByImage
+      ? await needs.portByImage(new DockerEngine({ docker, apiVersion }), {
+          opts,
+          reporter,
+          log,
+          ...(project.services[name]?.pullPolicy
+            ? { servicePullPolicy: project.services[name]?.pullPolicy }
+            : {}),
+        })
+      : {},
+    clock,
+  });
   const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
   return {
     opts,

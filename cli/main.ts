@@ -141,7 +141,11 @@ export function program(): Command {
     .description(
       "roll the service to a new image, one replica at a time (`compose-roll <service> --image <ref>`)",
     )
-    .requiredOption("--image <ref>", "the image to roll to (present on the Docker host)")
+    .requiredOption("--image <ref>", "the image to roll to (pulled first when not on the Docker host)")
+    .option(
+      "--pull <policy>",
+      "missing: pull the image only when it is not on the Docker host; always; never (default: the service's pull_policy, else missing)",
+    )
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
     .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
     .action((service: string, raw: RawOptions, cmd: Command) => rollCommand(service, given(raw, cmd)));

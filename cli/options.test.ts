@@ -51,17 +51,14 @@ it("takes whole numbers only as digits, not as anything Number() would read", ()
   expect(parseOptions("web", { ...base, maxSurge: " 2 " }, "/srv").maxSurge).toBe(2);
 });
 
-it("validates pull, and defaults write on, dry run off, pull missing", () => {
+it("defaults write on and dry run off", () => {
   const base = { traefikFile: "web.yml" };
-  expect(parseOptions("web", base, "/srv")).toMatchObject({ pull: "missing", write: true, dryRun: false });
+  expect(parseOptions("web", base, "/srv")).toMatchObject({ write: true, dryRun: false });
   expect(parseOptions("web", { ...base, pull: "never", write: false, dryRun: true }, "/srv")).toMatchObject({
     pull: "never",
     write: false,
     dryRun: true,
   });
-  expect(() => parseOptions("web", { ...base, pull: "sometimes" }, "/srv")).toThrow(
-    /--pull: "sometimes" must be one of missing, always, never/,
-  );
 });
 
 it("names a refused value by where it came from, when told", () => {
@@ -70,4 +67,14 @@ it("names a refused value by where it came from, when told", () => {
   expect(() => parseOptions("web", raw, "/srv", true, { drain: "COMPOSE_ROLL_DRAIN" })).toThrow(
     /^COMPOSE_ROLL_DRAIN: "soon" is not a duration/,
   );
+});
+
+it("takes --pull in compose's pull_policy words, leaving it unset when not given", () => {
+  const base = { traefikFile: "dynamic/web.yml" };
+  expect(parseOptions("web", base, "/srv").pull).toBeUndefined();
+  expect(parseOptions("web", { ...base, pull: "always" }, "/srv").pull).toBe("always");
+  expect(parseOptions("web", { ...base, pull: "if_not_present" }, "/srv").pull).toBe("missing");
+  expect(parseOptions("web", { ...base, pull: "daily" }, "/srv").pull).toBe("missing");
+  expect(() => parseOptions("web", { ...base, pull: "build" }, "/srv")).toThrow(/does not build images/);
+  expect(() => parseOptions("web", { ...base, pull: "sometimes" }, "/srv")).toThrow(/not a pull policy/);
 });

@@ -2,6 +2,7 @@
 // touches Docker or Traefik: bad input is refused with exit 2 and nothing changed.
 import { resolve } from "node:path";
 import { RefusedError } from "../controller/errors.js";
+import { type PullPolicy, pullPolicyOf } from "../engine/pullPolicy.js";
 
 /** Options every command shares, as commander hands them over (strings). */
 export interface RawOptions {
@@ -56,7 +57,8 @@ export interface Options {
   lockStaleMs: number;
   historyLimit: number;
   toRevision?: number;
-  pull: Pull;
+  /** `--pull` (or x-compose-roll / COMPOSE_ROLL_PULL) normalized; undefined lets the service's pull_policy, else "missing", decide. */
+  pull?: PullPolicy;
   write: boolean;
   dryRun: boolean;
 }
@@ -207,10 +209,6 @@ export function parseOptions(
       `${n("traefikFile")}: ${traefikFile} must end in .yml or .yaml (Traefik reads no other)`,
     );
   }
-  const pull = raw.pull ?? DEFAULTS.pull;
-  if (!(PULL as readonly string[]).includes(pull)) {
-    throw new RefusedError(`${n("pull")}: "${pull}" must be one of ${PULL.join(", ")}`);
-  }
   const opts: Options = {
     service,
     files: raw.file ?? [],
@@ -228,7 +226,6 @@ export function parseOptions(
     waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, n("wait")),
     lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, n("lockStaleAfter")),
     historyLimit: positiveInt(raw.historyLimit ?? DEFAULTS.historyLimit, n("historyLimit"), 1000),
-    pull: pull as Pull,
     write: raw.write ?? true,
     dryRun: raw.dryRun ?? false,
   };
@@ -238,5 +235,6 @@ export function parseOptions(
   if (raw.port !== undefined) opts.port = positiveInt(raw.port, n("port"), 65535);
   if (raw.network !== undefined) opts.network = raw.network;
   if (raw.image !== undefined) opts.image = checkImageRef(raw.image);
+  if (raw.pull !== undefined) opts.pull = pullPolicyOf(raw.pull, n("pull")).policy;
   return opts;
 }

@@ -3,18 +3,38 @@
 import type { Clock, Reporter, RolloutEvent } from "../controller/ports.js";
 
 type Write = (line: string) => void;
+type PullEvent = Extract<RolloutEvent, { type: "pull" }>;
 
 export class HumanReporter implements Reporter {
   private readonly t0: number;
+  /** A progress line is on screen without its newline (only on a terminal). */
+  private liveOpen = false;
   constructor(
     private readonly clock: Clock,
     private readonly write: Write = (l) => process.stderr.write(`${l}\n`),
+    /**
+     * On a terminal, raw output to redraw one line in place: pull progress then updates a
+     * single line instead of printing one per layer. Elsewhere (CI logs) only the start
+     * and end of a pull are printed.
+     */
+    private readonly live: Write | undefined = process.stderr.isTTY
+      ? (s) => process.stderr.write(s)
+      : undefined,
   ) {
     this.t0 = clock.now();
   }
 
   event(e: RolloutEvent): void {
     const at = `[${((this.clock.now() - this.t0) / 1000).toFixed(1).padStart(5)}s]`;
+    const progress = e.type === "pull" && e.status === "pulling" && e.layers !== undefined;
+    if (progress) {
+      if (!this.live) return;
+      this.live(`\r\x1b[2K${at} ${HumanReporter.text(e)}`);
+      this.liveOpen = true;
+      return;
+    }
+    if (this.liveOpen && this.live) this.live("\r\x1b[2K");
+    this.liveOpen = false;
     this.write(`${at} ${HumanReporter.text(e)}`);
   }
 
@@ -30,11 +50,31 @@ export class HumanReporter implements Reporter {
         return `compose: ${e.detail}`;
       case "synced":
         return `synced ${e.service}: Traefik serves ${e.servers.length} server(s): ${e.servers.join(", ")}`;
+      case "pull":
+        return pullText(e);
       case "done":
         return e.result === "complete"
           ? `done: ${e.from} → ${e.to}, ${e.replicas} replica(s) in ${e.seconds}s`
           : `rolled back after ${e.seconds}s: still serving ${e.to} on ${e.replicas} replica(s)`;
     }
+  }
+}
+
+function mb(n: number): string {
+  return `${(n / 1_000_000).toFixed(1)} MB`;
+}
+
+function pullText(e: PullEvent): string {
+  const layers = e.layers ? `${e.layers.done}/${e.layers.total} layers` : "";
+  const bytes = e.bytes ? `${mb(e.bytes.current)} of ${mb(e.bytes.total)}` : "";
+  const counts = [layers, bytes].filter(Boolean).join(", ");
+  switch (e.status) {
+    case "present":
+      return `image ${e.ref}: ${e.detail ?? "on the Docker host"}`;
+    case "pulling":
+      return `pulling ${e.ref}${counts ? `: ${counts}` : e.detail ? ` ${e.detail}` : ""}`;
+    case "pulled":
+      return `pulled ${e.ref}${e.seconds !== undefined ? ` in ${e.seconds.toFixed(1)}s` : ""}${e.detail ? ` (${e.detail}${layers ? `, ${layers}` : ""})` : ""}`;
   }
 }
 

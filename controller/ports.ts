@@ -79,6 +79,16 @@ export type RolloutEvent =
   /** What became of the compose files: the new ref written back, or why not. */
   | { type: "compose"; result: "written" | "unchanged" | "skipped"; detail: string }
   | {
+      /** Before a rollout: the target image pulled (or found present) per the pull policy. */
+      type: "pull";
+      ref: string;
+      status: "pulling" | "pulled" | "present";
+      detail?: string;
+      layers?: { done: number; total: number };
+      bytes?: { current: number; total: number };
+      seconds?: number;
+    }
+  | {
       type: "done";
       result: "complete" | "rolled-back";
       from: string;

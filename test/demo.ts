@@ -33,7 +33,8 @@ async function main(): Promise<number> {
       run.events.find((e) => e.type === "replica" && e.name === name && e.state === state)?.time;
     const started = run.events.filter((e) => e.type === "replica" && e.state === "adding");
     const boot = started.reduce((sum, e) => sum + secs(e.time, at(e.name, "healthy")), 0);
-    const first = run.events[0]?.time;
+    // From "start": the pull events before it are the image check, not the rollout.
+    const first = (run.events.find((e) => e.type === "start") ?? run.events[0])?.time;
     const last = run.events.at(-1)?.time;
     const total = first && last ? secs(first, last) : Number.NaN;
 

@@ -77,9 +77,11 @@ describe("rollout under load", () => {
   });
 
   it("refuses bad input before changing anything (exit 2)", async () => {
-    const missing = await runCli(["web", "--image", "compose-roll-demo/app:nope", ...stackArgs(stack)], {
-      cwd: stack.dir,
-    });
+    // --pull never: without it compose-roll would ask Docker Hub, whose answer depends on the network.
+    const missing = await runCli(
+      ["web", "--image", "compose-roll-demo/app:nope", "--pull", "never", ...stackArgs(stack)],
+      { cwd: stack.dir },
+    );
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/image compose-roll-demo\/app:nope is not on the Docker host/);
     const badApi = await runCli(
