@@ -71,6 +71,19 @@ export interface Clock {
 /** Lifecycle of a container as compose-roll drives it (after kamal-proxy's target states). */
 export type ReplicaState = "adding" | "healthy" | "routed" | "draining" | "removed" | "failed";
 
+/** Progress of one pull, for reporters: per-layer counts and bytes, never every stream line. */
+export interface PullProgress {
+  ref: string;
+  status: "pulling" | "pulled" | "present";
+  /** The daemon's last word ("Downloaded newer image", "Image is up to date"), or why we did not pull. */
+  detail?: string;
+  /** Layers finished (pulled or already on the host) out of those the image has, once known. */
+  layers?: { done: number; total: number };
+  /** Bytes downloaded so far of the layers whose size is known. */
+  bytes?: { current: number; total: number };
+  seconds?: number;
+}
+
 export type RolloutEvent =
   | { type: "start"; service: string; from: string; to: string; replicas: number }
   | { type: "replica"; name: string; image: string; state: ReplicaState; detail?: string }
@@ -78,16 +91,8 @@ export type RolloutEvent =
   | { type: "synced"; service: string; servers: string[] }
   /** What became of the compose files: the new ref written back, or why not. */
   | { type: "compose"; result: "written" | "unchanged" | "skipped"; detail: string }
-  | {
-      /** Before a rollout: the target image pulled (or found present) per the pull policy. */
-      type: "pull";
-      ref: string;
-      status: "pulling" | "pulled" | "present";
-      detail?: string;
-      layers?: { done: number; total: number };
-      bytes?: { current: number; total: number };
-      seconds?: number;
-    }
+  /** Before a rollout: the target image pulled (or found present) per the pull policy. */
+  | ({ type: "pull" } & PullProgress)
   | {
       type: "done";
       result: "complete" | "rolled-back";

@@ -4,24 +4,14 @@
 import type Docker from "dockerode";
 import { RefusedError } from "../controller/errors.js";
 import type { ImageInfo } from "../controller/model.js";
+import type { PullProgress } from "../controller/ports.js";
 import { type CredentialOptions, findCredentials, registryOf } from "./credentials.js";
 import { dockerMessage, engineError } from "./docker.js";
 import { type PullPolicy, pullError } from "./pullPolicy.js";
 import { inspectImage } from "./replicas.js";
 import { imageInfo } from "./types.js";
 
-/** Progress of one pull, for reporters: per-layer counts and bytes, never every stream line. */
-export interface PullProgress {
-  ref: string;
-  status: "pulling" | "pulled" | "present";
-  /** The daemon's last word ("Downloaded newer image", "Image is up to date"), or why we did not pull. */
-  detail?: string;
-  /** Layers finished (pulled or already on the host) out of those the image has, once known. */
-  layers?: { done: number; total: number };
-  /** Bytes downloaded so far of the layers whose size is known. */
-  bytes?: { current: number; total: number };
-  seconds?: number;
-}
+export type { PullProgress };
 
 /** One line of the daemon's pull stream (`/images/create`). */
 export interface PullMessage {
