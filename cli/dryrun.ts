@@ -56,21 +56,24 @@ export async function dryRun(
 
 /**
  * The servers once the plan has run. A URL that names its container (Docker DNS) is known
- * in advance; an IP is only known once the container runs, so it is shown as a placeholder.
+ * in advance; where Traefik goes by IP, the new container's name stands in for the address
+ * it will get when it starts.
  */
 function survivors(obs: Observation, steps: PlannedStep[], name: (n: number) => string): string[] {
-  const retired = new Set(steps.flatMap((s) => (s.kind === "retire" ? [s.name] : [])));
-  const kept = obs.replicas
-    .filter((r) => r.running && !retired.has(r.name))
-    .flatMap((r) => (r.url ? [r.url] : []));
-  const sample = obs.replicas.find((r) => r.url?.includes(r.name));
-  const started = steps.flatMap((s) => (s.kind === "start" && !retired.has(s.name) ? [s.number] : []));
-  return [
-    ...kept,
-    ...started.map((n) =>
-      sample?.url ? sample.url.replace(sample.name, name(n)) : `http://<address of ${name(n)}>`,
-    ),
-  ];
+  const sample = obs.replicas.find((r) => r.url);
+  const live = new Map(obs.replicas.flatMap((r) => (r.running && r.url ? [[r.name, r.url] as const] : [])));
+  for (const s of steps) {
+    if (s.kind === "start") live.set(s.name, predictedUrl(sample, name(s.number)));
+    if (s.kind === "retire") live.delete(s.name);
+  }
+  return [...live.values()];
+}
+
+function predictedUrl(sample: { name: string; url?: string } | undefined, name: string): string {
+  if (!sample?.url) return `http://${name}`;
+  const u = new URL(sample.url);
+  u.hostname = name;
+  return u.href.replace(/\/$/, "");
 }
 
 function patch(path: string, before: string | undefined, after: string): string {
@@ -79,16 +82,18 @@ function patch(path: string, before: string | undefined, after: string): string 
     context: 2,
   })
     .split("\n")
-    .slice(1) // the "====" header line
+    .filter((l) => !/^=+$/.test(l))
     .join("\n");
 }
 
 function settingValue(ctx: Context, key: string): string {
   const camel = key.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
   const o = ctx.opts as unknown as Record<string, unknown>;
-  const v = o[camel] ?? o[`${camel}Ms`];
-  if (v === undefined) return "";
-  return v instanceof URL ? v.href : typeof v === "number" && `${camel}Ms` in o ? `${v}ms` : String(v);
+  const ms = o[`${camel}Ms`] ?? (camel === "lockStaleAfter" ? o.lockStaleMs : undefined);
+  if (typeof ms === "number") return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+  const v = o[camel];
+  if (v === undefined || v === "") return "-";
+  return v instanceof URL ? v.href : String(v);
 }
 
 export function formatDryRun(d: DryRun): string {
