@@ -206,6 +206,8 @@ describe("pull before rollout", () => {
         new RegExp(`^\\[ *[\\d.]+s\\] pulled ${escapeRe(ref)} in [\\d.]+s \\(Image is up to date`),
       ),
       expect.stringMatching(/already runs/),
+      // The rollout wrote the ref back earlier; compose-roll says the files already name it.
+      expect.stringMatching(/compose: already says WEB_IMAGE=/),
     ]);
     const alwaysWrong = await roll(ref, registry.dockerConfig("not-the-password"), ["--pull", "always"]);
     expect(alwaysWrong.code, alwaysWrong.stderr).toBe(2);
