@@ -13,8 +13,9 @@
 // directory counts as a change for the throttle, hence temp files in a subdirectory (see
 // tempDirOf). With --providers.providersThrottleDuration=100ms every step took 0.1-0.3 s.
 import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Clock, Router } from "../controller/ports.js";
 import { aborted, realClock, TraefikApi } from "./api.js";
@@ -22,6 +23,7 @@ import {
   addProbe,
   ensureTempDir,
   hasProbe,
+  listServers,
   PROBE_HEADER,
   probeName,
   readFileText,
@@ -43,7 +45,11 @@ export interface ProbeOptions extends ProbeTarget {
 }
 
 export interface TraefikRouterOptions {
-  /** The dynamic file compose-roll owns, inside Traefik's providers.file.directory. */
+  /**
+   * The dynamic file compose-roll owns, inside Traefik's providers.file.directory; or that
+   * directory itself (an existing directory, or a path ending in `/`): then the file is
+   * `<directory>/<service>.yml`, one file per service.
+   */
   file: string;
   /** Service name in that file (http.services.<service>); Traefik calls it <service>@file. */
   service: string;
@@ -61,18 +67,36 @@ export interface TraefikRouterOptions {
 
 const POLL_MS = 100;
 
+/**
+ * The preflight's Host header: not a valid host, so Traefik's HTTP server (Go net/http)
+ * answers 400 itself, before any router. A routed request would reach the user's servers,
+ * and while the file still lists dead ones (containers recreated behind our back) it hangs
+ * on their addresses: the entrypoint would look unreachable when only a backend is.
+ */
+const PREFLIGHT_HOST = "compose-roll preflight";
+
+/** `--traefik-file` naming a directory: the service's own file inside it. */
+export function fileFor(path: string, service: string): string {
+  const isDir = path.endsWith("/") || statSync(path, { throwIfNoEntry: false })?.isDirectory();
+  return isDir ? join(path, `${service}.yml`) : path;
+}
+
 export class TraefikRouter implements Router {
   readonly api: TraefikApi;
+  /** The file compose-roll owns (resolved when `opts.file` names a directory). */
+  readonly file: string;
   private readonly clock: Clock;
 
   constructor(private readonly opts: TraefikRouterOptions) {
+    this.file = fileFor(opts.file, opts.service);
     this.clock = opts.clock ?? realClock;
     this.api = typeof opts.api === "string" ? new TraefikApi({ url: opts.api, clock: this.clock }) : opts.api;
   }
 
   /** Refuses (one line, with the fix) when Traefik's API, the file or the entrypoint is not usable. */
   async preflight(signal?: AbortSignal): Promise<void> {
-    const { file, service } = this.opts;
+    const { file } = this;
+    const { service } = this.opts;
     await this.api.ping(signal);
     const dir = dirname(file);
     const st = await stat(dir).catch(() => undefined);
@@ -86,22 +110,25 @@ export class TraefikRouter implements Router {
     await ensureTempDir(file).catch((err: Error) => {
       throw new RefusedError(`cannot write in ${dir}: ${err.message}`, `make ${dir} writable for this user`);
     });
-    const listed = readServers(await readFileText(file), service, file);
+    // A file without the service is not refused here: sync creates it, and a rollout
+    // refuses it when it observes (readServers).
+    const listed = listServers(await readFileText(file), service, file) ?? [];
     if (listed.length > 0 && (await this.api.service(service, signal)) === undefined) {
       throw new RefusedError(
         `${file} defines ${service} but Traefik's API has no ${service}@file`,
         `start Traefik with --providers.file.directory=${dir} (the directory, not the file)`,
       );
     }
-    // Any HTTP answer will do (usually Traefik's 404): it proves something listens there.
+    // Any HTTP answer will do (Traefik's own 400 for PREFLIGHT_HOST); a connection that was
+    // accepted but not answered in time still proves something listens there.
     const timeout = this.opts.probe.requestTimeoutMs ?? 2000;
     const ping = await sendProbe(
-      this.opts.probe,
+      { ...this.opts.probe, host: PREFLIGHT_HOST },
       "preflight",
       timeout,
-      signal ?? AbortSignal.timeout(timeout),
+      signal ?? new AbortController().signal,
     );
-    if (!ping.ok && !ping.answered) {
+    if (!ping.ok && !ping.answered && !ping.connected) {
       throw new RefusedError(
         `Traefik entrypoint not reachable at ${this.opts.probe.url}: ${ping.detail}`,
         "pass the base URL of the entrypoint your service's routers use as --traefik-url",
@@ -109,19 +136,32 @@ export class TraefikRouter implements Router {
     }
   }
 
+  /** The servers listed; refuses a file that does not define the service (see readServers). */
   async servers(): Promise<string[]> {
-    return readServers(await readFileText(this.opts.file), this.opts.service, this.opts.file);
+    return readServers(await readFileText(this.file), this.opts.service, this.file);
   }
 
-  async setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /** The servers listed, or undefined when the file does not define the service (yet). */
+  async listed(): Promise<string[] | undefined> {
+    return listServers(await readFileText(this.file), this.opts.service, this.file);
+  }
+
+  /** `create`: add the service to a file that lacks it (sync), instead of refusing. */
+  async setServers(
+    urls: string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    opts: { create?: boolean } = {},
+  ): Promise<void> {
     const deadline = this.clock.now() + timeoutMs;
     if (signal.aborted) throw aborted();
-    const { file, service } = this.opts;
+    const { file } = this;
+    const { service } = this.opts;
     const before = await readFileText(file);
     // A probe left behind by a killed run goes in the same write (it only matches a random
     // header, but the file should hold nothing compose-roll is not using).
     const base = hasProbe(before, service) ? removeProbe(before, service, file) : before;
-    const after = setServers(base, service, urls, file);
+    const after = setServers(base, service, urls, file, opts.create);
     if (after !== before) await writeFileAtomic(file, after);
     await this.api.waitForServers(service, urls, this.left(deadline), signal);
   }
@@ -134,7 +174,8 @@ export class TraefikRouter implements Router {
   async verify(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
     const deadline = this.clock.now() + timeoutMs;
     if (signal.aborted) throw aborted();
-    const { file, service, probe } = this.opts;
+    const { file } = this;
+    const { service, probe } = this.opts;
     const tls = new URL(probe.url).protocol === "https:";
     const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, signal));
     const token = randomBytes(16).toString("hex");
