@@ -1,6 +1,7 @@
 // All command-line configuration is parsed and validated here, once, before anything
 // touches Docker or Traefik: bad input is refused with exit 2 and nothing changed.
-import { resolve } from "node:path";
+import { statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { RefusedError } from "../controller/errors.js";
 
 /** Options every command shares, as commander hands them over (strings). */
@@ -140,6 +141,16 @@ export function checkImageRef(ref: string): string {
   return ref;
 }
 
+/**
+ * `--traefik-file` may name the directory Traefik watches (an existing directory, or a path
+ * ending in `/`): compose-roll then owns `<directory>/<traefik service>.yml` in it.
+ */
+export function traefikFileOf(given: string, traefikService: string, cwd: string): string {
+  const path = resolve(cwd, given);
+  const isDir = given.endsWith("/") || statSync(path, { throwIfNoEntry: false })?.isDirectory();
+  return isDir ? join(path, `${traefikService}.yml`) : path;
+}
+
 /** `traefik: false` for commands that never touch Traefik (history, lock). */
 export function parseOptions(service: string, raw: RawOptions, cwd: string, traefik = true): Options {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) {
@@ -151,7 +162,9 @@ export function parseOptions(service: string, raw: RawOptions, cwd: string, trae
       "name the YAML file compose-roll owns, in the directory Traefik's file provider watches",
     );
   }
-  const traefikFile = raw.traefikFile ? resolve(cwd, raw.traefikFile) : "";
+  const traefikFile = raw.traefikFile
+    ? traefikFileOf(raw.traefikFile, raw.traefikService ?? service, cwd)
+    : "";
   if (traefikFile && !/\.ya?ml$/.test(traefikFile)) {
     throw new RefusedError(
       `--traefik-file: ${traefikFile} must end in .yml or .yaml (Traefik reads no other)`,

@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
 import { addProbe, hasProbe, PROBE_HEADER } from "./file.js";
 import { judge } from "./probe.js";
-import { fileFor, TraefikRouter } from "./router.js";
+import { TraefikRouter } from "./router.js";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -239,14 +239,5 @@ describe("TraefikRouter on a file that is not yet in shape", () => {
     await router.setServers(["http://demo-web-1:8000"], 2000, never, { create: true });
     expect(await router.servers()).toEqual(["http://demo-web-1:8000"]);
     expect(await readFile(file, "utf8")).toContain("# routes only");
-  });
-
-  it("takes a directory as --traefik-file: <dir>/<service>.yml", async () => {
-    const { dir } = await setup();
-    const d = join(dir, "dynamic");
-    expect(fileFor(d, "web")).toBe(join(d, "web.yml"));
-    expect(fileFor(join(dir, "later/"), "api")).toBe(join(dir, "later", "api.yml"));
-    expect(fileFor(join(d, "compose-roll.yml"), "web")).toBe(join(d, "compose-roll.yml"));
-    expect(fileFor(join(d, "new.yml"), "web")).toBe(join(d, "new.yml"));
   });
 });

@@ -13,9 +13,8 @@
 // directory counts as a change for the throttle, hence temp files in a subdirectory (see
 // tempDirOf). With --providers.providersThrottleDuration=100ms every step took 0.1-0.3 s.
 import { randomBytes } from "node:crypto";
-import { statSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Clock, Router } from "../controller/ports.js";
 import { aborted, realClock, TraefikApi } from "./api.js";
@@ -45,11 +44,7 @@ export interface ProbeOptions extends ProbeTarget {
 }
 
 export interface TraefikRouterOptions {
-  /**
-   * The dynamic file compose-roll owns, inside Traefik's providers.file.directory; or that
-   * directory itself (an existing directory, or a path ending in `/`): then the file is
-   * `<directory>/<service>.yml`, one file per service.
-   */
+  /** The dynamic file compose-roll owns, inside Traefik's providers.file.directory. */
   file: string;
   /** Service name in that file (http.services.<service>); Traefik calls it <service>@file. */
   service: string;
@@ -75,22 +70,21 @@ const POLL_MS = 100;
  */
 const PREFLIGHT_HOST = "compose-roll preflight";
 
-/** `--traefik-file` naming a directory: the service's own file inside it. */
-export function fileFor(path: string, service: string): string {
-  const isDir = path.endsWith("/") || statSync(path, { throwIfNoEntry: false })?.isDirectory();
-  return isDir ? join(path, `${service}.yml`) : path;
-}
-
 export class TraefikRouter implements Router {
   readonly api: TraefikApi;
-  /** The file compose-roll owns (resolved when `opts.file` names a directory). */
+  /** The file compose-roll owns. */
   readonly file: string;
   private readonly clock: Clock;
 
   constructor(private readonly opts: TraefikRouterOptions) {
-    this.file = fileFor(opts.file, opts.service);
+    this.file = opts.file;
     this.clock = opts.clock ?? realClock;
     this.api = typeof opts.api === "string" ? new TraefikApi({ url: opts.api, clock: this.clock }) : opts.api;
+  }
+
+  /** The Traefik service name in the file (http.services.<service>). */
+  get service(): string {
+    return this.opts.service;
   }
 
   /** Refuses (one line, with the fix) when Traefik's API, the file or the entrypoint is not usable. */
