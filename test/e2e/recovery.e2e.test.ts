@@ -85,7 +85,7 @@ async function untilHealthy(names: string[]): Promise<void> {
 }
 
 describe("recovery", () => {
-  it("after compose force-recreates the service: sync exits 0, no drift, the next rollout loses nothing", async () => {
+  it("after compose recreates or replaces containers: sync/repair exit 0, no drift, the next rollout loses nothing", async () => {
     const roll = await cli(["web", "--image", "compose-roll-demo/app:v3", "--max-surge", "3"]);
     expect(roll.code, roll.stderr).toBe(0);
     await compose("up", "-d", "--force-recreate", "--wait", "web");
@@ -93,13 +93,15 @@ describe("recovery", () => {
     expect(sync.code, sync.stderr).toBe(0);
     expect(await drift()).toEqual([]);
     // One container removed by hand, compose starting a replacement under a new name: the
-    // file now lists a server nobody answers for. Sync takes it out first, then adds the new.
+    // file now lists a server nobody answers for. `repair` does sync's routing repair: that
+    // server out first, then the new container proven and added.
     const [gone] = (await containers(stack.project)).map((c) => c.name);
     await docker.getContainer(gone as string).remove({ force: true });
     await compose("up", "-d", "--wait", "web");
-    const resync = await cli(["sync", "web"]);
-    expect(resync.code, resync.stderr).toBe(0);
-    expect(resync.stderr).toContain(`removing from Traefik, no ready container there: http://${gone}:8000`);
+    const repair = await cli(["repair", "web"]);
+    expect(repair.code, repair.stderr).toBe(0);
+    expect(repair.stderr).toContain(`removing from Traefik, no ready container there: http://${gone}:8000`);
+    expect(repair.stderr).toMatch(/repair: Traefik now serves exactly the running containers/);
     expect(await drift()).toEqual([]);
     await rollUnderLoad("compose-roll-demo/app:v2");
   });
