@@ -114,8 +114,24 @@ describe("urlOf", () => {
   it("falls back to the IP when the name is not one DNS label (dots would meet search domains)", () => {
     const c = edit((c) => {
       c.Name = "/my.app.1";
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) ep.Aliases = ["my.app.1"];
     });
     expect(urlOf(c, [8000], { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
+  });
+
+  it("falls back to the IP when Docker's DNS does not list the name (a generated name)", () => {
+    const c = edit((c) => {
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) ep.Aliases = ["f00f5c946f36"];
+    });
+    expect(urlOf(c, [8000], { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
+    // API 1.44+ lists every resolvable name in DNSNames.
+    const listed = edit((c) => {
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) {
+        ep.Aliases = null;
+        ep.DNSNames = ["crfix-web-1", "f00f5c946f36"];
+      }
+    });
+    expect(urlOf(listed, [8000], { network: "crfix_back" })).toBe("http://crfix-web-1:8000");
   });
 });
 

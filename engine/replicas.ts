@@ -71,8 +71,9 @@ const DNS_LABEL = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/i;
  * user-defined network, so the file stays right when the container gets a new address (a
  * daemon restart, a host reboot, containers started in another order): Docker's DNS
  * answers with the current one and Traefik resolves on every new connection. An IP could
- * even point at another container that took it over. Only where there is no DNS (the
- * default `bridge` network, a name that is not one DNS label) the IP, as before.
+ * even point at another container that took it over. Only where the name does not resolve
+ * (the default `bridge` network, a name Docker's DNS does not list for the endpoint or that
+ * is not one DNS label) the IP, as before.
  * Undefined when the container is not running (neither its name nor its IP answers), or
  * when the network or port is ambiguous, or the container is not on that network.
  */
@@ -86,7 +87,12 @@ export function urlOf(c: ContainerInspect, imagePorts: number[] | undefined, opt
   const port = opts.portByImage?.[c.Image] ?? opts.port ?? (ports.length === 1 ? ports[0] : undefined);
   if (!network || !endpoint || !port) return undefined;
   const name = containerName(c);
-  if (!NO_DNS.has(network) && DNS_LABEL.test(name)) return `http://${name}:${port}`;
+  // Docker's DNS answers a name it lists for the endpoint: compose adds the container name
+  // to its aliases (so does compose-roll's clone); a generated name (`docker run` without
+  // --name) is not resolvable at all.
+  const dnsNames = [...(endpoint.Aliases ?? []), ...(endpoint.DNSNames ?? [])];
+  if (!NO_DNS.has(network) && DNS_LABEL.test(name) && dnsNames.includes(name))
+    return `http://${name}:${port}`;
   const ip = endpoint.IPAddress;
   if (!ip) return undefined;
   return `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;

@@ -50,6 +50,8 @@ beforeAll(async () => {
   );
   network = await new Network().start();
   backend = await new GenericContainer(BACKEND_IMAGE)
+    // A chosen name: Docker's DNS resolves those, never generated ones.
+    .withName(`cr-backend-${process.pid}-${Date.now()}`)
     .withNetwork(network)
     .withCommand(["python3", "-u", "-m", "http.server", "8000"])
     .withWaitStrategy(Wait.forLogMessage(/Serving HTTP/))
