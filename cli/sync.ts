@@ -75,9 +75,9 @@ export async function syncRoutes(ctx: Context, signal: AbortSignal): Promise<Syn
   if (plan.dropped.length > 0 && plan.kept.length === 0)
     ctx.say(`replacing in Traefik, no ready container there: ${plan.dropped.join(", ")}`);
   await router.setServers(plan.servers, ms, signal, { create: true });
-  const unrouted =
-    (await router.api.routersFor(router.service, signal).catch(() => [undefined])).length === 0;
-  return { ...plan, created: listed === undefined, unrouted };
+  // Only a warning: the file is right either way, so an API hiccup here is no failure.
+  const routers = await router.api.routersFor(router.service, signal).catch(() => undefined);
+  return { ...plan, created: listed === undefined, unrouted: routers?.length === 0 };
 }
 
 /** The line for a service no router sends to: sync succeeded, but no user reaches it yet. */
