@@ -1,7 +1,7 @@
 // The commands that change the service: roll, undo, repair (through cli/deploy.ts) and
 // sync. Each resolves its target, refuses what it cannot do, then hands over.
 import { RefusedError } from "../controller/errors.js";
-import type { ImageInfo, Replica } from "../controller/model.js";
+import type { ImageInfo, Observation, Replica } from "../controller/model.js";
 import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
 import { ensureImage } from "../engine/pull.js";
@@ -10,18 +10,8 @@ import { type Context, openContext } from "./context.js";
 import { current, type DeployRequest, deploy } from "./deploy.js";
 import { dryRun, formatDryRun } from "./dryrun.js";
 import type { RawOptions } from "./options.js";
+import { checkAddresses, syncRoutes, unroutedWarning } from "./sync.js";
 import { prepareTruth } from "./truth.js";
-
-/** Every running container must have an address Traefik can use, or we refuse now. */
-function checkAddresses(replicas: Replica[]): void {
-  const lost = replicas.find((r) => r.running && !r.url);
-  if (lost) {
-    throw new RefusedError(
-      `cannot tell which address Traefik uses for ${lost.name}: it is on several networks or exposes several ports`,
-      "pass --network <the network Traefik shares with it> and/or --port <n>",
-    );
-  }
-}
 
 /**
  * A recorded image (undo, repair) that must be on the host. These are not pulled: a kept
@@ -214,14 +204,20 @@ export async function repairCommand(service: string | undefined, raw: RawOptions
     );
     return;
   }
-  try {
-    baseline(obs, ctx.svc);
+  if (atBaseline(obs, ctx)) {
     ctx.say(
       `${ctx.svc.service} is consistent: every running container is in Traefik, on one image; nothing to repair`,
     );
     return;
-  } catch {
-    // Not at baseline: converge below.
+  }
+  // One image but Traefik's file disagrees with the containers (compose recreated them, a
+  // server lost its container): what sync does is the whole repair.
+  if (new Set(obs.replicas.filter((r) => r.running).map((r) => r.imageId)).size === 1) {
+    const res = await syncRoutes(ctx, new AbortController().signal);
+    if (atBaseline(await observe(ctx.deps, ctx.svc), ctx)) {
+      ctx.say(`repair: Traefik now serves exactly the running containers: ${res.servers.join(", ")}`);
+      return;
+    }
   }
   const history = await ctx.history.list(ctx.svc).catch(() => []);
   const good = history.find((r) => r.result === "complete")?.image ?? current(obs).image;
@@ -230,23 +226,18 @@ export async function repairCommand(service: string | undefined, raw: RawOptions
   await run(ctx, await recordedImage(ctx, good, "the last complete revision"), "repair");
 }
 
+function atBaseline(obs: Observation, ctx: Context): boolean {
+  try {
+    baseline(obs, ctx.svc);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function syncCommand(service: string, raw: RawOptions): Promise<void> {
-  const { deps, svc, opts } = await openContext(service, raw, { traefik: true });
-  const obs = await observe(deps, svc);
-  checkAddresses(obs.replicas);
-  const ready = obs.replicas.filter((r) => r.running && (r.health === "healthy" || r.health === "none"));
-  if (ready.length === 0) {
-    throw new RefusedError(
-      `no healthy running container of ${service} in project ${svc.project}`,
-      "start the service (`docker compose up -d --wait`) and retry",
-    );
-  }
-  const urls = ready.map((r) => r.url as string);
-  const signal = new AbortController().signal;
-  // Prove each new server reachable through Traefik before users are sent to it.
-  for (const url of urls.filter((u) => !obs.routed.includes(u))) {
-    await deps.router.verify(url, opts.routeTimeoutMs, signal);
-  }
-  await deps.router.setServers(urls, opts.routeTimeoutMs, signal);
-  deps.reporter.event({ type: "synced", service, servers: urls });
+  const ctx = await openContext(service, raw, { traefik: true });
+  const res = await syncRoutes(ctx, new AbortController().signal);
+  if (res.unrouted) ctx.say(unroutedWarning(ctx.deps.router.service, ctx.deps.router.file));
+  ctx.deps.reporter.event({ type: "synced", service, servers: res.servers });
 }

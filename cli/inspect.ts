@@ -79,6 +79,12 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
   ]);
   out(lock ? `lock: held — ${describeLock(lock)}` : "lock: free");
   out(problems.length ? `drift:\n${problems.map((p) => `  - ${p}`).join("\n")}` : "drift: none");
+  // Servers by IP (an older compose-roll), or containers compose recreated: sync fixes both.
+  const unsynced =
+    obs.replicas.some((r) => r.running && r.url && !routed.has(r.url)) ||
+    obs.routed.some((u) => !obs.replicas.some((r) => r.url === u));
+  if (unsynced)
+    out(`to make Traefik serve exactly the running containers: compose-roll sync ${ctx.svc.service}`);
 }
 
 export async function lockStatusCommand(service: string | undefined, raw: RawOptions): Promise<void> {

@@ -1,6 +1,9 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
-import { checkImageRef, parseDuration, parseOptions } from "./options.js";
+import { checkImageRef, parseDuration, parseOptions, traefikFileOf } from "./options.js";
 
 it("parses durations as users write them, refusing the rest", () => {
   expect(parseDuration("90s", "x")).toBe(90_000);
@@ -77,4 +80,14 @@ it("takes --pull in compose's pull_policy words, leaving it unset when not given
   expect(parseOptions("web", { ...base, pull: "daily" }, "/srv").pull).toBe("missing");
   expect(() => parseOptions("web", { ...base, pull: "build" }, "/srv")).toThrow(/does not build images/);
   expect(() => parseOptions("web", { ...base, pull: "sometimes" }, "/srv")).toThrow(/not a pull policy/);
+});
+
+it("takes a directory as --traefik-file: the Traefik service's own file in it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cr-opts-"));
+  expect(traefikFileOf(dir, "web", "/srv")).toBe(join(dir, "web.yml"));
+  expect(traefikFileOf("dynamic/", "api", "/srv")).toBe("/srv/dynamic/api.yml");
+  expect(traefikFileOf("dynamic/web.yml", "web", "/srv")).toBe("/srv/dynamic/web.yml");
+  expect(parseOptions("web", { traefikFile: dir, traefikService: "front" }, "/srv").traefikFile).toBe(
+    join(dir, "front.yml"),
+  );
 });

@@ -1,6 +1,7 @@
 // All command-line configuration is parsed and validated here, once, before anything
 // touches Docker or Traefik: bad input is refused with exit 2 and nothing changed.
-import { resolve } from "node:path";
+import { statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { RefusedError } from "../controller/errors.js";
 import { type PullPolicy, pullPolicyOf } from "../engine/pullPolicy.js";
 
@@ -185,6 +186,16 @@ function flagOf(key: keyof RawOptions): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/**
+ * `--traefik-file` may name the directory Traefik watches (an existing directory, or a path
+ * ending in `/`): compose-roll then owns `<directory>/<traefik service>.yml` in it.
+ */
+export function traefikFileOf(given: string, traefikService: string, cwd: string): string {
+  const path = resolve(cwd, given);
+  const isDir = given.endsWith("/") || statSync(path, { throwIfNoEntry: false })?.isDirectory();
+  return isDir ? join(path, `${traefikService}.yml`) : path;
+}
+
 /** `traefik: false` for commands that never touch Traefik (history, lock). */
 export function parseOptions(
   service: string,
@@ -203,7 +214,9 @@ export function parseOptions(
       "name the YAML file compose-roll owns, in the directory Traefik's file provider watches",
     );
   }
-  const traefikFile = raw.traefikFile ? resolve(cwd, raw.traefikFile) : "";
+  const traefikFile = raw.traefikFile
+    ? traefikFileOf(raw.traefikFile, raw.traefikService ?? service, cwd)
+    : "";
   if (traefikFile && !/\.ya?ml$/.test(traefikFile)) {
     throw new RefusedError(
       `${n("traefikFile")}: ${traefikFile} must end in .yml or .yaml (Traefik reads no other)`,

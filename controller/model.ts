@@ -20,7 +20,10 @@ export interface Replica {
   /** Exit code when not running. */
   exitCode?: number;
   health: Health;
-  /** The URL Traefik must use to reach it (http://<ip on the shared network>:<port>), if it has one. */
+  /**
+   * The URL Traefik must use to reach it while it runs: http://<container name>:<port> on a
+   * user-defined network (Docker's DNS), http://<ip>:<port> on the default bridge.
+   */
   url?: string;
   /** The compose-roll revision that created it, and the image that revision replaced. */
   revision?: number;

@@ -23,7 +23,7 @@ describe("toReplica", () => {
       imageRef: "compose-roll-demo/app:v1",
       running: true,
       health: "healthy",
-      url: "http://172.19.0.2:8000",
+      url: "http://crfix-web-1:8000",
       configHash: container.Config.Labels?.["com.docker.compose.config-hash"],
     });
   });
@@ -62,30 +62,77 @@ describe("urlOf", () => {
     const c = edit((c) => {
       delete c.NetworkSettings.Networks?.crfix_front;
     });
-    expect(urlOf(c, [8000], {})).toBe("http://172.20.0.2:8000");
+    expect(urlOf(c, [8000], {})).toBe("http://crfix-web-1:8000");
   });
 
   it("needs an explicit port when the image exposes several or none", () => {
     expect(urlOf(container, [8000, 9000], { network: "crfix_back" })).toBeUndefined();
     expect(urlOf(container, [], { network: "crfix_back" })).toBeUndefined();
     expect(urlOf(container, [8000, 9000], { network: "crfix_back", port: 9000 })).toBe(
-      "http://172.20.0.2:9000",
+      "http://crfix-web-1:9000",
     );
   });
 
   it("takes a per-image port over the shared one, for that image only", () => {
     const byImage = { network: "crfix_back", port: 8000, portByImage: { [container.Image]: 9999 } };
-    expect(urlOf(container, [8000], byImage)).toBe("http://172.20.0.2:9999");
+    expect(urlOf(container, [8000], byImage)).toBe("http://crfix-web-1:9999");
     const other = { ...byImage, portByImage: { "sha256:someotherimage": 9999 } };
-    expect(urlOf(container, [8000], other)).toBe("http://172.20.0.2:8000");
+    expect(urlOf(container, [8000], other)).toBe("http://crfix-web-1:8000");
   });
 
   it("falls back to the container's exposed ports when the image is unknown", () => {
-    expect(urlOf(container, undefined, { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
+    expect(urlOf(container, undefined, { network: "crfix_back" })).toBe("http://crfix-web-1:8000");
   });
 
   it("is undefined for a network the container is not on", () => {
     expect(urlOf(container, [8000], { network: "other" })).toBeUndefined();
+  });
+
+  it("is undefined for a container that is not running (neither its name nor IP answers)", () => {
+    const stopped = edit((c) => {
+      c.State = { ...c.State, Running: false, ExitCode: 0 };
+    });
+    expect(urlOf(stopped, [8000], { network: "crfix_back" })).toBeUndefined();
+    const restarting = edit((c) => {
+      c.State = { ...c.State, Restarting: true };
+    });
+    expect(urlOf(restarting, [8000], { network: "crfix_back" })).toBeUndefined();
+  });
+
+  it("keeps the IP on the default bridge network, where Docker's DNS does not resolve names", () => {
+    const c = edit((c) => {
+      const nets = c.NetworkSettings.Networks ?? {};
+      nets.bridge = { ...nets.crfix_back, IPAddress: "172.17.0.4" } as (typeof nets)[string];
+    });
+    expect(urlOf(c, [8000], { network: "bridge" })).toBe("http://172.17.0.4:8000");
+    const v6 = edit((c) => {
+      const nets = c.NetworkSettings.Networks ?? {};
+      nets.bridge = { ...nets.crfix_back, IPAddress: "fd00::4" } as (typeof nets)[string];
+    });
+    expect(urlOf(v6, [8000], { network: "bridge" })).toBe("http://[fd00::4]:8000");
+  });
+
+  it("falls back to the IP when the name is not one DNS label (dots would meet search domains)", () => {
+    const c = edit((c) => {
+      c.Name = "/my.app.1";
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) ep.Aliases = ["my.app.1"];
+    });
+    expect(urlOf(c, [8000], { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
+  });
+
+  it("falls back to the IP when Docker's DNS does not list the name (a generated name)", () => {
+    const c = edit((c) => {
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) ep.Aliases = ["f00f5c946f36"];
+    });
+    expect(urlOf(c, [8000], { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
+    // API 1.44+ lists every resolvable name in DNSNames.
+    const listed = edit((c) => {
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) {
+        ep.Aliases = null;
+        ep.DNSNames = ["crfix-web-1", "f00f5c946f36"];
+      }
+    });
+    expect(urlOf(listed, [8000], { network: "crfix_back" })).toBe("http://crfix-web-1:8000");
   });
 });
 

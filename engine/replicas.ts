@@ -59,15 +59,44 @@ export function toReplica(
   return replica;
 }
 
-/** Undefined when the network or port is ambiguous or the container has no address on it. */
+/**
+ * Networks whose members Docker's embedded DNS does not resolve by name: the default
+ * `bridge` (legacy links only) and the host's own stack. Everywhere else (compose's
+ * networks, any user-defined one) a container's name resolves to its current address.
+ */
+const NO_DNS = new Set(["bridge", "host", "none"]);
+/** A name Traefik's resolver takes as one DNS label (no dots: search domains would apply). */
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * The URL Traefik must use for the container: `http://<container name>:<port>` on a
+ * user-defined network, so the file stays right when the container gets a new address (a
+ * daemon restart, a host reboot, containers started in another order): Docker's DNS
+ * answers with the current one and Traefik resolves on every new connection. An IP could
+ * even point at another container that took it over. Only where the name does not resolve
+ * (the default `bridge` network, a name Docker's DNS does not list for the endpoint or that
+ * is not one DNS label) the IP, as before.
+ * Undefined when the container is not running (neither its name nor its IP answers), or
+ * when the network or port is ambiguous, or the container is not on that network.
+ */
 export function urlOf(c: ContainerInspect, imagePorts: number[] | undefined, opts: AddressOptions) {
+  if (!c.State.Running || c.State.Restarting) return undefined;
   const nets = c.NetworkSettings.Networks ?? {};
   const names = Object.keys(nets);
   const network = opts.network ?? (names.length === 1 ? names[0] : undefined);
-  const ip = network ? nets[network]?.IPAddress : undefined;
+  const endpoint = network ? nets[network] : undefined;
   const ports = imagePorts ?? tcpPorts(c.Config.ExposedPorts);
   const port = opts.portByImage?.[c.Image] ?? opts.port ?? (ports.length === 1 ? ports[0] : undefined);
-  if (!ip || !port) return undefined;
+  if (!network || !endpoint || !port) return undefined;
+  const name = containerName(c);
+  // Docker's DNS answers a name it lists for the endpoint: compose adds the container name
+  // to its aliases (so does compose-roll's clone); a generated name (`docker run` without
+  // --name) is not resolvable at all.
+  const dnsNames = [...(endpoint.Aliases ?? []), ...(endpoint.DNSNames ?? [])];
+  if (!NO_DNS.has(network) && DNS_LABEL.test(name) && dnsNames.includes(name))
+    return `http://${name}:${port}`;
+  const ip = endpoint.IPAddress;
+  if (!ip) return undefined;
   return `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
 }
 

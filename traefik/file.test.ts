@@ -7,6 +7,7 @@ import { RefusedError } from "../controller/errors.js";
 import {
   addProbe,
   hasProbe,
+  listServers,
   OWNED_MARK,
   PROBE_PRIORITY,
   probeName,
@@ -113,6 +114,39 @@ describe("setServers", () => {
     expect(() => setServers("http: {", "web", ["http://a:1"])).toThrow(RefusedError);
     expect(() => setServers(USER_FILE, "api", ["http://a:1"])).toThrow(RefusedError);
   });
+  it("with create, adds a missing service and keeps everything else, comments included", () => {
+    const out = setServers(USER_FILE, "api", ["http://demo-api-1:9000"], "f.yml", true);
+    expect(out).toContain("# my notes about web");
+    expect(out).toContain("# the public name");
+    const data = parse(out);
+    expect(data.http.services.api).toEqual({
+      loadBalancer: { servers: [{ url: "http://demo-api-1:9000" }] },
+    });
+    expect(data.http.services.web.loadBalancer.servers).toHaveLength(2);
+    expect(data.http.routers.web.rule).toBe("Host(`example.com`)");
+    // Missing or empty levels too: a routers-only file, and a bare `services:`.
+    const routersOnly = "# routes\nhttp:\n  routers:\n    web: { rule: PathPrefix(`/`), service: web }\n";
+    for (const text of [routersOnly, "http:\n  services:\n", "tcp: {}\n"]) {
+      expect(listServers(setServers(text, "web", ["http://a:1"], "f.yml", true), "web")).toEqual([
+        "http://a:1",
+      ]);
+    }
+    expect(setServers(routersOnly, "web", ["http://a:1"], "f.yml", true)).toContain("# routes");
+    expect(() => setServers("http:\n  services: [web]\n", "web", ["http://a:1"], "f.yml", true)).toThrow(
+      /not a mapping/,
+    );
+  });
+});
+
+describe("listServers", () => {
+  it("is undefined where the service is not defined, the URLs where it is", () => {
+    expect(listServers(undefined, "web")).toBeUndefined();
+    expect(listServers("", "web")).toBeUndefined();
+    expect(listServers(USER_FILE, "api")).toBeUndefined();
+    expect(listServers(USER_FILE, "web")).toEqual(["http://10.0.0.5:8000", "http://10.0.0.6:8000"]);
+    expect(listServers("http:\n  services:\n    web:\n      loadBalancer: {}\n", "web")).toEqual([]);
+    expect(() => listServers("http: [x]\n", "web")).toThrow(/not a mapping/);
+  });
 });
 
 describe("probe", () => {
@@ -156,6 +190,15 @@ describe("probe", () => {
     expect(router.tls).toBeUndefined();
     expect(out.match(/compose-roll-probe:/g)).toHaveLength(3);
   });
+  it("works on a file that does not define the service yet (sync creating it)", () => {
+    const text = "http:\n  routers:\n    web: { rule: PathPrefix(`/`), service: web }\n";
+    const data = parse(addProbe(text, { service: "web", token: "t", url: "http://demo-web-1:8000" }));
+    expect(data.http.services[probeName("web")]).toEqual({
+      loadBalancer: { servers: [{ url: "http://demo-web-1:8000" }] },
+    });
+    expect(data.http.routers.web.service).toBe("web");
+  });
+
   it("removes exactly what it added", () => {
     const fresh = setServers(USER_FILE, "web", ["http://10.0.0.5:8000"]);
     const back = removeProbe(addProbe(fresh, spec), "web");

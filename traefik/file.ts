@@ -1,11 +1,10 @@
 // The Traefik dynamic-configuration file compose-roll owns. Transforms are pure (YAML text
 // in, YAML text out) and go through the `yaml` Document API so the user's comments and
-// every key we don't manage survive each rewrite. The writer is the only I/O here.
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+// every key we don't manage survive each rewrite. The atomic writer lives in write.ts.
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap, YAMLSeq } from "yaml";
-import { RefusedError, RoutingError } from "../controller/errors.js";
+import { RefusedError } from "../controller/errors.js";
+
+export { ensureTempDir, readFileText, tempDirOf, writeFileAtomic } from "./write.js";
 
 export const OWNED_MARK = "Owned by compose-roll";
 const HEADER =
@@ -88,7 +87,7 @@ function requireService(doc: Document, service: string, file: string): YAMLMap {
   if (lb === undefined) {
     throw new RefusedError(
       `${file} has no http.services.${service}.loadBalancer`,
-      `define service ${service} there with a loadBalancer, or point compose-roll at the right file`,
+      `run \`compose-roll sync\` to add service ${service} to it, or point --traefik-file at the right file`,
     );
   }
   return lb;
@@ -121,7 +120,19 @@ export function readServers(text: string | undefined, service: string, file?: st
   const doc = parse(text, file);
   if (isBlank(doc)) return [];
   requireService(doc, service, file ?? "the Traefik file");
-  const seq = serversSeq(doc, service, file ?? "the Traefik file");
+  return urlsOf(doc, service, file ?? "the Traefik file");
+}
+
+/** As readServers, but undefined when the file or the service's loadBalancer is not there. */
+export function listServers(text: string | undefined, service: string, file?: string): string[] | undefined {
+  const name = file ?? "the Traefik file";
+  const doc = parse(text, name);
+  if (isBlank(doc) || mapAt(doc, lbPath(service), name) === undefined) return undefined;
+  return urlsOf(doc, service, name);
+}
+
+function urlsOf(doc: Document, service: string, file: string): string[] {
+  const seq = serversSeq(doc, service, file);
   return seq ? seq.items.map((item) => String((item as YAMLMap).get("url"))) : [];
 }
 
@@ -145,11 +156,18 @@ function checkUrls(urls: string[]): string[] {
  * Returns `text` with the servers of `service` set to exactly `urls` (in that order).
  * Entries whose URL stays keep their node (weight, comments); the rest of loadBalancer
  * (healthCheck, passHostHeader, sticky, ...) is untouched. A blank or missing file gets a
- * fresh service. An empty list is refused: Traefik would keep the service and answer 503
+ * fresh service; so does a file without the service when `create` is set (sync adopting a
+ * file), while a rollout refuses it as not the file it thinks it is. An empty list is refused: Traefik would keep the service and answer 503
  * to everything (measured on 3.7.15), and a blank file would be skipped as "empty
  * provider config" leaving the OLD servers live; neither is ever what the core means.
  */
-export function setServers(text: string | undefined, service: string, urls: string[], file?: string): string {
+export function setServers(
+  text: string | undefined,
+  service: string,
+  urls: string[],
+  file?: string,
+  create = false,
+): string {
   const name = file ?? "the Traefik file";
   const wanted = checkUrls(urls);
   if (wanted.length === 0) {
@@ -161,6 +179,14 @@ export function setServers(text: string | undefined, service: string, urls: stri
   const doc = parse(text, name);
   if (isBlank(doc)) {
     doc.contents = doc.createNode({ http: { services: { [service]: { loadBalancer: {} } } } }) as YAMLMap;
+  } else if (create && mapAt(doc, lbPath(service), name) === undefined) {
+    // Each missing (or empty, `services:`) level becomes a map; mapAt refused any other kind.
+    const path = lbPath(service);
+    for (let i = 1; i <= path.length; i++) {
+      const node = doc.getIn(path.slice(0, i), true);
+      if (node === undefined || (isScalar(node) && node.value === null))
+        doc.setIn(path.slice(0, i), doc.createNode({}));
+    }
   }
   const lb = requireService(doc, service, name);
   const seq = serversSeq(doc, service, name);
@@ -186,7 +212,8 @@ export function addProbe(text: string | undefined, spec: ProbeSpec, file?: strin
   const name = file ?? "the Traefik file";
   checkUrls([spec.url]);
   const doc = parse(text, name);
-  const lb = isBlank(doc) ? undefined : requireService(doc, spec.service, name);
+  // No service yet (sync creating it): the probe gets Traefik's default transport.
+  const lb = isBlank(doc) ? undefined : mapAt(doc, lbPath(spec.service), name);
   const probeLb: Record<string, unknown> = {};
   for (const pair of lb?.items ?? []) {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
@@ -236,73 +263,4 @@ export function hasProbe(text: string | undefined, service: string): boolean {
   const doc = parse(text);
   const p = probeName(service);
   return ["routers", "middlewares", "services"].some((kind) => doc.hasIn(["http", kind, p]));
-}
-
-/** The file's text, or undefined when it does not exist. */
-export async function readFileText(path: string): Promise<string | undefined> {
-  return readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
-    if (err.code === "ENOENT") return undefined;
-    throw err;
-  });
-}
-
-/**
- * Where temp files go: a subdirectory of the watched one. Same filesystem (so rename is
- * atomic, even when the directory is a bind mount), but NOT watched: Traefik's directory
- * watcher is not recursive, and EVERY event in the watched directory makes the file
- * provider re-read it and send a (possibly unchanged) config through the 2 s throttle.
- * A temp file next to the real one cost 2 s per write on 3.7.15 (its create event used up
- * the throttle window, so the rename waited for the next one). Traefik does recurse into
- * subdirectories when loading, so the directory stays world-readable and holds only names
- * it skips (not .yml/.yaml/.toml).
- */
-export const tempDirOf = (path: string): string => join(dirname(path), ".compose-roll-tmp");
-
-/** Creates the temp directory now (its creation is itself one watcher event). */
-export async function ensureTempDir(path: string): Promise<void> {
-  await mkdir(tempDirOf(path), { recursive: true, mode: 0o755 });
-}
-
-/**
- * Replaces `path` atomically: temp file, fsync, rename over `path`, fsync the directory, so
- * Traefik never reads a half-written file (which could parse to fewer servers). Keeps the
- * file's mode (and owner, when allowed).
- */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(tempDirOf(path), `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  let mode = 0o644;
-  let owner: { uid: number; gid: number } | undefined;
-  try {
-    const st = await stat(path);
-    mode = st.mode & 0o7777;
-    owner = { uid: st.uid, gid: st.gid };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw wrapWrite(path, err);
-  }
-  try {
-    await ensureTempDir(path);
-    const fh = await open(tmp, "wx", mode);
-    try {
-      await fh.writeFile(text, "utf8");
-      await fh.chmod(mode); // open() applies the umask; the original mode must win
-      if (owner) await fh.chown(owner.uid, owner.gid).catch(() => undefined);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw wrapWrite(path, err);
-  }
-  // Durability of the rename itself; not every filesystem allows fsync on a directory.
-  const dh = await open(dir, "r").catch(() => undefined);
-  await dh?.sync().catch(() => undefined);
-  await dh?.close();
-}
-
-function wrapWrite(path: string, err: unknown): RoutingError {
-  const msg = err instanceof Error ? err.message : String(err);
-  return new RoutingError(`could not write ${path}: ${msg}`, `check that ${dirname(path)} is writable`);
 }

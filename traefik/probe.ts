@@ -18,8 +18,11 @@ export interface ProbeTarget {
 export type ProbeVerdict =
   /** The answer came from the server behind the probe router. */
   | { ok: true; status: number }
-  /** Not (yet) proven; `detail` says what Traefik answered instead (`answered`: it did answer). */
-  | { ok: false; answered: boolean; detail: string };
+  /**
+   * Not (yet) proven; `detail` says what Traefik answered instead (`answered`: it did
+   * answer; `connected`: at least the entrypoint accepted the connection).
+   */
+  | { ok: false; answered: boolean; connected?: boolean; detail: string };
 
 /** Traefik's answers when it could not reach the server behind the router. */
 const GATEWAY_ERRORS = new Set([502, 503, 504]);
@@ -72,6 +75,7 @@ export function sendProbe(
   const url = new URL((target.path ?? "/").replace(/^(?!\/)/, "/"), base);
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   const timeout = AbortSignal.timeout(timeoutMs);
+  let connected = false;
   return new Promise((resolve) => {
     const req = send(
       url,
@@ -94,11 +98,22 @@ export function sendProbe(
         res.on("end", () => resolve(judge(res.statusCode ?? 0, res.headers, body, token)));
       },
     );
+    req.on("socket", (socket) => {
+      socket.once(url.protocol === "https:" ? "secureConnect" : "connect", () => {
+        connected = true;
+      });
+    });
     req.on("error", (err: NodeJS.ErrnoException) => {
-      const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : (err.code ?? err.message);
+      // Both signals abort with the same ABORT_ERR; say which one it was.
+      const why = timeout.aborted
+        ? `timed out after ${timeoutMs} ms${connected ? " (connected, no HTTP answer)" : ""}`
+        : signal.aborted
+          ? "interrupted"
+          : (err.code ?? err.message);
       resolve({
         ok: false,
         answered: false,
+        connected,
         detail: `no answer from the entrypoint at ${base.origin}: ${why}`,
       });
     });

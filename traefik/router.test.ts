@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -28,8 +28,12 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** `reachable`: server URLs the fake "backend network" answers for. */
-async function fakeTraefik(file: string, reachable: Set<string>) {
+/**
+ * `reachable`: server URLs the fake "backend network" answers for. `deadServers`: requests
+ * the probe router does not take go to the service's servers, which never answer (Traefik
+ * dialing the address of a removed container).
+ */
+async function fakeTraefik(file: string, reachable: Set<string>, deadServers = false) {
   const load = () => {
     try {
       return parse(readFileSync(file, "utf8"))?.http ?? {};
@@ -61,6 +65,11 @@ async function fakeTraefik(file: string, reachable: Set<string>) {
   );
   const entry = await listen(
     createServer((req, res) => {
+      // Go's net/http refuses an invalid Host before any router sees the request.
+      if (/\s/.test(req.headers.host ?? "")) {
+        res.writeHead(400);
+        return res.end("400 Bad Request: malformed Host header");
+      }
       const http = load();
       const token = req.headers[PROBE_HEADER.toLowerCase()];
       type R = { rule: string; service: string; entryPoints?: string[] };
@@ -72,6 +81,7 @@ async function fakeTraefik(file: string, reachable: Set<string>) {
         res.writeHead(reachable.has(url) ? 200 : 502, { [PROBE_HEADER]: String(token) });
         return res.end(reachable.has(url) ? "hello" : "Bad Gateway");
       }
+      if (deadServers) return; // the request hangs on a dead server's address
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
       res.end("404 page not found\n");
     }),
@@ -79,7 +89,7 @@ async function fakeTraefik(file: string, reachable: Set<string>) {
   return { api, entry };
 }
 
-async function setup(reachable = new Set<string>()) {
+async function setup(reachable = new Set<string>(), deadServers = false) {
   const dir = await mkdtemp(join(tmpdir(), "cr-router-"));
   const file = join(dir, "dynamic", "compose-roll.yml");
   await mkdir(join(dir, "dynamic"));
@@ -87,7 +97,7 @@ async function setup(reachable = new Set<string>()) {
     file,
     "# mine\nhttp:\n  routers:\n    web:\n      rule: PathPrefix(`/`)\n      entryPoints: [web]\n      service: web\n  services:\n    web:\n      loadBalancer:\n        servers:\n          - url: http://old:8000\n",
   );
-  const { api, entry } = await fakeTraefik(file, reachable);
+  const { api, entry } = await fakeTraefik(file, reachable, deadServers);
   const router = new TraefikRouter({
     file,
     service: "web",
@@ -184,5 +194,50 @@ describe("TraefikRouter", () => {
       probe: { url: entry },
     });
     await expect(down.preflight()).rejects.toThrow(/Traefik API not reachable at URL: http:\/\/127.0.0.1:1/);
+  });
+});
+
+describe("TraefikRouter on a file that is not yet in shape", () => {
+  it("preflight does not send its request to the service's servers (dead ones would hang it)", async () => {
+    const { router } = await setup(new Set(), true);
+    await router.preflight();
+  });
+
+  it("preflight takes an accepted but unanswered connection as reachable, and refuses a closed port", async () => {
+    const { dir, api } = await setup();
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const file = join(dir, "dynamic", "compose-roll.yml");
+    const mk = (url: string) =>
+      new TraefikRouter({ file, service: "web", api, probe: { url, requestTimeoutMs: 300 } });
+    await mk(`http://127.0.0.1:${port}`).preflight();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    await expect(mk(`http://127.0.0.1:${port}`).preflight()).rejects.toThrow(
+      /Traefik entrypoint not reachable at .*ECONNREFUSED/,
+    );
+  });
+
+  it("a file without the service: preflight passes, a rollout's read refuses, sync's creates it", async () => {
+    const { router, file } = await setup(new Set(["http://demo-web-1:8000"]));
+    await writeFile(
+      file,
+      "# routes only\nhttp:\n  routers:\n    web: { rule: PathPrefix(`/`), entryPoints: [web], service: web }\n",
+    );
+    await router.preflight();
+    expect(await router.listed()).toBeUndefined();
+    await expect(router.servers()).rejects.toMatchObject({
+      message: expect.stringMatching(/has no http.services.web.loadBalancer/),
+      hint: expect.stringMatching(/run `compose-roll sync` to add service web/),
+    });
+    await expect(router.setServers(["http://demo-web-1:8000"], 2000, never)).rejects.toBeInstanceOf(
+      RefusedError,
+    );
+    await router.verify("http://demo-web-1:8000", 3000, never);
+    await router.setServers(["http://demo-web-1:8000"], 2000, never, { create: true });
+    expect(await router.servers()).toEqual(["http://demo-web-1:8000"]);
+    expect(await readFile(file, "utf8")).toContain("# routes only");
   });
 });

@@ -22,6 +22,7 @@ import {
   addProbe,
   ensureTempDir,
   hasProbe,
+  listServers,
   PROBE_HEADER,
   probeName,
   readFileText,
@@ -61,18 +62,35 @@ export interface TraefikRouterOptions {
 
 const POLL_MS = 100;
 
+/**
+ * The preflight's Host header: not a valid host, so Traefik's HTTP server (Go net/http)
+ * answers 400 itself, before any router. A routed request would reach the user's servers,
+ * and while the file still lists dead ones (containers recreated behind our back) it hangs
+ * on their addresses: the entrypoint would look unreachable when only a backend is.
+ */
+const PREFLIGHT_HOST = "compose-roll preflight";
+
 export class TraefikRouter implements Router {
   readonly api: TraefikApi;
+  /** The file compose-roll owns. */
+  readonly file: string;
   private readonly clock: Clock;
 
   constructor(private readonly opts: TraefikRouterOptions) {
+    this.file = opts.file;
     this.clock = opts.clock ?? realClock;
     this.api = typeof opts.api === "string" ? new TraefikApi({ url: opts.api, clock: this.clock }) : opts.api;
   }
 
+  /** The Traefik service name in the file (http.services.<service>). */
+  get service(): string {
+    return this.opts.service;
+  }
+
   /** Refuses (one line, with the fix) when Traefik's API, the file or the entrypoint is not usable. */
   async preflight(signal?: AbortSignal): Promise<void> {
-    const { file, service } = this.opts;
+    const { file } = this;
+    const { service } = this.opts;
     await this.api.ping(signal);
     const dir = dirname(file);
     const st = await stat(dir).catch(() => undefined);
@@ -86,22 +104,25 @@ export class TraefikRouter implements Router {
     await ensureTempDir(file).catch((err: Error) => {
       throw new RefusedError(`cannot write in ${dir}: ${err.message}`, `make ${dir} writable for this user`);
     });
-    const listed = readServers(await readFileText(file), service, file);
+    // A file without the service is not refused here: sync creates it, and a rollout
+    // refuses it when it observes (readServers).
+    const listed = listServers(await readFileText(file), service, file) ?? [];
     if (listed.length > 0 && (await this.api.service(service, signal)) === undefined) {
       throw new RefusedError(
         `${file} defines ${service} but Traefik's API has no ${service}@file`,
         `start Traefik with --providers.file.directory=${dir} (the directory, not the file)`,
       );
     }
-    // Any HTTP answer will do (usually Traefik's 404): it proves something listens there.
+    // Any HTTP answer will do (Traefik's own 400 for PREFLIGHT_HOST); a connection that was
+    // accepted but not answered in time still proves something listens there.
     const timeout = this.opts.probe.requestTimeoutMs ?? 2000;
     const ping = await sendProbe(
-      this.opts.probe,
+      { ...this.opts.probe, host: PREFLIGHT_HOST },
       "preflight",
       timeout,
-      signal ?? AbortSignal.timeout(timeout),
+      signal ?? new AbortController().signal,
     );
-    if (!ping.ok && !ping.answered) {
+    if (!ping.ok && !ping.answered && !ping.connected) {
       throw new RefusedError(
         `Traefik entrypoint not reachable at ${this.opts.probe.url}: ${ping.detail}`,
         "pass the base URL of the entrypoint your service's routers use as --traefik-url",
@@ -109,19 +130,32 @@ export class TraefikRouter implements Router {
     }
   }
 
+  /** The servers listed; refuses a file that does not define the service (see readServers). */
   async servers(): Promise<string[]> {
-    return readServers(await readFileText(this.opts.file), this.opts.service, this.opts.file);
+    return readServers(await readFileText(this.file), this.opts.service, this.file);
   }
 
-  async setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /** The servers listed, or undefined when the file does not define the service (yet). */
+  async listed(): Promise<string[] | undefined> {
+    return listServers(await readFileText(this.file), this.opts.service, this.file);
+  }
+
+  /** `create`: add the service to a file that lacks it (sync), instead of refusing. */
+  async setServers(
+    urls: string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    opts: { create?: boolean } = {},
+  ): Promise<void> {
     const deadline = this.clock.now() + timeoutMs;
     if (signal.aborted) throw aborted();
-    const { file, service } = this.opts;
+    const { file } = this;
+    const { service } = this.opts;
     const before = await readFileText(file);
     // A probe left behind by a killed run goes in the same write (it only matches a random
     // header, but the file should hold nothing compose-roll is not using).
     const base = hasProbe(before, service) ? removeProbe(before, service, file) : before;
-    const after = setServers(base, service, urls, file);
+    const after = setServers(base, service, urls, file, opts.create);
     if (after !== before) await writeFileAtomic(file, after);
     await this.api.waitForServers(service, urls, this.left(deadline), signal);
   }
@@ -134,7 +168,8 @@ export class TraefikRouter implements Router {
   async verify(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
     const deadline = this.clock.now() + timeoutMs;
     if (signal.aborted) throw aborted();
-    const { file, service, probe } = this.opts;
+    const { file } = this;
+    const { service, probe } = this.opts;
     const tls = new URL(probe.url).protocol === "https:";
     const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, signal));
     const token = randomBytes(16).toString("hex");

@@ -50,6 +50,8 @@ beforeAll(async () => {
   );
   network = await new Network().start();
   backend = await new GenericContainer(BACKEND_IMAGE)
+    // A chosen name: Docker's DNS resolves those, never generated ones.
+    .withName(`cr-backend-${process.pid}-${Date.now()}`)
     .withNetwork(network)
     .withCommand(["python3", "-u", "-m", "http.server", "8000"])
     .withWaitStrategy(Wait.forLogMessage(/Serving HTTP/))
@@ -115,6 +117,25 @@ describe("TraefikRouter against Traefik 3.7.15", () => {
     expect(hasProbe(await readFile(file, "utf8"), "web")).toBe(false);
     await eventually(async () => (await router.api.router(probeName("web"))) === undefined, 5_000);
     expect(await router.api.service("web")).toEqual([backendUrl]);
+  });
+
+  it("routes to a server by container name, and preflight ignores servers that are dead addresses", async () => {
+    // compose-roll lists containers by name (Docker's DNS on the shared network).
+    const byName = `http://${backend.getName().replace(/^\//, "")}:8000`;
+    await router.verify(byName, 10_000, never);
+    await router.setServers([byName], 10_000, never);
+    const res = await fetch(`${webUrl}/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("Directory listing for /");
+    // An address no container has (what an IP file lists after compose recreated the
+    // containers): a routed request hangs while Traefik dials it. The preflight must not
+    // route, or it reports the entrypoint unreachable.
+    const dead = backendUrl.replace(/\.\d+:8000$/, ".250:8000");
+    await router.setServers([dead], 10_000, never);
+    const t = Date.now();
+    await router.preflight();
+    expect(Date.now() - t).toBeLessThan(1_500);
+    await router.setServers([backendUrl], 10_000, never);
   });
 
   it("applies a write after a quiet period at once, and back-to-back writes within the 2 s throttle", async () => {

@@ -1,0 +1,74 @@
+// Atomic writes of the Traefik file: the only I/O of the file provider adapter.
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { RoutingError } from "../controller/errors.js";
+
+/** The file's text, or undefined when it does not exist. */
+export async function readFileText(path: string): Promise<string | undefined> {
+  return readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  });
+}
+
+/**
+ * Where temp files go: a subdirectory of the watched one. Same filesystem (so rename is
+ * atomic, even when the directory is a bind mount), but NOT watched: Traefik's directory
+ * watcher is not recursive, and EVERY event in the watched directory makes the file
+ * provider re-read it and send a (possibly unchanged) config through the 2 s throttle.
+ * A temp file next to the real one cost 2 s per write on 3.7.15 (its create event used up
+ * the throttle window, so the rename waited for the next one). Traefik does recurse into
+ * subdirectories when loading, so the directory stays world-readable and holds only names
+ * it skips (not .yml/.yaml/.toml).
+ */
+export const tempDirOf = (path: string): string => join(dirname(path), ".compose-roll-tmp");
+
+/** Creates the temp directory now (its creation is itself one watcher event). */
+export async function ensureTempDir(path: string): Promise<void> {
+  await mkdir(tempDirOf(path), { recursive: true, mode: 0o755 });
+}
+
+/**
+ * Replaces `path` atomically: temp file, fsync, rename over `path`, fsync the directory, so
+ * Traefik never reads a half-written file (which could parse to fewer servers). Keeps the
+ * file's mode (and owner, when allowed).
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(tempDirOf(path), `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  let mode = 0o644;
+  let owner: { uid: number; gid: number } | undefined;
+  try {
+    const st = await stat(path);
+    mode = st.mode & 0o7777;
+    owner = { uid: st.uid, gid: st.gid };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw wrapWrite(path, err);
+  }
+  try {
+    await ensureTempDir(path);
+    const fh = await open(tmp, "wx", mode);
+    try {
+      await fh.writeFile(text, "utf8");
+      await fh.chmod(mode); // open() applies the umask; the original mode must win
+      if (owner) await fh.chown(owner.uid, owner.gid).catch(() => undefined);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw wrapWrite(path, err);
+  }
+  // Durability of the rename itself; not every filesystem allows fsync on a directory.
+  const dh = await open(dir, "r").catch(() => undefined);
+  await dh?.sync().catch(() => undefined);
+  await dh?.close();
+}
+
+function wrapWrite(path: string, err: unknown): RoutingError {
+  const msg = err instanceof Error ? err.message : String(err);
+  return new RoutingError(`could not write ${path}: ${msg}`, `check that ${dirname(path)} is writable`);
+}
