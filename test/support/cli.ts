@@ -36,7 +36,8 @@ export function runCli(
       const lines = partial.split("\n");
       partial = lines.pop() ?? "";
       for (const line of lines) {
-        if (!line.trim()) continue;
+        // Only --json output is events; a plain report (say --dry-run's) is just stdout.
+        if (!line.startsWith("{")) continue;
         const e = JSON.parse(line) as Record<string, unknown>;
         events.push(e);
         opts.onEvent?.(e, (s) => child.kill(s));
