@@ -23,7 +23,7 @@ describe("toReplica", () => {
       imageRef: "compose-roll-demo/app:v1",
       running: true,
       health: "healthy",
-      url: "http://crfix-web-1:8000",
+      url: "http://f00f5c946f36:8000",
       configHash: container.Config.Labels?.["com.docker.compose.config-hash"],
     });
   });
@@ -62,26 +62,26 @@ describe("urlOf", () => {
     const c = edit((c) => {
       delete c.NetworkSettings.Networks?.crfix_front;
     });
-    expect(urlOf(c, [8000], {})).toBe("http://crfix-web-1:8000");
+    expect(urlOf(c, [8000], {})).toBe("http://f00f5c946f36:8000");
   });
 
   it("needs an explicit port when the image exposes several or none", () => {
     expect(urlOf(container, [8000, 9000], { network: "crfix_back" })).toBeUndefined();
     expect(urlOf(container, [], { network: "crfix_back" })).toBeUndefined();
     expect(urlOf(container, [8000, 9000], { network: "crfix_back", port: 9000 })).toBe(
-      "http://crfix-web-1:9000",
+      "http://f00f5c946f36:9000",
     );
   });
 
   it("takes a per-image port over the shared one, for that image only", () => {
     const byImage = { network: "crfix_back", port: 8000, portByImage: { [container.Image]: 9999 } };
-    expect(urlOf(container, [8000], byImage)).toBe("http://crfix-web-1:9999");
+    expect(urlOf(container, [8000], byImage)).toBe("http://f00f5c946f36:9999");
     const other = { ...byImage, portByImage: { "sha256:someotherimage": 9999 } };
-    expect(urlOf(container, [8000], other)).toBe("http://crfix-web-1:8000");
+    expect(urlOf(container, [8000], other)).toBe("http://f00f5c946f36:8000");
   });
 
   it("falls back to the container's exposed ports when the image is unknown", () => {
-    expect(urlOf(container, undefined, { network: "crfix_back" })).toBe("http://crfix-web-1:8000");
+    expect(urlOf(container, undefined, { network: "crfix_back" })).toBe("http://f00f5c946f36:8000");
   });
 
   it("is undefined for a network the container is not on", () => {
@@ -120,9 +120,13 @@ describe("urlOf", () => {
     expect(urlOf(c, [8000], { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
   });
 
-  it("falls back to the IP when Docker's DNS does not list the name (a generated name)", () => {
+  it("uses the name when Docker's DNS lists it but not the ID, and else the IP", () => {
+    const named = edit((c) => {
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) ep.Aliases = ["crfix-web-1", "web"];
+    });
+    expect(urlOf(named, [8000], { network: "crfix_back" })).toBe("http://crfix-web-1:8000");
     const c = edit((c) => {
-      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) ep.Aliases = ["f00f5c946f36"];
+      for (const ep of Object.values(c.NetworkSettings.Networks ?? {})) ep.Aliases = ["web"];
     });
     expect(urlOf(c, [8000], { network: "crfix_back" })).toBe("http://172.20.0.2:8000");
     // API 1.44+ lists every resolvable name in DNSNames.
@@ -132,7 +136,7 @@ describe("urlOf", () => {
         ep.DNSNames = ["crfix-web-1", "f00f5c946f36"];
       }
     });
-    expect(urlOf(listed, [8000], { network: "crfix_back" })).toBe("http://crfix-web-1:8000");
+    expect(urlOf(listed, [8000], { network: "crfix_back" })).toBe("http://f00f5c946f36:8000");
   });
 });
 

@@ -93,6 +93,13 @@ export function urlOf(c: ContainerInspect, imagePorts: number[] | undefined, opt
   // to its aliases (so does compose-roll's clone); a generated name (`docker run` without
   // --name) is not resolvable at all.
   const dnsNames = [...(endpoint.Aliases ?? []), ...(endpoint.DNSNames ?? [])];
+  // The short container ID first: Docker lists it for every endpoint on a user-defined
+  // network, and unlike a name it is never reused. Traefik pools keep-alive connections by
+  // host:port, so a name reused by a later container (compose-roll reuses the lowest free
+  // number) could be sent down a pooled connection to a container that died without
+  // closing it (`docker rm -f`), and hang until the client gives up.
+  const id = c.Id.slice(0, 12);
+  if (!NO_DNS.has(network) && dnsNames.includes(id)) return `http://${id}:${port}`;
   if (!NO_DNS.has(network) && DNS_LABEL.test(name) && dnsNames.includes(name))
     return `http://${name}:${port}`;
   const ip = endpoint.IPAddress;

@@ -96,8 +96,9 @@ describe("DockerEngine against a real engine", () => {
     const r = await clone("v2");
     expect(r).toMatchObject({ name: `${P}-web-2`, number: 2, imageId: images.v2?.id, running: true });
     expect(r.imageRef).toBe(`${APP}:v2`);
-    // By name on a compose network: Docker's DNS keeps it right when the address changes.
-    expect(r.url).toBe(`http://${P}-web-2:8000`);
+    // By short ID on a compose network: Docker's DNS keeps it right when the address
+    // changes, and no later container ever has the same one.
+    expect(r.url).toBe(`http://${r.id.slice(0, 12)}:8000`);
     const c = await inspect(r.id);
     const env = c.Config.Env ?? [];
     expect(env).toEqual(expect.arrayContaining(["BOOT_DELAY=0", "GREETING=hello", "RELEASE=v2"]));

@@ -95,8 +95,9 @@ describe("recovery", () => {
     // One container removed by hand, compose starting a replacement under a new name: the
     // file now lists a server nobody answers for. `repair` does sync's routing repair: that
     // server out first, then the new container proven and added.
-    const [gone] = (await containers(stack.project)).map((c) => c.name);
-    await docker.getContainer(gone as string).remove({ force: true });
+    const [goneName] = (await containers(stack.project)).map((c) => c.name);
+    const gone = (await docker.getContainer(goneName as string).inspect()).Id.slice(0, 12);
+    await docker.getContainer(goneName as string).remove({ force: true });
     await compose("up", "-d", "--wait", "web");
     const repair = await cli(["repair", "web"]);
     expect(repair.code, repair.stderr).toBe(0);
@@ -149,7 +150,9 @@ describe("recovery", () => {
     expect(sync.code, sync.stderr).toBe(0);
     const urls = parse(await readFile(stack.traefikFile, "utf8")).http.services.web.loadBalancer.servers;
     expect(urls.map((s: { url: string }) => s.url).sort()).toEqual(
-      (await containers(stack.project)).map((c) => `http://${c.name}:8000`).sort(),
+      (await Promise.all((await containers(stack.project)).map((c) => docker.getContainer(c.name).inspect())))
+        .map((c) => `http://${c.Id.slice(0, 12)}:8000`)
+        .sort(),
     );
     expect(await drift()).toEqual([]);
   });
