@@ -197,7 +197,14 @@ export async function repairCommand(service: string | undefined, raw: RawOptions
 }
 
 export async function syncCommand(service: string, raw: RawOptions): Promise<void> {
-  const { deps, svc, opts } = await openContext(service, raw, { traefik: true });
+  const { deps, svc, opts, mode, say } = await openContext(service, raw, { traefik: true });
+  if (mode.kind === "labels") {
+    // Nothing to write: Traefik's Docker provider lists every healthy container by itself.
+    say(
+      `${service} is routed by Docker labels (${mode.service}): Traefik keeps it in sync itself; sync is not needed`,
+    );
+    return;
+  }
   const obs = await observe(deps, svc);
   checkAddresses(obs.replicas);
   const ready = obs.replicas.filter((r) => r.running && (r.health === "healthy" || r.health === "none"));

@@ -8,7 +8,9 @@ import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../contr
 import type { Deps } from "../controller/rollout.js";
 import { connect, DockerEngine, systemClock } from "../engine/index.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
+import type { LabelRouter } from "../traefik/docker-provider.js";
 import { TraefikRouter } from "../traefik/router.js";
+import { DrainFirstEngine, detectMode, labelRouter, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter } from "./reporter.js";
 import { resolveSettings } from "./settings.js";
@@ -19,7 +21,9 @@ export interface Context {
   sources: Record<string, string>;
   project: Project;
   svc: ServiceRef;
-  deps: Deps & { engine: DockerEngine; router: TraefikRouter };
+  deps: Deps & { engine: DockerEngine; router: TraefikRouter | LabelRouter };
+  /** How Traefik routes the service: a file compose-roll owns, or Docker labels. */
+  mode: Mode;
   history: History;
   lock: Lock;
   actor: Actor;
@@ -31,6 +35,8 @@ export interface Context {
 export interface ContextNeeds {
   /** Commands that never touch Traefik (history, lock) skip its options and preflight. */
   traefik: boolean;
+  /** Work out the routing mode even without `traefik` (status shows it). */
+  mode?: boolean;
   /** Per-image ports, once Docker answers (a rollout checks its image there). */
   portByImage?: (engine: DockerEngine, opts: Options) => Promise<Record<string, number>>;
 }
@@ -75,25 +81,52 @@ export async function openContext(
     projectDir: project.dir,
     ...(last?.settings ? { remembered: last.settings } : {}),
   });
-  const opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
+  // Label mode needs no --traefik-file: decide the mode before requiring one.
+  let opts = parseOptions(name, resolved.raw, process.cwd(), false, resolved.names);
+  const mode: Mode =
+    needs.traefik || needs.mode ? await detectMode(docker, svc, resolved.raw, opts) : { kind: "file" };
+  if (mode.kind === "file")
+    opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
+  else {
+    // Traefik's Docker provider decides the address: the labels' network and port, by IP.
+    if (opts.network === undefined && mode.network) opts.network = mode.network;
+    if (opts.port === undefined && mode.port) opts.port = mode.port;
+    // Refused before anything changes (exit 2): no way to drain without dropping requests.
+    if (needs.traefik && mode.refusal) throw mode.refusal;
+  }
   const clock: Clock = systemClock;
   const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
-  const engine = new DockerEngine({
+  const engineOpts = {
     docker,
     apiVersion,
     ...(opts.network ? { network: opts.network } : {}),
+    ...(mode.kind === "labels" && opts.port !== undefined ? { port: opts.port } : {}),
+    ...(mode.kind === "labels" ? { address: "ip" as const } : {}),
     portByImage: needs.portByImage
       ? await needs.portByImage(new DockerEngine({ docker, apiVersion }), opts)
       : {},
     clock,
-  });
-  const router = new TraefikRouter({
-    file: opts.traefikFile,
-    service: opts.traefikService,
-    api: opts.traefikApi.href.replace(/\/$/, ""),
-    probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
-    clock,
-  });
+  };
+  let engine: DockerEngine;
+  let router: TraefikRouter | LabelRouter;
+  if (mode.kind === "labels") {
+    const draining = new DrainFirstEngine(engineOpts, {
+      routeMs: opts.routeTimeoutMs,
+      drainMs: opts.drainMs,
+      clock,
+    });
+    router = draining.router = labelRouter(mode, docker, draining, svc, opts, clock);
+    engine = draining;
+  } else {
+    engine = new DockerEngine(engineOpts);
+    router = new TraefikRouter({
+      file: opts.traefikFile,
+      service: opts.traefikService,
+      api: opts.traefikApi.href.replace(/\/$/, ""),
+      probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
+      clock,
+    });
+  }
   if (needs.traefik) await router.preflight();
   const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
   return {
@@ -102,6 +135,7 @@ export async function openContext(
     project,
     svc,
     deps: { engine, router, clock, reporter },
+    mode,
     history,
     lock: new DockerLock({ docker }),
     actor: actor(),

@@ -18,6 +18,11 @@ export interface AddressOptions {
    * port, while the old containers stay reachable where Traefik already routes them.
    */
   portByImage?: Record<string, number>;
+  /**
+   * How the URL names the container: its IP on the network (what Traefik's Docker provider
+   * lists, so label mode must use it), or its name (Docker DNS). Default "ip".
+   */
+  address?: "ip" | "name";
 }
 
 const HEALTH: Record<string, Health> = { starting: "starting", healthy: "healthy", unhealthy: "unhealthy" };
@@ -68,6 +73,7 @@ export function urlOf(c: ContainerInspect, imagePorts: number[] | undefined, opt
   const ports = imagePorts ?? tcpPorts(c.Config.ExposedPorts);
   const port = opts.portByImage?.[c.Image] ?? opts.port ?? (ports.length === 1 ? ports[0] : undefined);
   if (!ip || !port) return undefined;
+  if (opts.address === "name") return `http://${containerName(c)}:${port}`;
   return `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
 }
 
