@@ -50,9 +50,18 @@ export async function detectMode(
   const c = first && (await inspectContainer(docker, first.Id));
   const labels = c?.Config.Labels ?? {};
   if (!c || !routedByLabels(labels)) return { kind: "file" };
-  const service = dockerServiceName(labels, svc, raw.traefikService);
   const api = new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, "") });
   await api.ping();
+  // A plain --traefik-service (or one a file-mode rollout remembered) may name the file
+  // service: the name the labels give wins when Traefik knows only that one.
+  let service = dockerServiceName(labels, svc, raw.traefikService);
+  const fallback = dockerServiceName(labels, svc);
+  if (
+    service !== fallback &&
+    !raw.traefikService?.includes("@") &&
+    (await api.service(service)) === undefined
+  )
+    service = fallback;
   if ((await api.service(service)) === undefined) {
     // The user pointed us at a file: they route it there, whatever the labels say.
     if (raw.traefikFile) return { kind: "file" };

@@ -1,6 +1,6 @@
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
-import { checkImageRef, parseDuration, parseOptions } from "./options.js";
+import { checkImageRef, parseArgv, parseDuration, parseOptions } from "./options.js";
 
 it("parses durations as users write them, refusing the rest", () => {
   expect(parseDuration("90s", "x")).toBe(90_000);
@@ -70,4 +70,27 @@ it("names a refused value by where it came from, when told", () => {
   expect(() => parseOptions("web", raw, "/srv", true, { drain: "COMPOSE_ROLL_DRAIN" })).toThrow(
     /^COMPOSE_ROLL_DRAIN: "soon" is not a duration/,
   );
+});
+
+describe("label mode options", () => {
+  const base = { traefikFile: "web.yml" };
+  it("drain file defaults to /tmp/drain and must be absolute", () => {
+    expect(parseOptions("web", base, "/srv")).toMatchObject({
+      drainFile: "/tmp/drain",
+      allowUnsafeDrain: false,
+    });
+    expect(() => parseOptions("web", { ...base, drainFile: "tmp/drain" }, "/srv")).toThrow(/absolute path/);
+  });
+  it("drain command: words or a JSON array, never an empty one", () => {
+    expect(parseArgv("touch /tmp/maint", "--drain-command")).toEqual(["touch", "/tmp/maint"]);
+    expect(parseArgv('["sh","-c","touch /a && sleep 1"]', "--drain-command")).toEqual([
+      "sh",
+      "-c",
+      "touch /a && sleep 1",
+    ]);
+    expect(() => parseArgv("  ", "--drain-command")).toThrow(/is not a command/);
+    expect(() => parseArgv("[1]", "--drain-command")).toThrow(/is not a command/);
+    expect(() => parseArgv("[oops", "--drain-command")).toThrow(/is not a command/);
+    expect(parseOptions("web", { ...base, drainCommand: "a b" }, "/srv").drainCommand).toEqual(["a", "b"]);
+  });
 });

@@ -215,8 +215,8 @@ export class LabelRouter implements Router {
       return GATEWAY_ERRORS.has(res.status) ? `HTTP ${res.status}` : true;
     } catch (err) {
       if (signal.aborted) throw aborted();
-      const cause = (err as { cause?: { code?: string } }).cause;
-      return cause?.code ?? (err as Error).message;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      return cause?.code ?? cause?.message ?? (err as Error).message;
     }
   }
 
