@@ -114,9 +114,10 @@ export function labelRouter(
 }
 
 /**
- * The engine for label mode: before stopping a container Traefik still lists (one the
- * controller never saw routed, e.g. a new one that joined by itself and is now being
- * rolled back), drain it and wait `drainMs`, so no stop ever cuts a routed server.
+ * The engine for label mode: before stopping a container Traefik lists or may still add (one
+ * the controller never saw routed, e.g. a new one that turned healthy and joined by itself
+ * while a rollback was deciding to remove it), drain it and wait `drainMs`, so no stop ever
+ * cuts a server Traefik sends to.
  */
 export class DrainFirstEngine extends DockerEngine {
   router: LabelRouter | undefined;
@@ -130,7 +131,7 @@ export class DrainFirstEngine extends DockerEngine {
 
   override async stopAndRemove(replica: Replica, opts: { quick?: boolean } = {}): Promise<void> {
     const never = new AbortController().signal;
-    if (this.router && (await this.router.drainIfListed(replica, this.timing.routeMs, never))) {
+    if (this.router && (await this.router.drainBeforeStop(replica, this.timing.routeMs, never))) {
       await this.timing.clock.sleep(this.timing.drainMs, never);
       return super.stopAndRemove(replica, {});
     }

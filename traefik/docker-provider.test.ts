@@ -149,20 +149,42 @@ describe("LabelRouter", () => {
     );
   });
 
-  it("drainIfListed drains a listed container even if it was never proven, and skips others", async () => {
+  it("drainBeforeStop drains what Traefik lists or may still add, and lets the rest go at once", async () => {
+    const [a, b] = ["http://10.0.0.1:8000", "http://10.0.0.2:8000"];
+    const state = { servers: [a] };
+    const health: Record<string, string> = { n: "healthy", s: "starting", u: "unhealthy" };
+    const { docker, execs } = fakeDocker(health, (id) => {
+      if (id !== "n") return;
+      setTimeout(() => (health.n = "unhealthy"), 200);
+      setTimeout(() => (state.servers = [a]), 300);
+    });
+    const r = router(state, docker, { kind: "file", path: "/tmp/drain" });
+    await r.preflight();
+    // Starting or unhealthy and not listed: Traefik will never add it, so no wait.
+    expect(await r.drainBeforeStop(replica("s", b), 1000, never)).toBe(false);
+    expect(await r.drainBeforeStop(replica("u", b), 1000, never)).toBe(false);
+    // Healthy, listed by Traefik though never proven: drained, and waited for.
+    state.servers = [a, b];
+    const t0 = Date.now();
+    expect(await r.drainBeforeStop(replica("n", b), 2000, never)).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(execs).toHaveLength(3);
+    expect(await r.servers()).toEqual([a]);
+  });
+
+  it("drainBeforeStop waits for a healthy container Traefik has not picked up yet", async () => {
     const [a, b] = ["http://10.0.0.1:8000", "http://10.0.0.2:8000"];
     const state = { servers: [a] };
     const health: Record<string, string> = { n: "healthy" };
-    const { docker, execs } = fakeDocker(health, () => {
-      health.n = "unhealthy";
-      state.servers = [a];
+    const { docker } = fakeDocker(health, () => {
+      // The provider adds it after our look, then drops it once the healthcheck fails.
+      setTimeout(() => (state.servers = [a, b]), 50);
+      setTimeout(() => (health.n = "unhealthy"), 250);
+      setTimeout(() => (state.servers = [a]), 400);
     });
-    const r = router(state, docker, { kind: "file", path: "/tmp/drain" }, [replica("n", b)]);
-    await r.preflight();
-    expect(await r.drainIfListed(replica("n", b), 1000, never)).toBe(false);
-    state.servers = [a, b];
-    expect(await r.drainIfListed(replica("n", b), 1000, never)).toBe(true);
-    expect(execs).toHaveLength(1);
-    expect(await r.servers()).toEqual([a]);
+    const r = router(state, docker, { kind: "file", path: "/tmp/drain" });
+    const t0 = Date.now();
+    expect(await r.drainBeforeStop(replica("n", b), 2000, never)).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
   });
 });

@@ -129,9 +129,12 @@ export class LabelRouter implements Router {
       if (r && (await this.drainStart(r, this.left(deadline)))) drained.push(r);
     }
     this.trusted = new Set(urls);
+    // Once a drain has begun it cannot be taken back (the file stays, the container turns
+    // unhealthy): finish waiting even on a signal, so the restore finds it out and drained,
+    // not half-way and then "failing" as an unhealthy container of the image it restores.
     await this.until(
       deadline,
-      signal,
+      drained.length > 0 ? new AbortController().signal : signal,
       async () => {
         const now = await this.listed(signal);
         if (!urls.every((u) => now.includes(u))) return false;
@@ -176,17 +179,42 @@ export class LabelRouter implements Router {
     return true;
   }
 
-  /** A container Traefik still lists: drain it and wait until it is out (used before any stop). */
-  async drainIfListed(r: Replica, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
-    const listed = await this.listed(signal);
-    if (!r.url || !listed.includes(r.url) || !r.running) return false;
-    if (this.opts.drain.kind === "unsafe") return false;
-    const trusted = await this.trust(signal);
-    trusted.add(r.url);
-    await this.setServers(
-      [...trusted].filter((u) => u !== r.url && listed.includes(u)),
-      timeoutMs,
+  /**
+   * Before any stop: a running container Traefik lists, or may list any moment (healthy but
+   * not yet picked up: the provider adds it on the health_status event), is drained first and
+   * waited for until Docker calls it unhealthy AND the API no longer lists it. One still
+   * `starting` can never turn healthy once drained, so it may go at once. True when it was
+   * (or may have been) in Traefik: the caller then owes it the drain wait.
+   */
+  async drainBeforeStop(r: Replica, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    if (!r.url || !r.running || this.opts.drain.kind === "unsafe") return false;
+    const url = r.url;
+    const wasListed = (await this.listed(signal)).includes(url);
+    try {
+      await this.drainStart(r, timeoutMs);
+    } catch (err) {
+      // It exited meanwhile: Traefik drops it on `die`, nothing left to drain.
+      if ((await healthOf(this.opts.docker, r.id)) === "exited") return false;
+      throw err;
+    }
+    const health = await healthOf(this.opts.docker, r.id);
+    // Not in Traefik and not healthy: the provider will not add it, and with the drain file
+    // in place it cannot turn healthy again.
+    if (!wasListed && health !== "healthy" && health !== "none") return false;
+    this.trusted?.delete(url);
+    const deadline = this.clock.now() + timeoutMs;
+    await this.until(
+      deadline,
       signal,
+      async () => {
+        const h = await healthOf(this.opts.docker, r.id);
+        return h !== "healthy" && h !== "none" && !(await this.listed(signal)).includes(url);
+      },
+      () =>
+        new RoutingError(
+          `${r.name} was still healthy or in Traefik ${timeoutMs} ms after ${describeDrain(this.opts.drain)}`,
+          `check that its healthcheck fails while draining: \`docker inspect --format '{{json .State.Health}}' ${r.name}\``,
+        ),
     );
     return true;
   }
