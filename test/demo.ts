@@ -55,16 +55,18 @@ async function main(): Promise<number> {
       `  rollout ${total.toFixed(1)} s for ${started.length} replica(s): app boot ${boot.toFixed(1)} s, ` +
         `compose-roll (probe, Traefik reloads, drain, stop) ${(total - boot).toFixed(1)} s`,
     );
-    // The same total split by what each stretch between two events ended with: "healthy" =
-    // the app booting, "routed" = Traefik listing it + the live proof, "draining" = taking
-    // an old one out of Traefik, "removed"/"done" = the last drain and stop.
+    // The same total split by the step each stretch of the loop ended with ("removed" comes
+    // from drains in the background and is skipped): healthy = the app booting, routed =
+    // Traefik listing it + the live proof, draining = taking an old one out of Traefik,
+    // adding = starting a container, done = the last drain and stop.
+    const steps = run.events.filter((e) => !(e.type === "replica" && e.state === "removed"));
     const phases = new Map<string, number>();
-    for (let i = 1; i < run.events.length; i++) {
-      const e = run.events[i] as Record<string, unknown>;
+    for (let i = 1; i < steps.length; i++) {
+      const e = steps[i] as Record<string, unknown>;
       const key = String(e.type === "replica" ? e.state : e.type);
-      phases.set(key, (phases.get(key) ?? 0) + secs(run.events[i - 1]?.time, e.time));
+      phases.set(key, (phases.get(key) ?? 0) + secs(steps[i - 1]?.time, e.time));
     }
-    console.log(`  by phase: ${[...phases].map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
+    console.log(`  by step: ${[...phases].map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
     return run.code === 0 && load.failed === 0 ? 0 : 1;
   } finally {
     await stack.down();
