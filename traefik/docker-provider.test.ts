@@ -114,7 +114,7 @@ describe("LabelRouter", () => {
     expect(await r.servers()).toEqual([]);
   });
 
-  it("drains by touching the drain file, and returns only once unhealthy AND out of the API", async () => {
+  it("setServers starts the drain and returns; the stop then waits until unhealthy AND out of the API", async () => {
     const [a, b] = ["http://10.0.0.1:8000", "http://10.0.0.2:8000"];
     const state = { servers: [a, b] };
     const health: Record<string, string> = { old: "healthy" };
@@ -123,12 +123,18 @@ describe("LabelRouter", () => {
       setTimeout(() => (health.old = "unhealthy"), 150);
       setTimeout(() => (state.servers = [b]), 350);
     });
-    const r = router(state, docker, { kind: "file", path: "/tmp/drain" }, [replica("old", a)]);
+    const old = replica("old", a);
+    const r = router(state, docker, { kind: "file", path: "/tmp/drain" }, [old]);
     const t0 = Date.now();
     await r.setServers([b], 3000, never);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(340);
+    expect(Date.now() - t0).toBeLessThan(150);
     expect(execs).toEqual([["touch", "/tmp/drain"]]);
+    // No longer counted as routed by compose-roll, though Traefik still sends to it.
     expect(await r.servers()).toEqual([b]);
+    expect(await r.drainBeforeStop(old, 3000, never)).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(340);
+    // Begun once: the drain command is not run a second time.
+    expect(execs).toHaveLength(1);
   });
 
   it("a failing drain command is a RoutingError naming the container and the output", async () => {
@@ -144,8 +150,9 @@ describe("LabelRouter", () => {
     const a = "http://10.0.0.1:8000";
     const { docker } = fakeDocker({ old: "healthy" }, () => {});
     const r = router({ servers: [a] }, docker, { kind: "command", argv: ["true"] }, [replica("old", a)]);
-    await expect(r.setServers([], 400, never)).rejects.toThrow(
-      /did not become \[\] within 400 ms after draining demo-web-old/,
+    await r.setServers([], 400, never);
+    await expect(r.drainBeforeStop(replica("old", a), 400, never)).rejects.toThrow(
+      /demo-web-old was still healthy or in Traefik 400 ms after drain command \["true"\]/,
     );
   });
 

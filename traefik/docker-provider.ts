@@ -40,6 +40,8 @@ export class LabelRouter implements Router {
   private readonly clock: Clock;
   /** Servers compose-roll accepts as routed: those serving when it started, and proven ones. */
   private trusted: Set<string> | undefined;
+  /** Servers whose drain setServers() began: their stop must wait until Traefik dropped them. */
+  private readonly pending = new Set<string>();
 
   constructor(readonly opts: LabelRouterOptions) {
     this.clock = opts.clock ?? realClock;
@@ -118,43 +120,40 @@ export class LabelRouter implements Router {
     (await this.trust(signal)).add(url);
   }
 
+  /**
+   * Adding is Traefik's own doing: this only waits until the API lists `urls`. Removing starts
+   * the drain (drain file or command) and returns: the container keeps serving until Traefik
+   * drops it, so capacity holds while the next replica boots, and the engine's stop (see
+   * drainBeforeStop) waits until it is unhealthy AND out of the API, then the drain period.
+   */
   async setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
     const deadline = this.clock.now() + timeoutMs;
     const trusted = await this.trust(signal);
     const removed = [...trusted].filter((u) => !urls.includes(u));
     const listed = await this.listed(signal);
-    const drained: Replica[] = [];
+    let begun = false;
     for (const url of removed.filter((u) => listed.includes(u))) {
       const r = (await this.opts.replicas()).find((x) => x.url === url && x.running);
-      if (r && (await this.drainStart(r, this.left(deadline)))) drained.push(r);
+      if (r && (await this.drainStart(r, this.left(deadline)))) {
+        this.pending.add(url);
+        begun = true;
+      }
     }
     this.trusted = new Set(urls);
-    // Once a drain has begun it cannot be taken back (the file stays, the container turns
-    // unhealthy): finish waiting even on a signal, so the restore finds it out and drained,
-    // not half-way and then "failing" as an unhealthy container of the image it restores.
+    // A begun drain cannot be taken back (the container will turn unhealthy): finish the step
+    // even on a signal, so the controller hands it to its drains rather than a restore
+    // finding an unhealthy container of the image it restores and calling that a failure.
     await this.until(
       deadline,
-      drained.length > 0 ? new AbortController().signal : signal,
+      begun ? new AbortController().signal : signal,
       async () => {
         const now = await this.listed(signal);
-        if (!urls.every((u) => now.includes(u))) return false;
-        if (this.opts.drain.kind === "unsafe") return true;
-        if (removed.some((u) => now.includes(u))) return false;
-        for (const r of drained) {
-          const h = await healthOf(this.opts.docker, r.id);
-          if (h === "healthy" || h === "starting") return false;
-        }
-        return true;
+        return urls.every((u) => now.includes(u));
       },
       () =>
         new RoutingError(
-          `${this.opts.service} did not become [${urls.join(", ")}] within ${timeoutMs} ms` +
-            (drained.length
-              ? ` after draining ${drained.map((r) => r.name).join(", ")} by ${describeDrain(this.opts.drain)}`
-              : ""),
-          drained[0]
-            ? `check that the healthcheck fails while draining: \`docker inspect --format '{{json .State.Health}}' ${drained[0].name}\``
-            : "check Traefik's log and that the new containers are healthy",
+          `Traefik's API did not list [${urls.join(", ")}] for ${this.opts.service} within ${timeoutMs} ms`,
+          "check Traefik's log and that the containers are healthy",
         ),
     );
   }
@@ -189,9 +188,11 @@ export class LabelRouter implements Router {
   async drainBeforeStop(r: Replica, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     if (!r.url || !r.running || this.opts.drain.kind === "unsafe") return false;
     const url = r.url;
-    const wasListed = (await this.listed(signal)).includes(url);
+    // Begun by setServers(): not again (a drain command need not be idempotent).
+    const begun = this.pending.delete(url);
+    const wasListed = begun || (await this.listed(signal)).includes(url);
     try {
-      await this.drainStart(r, timeoutMs);
+      if (!begun) await this.drainStart(r, timeoutMs);
     } catch (err) {
       // It exited meanwhile: Traefik drops it on `die`, nothing left to drain.
       if ((await healthOf(this.opts.docker, r.id)) === "exited") return false;
