@@ -48,6 +48,8 @@ async function recordedImage(
 
 /** Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait. */
 async function run(ctx: Context, image: ImageInfo, command: string): Promise<void> {
+  // Label mode with no way to drain an old container: refused before anything changes.
+  if (ctx.mode.kind === "labels" && ctx.mode.refusal) throw ctx.mode.refusal;
   const before = (await observe(ctx.deps, ctx.svc)).replicas;
   checkAddresses(before);
   const truth = await prepareTruth({

@@ -91,10 +91,6 @@ export async function openContext(
     // Traefik's Docker provider decides the address: the labels' network and port, by IP.
     if (opts.network === undefined && mode.network) opts.network = mode.network;
     if (opts.port === undefined && mode.port) opts.port = mode.port;
-    // Remembered with the revision, so `undo` later finds the same @docker service.
-    opts.traefikService = mode.service;
-    // Refused before anything changes (exit 2): no way to drain without dropping requests.
-    if (needs.traefik && mode.refusal) throw mode.refusal;
   }
   const clock: Clock = systemClock;
   const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
