@@ -115,9 +115,40 @@ describe("label mode", () => {
     expect(states.filter((s) => s === "draining")).toHaveLength(3);
   });
 
+  it("drains by --drain-command when the healthcheck does not name the drain file", async () => {
+    // --drain-file points elsewhere, so the drain file is not usable; the command makes the
+    // same healthcheck fail (argv as a JSON array, exec'd without a shell of ours).
+    const { run, load } = await underLoad([
+      "--image",
+      "compose-roll-demo/app:v3",
+      "--drain-file",
+      "/tmp/elsewhere",
+      "--drain-command",
+      '["touch", "/tmp/drain"]',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(load.lastRelease).toBe("v3");
+    await expectAllOn("compose-roll-demo/app:v3");
+    const status = await runCli(
+      [
+        "status",
+        "web",
+        ...labelsArgs(stack),
+        "--drain-file",
+        "/tmp/elsewhere",
+        "--drain-command",
+        "touch /tmp/drain",
+        "--json",
+      ],
+      { cwd: stack.dir },
+    );
+    expect(status.events[0]).toMatchObject({ drain: 'drain command ["touch","/tmp/drain"]' });
+  });
+
   it("restores when interrupted after new containers served: back on the old ones, nothing lost", async () => {
     const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 240, slowMs: 2000 }).start();
-    const run = await runCli(["web", "--image", "compose-roll-demo/app:v3", ...labelsArgs(stack), "--json"], {
+    const run = await runCli(["web", "--image", "compose-roll-demo/app:v2", ...labelsArgs(stack), "--json"], {
       cwd: stack.dir,
       onEvent: (e, kill) => {
         if (e.type === "replica" && e.state === "removed") kill("SIGTERM");
@@ -127,9 +158,9 @@ describe("label mode", () => {
     console.log(`SIGTERM mid-rollout: exit ${run.code}; ${formatReport(load)}`);
     expect(run.code, run.stderr).toBe(5);
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
-    // v3 did serve (Traefik adds a healthy container by itself), then was drained away again.
-    expect(load.releases).toContain("v3");
-    expect(load.lastRelease).toBe("v2");
-    await expectAllOn("compose-roll-demo/app:v2");
+    // v2 did serve (Traefik adds a healthy container by itself), then was drained away again.
+    expect(load.releases).toContain("v2");
+    expect(load.lastRelease).toBe("v3");
+    await expectAllOn("compose-roll-demo/app:v3");
   });
 });
