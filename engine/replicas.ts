@@ -19,8 +19,9 @@ export interface AddressOptions {
    */
   portByImage?: Record<string, number>;
   /**
-   * How the URL names the container: its IP on the network (what Traefik's Docker provider
-   * lists, so label mode must use it), or its name (Docker DNS). Default "ip".
+   * How the URL names the container. "ip": always its IP on the network, the address
+   * Traefik's Docker provider lists (label mode compares against the API, so it must use
+   * exactly that). "name": its container name (Docker DNS). Unset: file mode's own choice.
    */
   address?: "ip" | "name";
 }
