@@ -1,6 +1,7 @@
 // Everything a command needs before its first change, built in one place: options (filled
 // from the last revision's settings), the compose project, Docker, the state on the Docker
-// host, and Traefik (checked by preflight). Any failure here is a refusal: nothing changed.
+// host, and Traefik (checked by preflight) in the routing mode the service is in (cli/mode.ts:
+// a file compose-roll owns, or Docker labels). Any failure here is a refusal: nothing changed.
 import { pino } from "pino";
 import { checkRollable, loadProject, type Project } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
