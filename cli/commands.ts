@@ -6,6 +6,7 @@ import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
 import { ensureImage } from "../engine/pull.js";
 import { pullPolicyOf } from "../engine/pullPolicy.js";
+import { TraefikRouter } from "../traefik/router.js";
 import { type Context, openContext } from "./context.js";
 import { current, type DeployRequest, deploy } from "./deploy.js";
 import { dryRun, formatDryRun } from "./dryrun.js";
@@ -44,6 +45,8 @@ async function recordedImage(
 
 /** Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait. */
 async function run(ctx: Context, image: ImageInfo, command: string): Promise<void> {
+  // Label mode with no way to drain an old container: refused before anything changes.
+  if (ctx.mode.kind === "labels" && ctx.mode.refusal) throw ctx.mode.refusal;
   const seen = await observe(ctx.deps, ctx.svc);
   const before = seen.replicas;
   checkAddresses(before);
@@ -212,7 +215,8 @@ export async function repairCommand(service: string | undefined, raw: RawOptions
   }
   // One image but Traefik's file disagrees with the containers (compose recreated them, a
   // server lost its container): what sync does is the whole repair.
-  if (new Set(obs.replicas.filter((r) => r.running).map((r) => r.imageId)).size === 1) {
+  const oneImage = new Set(obs.replicas.filter((r) => r.running).map((r) => r.imageId)).size === 1;
+  if (ctx.mode.kind === "file" && oneImage) {
     const res = await syncRoutes(ctx, new AbortController().signal);
     if (atBaseline(await observe(ctx.deps, ctx.svc), ctx)) {
       ctx.say(`repair: Traefik now serves exactly the running containers: ${res.servers.join(", ")}`);
@@ -237,7 +241,15 @@ function atBaseline(obs: Observation, ctx: Context): boolean {
 
 export async function syncCommand(service: string, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: true });
+  const { mode, router } = { mode: ctx.mode, router: ctx.deps.router };
+  if (mode.kind === "labels" || !(router instanceof TraefikRouter)) {
+    // Nothing to write: Traefik's Docker provider lists every healthy container by itself.
+    ctx.say(
+      `${service} is routed by Docker labels (${mode.kind === "labels" ? mode.service : "@docker"}): Traefik keeps it in sync itself; sync is not needed`,
+    );
+    return;
+  }
   const res = await syncRoutes(ctx, new AbortController().signal);
-  if (res.unrouted) ctx.say(unroutedWarning(ctx.deps.router.service, ctx.deps.router.file));
+  if (res.unrouted) ctx.say(unroutedWarning(router.service, router.file));
   ctx.deps.reporter.event({ type: "synced", service, servers: res.servers });
 }

@@ -1,6 +1,7 @@
 // Everything a command needs before its first change, built in one place: options (filled
 // from the last revision's settings), the compose project, Docker, the state on the Docker
-// host, and Traefik (checked by preflight). Any failure here is a refusal: nothing changed.
+// host, and Traefik (checked by preflight) in the routing mode the service is in (cli/mode.ts:
+// a file compose-roll owns, or Docker labels). Any failure here is a refusal: nothing changed.
 import { pino } from "pino";
 import { checkRollable, loadProject, type Project } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
@@ -8,7 +9,9 @@ import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../contr
 import type { Deps } from "../controller/rollout.js";
 import { connect, DockerEngine, systemClock } from "../engine/index.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
+import type { LabelRouter } from "../traefik/docker-provider.js";
 import { TraefikRouter } from "../traefik/router.js";
+import { DrainFirstEngine, detectMode, labelRouter, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter } from "./reporter.js";
 import { resolveSettings } from "./settings.js";
@@ -19,7 +22,9 @@ export interface Context {
   sources: Record<string, string>;
   project: Project;
   svc: ServiceRef;
-  deps: Deps & { engine: DockerEngine; router: TraefikRouter };
+  deps: Deps & { engine: DockerEngine; router: TraefikRouter | LabelRouter };
+  /** How Traefik routes the service: a file compose-roll owns, or Docker labels. */
+  mode: Mode;
   history: History;
   lock: Lock;
   actor: Actor;
@@ -31,6 +36,8 @@ export interface Context {
 export interface ContextNeeds {
   /** Commands that never touch Traefik (history, lock) skip its options and preflight. */
   traefik: boolean;
+  /** Work out the routing mode even without `traefik` (status shows it). */
+  mode?: boolean;
   /**
    * Per-image ports, once Docker answers (a rollout makes sure of its image there, pulling
    * it when the pull policy says so, reporting through `reporter`).
@@ -81,34 +88,64 @@ export async function openContext(
     projectDir: project.dir,
     ...(last?.settings ? { remembered: last.settings } : {}),
   });
-  const opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
+  // Label mode needs no --traefik-file: decide the mode before requiring one.
+  let opts = parseOptions(name, resolved.raw, process.cwd(), false, resolved.names);
+  const mode: Mode =
+    needs.traefik || needs.mode ? await detectMode(docker, svc, resolved.raw, opts) : { kind: "file" };
+  if (mode.kind === "file")
+    opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
+  else {
+    // Traefik's Docker provider decides the address: the labels' network and port, by IP.
+    if (opts.network === undefined && mode.network) opts.network = mode.network;
+    if (opts.port === undefined && mode.port) opts.port = mode.port;
+  }
   const clock: Clock = systemClock;
   const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
-  const router = new TraefikRouter({
-    file: opts.traefikFile,
-    service: opts.traefikService,
-    api: opts.traefikApi.href.replace(/\/$/, ""),
-    probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
-    clock,
-  });
-  // Traefik first: a wrong --traefik-api is refused before a rollout spends time pulling.
-  if (needs.traefik) await router.preflight();
-  const engine = new DockerEngine({
+  const portByImage: Record<string, number> = {};
+  const engineOpts = {
     docker,
     apiVersion,
     ...(opts.network ? { network: opts.network } : {}),
-    portByImage: needs.portByImage
-      ? await needs.portByImage(new DockerEngine({ docker, apiVersion }), {
-          opts,
-          reporter,
-          log,
-          ...(project.services[name]?.pullPolicy
-            ? { servicePullPolicy: project.services[name]?.pullPolicy }
-            : {}),
-        })
-      : {},
+    ...(mode.kind === "labels" && opts.port !== undefined ? { port: opts.port } : {}),
+    ...(mode.kind === "labels" ? { address: "ip" as const } : {}),
+    // Filled in below, after Traefik's preflight (the engine reads it by reference).
+    portByImage,
     clock,
-  });
+  };
+  let engine: DockerEngine;
+  let router: TraefikRouter | LabelRouter;
+  if (mode.kind === "labels") {
+    const draining = new DrainFirstEngine(engineOpts, {
+      routeMs: opts.routeTimeoutMs,
+      drainMs: opts.drainMs,
+      clock,
+    });
+    router = draining.router = labelRouter(mode, docker, draining, svc, opts, clock);
+    engine = draining;
+  } else {
+    engine = new DockerEngine(engineOpts);
+    router = new TraefikRouter({
+      file: opts.traefikFile,
+      service: opts.traefikService,
+      api: opts.traefikApi.href.replace(/\/$/, ""),
+      probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
+      clock,
+    });
+  }
+  // Traefik first: a wrong --traefik-api is refused before a rollout spends time pulling.
+  if (needs.traefik) await router.preflight();
+  if (needs.portByImage) {
+    const servicePullPolicy = project.services[name]?.pullPolicy;
+    Object.assign(
+      portByImage,
+      await needs.portByImage(new DockerEngine({ docker, apiVersion }), {
+        opts,
+        reporter,
+        log,
+        ...(servicePullPolicy ? { servicePullPolicy } : {}),
+      }),
+    );
+  }
   const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
   return {
     opts,
@@ -116,6 +153,7 @@ export async function openContext(
     project,
     svc,
     deps: { engine, router, clock, reporter },
+    mode,
     history,
     lock: new DockerLock({ docker }),
     actor: actor(),

@@ -5,8 +5,10 @@ import type { FileWrite } from "../compose/writeback.js";
 import type { ImageInfo, Observation } from "../controller/model.js";
 import { type PlannedStep, planRollout } from "../controller/plan.js";
 import { readFileText, setServers } from "../traefik/file.js";
+import { describeDrain } from "../traefik/labels.js";
 import type { Context } from "./context.js";
 import { current } from "./deploy.js";
+import { describeMode } from "./mode.js";
 import type { Truth } from "./truth.js";
 
 export interface DryRun {
@@ -15,7 +17,8 @@ export interface DryRun {
   from?: { ref: string; id: string };
   replicas: number;
   steps: PlannedStep[];
-  traefik: { file: string; diff: string };
+  /** File mode: the owned file's diff. Label mode: how Traefik finds and drops containers. */
+  traefik: { file: string; diff: string } | { labels: string };
   compose: { summary: string; diff: string; warnings: string[] } | { skipped: string };
 }
 
@@ -31,8 +34,12 @@ export async function dryRun(
   const steps = planRollout(obs, goal, name);
   const after = survivors(obs, steps, name);
   const file = ctx.opts.traefikFile;
-  const before = await readFileText(file);
-  const traefikAfter = setServers(before, ctx.opts.traefikService, after, file);
+  const traefik =
+    ctx.mode.kind === "labels"
+      ? {
+          labels: `${describeMode(ctx.mode)}; drain: ${ctx.mode.drain ? describeDrain(ctx.mode.drain) : "none (a rollout refuses)"}`,
+        }
+      : await fileDiff(file, ctx.opts.traefikService, after);
   return {
     settings: Object.entries(ctx.sources).map(([key, from]) => ({
       key,
@@ -43,7 +50,7 @@ export async function dryRun(
     ...(now.image ? { from: now.image } : {}),
     replicas: now.replicas,
     steps,
-    traefik: { file, diff: patch(file, before, traefikAfter) },
+    traefik,
     compose: truth.plan
       ? {
           summary: truth.plan.summary,
@@ -74,6 +81,11 @@ function predictedUrl(sample: { name: string; url?: string } | undefined, name: 
   const u = new URL(sample.url);
   u.hostname = name;
   return u.href.replace(/\/$/, "");
+}
+
+async function fileDiff(file: string, service: string, after: string[]) {
+  const before = await readFileText(file);
+  return { file, diff: patch(file, before, setServers(before, service, after, file)) };
 }
 
 function patch(path: string, before: string | undefined, after: string): string {
@@ -113,7 +125,8 @@ export function formatDryRun(d: DryRun): string {
           : `take ${s.name} (${s.image}) out of Traefik, drain, stop and remove it`;
     lines.push(`  ${String(i + 1).padStart(2)}. ${what}`);
   });
-  lines.push("", `Traefik file ${d.traefik.file}:`, d.traefik.diff || "  (unchanged)");
+  if ("labels" in d.traefik) lines.push("", `Traefik: ${d.traefik.labels}`);
+  else lines.push("", `Traefik file ${d.traefik.file}:`, d.traefik.diff || "  (unchanged)");
   if ("skipped" in d.compose) lines.push(`compose files: not updated (${d.compose.skipped})`);
   else {
     lines.push(`compose files: ${d.compose.summary}`, d.compose.diff || "  (already say so)");

@@ -3,8 +3,10 @@
 import type { Observation } from "../controller/model.js";
 import type { Revision } from "../controller/ports.js";
 import { observe } from "../controller/rollout.js";
+import { describeDrain } from "../traefik/labels.js";
 import { openContext } from "./context.js";
 import { describeLock } from "./deploy.js";
+import { describeMode } from "./mode.js";
 import type { RawOptions } from "./options.js";
 
 const out = (line: string): void => {
@@ -59,13 +61,35 @@ export function drift(obs: Observation): string[] {
 }
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
-  const ctx = await openContext(service, raw, { traefik: false });
+  const ctx = await openContext(service, raw, { traefik: false, mode: true });
   const obs = await observe(ctx.deps, ctx.svc);
   const lock = await ctx.lock.read(ctx.svc);
   const problems = drift(obs);
+  const { mode } = ctx;
+  // Label mode: Traefik's own view (every server its API lists, and the status it gives it).
+  const view = "view" in ctx.deps.router ? await ctx.deps.router.view() : undefined;
+  const drain =
+    mode.kind === "labels"
+      ? mode.drain
+        ? describeDrain(mode.drain)
+        : `none: a rollout will refuse (${mode.refusal?.hint ?? "see --allow-unsafe-drain"})`
+      : undefined;
   if (ctx.opts.json)
-    return out(JSON.stringify({ service: ctx.svc, ...obs, drift: problems, lock: lock ?? null }));
-  const routed = new Set(obs.routed);
+    return out(
+      JSON.stringify({
+        service: ctx.svc,
+        mode: mode.kind,
+        ...(mode.kind === "labels" ? { traefikService: mode.service, drain, traefik: view } : {}),
+        ...obs,
+        drift: problems,
+        lock: lock ?? null,
+      }),
+    );
+  out(`mode: ${describeMode(mode)}`);
+  if (drain) out(`drain: ${drain}`);
+  const routed = new Set(view ? view.servers : obs.routed);
+  const inTraefik = (url: string | undefined) =>
+    url && routed.has(url) ? `yes ${url}${view?.status[url] ? ` ${view.status[url]}` : ""}` : "no";
   table([
     ["CONTAINER", "IMAGE", "STATE", "HEALTH", "IN TRAEFIK", "REVISION"],
     ...obs.replicas.map((r) => [
@@ -73,7 +97,7 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
       r.imageRef,
       r.running ? "running" : `exited (${r.exitCode ?? "?"})`,
       r.health,
-      r.url && routed.has(r.url) ? `yes ${r.url}` : "no",
+      inTraefik(r.url),
       r.revision ? String(r.revision) : "-",
     ]),
   ]);

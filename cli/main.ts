@@ -57,6 +57,18 @@ function shared(cmd: Command): Command {
       )
       .option("--max-surge <n>", `new containers started side by side (default ${DEFAULTS.maxSurge})`)
       .option(
+        "--drain-file <path>",
+        `label mode: the file whose existence fails the healthcheck (default ${DEFAULTS.drainFile})`,
+      )
+      .option(
+        "--drain-command <argv>",
+        "label mode: command exec'd in an old container to fail its healthcheck (words or a JSON array)",
+      )
+      .option(
+        "--allow-unsafe-drain",
+        "label mode: roll even though nothing takes old containers out of Traefik before they stop",
+      )
+      .option(
         "--wait <duration>",
         "wait this long for another rollout's lock (default: fail at once, exit 3)",
       )

@@ -1,9 +1,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
-import { checkImageRef, parseDuration, parseOptions, traefikFileOf } from "./options.js";
+import { checkImageRef, parseArgv, parseDuration, parseOptions, traefikFileOf } from "./options.js";
 
 it("parses durations as users write them, refusing the rest", () => {
   expect(parseDuration("90s", "x")).toBe(90_000);
@@ -90,4 +90,27 @@ it("takes a directory as --traefik-file: the Traefik service's own file in it", 
   expect(parseOptions("web", { traefikFile: dir, traefikService: "front" }, "/srv").traefikFile).toBe(
     join(dir, "front.yml"),
   );
+});
+
+describe("label mode options", () => {
+  const base = { traefikFile: "web.yml" };
+  it("drain file defaults to /tmp/drain and must be absolute", () => {
+    expect(parseOptions("web", base, "/srv")).toMatchObject({
+      drainFile: "/tmp/drain",
+      allowUnsafeDrain: false,
+    });
+    expect(() => parseOptions("web", { ...base, drainFile: "tmp/drain" }, "/srv")).toThrow(/absolute path/);
+  });
+  it("drain command: words or a JSON array, never an empty one", () => {
+    expect(parseArgv("touch /tmp/maint", "--drain-command")).toEqual(["touch", "/tmp/maint"]);
+    expect(parseArgv('["sh","-c","touch /a && sleep 1"]', "--drain-command")).toEqual([
+      "sh",
+      "-c",
+      "touch /a && sleep 1",
+    ]);
+    expect(() => parseArgv("  ", "--drain-command")).toThrow(/is not a command/);
+    expect(() => parseArgv("[1]", "--drain-command")).toThrow(/is not a command/);
+    expect(() => parseArgv("[oops", "--drain-command")).toThrow(/is not a command/);
+    expect(parseOptions("web", { ...base, drainCommand: "a b" }, "/srv").drainCommand).toEqual(["a", "b"]);
+  });
 });

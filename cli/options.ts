@@ -21,6 +21,11 @@ export interface RawOptions {
   healthTimeout?: string;
   routeTimeout?: string;
   drain?: string;
+  /** Label mode: the file whose existence fails the healthcheck (--drain-file). */
+  drainFile?: string;
+  /** Label mode: argv exec'd in an old container to fail its healthcheck (JSON array or words). */
+  drainCommand?: string;
+  allowUnsafeDrain?: boolean;
   maxSurge?: string;
   image?: string;
   json?: boolean;
@@ -50,6 +55,9 @@ export interface Options {
   healthTimeoutMs: number;
   routeTimeoutMs: number;
   drainMs: number;
+  drainFile: string;
+  drainCommand?: string[];
+  allowUnsafeDrain: boolean;
   maxSurge: number;
   image?: string;
   json: boolean;
@@ -110,6 +118,8 @@ export const DEFAULTS = {
   // requests already in flight (the app's own graceful stop covers longer ones).
   drain: "3s",
   maxSurge: "1",
+  // docker-rollout's drain-file convention: the healthcheck fails while this file exists.
+  drainFile: "/tmp/drain",
   probePath: "/",
   wait: "0s",
   // Only for a holder on another host, whose process we cannot check: longer than any sane rollout.
@@ -233,6 +243,8 @@ export function parseOptions(
     healthTimeoutMs: parseDuration(raw.healthTimeout ?? DEFAULTS.healthTimeout, n("healthTimeout")),
     routeTimeoutMs: parseDuration(raw.routeTimeout ?? DEFAULTS.routeTimeout, n("routeTimeout")),
     drainMs: parseDuration(raw.drain ?? DEFAULTS.drain, n("drain")),
+    drainFile: raw.drainFile ?? DEFAULTS.drainFile,
+    allowUnsafeDrain: raw.allowUnsafeDrain ?? false,
     maxSurge: positiveInt(raw.maxSurge ?? DEFAULTS.maxSurge, n("maxSurge"), 100),
     json: raw.json ?? false,
     verbose: raw.verbose ?? false,
@@ -248,6 +260,35 @@ export function parseOptions(
   if (raw.port !== undefined) opts.port = positiveInt(raw.port, n("port"), 65535);
   if (raw.network !== undefined) opts.network = raw.network;
   if (raw.image !== undefined) opts.image = checkImageRef(raw.image);
+  if (!opts.drainFile.startsWith("/")) {
+    throw new RefusedError(
+      `${n("drainFile")}: "${opts.drainFile}" must be an absolute path inside the container`,
+    );
+  }
+  if (raw.drainCommand !== undefined) opts.drainCommand = parseArgv(raw.drainCommand, n("drainCommand"));
   if (raw.pull !== undefined) opts.pull = pullPolicyOf(raw.pull, n("pull")).policy;
   return opts;
+}
+
+/**
+ * An argv for the Engine's exec: a JSON array (`["sh","-c","touch /tmp/drain"]`), or words
+ * split on whitespace. Never run through a shell of ours: a shell is the user's to name.
+ */
+export function parseArgv(text: string, what: string): string[] {
+  const t = text.trim();
+  let argv: unknown;
+  if (t.startsWith("[")) {
+    try {
+      argv = JSON.parse(t);
+    } catch {
+      argv = undefined;
+    }
+  } else argv = t.split(/\s+/).filter(Boolean);
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === "string" && a !== "")) {
+    throw new RefusedError(
+      `${what}: "${text}" is not a command`,
+      'give words (touch /tmp/maintenance) or a JSON array (["sh","-c","touch /tmp/drain && sleep 2"])',
+    );
+  }
+  return argv as string[];
 }

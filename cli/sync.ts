@@ -5,6 +5,7 @@
 // the file lists exactly them.
 import { RefusedError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
+import { TraefikRouter } from "../traefik/router.js";
 import type { Context } from "./context.js";
 
 /** Every running container must have an address Traefik can use, or we refuse now. */
@@ -48,9 +49,11 @@ export interface SyncResult extends SyncPlan {
   unrouted: boolean;
 }
 
+/** File mode only: in label mode Traefik's Docker provider keeps the servers itself. */
 export async function syncRoutes(ctx: Context, signal: AbortSignal): Promise<SyncResult> {
   const { deps, svc, opts } = ctx;
   const { engine, router } = deps;
+  if (!(router instanceof TraefikRouter)) throw new Error("syncRoutes: a file-mode router is needed (a bug)");
   const [replicas, listed] = await Promise.all([engine.replicas(svc), router.listed()]);
   checkAddresses(replicas);
   const plan = planSync(replicas, listed ?? []);

@@ -79,8 +79,8 @@ export function baseline(obs: Observation, svc: ServiceRef): { replicas: Replica
   const routed = [...obs.routed].sort();
   if (urls.join(" ") !== routed.join(" ")) {
     throw new RefusedError(
-      `Traefik's file lists [${routed.join(", ")}] but ${svc.service}'s running containers are [${urls.join(", ")}]`,
-      `run \`compose-roll sync ${svc.service}\` so Traefik serves exactly the running containers`,
+      `Traefik lists [${routed.join(", ")}] but ${svc.service}'s running containers are [${urls.join(", ")}]`,
+      `run \`compose-roll sync ${svc.service}\` so Traefik serves exactly the running containers (label mode: make them healthy; Traefik lists only healthy ones)`,
     );
   }
   return { replicas: running, image: images[0] as string };

@@ -26,7 +26,12 @@ export class DockerEngine implements Engine {
   constructor(opts: DockerEngineOptions) {
     this.docker = opts.docker;
     this.apiVersion = opts.apiVersion;
-    this.address = { network: opts.network, port: opts.port, portByImage: opts.portByImage };
+    this.address = {
+      network: opts.network,
+      port: opts.port,
+      portByImage: opts.portByImage,
+      ...(opts.address ? { address: opts.address } : {}),
+    };
     this.clock = opts.clock ?? systemClock;
   }
 

@@ -18,6 +18,12 @@ export interface AddressOptions {
    * port, while the old containers stay reachable where Traefik already routes them.
    */
   portByImage?: Record<string, number>;
+  /**
+   * "ip": always the IP on the network, the address Traefik's Docker provider lists (label
+   * mode compares URLs with Traefik's API, so it must be exactly that). Unset: file mode's
+   * choice, a name Docker's DNS answers (see urlOf).
+   */
+  address?: "ip";
 }
 
 const HEALTH: Record<string, Health> = { starting: "starting", healthy: "healthy", unhealthy: "unhealthy" };
@@ -99,9 +105,10 @@ export function urlOf(c: ContainerInspect, imagePorts: number[] | undefined, opt
   // number) could be sent down a pooled connection to a container that died without
   // closing it (`docker rm -f`), and hang until the client gives up.
   const id = c.Id.slice(0, 12);
-  if (!NO_DNS.has(network) && dnsNames.includes(id)) return `http://${id}:${port}`;
-  if (!NO_DNS.has(network) && DNS_LABEL.test(name) && dnsNames.includes(name))
-    return `http://${name}:${port}`;
+  // Label mode: Traefik's Docker provider addresses containers by IP; match it exactly.
+  const dns = opts.address !== "ip" && !NO_DNS.has(network);
+  if (dns && dnsNames.includes(id)) return `http://${id}:${port}`;
+  if (dns && DNS_LABEL.test(name) && dnsNames.includes(name)) return `http://${name}:${port}`;
   const ip = endpoint.IPAddress;
   if (!ip) return undefined;
   return `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;

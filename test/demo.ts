@@ -1,8 +1,11 @@
 // `npm run demo`: bring up a private copy of examples/demo, sync Traefik's file, then roll
 // v1 → v2 under the load probe and print what users saw and where the time went.
+// `npm run demo -- --labels`: the same with examples/demo-labels (Traefik's Docker provider,
+// routed by labels, drained through the drain file; no sync).
 // Doubles as the benchmark for issue figures: it prints measurements, it asserts nothing.
 import { formatReport, LoadProbe } from "./load/probe.js";
 import { runCli, stackArgs } from "./support/cli.js";
+import { labelsArgs, startLabelsDemo } from "./support/labels-stack.js";
 import { startDemo } from "./support/stack.js";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
@@ -10,19 +13,26 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 const secs = (a: unknown, b: unknown) => (Date.parse(String(b)) - Date.parse(String(a))) / 1000;
 
 async function main(): Promise<number> {
-  const from = process.argv[2] ?? "compose-roll-demo/app:v1";
-  const to = process.argv[3] ?? "compose-roll-demo/app:v2";
-  process.stderr.write(`demo: bringing up Traefik + 3 x ${from} (examples/demo)…\n`);
-  const stack = await startDemo("demo", { WEB_IMAGE: from });
+  const labels = process.argv.includes("--labels");
+  const [from = "compose-roll-demo/app:v1", to = "compose-roll-demo/app:v2"] = process.argv
+    .slice(2)
+    .filter((a) => a !== "--labels");
+  const example = labels ? "examples/demo-labels" : "examples/demo";
+  process.stderr.write(`demo: bringing up Traefik + 3 x ${from} (${example})…\n`);
+  const env = { WEB_IMAGE: from };
+  const stack = labels ? await startLabelsDemo("demo", env) : await startDemo("demo", env);
+  const args = "traefikFile" in stack ? stackArgs(stack) : labelsArgs(stack);
   try {
     process.stderr.write(`demo: Traefik at ${stack.httpUrl}, API at ${stack.apiUrl}\n`);
-    const sync = await runCli(["sync", "web", ...stackArgs(stack)], { cwd: stack.dir });
-    process.stderr.write(sync.stderr);
-    if (sync.code !== 0) return sync.code ?? 1;
+    if ("traefikFile" in stack) {
+      const sync = await runCli(["sync", "web", ...args], { cwd: stack.dir });
+      process.stderr.write(sync.stderr);
+      if (sync.code !== 0) return sync.code ?? 1;
+    }
 
     process.stderr.write(`demo: rolling to ${to} under load (keep-alive, fresh and slow clients)…\n`);
     const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 300, slowMs: 2000 }).start();
-    const run = await runCli(["web", "--image", to, ...stackArgs(stack), "--json"], { cwd: stack.dir });
+    const run = await runCli(["web", "--image", to, ...args, "--json"], { cwd: stack.dir });
     const load = await probe.stop();
     for (const e of run.events) process.stderr.write(`  ${JSON.stringify(e)}\n`);
     process.stderr.write(run.stderr);
@@ -46,6 +56,18 @@ async function main(): Promise<number> {
       `  rollout ${total.toFixed(1)} s for ${started.length} replica(s): app boot ${boot.toFixed(1)} s, ` +
         `compose-roll (probe, Traefik reloads, drain, stop) ${(total - boot).toFixed(1)} s`,
     );
+    // The same total split by the step each stretch of the loop ended with ("removed" comes
+    // from drains in the background and is skipped): healthy = the app booting, routed =
+    // Traefik listing it + the live proof, draining = taking an old one out of Traefik,
+    // adding = starting a container, done = the last drain and stop.
+    const steps = run.events.filter((e) => !(e.type === "replica" && e.state === "removed"));
+    const phases = new Map<string, number>();
+    for (let i = 1; i < steps.length; i++) {
+      const e = steps[i] as Record<string, unknown>;
+      const key = String(e.type === "replica" ? e.state : e.type);
+      phases.set(key, (phases.get(key) ?? 0) + secs(steps[i - 1]?.time, e.time));
+    }
+    console.log(`  by step: ${[...phases].map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
     return run.code === 0 && load.failed === 0 ? 0 : 1;
   } finally {
     await stack.down();

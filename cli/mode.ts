@@ -1,0 +1,140 @@
+// Which routing mode a service is in, decided once per command from what is running:
+//   labels: its containers carry traefik.enable=true or traefik.http.* labels AND Traefik's
+//           API shows the matching @docker service → Traefik's Docker provider routes it;
+//   file:   otherwise → compose-roll owns a file of Traefik's file provider (as before).
+// Also builds label mode's adapters: the LabelRouter, and an engine that never stops a
+// container Traefik still lists without draining it first.
+import type Docker from "dockerode";
+import { RefusedError } from "../controller/errors.js";
+import type { Replica } from "../controller/model.js";
+import type { Clock } from "../controller/ports.js";
+import { DockerEngine, type DockerEngineOptions } from "../engine/dockerEngine.js";
+import { inspectContainer, serviceFilters } from "../engine/replicas.js";
+import { TraefikApi } from "../traefik/api.js";
+import { LabelRouter } from "../traefik/docker-provider.js";
+import {
+  chooseDrain,
+  type DrainMethod,
+  dockerServiceName,
+  labelAddress,
+  routedByLabels,
+} from "../traefik/labels.js";
+import type { Options, RawOptions } from "./options.js";
+
+export type Mode =
+  | { kind: "file" }
+  | {
+      kind: "labels";
+      /** The service as Traefik's API names it (…@docker). */
+      service: string;
+      /** From the labels: traefik.docker.network, loadbalancer.server.port. */
+      network?: string;
+      port?: number;
+      /** Undefined when no safe drain exists and unsafe was not allowed (`refusal` says why). */
+      drain?: DrainMethod;
+      refusal?: RefusedError;
+    };
+
+/**
+ * Reads the labels and healthcheck of one running container of the service (new ones are
+ * clones: same labels, same healthcheck) and asks Traefik's API about the @docker service.
+ */
+export async function detectMode(
+  docker: Docker,
+  svc: { project: string; service: string },
+  raw: RawOptions,
+  opts: Options,
+): Promise<Mode> {
+  const listed = await docker.listContainers({ filters: serviceFilters(svc) }).catch(() => []);
+  const first = listed.sort((a, b) => a.Names[0]?.localeCompare(b.Names[0] ?? "") ?? 0)[0];
+  const c = first && (await inspectContainer(docker, first.Id));
+  const labels = c?.Config.Labels ?? {};
+  if (!c || !routedByLabels(labels)) return { kind: "file" };
+  const api = new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, "") });
+  await api.ping();
+  // A plain --traefik-service (or one a file-mode rollout remembered) may name the file
+  // service: the name the labels give wins when Traefik knows only that one.
+  let service = dockerServiceName(labels, svc, raw.traefikService);
+  const fallback = dockerServiceName(labels, svc);
+  if (
+    service !== fallback &&
+    !raw.traefikService?.includes("@") &&
+    (await api.service(service)) === undefined
+  )
+    service = fallback;
+  if ((await api.service(service)) === undefined) {
+    // The user pointed us at a file: they route it there, whatever the labels say.
+    if (raw.traefikFile) return { kind: "file" };
+    throw new RefusedError(
+      `${svc.service} carries traefik labels but Traefik's API (${api.url}) has no service ${service}`,
+      "run Traefik with --providers.docker (Docker socket mounted), make sure the containers are healthy, or name the service with --traefik-service",
+    );
+  }
+  const mode: Mode = { kind: "labels", service, ...labelAddress(labels, service) };
+  try {
+    mode.drain = chooseDrain(
+      c.Config.Healthcheck?.Test,
+      {
+        drainFile: opts.drainFile,
+        allowUnsafe: opts.allowUnsafeDrain,
+        ...(opts.drainCommand ? { drainCommand: opts.drainCommand } : {}),
+      },
+      svc.service,
+    );
+  } catch (err) {
+    if (!(err instanceof RefusedError)) throw err;
+    mode.refusal = err;
+  }
+  return mode;
+}
+
+export function describeMode(mode: Mode): string {
+  return mode.kind === "file"
+    ? "file (compose-roll owns a file of Traefik's file provider)"
+    : `labels (Traefik's Docker provider routes ${mode.service})`;
+}
+
+export function labelRouter(
+  mode: Extract<Mode, { kind: "labels" }>,
+  docker: Docker,
+  engine: DockerEngine,
+  svc: { project: string; service: string },
+  opts: Options,
+  clock: Clock,
+): LabelRouter {
+  return new LabelRouter({
+    api: new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, ""), clock }),
+    service: mode.service,
+    docker,
+    replicas: () => engine.replicas(svc),
+    drain: mode.drain ?? { kind: "unsafe" },
+    probePath: opts.probePath,
+    clock,
+  });
+}
+
+/**
+ * The engine for label mode: before stopping a container Traefik lists or may still add (one
+ * the controller never saw routed, e.g. a new one that turned healthy and joined by itself
+ * while a rollback was deciding to remove it), drain it and wait `drainMs`, so no stop ever
+ * cuts a server Traefik sends to.
+ */
+export class DrainFirstEngine extends DockerEngine {
+  router: LabelRouter | undefined;
+
+  constructor(
+    opts: DockerEngineOptions,
+    private readonly timing: { routeMs: number; drainMs: number; clock: Clock },
+  ) {
+    super(opts);
+  }
+
+  override async stopAndRemove(replica: Replica, opts: { quick?: boolean } = {}): Promise<void> {
+    const never = new AbortController().signal;
+    if (this.router && (await this.router.drainBeforeStop(replica, this.timing.routeMs, never))) {
+      await this.timing.clock.sleep(this.timing.drainMs, never);
+      return super.stopAndRemove(replica, {});
+    }
+    return super.stopAndRemove(replica, opts);
+  }
+}

@@ -1,0 +1,166 @@
+// Label mode end to end: Traefik's Docker provider routes `web` by its labels; compose-roll
+// detects that, proves each new container, drains old ones through the drain file, and
+// restores on failure. The same load probe as file mode (keep-alive, fresh, slow requests)
+// must see zero failures. Failure cases first: each must leave 3 x v1 behind.
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
+import { containers, runCli } from "../support/cli.js";
+import { type LabelsStack, labelsArgs, startLabelsDemo, waitForServers } from "../support/labels-stack.js";
+
+let stack: LabelsStack;
+
+beforeAll(async () => {
+  stack = await startLabelsDemo("labels");
+});
+afterAll(async () => {
+  await stack?.down();
+});
+
+async function underLoad(
+  args: string[],
+): Promise<{ run: Awaited<ReturnType<typeof runCli>>; load: ProbeReport }> {
+  const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 240, slowMs: 2000 }).start();
+  const run = await runCli(["web", ...args, ...labelsArgs(stack), "--json"], { cwd: stack.dir });
+  const load = await probe.stop();
+  console.log(`${args.join(" ")}: exit ${run.code}; ${formatReport(load)}`);
+  return { run, load };
+}
+
+async function expectAllOn(image: string) {
+  const cs = await containers(stack.project);
+  expect(cs.map((c) => `${c.image} ${c.state} ${c.health}`)).toEqual(
+    Array(3).fill(`${image} running healthy`),
+  );
+  // Traefik's view agrees: exactly the three running containers, by their IPs.
+  await waitForServers(stack, 3);
+}
+
+async function webIds(): Promise<string[]> {
+  const list = await new Docker().listContainers({
+    all: true,
+    filters: { label: [`com.docker.compose.project=${stack.project}`, "com.docker.compose.service=web"] },
+  });
+  return list.map((c) => c.Id).sort();
+}
+
+describe("label mode", () => {
+  it("status shows the mode, the drain method and Traefik's view; sync is not needed", async () => {
+    const status = await runCli(["status", "web", ...labelsArgs(stack), "--json"], { cwd: stack.dir });
+    expect(status.code, status.stderr).toBe(0);
+    const view = status.events[0] as {
+      mode: string;
+      traefikService: string;
+      drain: string;
+      traefik: { servers: string[]; status: Record<string, string> };
+      replicas: { url: string; health: string }[];
+    };
+    expect(view).toMatchObject({ mode: "labels", traefikService: stack.traefikService });
+    expect(view.drain).toMatch(/^drain file \/tmp\/drain/);
+    // Traefik's view next to the containers: each container's URL is listed, and UP.
+    expect(view.traefik.servers.sort()).toEqual(view.replicas.map((r) => r.url).sort());
+    expect(Object.values(view.traefik.status)).toEqual(["UP", "UP", "UP"]);
+    const sync = await runCli(["sync", "web", ...labelsArgs(stack)], { cwd: stack.dir });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stderr).toMatch(/sync is not needed/);
+  });
+
+  it("refuses before any change when nothing can drain an old container (exit 2)", async () => {
+    const before = await webIds();
+    // The healthcheck checks /tmp/drain, not /tmp/elsewhere: no drain file, no command.
+    const run = await runCli(
+      ["web", "--image", "compose-roll-demo/app:v2", "--drain-file", "/tmp/elsewhere", ...labelsArgs(stack)],
+      { cwd: stack.dir },
+    );
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/requests in flight to old containers may fail/);
+    expect(run.stderr).toMatch(/test ! -f \/tmp\/elsewhere && <your check>/);
+    expect(await webIds()).toEqual(before);
+    await expectAllOn("compose-roll-demo/app:v1");
+  });
+
+  it("rolls back a never-healthy image: exit 5, nothing lost, still 3 x v1", async () => {
+    const { run, load } = await underLoad([
+      "--image",
+      "compose-roll-demo/app:broken",
+      "--health-timeout",
+      "10s",
+    ]);
+    expect(run.code, run.stderr).toBe(5);
+    expect(run.stderr).toMatch(/rolled back; still serving compose-roll-demo\/app:v1/);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(load.sent).toBeGreaterThan(100);
+    expect(load.releases).toEqual(["v1"]);
+    await expectAllOn("compose-roll-demo/app:v1");
+  });
+
+  it("rolls back an image that crashes at boot", async () => {
+    const { run, load } = await underLoad(["--image", "compose-roll-demo/app:crash"]);
+    expect(run.code, run.stderr).toBe(5);
+    expect(run.stderr).toMatch(/exited with code 3/);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(load.releases).toEqual(["v1"]);
+    await expectAllOn("compose-roll-demo/app:v1");
+  });
+
+  it("rolls v1 → v2 with zero failed requests, draining each old container by the drain file", async () => {
+    const { run, load } = await underLoad(["--image", "compose-roll-demo/app:v2"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(load.releases).toEqual(["v1", "v2"]);
+    expect(load.lastRelease).toBe("v2");
+    await expectAllOn("compose-roll-demo/app:v2");
+    const states = run.events.filter((e) => e.type === "replica").map((e) => e.state);
+    expect(states.filter((s) => s === "routed")).toHaveLength(3);
+    expect(states.filter((s) => s === "draining")).toHaveLength(3);
+  });
+
+  it("drains by --drain-command when the healthcheck does not name the drain file", async () => {
+    // --drain-file points elsewhere, so the drain file is not usable; the command makes the
+    // same healthcheck fail (argv as a JSON array, exec'd without a shell of ours).
+    const { run, load } = await underLoad([
+      "--image",
+      "compose-roll-demo/app:v3",
+      "--drain-file",
+      "/tmp/elsewhere",
+      "--drain-command",
+      '["touch", "/tmp/drain"]',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(load.lastRelease).toBe("v3");
+    await expectAllOn("compose-roll-demo/app:v3");
+    const status = await runCli(
+      [
+        "status",
+        "web",
+        ...labelsArgs(stack),
+        "--drain-file",
+        "/tmp/elsewhere",
+        "--drain-command",
+        "touch /tmp/drain",
+        "--json",
+      ],
+      { cwd: stack.dir },
+    );
+    expect(status.events[0]).toMatchObject({ drain: 'drain command ["touch","/tmp/drain"]' });
+  });
+
+  it("restores when interrupted after new containers served: back on the old ones, nothing lost", async () => {
+    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 240, slowMs: 2000 }).start();
+    const run = await runCli(["web", "--image", "compose-roll-demo/app:v2", ...labelsArgs(stack), "--json"], {
+      cwd: stack.dir,
+      onEvent: (e, kill) => {
+        if (e.type === "replica" && e.state === "removed") kill("SIGTERM");
+      },
+    });
+    const load = await probe.stop();
+    console.log(`SIGTERM mid-rollout: exit ${run.code}; ${formatReport(load)}`);
+    expect(run.code, run.stderr).toBe(5);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    // v2 did serve (Traefik adds a healthy container by itself), then was drained away again.
+    expect(load.releases).toContain("v2");
+    expect(load.lastRelease).toBe("v3");
+    await expectAllOn("compose-roll-demo/app:v3");
+  });
+});

@@ -1,0 +1,269 @@
+// The Router port over Traefik's Docker provider (label mode). Nothing is written: Traefik
+// adds a container by itself once Docker calls it healthy, and drops it only when it turns
+// unhealthy or dies. So this adapter
+//   - servers(): what Traefik's API lists for the @docker service, minus containers that
+//     joined by themselves but were not yet proven by verify() (so decide() still routes,
+//     i.e. proves, every new container before an old one goes);
+//   - verify(): waits until the API lists the URL, then sends a live request to exactly that
+//     URL (see README, "Label mode": Traefik cannot be asked to send to one server only);
+//   - setServers(): cannot add (Traefik does that); takes a server out by draining its
+//     container (drain file or drain command), then waits until Docker reports it unhealthy
+//     AND the API no longer lists it. Only then may the controller's drain wait and stop run.
+import type Docker from "dockerode";
+import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
+import type { Replica } from "../controller/model.js";
+import type { Clock, Router } from "../controller/ports.js";
+import { execIn, healthOf } from "../engine/exec.js";
+import { aborted, realClock, type TraefikApi } from "./api.js";
+import { type DrainMethod, describeDrain } from "./labels.js";
+
+export interface LabelRouterOptions {
+  api: TraefikApi;
+  /** The service as Traefik's API names it, e.g. web-demo@docker. */
+  service: string;
+  docker: Docker;
+  /** The service's containers with the URLs Traefik uses (the engine adapter's replicas()). */
+  replicas: () => Promise<Replica[]>;
+  drain: DrainMethod;
+  /** Path of the live request sent to a new container. */
+  probePath: string;
+  /** Cap on one live request. Default 2000. */
+  requestTimeoutMs?: number;
+  clock?: Clock;
+}
+
+const POLL_MS = 100;
+const GATEWAY_ERRORS = new Set([502, 503, 504]);
+
+export class LabelRouter implements Router {
+  readonly mode = "labels" as const;
+  private readonly clock: Clock;
+  /** Servers compose-roll accepts as routed: those serving when it started, and proven ones. */
+  private trusted: Set<string> | undefined;
+  /** Servers whose drain setServers() began: their stop must wait until Traefik dropped them. */
+  private readonly pending = new Set<string>();
+
+  constructor(readonly opts: LabelRouterOptions) {
+    this.clock = opts.clock ?? realClock;
+  }
+
+  get service(): string {
+    return this.opts.service;
+  }
+
+  /** Refuses when the API does not answer or has no such @docker service. */
+  async preflight(signal?: AbortSignal): Promise<void> {
+    await this.opts.api.ping(signal);
+    await this.trust(signal);
+  }
+
+  /** What Traefik's API lists for the service right now (empty when it has no such service). */
+  async listed(signal?: AbortSignal): Promise<string[]> {
+    const got = await this.opts.api.service(this.opts.service, signal).catch((err: Error) => {
+      if (err instanceof AbortedError) throw err;
+      throw new RoutingError(`could not read ${this.opts.service} from Traefik's API: ${err.message}`);
+    });
+    return got ?? [];
+  }
+
+  private async trust(signal?: AbortSignal): Promise<Set<string>> {
+    if (!this.trusted) {
+      const got = await this.opts.api.service(this.opts.service, signal);
+      if (got === undefined) {
+        throw new RefusedError(
+          `Traefik's API has no service ${this.opts.service}`,
+          "check that Traefik runs with --providers.docker and the Docker socket, that the containers are healthy, and that the name is right (--traefik-service)",
+        );
+      }
+      this.trusted = new Set(got);
+    }
+    return this.trusted;
+  }
+
+  async servers(): Promise<string[]> {
+    const trusted = await this.trust();
+    return (await this.listed()).filter((u) => trusted.has(u));
+  }
+
+  async verify(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const deadline = this.clock.now() + timeoutMs;
+    await this.until(
+      deadline,
+      signal,
+      async () => (await this.listed(signal)).includes(url),
+      () =>
+        new RoutingError(
+          `Traefik's API did not list ${url} in ${this.opts.service} within ${timeoutMs} ms`,
+          "check the traefik.docker.network and loadbalancer.server.port labels (or --network/--port): Traefik must use the address compose-roll computes",
+        ),
+    );
+    let last = "no request sent";
+    await this.until(
+      deadline,
+      signal,
+      async () => {
+        const verdict = await this.request(
+          url,
+          Math.min(this.opts.requestTimeoutMs ?? 2000, this.left(deadline)),
+          signal,
+        );
+        if (verdict === true) return true;
+        last = verdict;
+        return false;
+      },
+      () =>
+        new RoutingError(
+          `${url} did not answer a live request within ${timeoutMs} ms (${last})`,
+          "compose-roll must run where it can reach the containers' network (on the Docker host); check the port",
+        ),
+    );
+    (await this.trust(signal)).add(url);
+  }
+
+  /**
+   * Adding is Traefik's own doing: this only waits until the API lists `urls`. Removing starts
+   * the drain (drain file or command) and returns: the container keeps serving until Traefik
+   * drops it, so capacity holds while the next replica boots, and the engine's stop (see
+   * drainBeforeStop) waits until it is unhealthy AND out of the API, then the drain period.
+   */
+  async setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const deadline = this.clock.now() + timeoutMs;
+    const trusted = await this.trust(signal);
+    const removed = [...trusted].filter((u) => !urls.includes(u));
+    const listed = await this.listed(signal);
+    let begun = false;
+    for (const url of removed.filter((u) => listed.includes(u))) {
+      const r = (await this.opts.replicas()).find((x) => x.url === url && x.running);
+      if (r && (await this.drainStart(r, this.left(deadline)))) {
+        this.pending.add(url);
+        begun = true;
+      }
+    }
+    this.trusted = new Set(urls);
+    // A begun drain cannot be taken back (the container will turn unhealthy): finish the step
+    // even on a signal, so the controller hands it to its drains rather than a restore
+    // finding an unhealthy container of the image it restores and calling that a failure.
+    await this.until(
+      deadline,
+      begun ? new AbortController().signal : signal,
+      async () => {
+        const now = await this.listed(signal);
+        return urls.every((u) => now.includes(u));
+      },
+      () =>
+        new RoutingError(
+          `Traefik's API did not list [${urls.join(", ")}] for ${this.opts.service} within ${timeoutMs} ms`,
+          "check Traefik's log and that the containers are healthy",
+        ),
+    );
+  }
+
+  /**
+   * Starts taking `r` out of Traefik: creates the drain file or runs the drain command.
+   * False when nothing can (unsafe): the container is then stopped while still listed.
+   */
+  async drainStart(r: Replica, timeoutMs: number): Promise<boolean> {
+    const m = this.opts.drain;
+    if (m.kind === "unsafe") return false;
+    const argv = m.kind === "file" ? ["touch", m.path] : m.argv;
+    const res = await execIn(this.opts.docker, r.id, argv, Math.max(1000, timeoutMs));
+    if (res.exitCode !== 0) {
+      throw new RoutingError(
+        `draining ${r.name}: ${JSON.stringify(argv)} exited ${res.exitCode}${res.output ? `: ${res.output}` : ""}`,
+        m.kind === "file"
+          ? `the image needs \`touch\` and a writable ${m.path}; or pass --drain-command <argv> / --drain-file <path>`
+          : "fix the drain command so it exits 0",
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Before any stop: a running container Traefik lists, or may list any moment (healthy but
+   * not yet picked up: the provider adds it on the health_status event), is drained first and
+   * waited for until Docker calls it unhealthy AND the API no longer lists it. One still
+   * `starting` can never turn healthy once drained, so it may go at once. True when it was
+   * (or may have been) in Traefik: the caller then owes it the drain wait.
+   */
+  async drainBeforeStop(r: Replica, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    if (!r.url || !r.running || this.opts.drain.kind === "unsafe") return false;
+    const url = r.url;
+    // Begun by setServers(): not again (a drain command need not be idempotent).
+    const begun = this.pending.delete(url);
+    const wasListed = begun || (await this.listed(signal)).includes(url);
+    try {
+      if (!begun) await this.drainStart(r, timeoutMs);
+    } catch (err) {
+      // It exited meanwhile: Traefik drops it on `die`, nothing left to drain.
+      if ((await healthOf(this.opts.docker, r.id)) === "exited") return false;
+      throw err;
+    }
+    const health = await healthOf(this.opts.docker, r.id);
+    // Not in Traefik and not healthy: the provider will not add it, and with the drain file
+    // in place it cannot turn healthy again.
+    if (!wasListed && health !== "healthy" && health !== "none") return false;
+    this.trusted?.delete(url);
+    const deadline = this.clock.now() + timeoutMs;
+    await this.until(
+      deadline,
+      signal,
+      async () => {
+        const h = await healthOf(this.opts.docker, r.id);
+        return h !== "healthy" && h !== "none" && !(await this.listed(signal)).includes(url);
+      },
+      () =>
+        new RoutingError(
+          `${r.name} was still healthy or in Traefik ${timeoutMs} ms after ${describeDrain(this.opts.drain)}`,
+          `check that its healthcheck fails while draining: \`docker inspect --format '{{json .State.Health}}' ${r.name}\``,
+        ),
+    );
+    return true;
+  }
+
+  /** Traefik's view for `status`: each listed server and the status Traefik gives it. */
+  async view(signal?: AbortSignal): Promise<{ servers: string[]; status: Record<string, string> }> {
+    const res = await fetch(
+      `${this.opts.api.url}/api/http/services/${encodeURIComponent(this.opts.service)}`,
+      {
+        signal: signal ?? AbortSignal.timeout(2000),
+      },
+    );
+    if (!res.ok) return { servers: [], status: {} };
+    const body = (await res.json()) as { serverStatus?: Record<string, string> };
+    return { servers: await this.listed(signal), status: body.serverStatus ?? {} };
+  }
+
+  /** One direct GET: true when the container answered, else why not. */
+  private async request(url: string, timeoutMs: number, signal: AbortSignal): Promise<true | string> {
+    try {
+      const res = await fetch(new URL(this.opts.probePath, url), {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, timeoutMs))]),
+        headers: { connection: "close" },
+      });
+      await res.body?.cancel();
+      return GATEWAY_ERRORS.has(res.status) ? `HTTP ${res.status}` : true;
+    } catch (err) {
+      if (signal.aborted) throw aborted();
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      return cause?.code ?? cause?.message ?? (err as Error).message;
+    }
+  }
+
+  private async until(
+    deadline: number,
+    signal: AbortSignal,
+    check: () => Promise<boolean>,
+    timeout: () => Error,
+  ): Promise<void> {
+    for (;;) {
+      if (signal.aborted) throw aborted();
+      if (await check()) return;
+      if (this.left(deadline) <= 0) throw timeout();
+      await this.clock.sleep(Math.min(POLL_MS, this.left(deadline)), signal);
+    }
+  }
+
+  private left(deadline: number): number {
+    return Math.max(0, deadline - this.clock.now());
+  }
+}
