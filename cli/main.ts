@@ -65,6 +65,14 @@ function shared(cmd: Command): Command {
         "a lock from another host older than this is stale (default 30m)",
       )
       .option("--history-limit <n>", "revisions kept on the Docker host (default 10)")
+      .option(
+        "-H, --host <url>",
+        "Docker engine: unix://, tcp:// (TLS: DOCKER_TLS_VERIFY), ssh://user@host (default: as docker)",
+      )
+      .option(
+        "--context <name>",
+        "Docker CLI context to use (default: DOCKER_CONTEXT, then `docker context use`)",
+      )
       .option("--json", "one JSON event per line on stdout, for CI")
       .option("-v, --verbose", "debug logs on stderr")
   );

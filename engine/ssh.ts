@@ -1,0 +1,240 @@
+// ssh:// transport: HTTP to the Engine API through `docker system dial-stdio` on the remote
+// host, as the docker CLI does it. docker-modem's own ssh support opens a NEW ssh connection
+// (handshake + auth) for every API call and accepts any host key; this adapter keeps ONE
+// authenticated connection per process, opens one exec channel per HTTP connection (reused
+// through keep-alive), and checks the host key against known_hosts before sending anything.
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import { type Socket, connect as tcpConnect } from "node:net";
+import { homedir, userInfo } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import { type AnyAuthMethod, Client, type ClientChannel, type ServerHostKeyAlgorithm, utils } from "ssh2";
+import { EngineError } from "../controller/errors.js";
+import type { Endpoint } from "./host.js";
+import { hostName, type KnownHost, keyTypeOf, loadKnownHosts, matches, verify } from "./knownHosts.js";
+
+type SshEndpoint = Extract<Endpoint, { kind: "ssh" }>;
+
+/** OpenSSH's default identities, in its order (ssh_config IdentityFile). */
+const IDENTITIES = ["id_rsa", "id_ecdsa", "id_ed25519"];
+
+export interface SshSetup {
+  user: string;
+  auth: AnyAuthMethod[];
+  /** What was looked at, for the message when nothing is accepted. */
+  tried: string[];
+  knownHosts: KnownHost[];
+  knownHostsFiles: string[];
+}
+
+/** Keys from the agent (SSH_AUTH_SOCK), then ~/.ssh/id_*; host keys from the known_hosts files. */
+export function sshSetup(e: SshEndpoint, env: NodeJS.ProcessEnv): SshSetup {
+  const home = env.HOME || homedir();
+  const user = e.user || env.USER || userInfo().username;
+  const auth: AnyAuthMethod[] = [];
+  const tried: string[] = [];
+  if (env.SSH_AUTH_SOCK) {
+    auth.push({ type: "agent", username: user, agent: env.SSH_AUTH_SOCK });
+    tried.push(`the agent at ${env.SSH_AUTH_SOCK}`);
+  }
+  for (const name of IDENTITIES) {
+    const file = join(home, ".ssh", name);
+    let text: Buffer;
+    try {
+      text = readFileSync(file);
+    } catch {
+      continue;
+    }
+    const parsed = utils.parseKey(text);
+    if (parsed instanceof Error) {
+      // An encrypted key needs a passphrase a runner cannot type: load it into an agent instead.
+      tried.push(`${file} (skipped: ${parsed.message}; add it to ssh-agent)`);
+      continue;
+    }
+    auth.push({ type: "publickey", username: user, key: text });
+    tried.push(file);
+  }
+  const knownHostsFiles = [
+    join(home, ".ssh", "known_hosts"),
+    join(home, ".ssh", "known_hosts2"),
+    "/etc/ssh/ssh_known_hosts",
+  ];
+  return { user, auth, tried, knownHosts: loadKnownHosts(knownHostsFiles), knownHostsFiles };
+}
+
+/** Host key algorithms to offer, those already known for the host first (as ssh orders them). */
+export function hostKeyAlgorithms(known: KnownHost[], name: string): ServerHostKeyAlgorithm[] {
+  const all: ServerHostKeyAlgorithm[] = [
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+  ];
+  const types = new Set(known.filter((k) => !k.marker && matches(k.patterns, name)).map((k) => k.keyType));
+  const isKnown = (a: ServerHostKeyAlgorithm) => types.has(a.startsWith("rsa-") ? "ssh-rsa" : a);
+  return [...all.filter(isKnown), ...all.filter((a) => !isKnown(a))];
+}
+
+export class SshTransport {
+  private client: Promise<Client> | undefined;
+  private sock: Socket | undefined;
+  /** Channels a request is using; the TCP socket keeps the process alive only while > 0. */
+  private busy = 0;
+  readonly agent: http.Agent;
+
+  constructor(
+    private readonly e: SshEndpoint,
+    private readonly setup: SshSetup,
+  ) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    // Node's Agent calls createConnection(options, callback) for each new HTTP connection.
+    (agent as unknown as { createConnection: unknown }).createConnection = (
+      _opts: unknown,
+      cb: (err: Error | null, s?: Duplex) => void,
+    ) => {
+      this.channel().then(
+        (s) => cb(null, s),
+        (err: Error) => cb(err),
+      );
+    };
+    this.agent = agent;
+  }
+
+  private where(): string {
+    return `ssh://${this.setup.user}@${this.e.host}:${this.e.port}`;
+  }
+
+  private connectOnce(): Promise<Client> {
+    const name = hostName(this.e.host, this.e.port);
+    let refusal: EngineError | undefined;
+    return new Promise((resolve, reject) => {
+      const sock = tcpConnect({ host: this.e.host, port: this.e.port });
+      this.sock = sock;
+      const conn = new Client();
+      conn.once("ready", () => {
+        this.track(0);
+        resolve(conn);
+      });
+      conn.on("error", (err: Error & { level?: string }) => {
+        this.client = undefined;
+        if (refusal) return reject(refusal);
+        if (err.level === "client-authentication") {
+          return reject(
+            new EngineError(
+              `ssh: ${this.where()} accepted none of our keys (tried: ${this.setup.tried.join(", ") || "none found"})`,
+              `load the key into ssh-agent (ssh-add) or put it at ~/.ssh/id_ed25519, and its .pub in ${this.setup.user}'s authorized_keys on ${this.e.host}`,
+            ),
+          );
+        }
+        reject(err);
+      });
+      conn.on("close", () => {
+        this.client = undefined;
+      });
+      conn.connect({
+        sock,
+        username: this.setup.user,
+        authHandler: this.setup.auth,
+        readyTimeout: 20_000,
+        algorithms: { serverHostKey: hostKeyAlgorithms(this.setup.knownHosts, name) },
+        hostVerifier: (key: Buffer) => {
+          const v = verify(this.setup.knownHosts, this.e.host, this.e.port, key);
+          if (v.ok) return true;
+          refusal = hostKeyRefusal(v, name, this.e, keyTypeOf(key), this.setup.knownHostsFiles[0] ?? "");
+          return false;
+        },
+      });
+    });
+  }
+
+  /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
+  private async channel(): Promise<Duplex> {
+    this.client ??= this.connectOnce();
+    const conn = await this.client;
+    const stream = await new Promise<ClientChannel>((resolve, reject) =>
+      conn.exec("docker system dial-stdio", (err, s) => (err ? reject(err) : resolve(s))),
+    );
+    let stderr = "";
+    stream.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    stream.once("exit", (code: number | null) => {
+      // The remote side ended: a missing docker CLI (127) or a socket it cannot reach.
+      if (code) {
+        (stream as Duplex).destroy(
+          new EngineError(
+            `ssh: \`docker system dial-stdio\` on ${this.e.host} exited ${code}: ${stderr.trim().split("\n").pop() ?? ""}`,
+            `install the docker CLI on ${this.e.host} (on ${this.setup.user}'s PATH) and check that \`docker info\` works there`,
+          ),
+        );
+      }
+    });
+    return this.socketLike(stream);
+  }
+
+  /**
+   * Node's keep-alive Agent calls setKeepAlive/ref/unref on its sockets: an idle pooled
+   * connection is unref'd so it never holds the process open. A channel is not a socket, so
+   * these are forwarded to a count that refs or unrefs the one TCP socket under them all.
+   */
+  private socketLike(stream: ClientChannel): Duplex {
+    let reffed = true;
+    this.track(+1);
+    const s = stream as unknown as Record<string, unknown>;
+    s.setKeepAlive = () => stream;
+    s.setNoDelay = () => stream;
+    s.setTimeout = () => stream;
+    s.ref = () => {
+      if (!reffed) this.track(+1);
+      reffed = true;
+      return stream;
+    };
+    s.unref = () => {
+      if (reffed) this.track(-1);
+      reffed = false;
+      return stream;
+    };
+    stream.once("close", () => {
+      if (reffed) this.track(-1);
+      reffed = false;
+    });
+    return stream;
+  }
+
+  private track(delta: number): void {
+    this.busy += delta;
+    if (this.busy > 0) this.sock?.ref();
+    else this.sock?.unref();
+  }
+
+  /** Closes the ssh connection (idle keep-alive channels with it). */
+  close(): void {
+    this.agent.destroy();
+    this.sock?.destroy();
+  }
+}
+
+function hostKeyRefusal(
+  v: Exclude<ReturnType<typeof verify>, { ok: true }>,
+  name: string,
+  e: SshEndpoint,
+  type: string,
+  knownHostsFile: string,
+): EngineError {
+  const scan = `ssh-keyscan ${e.port === 22 ? "" : `-p ${e.port} `}${e.host} >> ${knownHostsFile}`;
+  if (v.reason === "unknown") {
+    return new EngineError(
+      `ssh: the host key of ${name} (${type}) is not in known_hosts, so the host cannot be trusted`,
+      `check the key's fingerprint with the host's owner, then: ${scan} (or ssh ${e.host} once and accept it)`,
+    );
+  }
+  return new EngineError(
+    v.reason === "revoked"
+      ? `ssh: the host key of ${name} is marked @revoked in ${v.entry.file}:${v.entry.line}`
+      : `ssh: the host key of ${name} (${type}) does not match ${v.entry.file}:${v.entry.line}: someone may be intercepting the connection, or the host was reinstalled`,
+    `if the host really changed its key: ssh-keygen -R '${name}' -f ${v.entry.file} && ${scan}`,
+  );
+}
