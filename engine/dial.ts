@@ -100,6 +100,9 @@ const TLS_CODES = new Set([
 /** A hint for transport failures the generic Docker hints do not cover (TLS), else undefined. */
 export function transportHint(err: unknown, where: string): string | undefined {
   const code = (err as { code?: string } | undefined)?.code ?? "";
+  if (code === "ENOENT" || code === "ECONNREFUSED") {
+    return `start Docker there, or point -H / DOCKER_HOST / --context at where it runs (tried ${where})`;
+  }
   if (TLS_CODES.has(code)) {
     return `the engine's TLS certificate at ${where} did not verify (${code}): put the CA that signed it in DOCKER_CERT_PATH/ca.pem (or the context's TLS), and make sure the certificate names that host`;
   }

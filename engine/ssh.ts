@@ -9,9 +9,14 @@ import { type Socket, connect as tcpConnect } from "node:net";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { type AnyAuthMethod, Client, type ClientChannel, type ServerHostKeyAlgorithm, utils } from "ssh2";
+import ssh2, { type AnyAuthMethod, type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
+
+// ssh2 is CommonJS: its named exports are not visible to ESM, only the default object.
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof ssh2.Client>;
+
 import { hostName, type KnownHost, keyTypeOf, loadKnownHosts, matches, verify } from "./knownHosts.js";
 
 type SshEndpoint = Extract<Endpoint, { kind: "ssh" }>;
@@ -114,10 +119,7 @@ export class SshTransport {
       const sock = tcpConnect({ host: this.e.host, port: this.e.port });
       this.sock = sock;
       const conn = new Client();
-      conn.once("ready", () => {
-        this.track(0);
-        resolve(conn);
-      });
+      conn.once("ready", () => resolve(conn));
       conn.on("error", (err: Error & { level?: string }) => {
         this.client = undefined;
         if (refusal) return reject(refusal);
@@ -152,11 +154,19 @@ export class SshTransport {
 
   /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
   private async channel(): Promise<Duplex> {
-    this.client ??= this.connectOnce();
-    const conn = await this.client;
-    const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      conn.exec("docker system dial-stdio", (err, s) => (err ? reject(err) : resolve(s))),
-    );
+    // Busy from the moment a request wants a channel: the handshake and exec must hold the process.
+    this.track(+1);
+    let stream: ClientChannel;
+    try {
+      this.client ??= this.connectOnce();
+      const conn = await this.client;
+      stream = await new Promise<ClientChannel>((resolve, reject) =>
+        conn.exec("docker system dial-stdio", (err, s) => (err ? reject(err) : resolve(s))),
+      );
+    } catch (err) {
+      this.track(-1);
+      throw err;
+    }
     let stderr = "";
     stream.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
@@ -181,8 +191,8 @@ export class SshTransport {
    * these are forwarded to a count that refs or unrefs the one TCP socket under them all.
    */
   private socketLike(stream: ClientChannel): Duplex {
+    // Starts counted: channel() counted it when the request asked for it.
     let reffed = true;
-    this.track(+1);
     const s = stream as unknown as Record<string, unknown>;
     s.setKeepAlive = () => stream;
     s.setNoDelay = () => stream;
@@ -228,7 +238,7 @@ function hostKeyRefusal(
   if (v.reason === "unknown") {
     return new EngineError(
       `ssh: the host key of ${name} (${type}) is not in known_hosts, so the host cannot be trusted`,
-      `check the key's fingerprint with the host's owner, then: ${scan} (or ssh ${e.host} once and accept it)`,
+      `check the key's fingerprint with the host's owner, then: ${scan} (or \`ssh ${e.port === 22 ? "" : `-p ${e.port} `}${e.host}\` once and accept it)`,
     );
   }
   return new EngineError(
