@@ -6,6 +6,7 @@ import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "..
 import { repairCommand, rollCommand, syncCommand, undoCommand } from "./commands.js";
 import { historyCommand, lockReleaseCommand, lockStatusCommand, statusCommand } from "./inspect.js";
 import { DEFAULTS, type RawOptions } from "./options.js";
+import { installPluginCommand } from "./plugin.js";
 import { explicitFlags } from "./settings.js";
 
 function shared(cmd: Command): Command {
@@ -144,6 +145,14 @@ export function program(): Command {
     .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
       lockReleaseCommand(service, given(raw, cmd)),
     );
+
+  prog
+    .command("install-plugin")
+    .description(
+      "make `docker roll ...` run compose-roll: writes docker-roll into $DOCKER_CONFIG/cli-plugins",
+    )
+    .option("--dir <path>", "plugin directory (default: ~/.docker/cli-plugins)")
+    .action((raw: { dir?: string }) => installPluginCommand(raw));
 
   shared(prog.command("roll <service>", { isDefault: true }))
     .description(
