@@ -41,8 +41,8 @@ if (process.env.COMPOSE_ROLL_DOCKER_PLUGIN) {
     }
     delete process.env.COMPOSE_ROLL_DOCKER_PLUGIN;
     process.argv = [process.argv[0] ?? "node", "docker roll", ...call.args];
-    return import("./main.js");
+    return import("./main.js").then((m) => m.run(process.argv));
   });
 } else {
-  import("./main.js");
+  import("./main.js").then((m) => m.run(process.argv));
 }

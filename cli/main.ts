@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Entry point: commander parses, cli/commands.ts orchestrates, and every error leaves
 // through exitCodeFor() with one line saying what happened and what to do.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "../controller/errors.js";
 import { repairCommand, rollCommand, syncCommand, undoCommand } from "./commands.js";
@@ -194,6 +196,15 @@ function report(err: unknown): void {
   if (!(e instanceof ComposeRollError) && e.stack) process.stderr.write(`${e.stack}\n`);
 }
 
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+/** Runs the CLI on `argv` (node, script, args...) and sets the exit code. */
+export function run(argv: string[]): Promise<void> {
+  return main(argv).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+// Run when started as `node dist/cli/main.js`; cli/entry.ts (the installed bin) calls run()
+// itself, and tests import program() without running anything.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  void run(process.argv);
+}
