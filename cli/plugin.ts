@@ -17,7 +17,10 @@ export const PLUGIN_ENV = "COMPOSE_ROLL_DOCKER_PLUGIN";
 export function version(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
     try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === "compose-roll" && pkg.version) return pkg.version;
     } catch {
       // not here: look one directory up

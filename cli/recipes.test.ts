@@ -27,7 +27,7 @@ function words(line: string): string[] {
 }
 
 /** The arguments given to compose-roll: after its binary, its entry point, or its image in `docker run`. */
-export function invocations(text: string): string[][] {
+function invocations(text: string): string[][] {
   const out: string[][] = [];
   for (const line of text.replace(/\\\n/g, " ").split("\n")) {
     const w = words(line);
@@ -41,7 +41,7 @@ export function invocations(text: string): string[][] {
 }
 
 /** What is wrong with `args` for the CLI, or undefined: unknown subcommands and flags. */
-export function checkArgs(root: Command, args: string[]): string | undefined {
+function checkArgs(root: Command, args: string[]): string | undefined {
   let cmd = root.commands.find((c) => c.name() === "roll") as Command;
   const first = root.commands.find((c) => c.name() === args[0]);
   let i = 0;
