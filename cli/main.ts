@@ -205,6 +205,12 @@ export function run(argv: string[]): Promise<void> {
 
 // Run when started as `node dist/cli/main.js`; cli/entry.ts (the installed bin) calls run()
 // itself, and tests import program() without running anything.
-if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  void run(process.argv);
+if (startedAsThisFile()) void run(process.argv);
+
+function startedAsThisFile(): boolean {
+  try {
+    return Boolean(process.argv[1]) && realpathSync(process.argv[1] ?? "") === fileURLToPath(import.meta.url);
+  } catch {
+    return false; // argv[1] is no file (e.g. "docker roll", set by cli/entry.ts)
+  }
 }

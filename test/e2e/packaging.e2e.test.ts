@@ -128,7 +128,7 @@ describe("container image", () => {
 });
 
 describe("Docker CLI plugin", () => {
-  it("is installed by `compose-roll install-plugin` and rolls the demo back to v1 as `docker roll`", async () => {
+  it("is installed by `compose-roll install-plugin` and rolls the demo to v3 as `docker roll`", async () => {
     const config = mkdtempSync(join(tmpdir(), "compose-roll-docker-config-"));
     const install = await sh(process.execPath, [join(ROOT, "dist/cli/entry.js"), "install-plugin"], {
       DOCKER_CONFIG: config,
