@@ -1,6 +1,6 @@
 // The ways compose-roll is run besides `node dist/cli/main.js`: the npm tarball installed
 // globally, the container image from images/build, and the Docker CLI plugin. The image rolls
-// the demo v1 → v2 and the plugin rolls it back v2 → v1, each a real rollout under load.
+// the demo to v2 and the plugin rolls it to v3, each a real rollout under load.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -147,7 +147,7 @@ describe("Docker CLI plugin", () => {
         "roll",
         "web",
         "--image",
-        "compose-roll-demo/app:v1",
+        "compose-roll-demo/app:v3",
         ...stackArgs(stack),
         "--json",
       ],
@@ -156,7 +156,7 @@ describe("Docker CLI plugin", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.load.failed, JSON.stringify(r.load.failures)).toBe(0);
     expect((await containers(stack.project)).map((c) => c.image)).toEqual(
-      Array(3).fill("compose-roll-demo/app:v1"),
+      Array(3).fill("compose-roll-demo/app:v3"),
     );
     // A refusal through the plugin keeps compose-roll's exit code.
     const refused = await sh("docker", [
