@@ -51,9 +51,13 @@ export async function openContext(
   needs: ContextNeeds,
 ): Promise<Context> {
   const log = pino({ level: raw.verbose ? "debug" : "warn" }, pino.destination(2));
-  // One engine for everything: the API calls and the docker CLI subprocesses (compose).
+  // One engine for everything: the API calls and the docker CLI subprocesses (compose), which
+  // over ssh go through the same connection (so: connect first).
   const host = resolveHost({ host: raw.host, context: raw.context }, process.env);
-  const env = { ...process.env, ...host.cliEnv };
+  const { docker, apiVersion, cliEnv } = await connectTo(host).catch((err: ComposeRollError) => {
+    throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
+  });
+  const env = { ...process.env, ...cliEnv };
   const project = await loadProject({
     files: raw.file ?? [],
     cwd: process.cwd(),
@@ -61,9 +65,6 @@ export async function openContext(
     envFiles: raw.envFile ?? [],
     profiles: raw.profile ?? [],
     ...(raw.projectName ? { projectName: raw.projectName } : {}),
-  });
-  const { docker, apiVersion } = await connectTo(host).catch((err: ComposeRollError) => {
-    throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
   });
   log.debug({ host: host.url, source: host.source }, "Docker engine");
   const history = new DockerHistory({

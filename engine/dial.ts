@@ -13,6 +13,8 @@ export interface Dialed {
   options: Docker.DockerOptions;
   /** Ends what the transport holds open (the ssh connection); a no-op for sockets and TLS. */
   close(): void;
+  /** For ssh: a local socket reaching the same engine through this connection (for docker CLI calls). */
+  localSocket?: () => Promise<string>;
 }
 
 const UNSET = {
@@ -73,7 +75,7 @@ export function dial(e: Endpoint, env: NodeJS.ProcessEnv): Dialed {
         port: 80,
         agent: transport.agent,
       } as Docker.DockerOptions;
-      return { options, close: () => transport.close() };
+      return { options, close: () => transport.close(), localSocket: () => transport.listen() };
     }
   }
 }

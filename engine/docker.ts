@@ -22,6 +22,8 @@ export interface Connection {
   where: string;
   /** Closes what the transport holds open (an ssh connection). */
   close(): void;
+  /** Set in a docker CLI subprocess's environment to reach this same engine (engine/host.ts cliEnv). */
+  cliEnv: Record<string, string | undefined>;
 }
 
 /** Compares "1.41" and "1.44" numerically (string comparison gets "1.9" vs "1.10" wrong). */
@@ -70,7 +72,12 @@ export async function connect(options?: Docker.DockerOptions): Promise<Connectio
 /** Connects to a resolved host through its transport (engine/dial.ts). */
 export async function connectTo(target: ResolvedHost): Promise<Connection> {
   const dialed = dial(target.endpoint, process.env);
-  return open(dialed.options, describe(target.endpoint), dialed);
+  const conn = await open(dialed.options, describe(target.endpoint), dialed);
+  // Over ssh, docker CLI subprocesses go through this connection too (engine/ssh.ts listen()).
+  if (dialed.localSocket) {
+    conn.cliEnv = { DOCKER_HOST: `unix://${await dialed.localSocket()}`, DOCKER_CONTEXT: undefined };
+  } else conn.cliEnv = target.cliEnv;
+  return conn;
 }
 
 async function open(options: Docker.DockerOptions, where: string, dialed?: Dialed): Promise<Connection> {
@@ -91,7 +98,7 @@ async function open(options: Docker.DockerOptions, where: string, dialed?: Diale
   const apiVersion = negotiate(v);
   // docker-modem prefixes every path with "/" + version.
   (docker.modem as { version?: string }).version = `v${apiVersion}`;
-  return { docker, apiVersion, serverVersion: v.Version ?? "unknown", where, close };
+  return { docker, apiVersion, serverVersion: v.Version ?? "unknown", where, close, cliEnv: {} };
 }
 
 interface DockerishError {

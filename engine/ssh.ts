@@ -3,21 +3,20 @@
 // (handshake + auth) for every API call and accepts any host key; this adapter keeps ONE
 // authenticated connection per process, opens one exec channel per HTTP connection (reused
 // through keep-alive), and checks the host key against known_hosts before sending anything.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
-import { type Socket, connect as tcpConnect } from "node:net";
-import { homedir, userInfo } from "node:os";
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
 import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
+import { hostName, type KnownHost, keyTypeOf, loadKnownHosts, matches, verify } from "./knownHosts.js";
 
 // ssh2 is CommonJS: its named exports are not visible to ESM, only the default object.
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof ssh2.Client>;
-
-import { hostName, type KnownHost, keyTypeOf, loadKnownHosts, matches, verify } from "./knownHosts.js";
 
 type SshEndpoint = Extract<Endpoint, { kind: "ssh" }>;
 
@@ -193,24 +192,35 @@ export class SshTransport {
   private socketLike(stream: ClientChannel): Duplex {
     // Starts counted: channel() counted it when the request asked for it.
     let reffed = true;
+    let dead = false;
+    const release = () => {
+      if (reffed && !dead) this.track(-1);
+      reffed = false;
+      dead = true;
+    };
     const s = stream as unknown as Record<string, unknown>;
     s.setKeepAlive = () => stream;
     s.setNoDelay = () => stream;
     s.setTimeout = () => stream;
     s.ref = () => {
-      if (!reffed) this.track(+1);
-      reffed = true;
+      if (!reffed && !dead) this.track(+1);
+      reffed = !dead;
       return stream;
     };
     s.unref = () => {
-      if (reffed) this.track(-1);
+      if (reffed && !dead) this.track(-1);
       reffed = false;
       return stream;
     };
-    stream.once("close", () => {
-      if (reffed) this.track(-1);
-      reffed = false;
-    });
+    // ssh2 emits "close" only once the server confirms; destroy() alone never does. So a
+    // destroyed channel is released at once and closed on the wire (CHANNEL_CLOSE).
+    const destroy = stream.destroy.bind(stream) as (err?: Error) => Duplex;
+    s.destroy = (err?: Error) => {
+      release();
+      stream.close();
+      return destroy(err);
+    };
+    stream.once("close", release);
     return stream;
   }
 
@@ -220,10 +230,54 @@ export class SshTransport {
     else this.sock?.unref();
   }
 
-  /** Closes the ssh connection (idle keep-alive channels with it). */
+  /**
+   * A private unix socket that forwards to the engine through this connection, for docker CLI
+   * subprocesses: `docker compose` then reaches the same engine over the same checked ssh
+   * connection, instead of running the system ssh (compose 2.31 dials DOCKER_HOST up to three
+   * times even for `config`, ~0.8 s each here, and needs its own known_hosts and keys).
+   */
+  async listen(): Promise<string> {
+    if (this.proxy) return this.proxy.path;
+    const dir = mkdtempSync(join(tmpdir(), "compose-roll-ssh-"));
+    const path = join(dir, "docker.sock");
+    const server = createServer((local) => {
+      // compose dials and may hang up before the channel is open: then close the channel at
+      // once, or it would stay open (and keep the ssh connection, and compose-roll, alive).
+      let remote: Duplex | undefined;
+      let gone = false;
+      local.on("error", () => local.destroy());
+      local.on("close", () => {
+        gone = true;
+        remote?.destroy();
+      });
+      this.channel().then(
+        (r) => {
+          remote = r;
+          if (gone) return void r.destroy();
+          r.on("error", () => local.destroy());
+          r.on("close", () => local.destroy());
+          local.pipe(r).pipe(local);
+        },
+        () => local.destroy(),
+      );
+    });
+    await new Promise<void>((ok, fail) => server.once("error", fail).listen(path, ok));
+    server.unref(); // a waiting listener must not keep compose-roll alive
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    this.proxy = { server, path, dir };
+    return path;
+  }
+
+  private proxy: { server: Server; path: string; dir: string } | undefined;
+
+  /** Closes the ssh connection (idle keep-alive channels with it) and the subprocess socket. */
   close(): void {
     this.agent.destroy();
     this.sock?.destroy();
+    if (this.proxy) {
+      this.proxy.server.close();
+      rmSync(this.proxy.dir, { recursive: true, force: true });
+    }
   }
 }
 
