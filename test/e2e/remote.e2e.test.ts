@@ -3,7 +3,7 @@
 // on loopback, `docker system dial-stdio` on its side), plus a context from the real docker
 // CLI's `docker context create`. Traefik's file and API are still reached locally (issue 10's
 // second half moves them behind the Docker host).
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { containers, runCli, stackArgs } from "../support/cli.js";
 import { type Certs, makeCerts, type Sshd, startSshd, startTlsProxy } from "../support/remote.js";
-import { type DemoStack, startDemo } from "../support/stack.js";
+import { type DemoStack, ROOT, startDemo } from "../support/stack.js";
 
 let stack: DemoStack;
 let certs: Certs;
@@ -152,6 +152,34 @@ describe("ssh://", () => {
       "unix:///var/run/docker.sock",
     ]);
     expect(local.code, local.stderr).toBe(0);
+  });
+
+  it("works from the container image with DOCKER_HOST=ssh:// and a mounted key", async () => {
+    const build = spawnSync(join(ROOT, "images/build"), ["compose-roll"], { encoding: "utf8" });
+    expect(build.status, build.stderr).toBe(0);
+    const env = Object.entries(stack.composeEnv).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    const before = (sshd.log().match(/Accepted publickey/g) ?? []).length;
+    // No docker socket mounted: the only way to the engine is ssh (--network host: the
+    // loopback sshd and Traefik's published ports).
+    const run = spawnSync(
+      "docker",
+      [
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-e",
+        `DOCKER_HOST=${sshd.url}`,
+        "-v",
+        `${sshd.home}/.ssh:/root/.ssh:ro`,
+      ]
+        .concat(["-v", `${stack.dir}:${stack.dir}`, "-w", stack.dir, ...env, "compose-roll"])
+        .concat(["status", "web", "--json", ...stackArgs(stack)]),
+      { encoding: "utf8" },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/compose-roll-demo\/app:v1/);
+    expect((sshd.log().match(/Accepted publickey/g) ?? []).length).toBeGreaterThan(before);
   });
 
   it("rolls the demo to v2 over ssh with 0 failed requests, then back to v1 locally", async () => {
