@@ -7,7 +7,8 @@ import https from "node:https";
 import type Docker from "dockerode";
 import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
-import { SshTransport, sshSetup } from "./ssh.js";
+import { SshTransport } from "./ssh.js";
+import { sshSetup } from "./sshAuth.js";
 
 export interface Dialed {
   options: Docker.DockerOptions;

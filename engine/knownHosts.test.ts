@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { hostName, keyTypeOf, matches, parseKnownHosts, verify } from "./knownHosts.js";
-import { hostKeyAlgorithms } from "./ssh.js";
+import { hostKeyAlgorithms } from "./sshAuth.js";
 
 /** A public key blob of the given type: string type, then some bytes (enough for comparison). */
 function blob(type: string, seed: string): Buffer {

@@ -3,84 +3,23 @@
 // (handshake + auth) for every API call and accepts any host key; this adapter keeps ONE
 // authenticated connection per process, opens one exec channel per HTTP connection (reused
 // through keep-alive), and checks the host key against known_hosts before sending anything.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
-import { homedir, tmpdir, userInfo } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import ssh2, { type AnyAuthMethod, type ClientChannel, type ServerHostKeyAlgorithm } from "ssh2";
+import ssh2, { type ClientChannel } from "ssh2";
 import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
-import { hostName, type KnownHost, keyTypeOf, loadKnownHosts, matches, verify } from "./knownHosts.js";
+import { hostName, keyTypeOf, verify } from "./knownHosts.js";
+import { hostKeyAlgorithms, type SshSetup } from "./sshAuth.js";
 
 // ssh2 is CommonJS: its named exports are not visible to ESM, only the default object.
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 type Client = InstanceType<typeof ssh2.Client>;
 
 type SshEndpoint = Extract<Endpoint, { kind: "ssh" }>;
-
-/** OpenSSH's default identities, in its order (ssh_config IdentityFile). */
-const IDENTITIES = ["id_rsa", "id_ecdsa", "id_ed25519"];
-
-export interface SshSetup {
-  user: string;
-  auth: AnyAuthMethod[];
-  /** What was looked at, for the message when nothing is accepted. */
-  tried: string[];
-  knownHosts: KnownHost[];
-  knownHostsFiles: string[];
-}
-
-/** Keys from the agent (SSH_AUTH_SOCK), then ~/.ssh/id_*; host keys from the known_hosts files. */
-export function sshSetup(e: SshEndpoint, env: NodeJS.ProcessEnv): SshSetup {
-  const home = env.HOME || homedir();
-  const user = e.user || env.USER || userInfo().username;
-  const auth: AnyAuthMethod[] = [];
-  const tried: string[] = [];
-  if (env.SSH_AUTH_SOCK) {
-    auth.push({ type: "agent", username: user, agent: env.SSH_AUTH_SOCK });
-    tried.push(`the agent at ${env.SSH_AUTH_SOCK}`);
-  }
-  for (const name of IDENTITIES) {
-    const file = join(home, ".ssh", name);
-    let text: Buffer;
-    try {
-      text = readFileSync(file);
-    } catch {
-      continue;
-    }
-    const parsed = utils.parseKey(text);
-    if (parsed instanceof Error) {
-      // An encrypted key needs a passphrase a runner cannot type: load it into an agent instead.
-      tried.push(`${file} (skipped: ${parsed.message}; add it to ssh-agent)`);
-      continue;
-    }
-    auth.push({ type: "publickey", username: user, key: text });
-    tried.push(file);
-  }
-  const knownHostsFiles = [
-    join(home, ".ssh", "known_hosts"),
-    join(home, ".ssh", "known_hosts2"),
-    "/etc/ssh/ssh_known_hosts",
-  ];
-  return { user, auth, tried, knownHosts: loadKnownHosts(knownHostsFiles), knownHostsFiles };
-}
-
-/** Host key algorithms to offer, those already known for the host first (as ssh orders them). */
-export function hostKeyAlgorithms(known: KnownHost[], name: string): ServerHostKeyAlgorithm[] {
-  const all: ServerHostKeyAlgorithm[] = [
-    "ssh-ed25519",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "rsa-sha2-512",
-    "rsa-sha2-256",
-  ];
-  const types = new Set(known.filter((k) => !k.marker && matches(k.patterns, name)).map((k) => k.keyType));
-  const isKnown = (a: ServerHostKeyAlgorithm) => types.has(a.startsWith("rsa-") ? "ssh-rsa" : a);
-  return [...all.filter(isKnown), ...all.filter((a) => !isKnown(a))];
-}
 
 export class SshTransport {
   private client: Promise<Client> | undefined;
