@@ -179,7 +179,8 @@ describe("ssh://", () => {
     );
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/compose-roll-demo\/app:v1/);
-    expect((sshd.log().match(/Accepted publickey/g) ?? []).length).toBeGreaterThan(before);
+    // spawnSync held this process's event loop: let it read what sshd logged meanwhile.
+    await expect.poll(() => (sshd.log().match(/Accepted publickey/g) ?? []).length).toBeGreaterThan(before);
   });
 
   it("rolls the demo to v2 over ssh with 0 failed requests, then back to v1 locally", async () => {
