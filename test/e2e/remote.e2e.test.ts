@@ -3,8 +3,8 @@
 // on loopback, `docker system dial-stdio` on its side), plus a context from the real docker
 // CLI's `docker context create`. Traefik's file and API are still reached locally (issue 10's
 // second half moves them behind the Docker host).
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +118,29 @@ describe("ssh://", () => {
       /host key of \[127\.0\.0\.1\]:\d+ .* not in known_hosts/,
       /ssh-keyscan -p \d+ 127\.0\.0\.1/,
     );
+  });
+
+  it("authenticates with a key held by ssh-agent (SSH_AUTH_SOCK), none on disk", async () => {
+    const home = mkdtempSync(join(tmpdir(), "compose-roll-home-"));
+    mkdirSync(join(home, ".ssh"));
+    writeFileSync(join(home, ".ssh", "known_hosts"), sshd.knownHostsLine);
+    const sock = join(home, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+    try {
+      await expect.poll(() => existsSync(sock)).toBe(true);
+      execFileSync("ssh-add", [join(sshd.home, ".ssh", "id_ed25519")], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+        stdio: "pipe",
+      });
+      const run = await status({ DOCKER_HOST: sshd.url, HOME: home, SSH_AUTH_SOCK: sock });
+      expect(run.code, run.stderr).toBe(0);
+      // Without the agent the same home has no key at all: refused, naming what was tried.
+      const none = await status({ DOCKER_HOST: sshd.url, HOME: home });
+      expect(none.code, none.stderr).toBe(2);
+      expect(none.stderr).toMatch(/accepted none of our keys \(tried: none found\)/);
+    } finally {
+      agent.kill();
+    }
   });
 
   it("refuses a host whose key changed", async () => {
