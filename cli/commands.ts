@@ -55,7 +55,7 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
     service: ctx.svc.service,
     ref: image.ref,
     write: ctx.opts.write,
-    env: process.env,
+    env: ctx.env,
     running: before.filter((r) => r.running),
     reporter: ctx.deps.reporter,
     say: ctx.say,

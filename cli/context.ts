@@ -7,7 +7,9 @@ import { checkRollable, loadProject, type Project } from "../compose/project.js"
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
 import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
-import { connect, DockerEngine, systemClock } from "../engine/index.js";
+import { connectTo } from "../engine/docker.js";
+import { resolveHost } from "../engine/host.js";
+import { DockerEngine, systemClock } from "../engine/index.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
 import type { LabelRouter } from "../traefik/docker-provider.js";
 import { TraefikRouter } from "../traefik/router.js";
@@ -31,6 +33,8 @@ export interface Context {
   settings: Record<string, string>;
   log: pino.Logger;
   say: (line: string) => void;
+  /** process.env with the resolved Docker host pinned, for docker CLI subprocesses (compose). */
+  env: Record<string, string | undefined>;
 }
 
 export interface ContextNeeds {
@@ -54,17 +58,22 @@ export async function openContext(
   needs: ContextNeeds,
 ): Promise<Context> {
   const log = pino({ level: raw.verbose ? "debug" : "warn" }, pino.destination(2));
+  // One engine for everything: the API calls and the docker CLI subprocesses (compose), which
+  // over ssh go through the same connection (so: connect first).
+  const host = resolveHost({ host: raw.host, context: raw.context }, process.env);
+  const { docker, apiVersion, cliEnv } = await connectTo(host).catch((err: ComposeRollError) => {
+    throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
+  });
+  const env = { ...process.env, ...cliEnv };
   const project = await loadProject({
     files: raw.file ?? [],
     cwd: process.cwd(),
-    env: process.env,
+    env,
     envFiles: raw.envFile ?? [],
     profiles: raw.profile ?? [],
     ...(raw.projectName ? { projectName: raw.projectName } : {}),
   });
-  const { docker, apiVersion } = await connect().catch((err: ComposeRollError) => {
-    throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
-  });
+  log.debug({ host: host.url, source: host.source }, "Docker engine");
   const history = new DockerHistory({
     docker,
     onDamaged: (name, reason) => log.warn({ name, reason }, "damaged revision record skipped"),
@@ -160,6 +169,7 @@ export async function openContext(
     settings: settingsOf(opts),
     log,
     say,
+    env,
   };
 }
 

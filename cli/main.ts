@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Entry point: commander parses, cli/commands.ts orchestrates, and every error leaves
 // through exitCodeFor() with one line saying what happened and what to do.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "../controller/errors.js";
 import { repairCommand, rollCommand, syncCommand, undoCommand } from "./commands.js";
 import { historyCommand, lockReleaseCommand, lockStatusCommand, statusCommand } from "./inspect.js";
 import { DEFAULTS, type RawOptions } from "./options.js";
+import { installPluginCommand } from "./plugin.js";
 import { explicitFlags } from "./settings.js";
 
 function shared(cmd: Command): Command {
@@ -77,6 +80,14 @@ function shared(cmd: Command): Command {
         "a lock from another host older than this is stale (default 30m)",
       )
       .option("--history-limit <n>", "revisions kept on the Docker host (default 10)")
+      .option(
+        "-H, --host <url>",
+        "Docker engine: unix://, tcp:// (TLS: DOCKER_TLS_VERIFY), ssh://user@host (default: as docker)",
+      )
+      .option(
+        "--context <name>",
+        "Docker CLI context to use (default: DOCKER_CONTEXT, then `docker context use`)",
+      )
       .option("--json", "one JSON event per line on stdout, for CI")
       .option("-v, --verbose", "debug logs on stderr")
   );
@@ -149,6 +160,14 @@ export function program(): Command {
       lockReleaseCommand(service, given(raw, cmd)),
     );
 
+  prog
+    .command("install-plugin")
+    .description(
+      "make `docker roll ...` run compose-roll: writes docker-roll into $DOCKER_CONFIG/cli-plugins",
+    )
+    .option("--dir <path>", "plugin directory (default: ~/.docker/cli-plugins)")
+    .action((raw: { dir?: string }) => installPluginCommand(raw));
+
   shared(prog.command("roll <service>", { isDefault: true }))
     .description(
       "roll the service to a new image, one replica at a time (`compose-roll <service> --image <ref>`)",
@@ -189,6 +208,21 @@ function report(err: unknown): void {
   if (!(e instanceof ComposeRollError) && e.stack) process.stderr.write(`${e.stack}\n`);
 }
 
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+/** Runs the CLI on `argv` (node, script, args...) and sets the exit code. */
+export function run(argv: string[]): Promise<void> {
+  return main(argv).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+// Run when started as `node dist/cli/main.js`; cli/entry.ts (the installed bin) calls run()
+// itself, and tests import program() without running anything.
+if (startedAsThisFile()) void run(process.argv);
+
+function startedAsThisFile(): boolean {
+  try {
+    return Boolean(process.argv[1]) && realpathSync(process.argv[1] ?? "") === fileURLToPath(import.meta.url);
+  } catch {
+    return false; // argv[1] is no file (e.g. "docker roll", set by cli/entry.ts)
+  }
+}

@@ -39,6 +39,9 @@ export interface RawOptions {
   /** false = --no-write. */
   write?: boolean;
   dryRun?: boolean;
+  /** -H/--host and --context: which Docker engine (engine/host.ts), as for the docker CLI. */
+  host?: string;
+  context?: string;
 }
 
 export interface Options {

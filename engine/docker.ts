@@ -1,10 +1,12 @@
 // Connection to the Docker engine and the translation of its failures into EngineError.
-// docker-modem 5 reads DOCKER_HOST (unix://, tcp:// + DOCKER_TLS_VERIFY/DOCKER_CERT_PATH,
-// ssh://) but does not negotiate an API version: without one it calls unversioned paths,
+// Which engine, and through what transport, is decided in engine/host.ts and engine/dial.ts
+// (as the docker CLI decides it). docker-modem does not negotiate an API version: without one it calls unversioned paths,
 // which the daemon serves at ITS newest version, so response shapes would change under us
 // with every Docker upgrade. We pin min(ours, server's) once, after GET /version.
 import Docker from "dockerode";
 import { EngineError } from "../controller/errors.js";
+import { type Dialed, dial, transportHint } from "./dial.js";
+import { describe, type ResolvedHost, resolveHost } from "./host.js";
 
 /** Newest API this adapter was written against (Docker 27). Docker 29 accepts ≥ 1.44. */
 export const MAX_API_VERSION = "1.47";
@@ -16,6 +18,12 @@ export interface Connection {
   /** The negotiated API version, e.g. "1.41". */
   apiVersion: string;
   serverVersion: string;
+  /** The engine's address, for messages ("ssh://root@h:22", "unix:///var/run/docker.sock"). */
+  where: string;
+  /** Closes what the transport holds open (an ssh connection). */
+  close(): void;
+  /** Set in a docker CLI subprocess's environment to reach this same engine (engine/host.ts cliEnv). */
+  cliEnv: Record<string, string | undefined>;
 }
 
 /** Compares "1.41" and "1.44" numerically (string comparison gets "1.9" vs "1.10" wrong). */
@@ -49,8 +57,31 @@ export function negotiate(server: { ApiVersion?: string; MinAPIVersion?: string 
   return chosen;
 }
 
-/** Connects as the docker CLI would from the environment, then pins the negotiated API version. */
+/**
+ * Connects as the docker CLI would (engine/host.ts: -H, DOCKER_HOST, contexts), or with
+ * explicit dockerode options, then pins the negotiated API version.
+ */
 export async function connect(options?: Docker.DockerOptions): Promise<Connection> {
+  if (!options) return connectTo(resolveHost({}, process.env));
+  return open(
+    options,
+    options.socketPath ? `unix://${options.socketPath}` : String(options.host ?? "Docker"),
+  );
+}
+
+/** Connects to a resolved host through its transport (engine/dial.ts). */
+export async function connectTo(target: ResolvedHost): Promise<Connection> {
+  const dialed = dial(target.endpoint, process.env);
+  const conn = await open(dialed.options, describe(target.endpoint), dialed);
+  // Over ssh, docker CLI subprocesses go through this connection too (engine/ssh.ts listen()).
+  if (dialed.localSocket) {
+    conn.cliEnv = { DOCKER_HOST: `unix://${await dialed.localSocket()}`, DOCKER_CONTEXT: undefined };
+  } else conn.cliEnv = target.cliEnv;
+  return conn;
+}
+
+async function open(options: Docker.DockerOptions, where: string, dialed?: Dialed): Promise<Connection> {
+  const close = () => dialed?.close();
   let docker: Docker;
   try {
     docker = new Docker(options);
@@ -61,12 +92,13 @@ export async function connect(options?: Docker.DockerOptions): Promise<Connectio
   try {
     v = await docker.version();
   } catch (err) {
-    throw engineError(err, "reach the Docker engine");
+    close();
+    throw engineError(err, `reach the Docker engine at ${where}`, transportHint(err, where));
   }
   const apiVersion = negotiate(v);
   // docker-modem prefixes every path with "/" + version.
   (docker.modem as { version?: string }).version = `v${apiVersion}`;
-  return { docker, apiVersion, serverVersion: v.Version ?? "unknown" };
+  return { docker, apiVersion, serverVersion: v.Version ?? "unknown", where, close, cliEnv: {} };
 }
 
 interface DockerishError {

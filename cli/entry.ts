@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The installed `compose-roll` (and `docker roll`) starts here. It checks the Node version
+// BEFORE loading anything else: the rest needs Node 22.12+ (commander 15, require(esm),
+// undici's zstd), and on an older Node it would die with a stack trace from deep inside a
+// dependency. So this file uses only syntax an old Node parses, and imports the rest lazily.
+const NEED: [number, number] = [22, 12];
+const parts = process.versions.node.split(".").map(Number);
+const major = parts[0] || 0;
+const minor = parts[1] || 0;
+if (major < NEED[0] || (major === NEED[0] && minor < NEED[1])) {
+  process.stderr.write(
+    `compose-roll: needs Node.js ${NEED.join(".")} or newer, and this is ${process.version}` +
+      "\n  what to do: install Node 22 LTS or newer (https://nodejs.org/en/download, or `nvm install 22`), or run the compose-roll container image\n",
+  );
+  process.exit(2);
+}
+
+function fail(err: { message?: string; hint?: string }): void {
+  process.stderr.write(`compose-roll: ${err.message}\n${err.hint ? `  what to do: ${err.hint}\n` : ""}`);
+  process.exitCode = 2;
+}
+
+if (process.env.COMPOSE_ROLL_DOCKER_PLUGIN) {
+  // Started by the docker CLI through the shim `compose-roll install-plugin` wrote.
+  import("./plugin.js").then((p): Promise<unknown> | undefined => {
+    const argv = process.argv.slice(2);
+    if (argv[0] === "docker-cli-plugin-metadata") {
+      process.stdout.write(`${JSON.stringify(p.metadata(), null, 2)}\n`);
+      return undefined;
+    }
+    let call: ReturnType<typeof p.pluginArgs>;
+    try {
+      call = p.pluginArgs(argv);
+    } catch (err) {
+      fail(err as Error & { hint?: string });
+      return undefined;
+    }
+    for (const [k, v] of Object.entries(call.env)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    delete process.env.COMPOSE_ROLL_DOCKER_PLUGIN;
+    process.argv = [process.argv[0] ?? "node", "docker roll", ...call.args];
+    return import("./main.js").then((m) => m.run(process.argv));
+  });
+} else {
+  import("./main.js").then((m) => m.run(process.argv));
+}

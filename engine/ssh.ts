@@ -1,0 +1,245 @@
+// ssh:// transport: HTTP to the Engine API through `docker system dial-stdio` on the remote
+// host, as the docker CLI does it. docker-modem's own ssh support opens a NEW ssh connection
+// (handshake + auth) for every API call and accepts any host key; this adapter keeps ONE
+// authenticated connection per process, opens one exec channel per HTTP connection (reused
+// through keep-alive), and checks the host key against known_hosts before sending anything.
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import ssh2, { type ClientChannel } from "ssh2";
+import { EngineError } from "../controller/errors.js";
+import type { Endpoint } from "./host.js";
+import { hostName, keyTypeOf, verify } from "./knownHosts.js";
+import { hostKeyAlgorithms, type SshSetup } from "./sshAuth.js";
+
+// ssh2 is CommonJS: its named exports are not visible to ESM, only the default object.
+const { Client } = ssh2;
+type Client = InstanceType<typeof ssh2.Client>;
+
+type SshEndpoint = Extract<Endpoint, { kind: "ssh" }>;
+
+export class SshTransport {
+  private client: Promise<Client> | undefined;
+  private sock: Socket | undefined;
+  /** Channels a request is using; the TCP socket keeps the process alive only while > 0. */
+  private busy = 0;
+  readonly agent: http.Agent;
+
+  constructor(
+    private readonly e: SshEndpoint,
+    private readonly setup: SshSetup,
+  ) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    // Node's Agent calls createConnection(options, callback) for each new HTTP connection.
+    (agent as unknown as { createConnection: unknown }).createConnection = (
+      _opts: unknown,
+      cb: (err: Error | null, s?: Duplex) => void,
+    ) => {
+      this.channel().then(
+        (s) => cb(null, s),
+        (err: Error) => cb(err),
+      );
+    };
+    this.agent = agent;
+  }
+
+  private where(): string {
+    return `ssh://${this.setup.user}@${this.e.host}:${this.e.port}`;
+  }
+
+  private connectOnce(): Promise<Client> {
+    const name = hostName(this.e.host, this.e.port);
+    let refusal: EngineError | undefined;
+    return new Promise((resolve, reject) => {
+      const sock = tcpConnect({ host: this.e.host, port: this.e.port });
+      // Small request/response packets: without this, Nagle + delayed ACK add ~40 ms per API call.
+      sock.setNoDelay(true);
+      this.sock = sock;
+      const conn = new Client();
+      conn.once("ready", () => resolve(conn));
+      conn.on("error", (err: Error & { level?: string }) => {
+        this.client = undefined;
+        if (refusal) return reject(refusal);
+        if (err.level === "client-authentication") {
+          return reject(
+            new EngineError(
+              `ssh: ${this.where()} accepted none of our keys (tried: ${this.setup.tried.join(", ") || "none found"})`,
+              `load the key into ssh-agent (ssh-add) or put it at ~/.ssh/id_ed25519, and its .pub in ${this.setup.user}'s authorized_keys on ${this.e.host}`,
+            ),
+          );
+        }
+        reject(err);
+      });
+      conn.on("close", () => {
+        this.client = undefined;
+      });
+      conn.connect({
+        sock,
+        username: this.setup.user,
+        authHandler: this.setup.auth,
+        readyTimeout: 20_000,
+        algorithms: { serverHostKey: hostKeyAlgorithms(this.setup.knownHosts, name) },
+        hostVerifier: (key: Buffer) => {
+          const v = verify(this.setup.knownHosts, this.e.host, this.e.port, key);
+          if (v.ok) return true;
+          refusal = hostKeyRefusal(v, name, this.e, keyTypeOf(key), this.setup.knownHostsFiles[0] ?? "");
+          return false;
+        },
+      });
+    });
+  }
+
+  /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
+  private async channel(): Promise<Duplex> {
+    // Busy from the moment a request wants a channel: the handshake and exec must hold the process.
+    this.track(+1);
+    let stream: ClientChannel;
+    try {
+      this.client ??= this.connectOnce();
+      const conn = await this.client;
+      stream = await new Promise<ClientChannel>((resolve, reject) =>
+        conn.exec("docker system dial-stdio", (err, s) => (err ? reject(err) : resolve(s))),
+      );
+    } catch (err) {
+      this.track(-1);
+      throw err;
+    }
+    let stderr = "";
+    stream.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    stream.once("exit", (code: number | null) => {
+      // The remote side ended: a missing docker CLI (127) or a socket it cannot reach.
+      if (code) {
+        (stream as Duplex).destroy(
+          new EngineError(
+            `ssh: \`docker system dial-stdio\` on ${this.e.host} exited ${code}: ${stderr.trim().split("\n").pop() ?? ""}`,
+            `install the docker CLI on ${this.e.host} (on ${this.setup.user}'s PATH) and check that \`docker info\` works there`,
+          ),
+        );
+      }
+    });
+    return this.socketLike(stream);
+  }
+
+  /**
+   * Node's keep-alive Agent calls setKeepAlive/ref/unref on its sockets: an idle pooled
+   * connection is unref'd so it never holds the process open. A channel is not a socket, so
+   * these are forwarded to a count that refs or unrefs the one TCP socket under them all.
+   */
+  private socketLike(stream: ClientChannel): Duplex {
+    // Starts counted: channel() counted it when the request asked for it.
+    let reffed = true;
+    let dead = false;
+    const release = () => {
+      if (reffed && !dead) this.track(-1);
+      reffed = false;
+      dead = true;
+    };
+    const s = stream as unknown as Record<string, unknown>;
+    s.setKeepAlive = () => stream;
+    s.setNoDelay = () => stream;
+    s.setTimeout = () => stream;
+    s.ref = () => {
+      if (!reffed && !dead) this.track(+1);
+      reffed = !dead;
+      return stream;
+    };
+    s.unref = () => {
+      if (reffed && !dead) this.track(-1);
+      reffed = false;
+      return stream;
+    };
+    // ssh2 emits "close" only once the server confirms; destroy() alone never does. So a
+    // destroyed channel is released at once and closed on the wire (CHANNEL_CLOSE).
+    const destroy = stream.destroy.bind(stream) as (err?: Error) => Duplex;
+    s.destroy = (err?: Error) => {
+      release();
+      stream.close();
+      return destroy(err);
+    };
+    stream.once("close", release);
+    return stream;
+  }
+
+  private track(delta: number): void {
+    this.busy += delta;
+    if (this.busy > 0) this.sock?.ref();
+    else this.sock?.unref();
+  }
+
+  /**
+   * A private unix socket that forwards to the engine through this connection, for docker CLI
+   * subprocesses: `docker compose` then reaches the same engine over the same checked ssh
+   * connection, instead of running the system ssh (compose 2.31 dials DOCKER_HOST up to three
+   * times even for `config`, ~0.8 s each here, and needs its own known_hosts and keys).
+   */
+  async listen(): Promise<string> {
+    if (this.proxy) return this.proxy.path;
+    const dir = mkdtempSync(join(tmpdir(), "compose-roll-ssh-"));
+    const path = join(dir, "docker.sock");
+    const server = createServer((local) => {
+      // compose dials and may hang up before the channel is open: then close the channel at
+      // once, or it would stay open (and keep the ssh connection, and compose-roll, alive).
+      let remote: Duplex | undefined;
+      let gone = false;
+      local.on("error", () => local.destroy());
+      local.on("close", () => {
+        gone = true;
+        remote?.destroy();
+      });
+      this.channel().then(
+        (r) => {
+          remote = r;
+          if (gone) return void r.destroy();
+          r.on("error", () => local.destroy());
+          r.on("close", () => local.destroy());
+          local.pipe(r).pipe(local);
+        },
+        () => local.destroy(),
+      );
+    });
+    await new Promise<void>((ok, fail) => server.once("error", fail).listen(path, ok));
+    server.unref(); // a waiting listener must not keep compose-roll alive
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    this.proxy = { server, path, dir };
+    return path;
+  }
+
+  private proxy: { server: Server; path: string; dir: string } | undefined;
+
+  /** Closes the ssh connection (idle keep-alive channels with it) and the subprocess socket. */
+  close(): void {
+    this.agent.destroy();
+    this.sock?.destroy();
+    if (this.proxy) {
+      this.proxy.server.close();
+      rmSync(this.proxy.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function hostKeyRefusal(
+  v: Exclude<ReturnType<typeof verify>, { ok: true }>,
+  name: string,
+  e: SshEndpoint,
+  type: string,
+  knownHostsFile: string,
+): EngineError {
+  const scan = `ssh-keyscan ${e.port === 22 ? "" : `-p ${e.port} `}${e.host} >> ${knownHostsFile}`;
+  if (v.reason === "unknown") {
+    return new EngineError(
+      `ssh: the host key of ${name} (${type}) is not in known_hosts, so the host cannot be trusted`,
+      `check the key's fingerprint with the host's owner, then: ${scan} (or \`ssh ${e.port === 22 ? "" : `-p ${e.port} `}${e.host}\` once and accept it)`,
+    );
+  }
+  return new EngineError(
+    v.reason === "revoked"
+      ? `ssh: the host key of ${name} is marked @revoked in ${v.entry.file}:${v.entry.line}`
+      : `ssh: the host key of ${name} (${type}) does not match ${v.entry.file}:${v.entry.line}: someone may be intercepting the connection, or the host was reinstalled`,
+    `if the host really changed its key: ssh-keygen -R '${name}' -f ${v.entry.file} && ${scan}`,
+  );
+}
