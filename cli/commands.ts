@@ -121,13 +121,15 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
       const policy = opts.pull ?? fromService?.policy ?? "missing";
       if (opts.dryRun) {
         // A dry run pulls nothing: it says what the rollout would do.
-        image = (await engine.image(ref)) ?? { ref, id: "sha256:(not on the host yet)", exposedPorts: [] };
-        if (!image.id.match(/^sha256:[a-f0-9]/)) {
+        const present = await engine.image(ref);
+        if (!present) {
+          image = { ref, id: "sha256:(not on the host yet)", exposedPorts: [] };
           process.stderr.write(
             `compose-roll: dry run: ${ref} is not on the Docker host; the rollout would ${policy === "never" ? "refuse it (--pull never)" : "pull it first"}\n`,
           );
           return opts.port !== undefined ? { [image.id]: opts.port } : {};
         }
+        image = present;
       } else {
         image = await ensureImage(engine.docker, ref, policy, {
           onProgress: (p) => reporter.event({ type: "pull", ...p }),
@@ -241,11 +243,12 @@ function atBaseline(obs: Observation, ctx: Context): boolean {
 
 export async function syncCommand(service: string, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: true });
-  const { mode, router } = { mode: ctx.mode, router: ctx.deps.router };
-  if (mode.kind === "labels" || !(router instanceof TraefikRouter)) {
-    // Nothing to write: Traefik's Docker provider lists every healthy container by itself.
+  const { router } = ctx.deps;
+  if (!(router instanceof TraefikRouter)) {
+    // Label mode: nothing to write, Traefik's Docker provider lists every healthy container itself.
+    const name = ctx.mode.kind === "labels" ? ctx.mode.service : "@docker";
     ctx.say(
-      `${service} is routed by Docker labels (${mode.kind === "labels" ? mode.service : "@docker"}): Traefik keeps it in sync itself; sync is not needed`,
+      `${service} is routed by Docker labels (${name}): Traefik keeps it in sync itself; sync is not needed`,
     );
     return;
   }

@@ -7,7 +7,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { RefusedError } from "../controller/errors.js";
-import { type OptionNames, PULL, parseOptions, type RawOptions, REMEMBERED } from "./options.js";
+import { type OptionNames, PULL, parseOptions, type RawOptions, withSettings } from "./options.js";
 
 const DURATION = 'expected a duration like "90s" or "2m", or a number of seconds';
 // Numbers are normalised to the strings parseOptions reads, as if typed after the flag.
@@ -122,13 +122,9 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
       }),
     );
   }
-  const remembered: RawOptions = {};
-  for (const key of REMEMBERED) {
-    const value = input.remembered?.[key];
-    if (value !== undefined) remembered[key] = value;
-  }
   layers.push({
-    values: remembered,
+    // Only the routing settings a revision remembers (REMEMBERED), nothing else it recorded.
+    values: withSettings({}, input.remembered),
     source: () => "last revision",
     label: (key) => `${key} (last revision)`,
   });
