@@ -1,55 +1,20 @@
 // Brings up a private copy of examples/demo-labels (Traefik's Docker provider routes `web`
 // by its labels) with testcontainers: its own project name and free loopback ports.
-import { cpSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Docker from "dockerode";
-import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from "testcontainers";
-import { freePort, ROOT } from "./stack.js";
+import { type DemoStack, startDemo } from "./stack.js";
 
-export interface LabelsStack {
-  dir: string;
-  project: string;
-  httpUrl: string;
-  apiUrl: string;
+export type LabelsStack = Omit<DemoStack, "traefikFile"> & {
   /** The service as Traefik's API names it. */
   traefikService: string;
-  env: StartedDockerComposeEnvironment;
-  down(): Promise<void>;
-}
+};
 
 export async function startLabelsDemo(
   name: string,
   extraEnv: Record<string, string> = {},
 ): Promise<LabelsStack> {
-  const dir = join(mkdtempSync(join(tmpdir(), "compose-roll-e2e-")), "demo-labels");
-  cpSync(join(ROOT, "examples/demo-labels"), dir, { recursive: true });
-  const [http, api] = [await freePort(), await freePort()];
-  const project = `cr-${name}-${process.pid}`.toLowerCase();
-  const env = await new DockerComposeEnvironment(dir, ["compose.yaml"])
-    .withProjectName(project)
-    .withEnvironment({ DEMO_HTTP_PORT: String(http), DEMO_API_PORT: String(api), ...extraEnv })
-    .withWaitStrategy("traefik-1", Wait.forHealthCheck())
-    .withWaitStrategy("web-1", Wait.forHealthCheck())
-    .withWaitStrategy("web-2", Wait.forHealthCheck())
-    .withWaitStrategy("web-3", Wait.forHealthCheck())
-    .up();
+  const { traefikFile: _none, ...demo } = await startDemo(name, extraEnv, { example: "demo-labels" });
   const stack: LabelsStack = {
-    dir,
-    project,
-    httpUrl: `http://127.0.0.1:${http}`,
-    apiUrl: `http://127.0.0.1:${api}`,
-    traefikService: `web-${project.replace(/[^a-zA-Z0-9]+/g, "-")}@docker`,
-    env,
-    down: async () => {
-      await env.down({ timeout: 10_000, removeVolumes: true });
-      const docker = new Docker();
-      const state = await docker.listContainers({
-        all: true,
-        filters: { label: [`com.compose-roll.project=${project}`] },
-      });
-      await Promise.all(state.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-    },
+    ...demo,
+    traefikService: `web-${demo.project.replace(/[^a-zA-Z0-9]+/g, "-")}@docker`,
   };
   await waitForServers(stack, 3);
   return stack;

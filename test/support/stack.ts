@@ -44,6 +44,8 @@ export async function freePort(): Promise<number> {
 }
 
 export interface DemoOptions {
+  /** The example to copy, under examples/ (default: demo). */
+  example?: string;
   /** Compose files, in -f order (default: compose.yaml). */
   files?: string[];
   /** Runs on the stack's copy of examples/demo before `up` (e.g. to add an override file). */
@@ -55,8 +57,9 @@ export async function startDemo(
   extraEnv: Record<string, string> = {},
   opts: DemoOptions = {},
 ): Promise<DemoStack> {
-  const dir = join(mkdtempSync(join(tmpdir(), "compose-roll-e2e-")), "demo");
-  cpSync(join(ROOT, "examples/demo"), dir, { recursive: true });
+  const example = opts.example ?? "demo";
+  const dir = join(mkdtempSync(join(tmpdir(), "compose-roll-e2e-")), example);
+  cpSync(join(ROOT, "examples", example), dir, { recursive: true });
   opts.prepare?.(dir);
   const files = opts.files ?? ["compose.yaml"];
   const [http, api] = [await freePort(), await freePort()];
