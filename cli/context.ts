@@ -2,7 +2,7 @@
 // from the last revision's settings), the compose project, Docker, the state on the Docker
 // host, and Traefik (checked by preflight) in the routing mode the service is in (cli/mode.ts:
 // a file compose-roll owns, or Docker labels). Any failure here is a refusal: nothing changed.
-import { pino } from "pino";
+import type { pino } from "pino";
 import { checkRollable, loadProject, type Project } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
 import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../controller/ports.js";
@@ -13,10 +13,12 @@ import { DockerEngine, systemClock } from "../engine/index.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
 import type { LabelRouter } from "../traefik/docker-provider.js";
 import { TraefikRouter } from "../traefik/router.js";
+import { logger } from "./log.js";
 import { DrainFirstEngine, detectMode, labelRouter, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter } from "./reporter.js";
-import { resolveSettings } from "./settings.js";
+import { checkGiven, resolveSettings } from "./settings.js";
+import { checkModeFlags } from "./validate.js";
 
 export interface Context {
   opts: Options;
@@ -57,7 +59,8 @@ export async function openContext(
   raw: RawOptions,
   needs: ContextNeeds,
 ): Promise<Context> {
-  const log = pino({ level: raw.verbose ? "debug" : "warn" }, pino.destination(2));
+  checkGiven(service, raw, process.env, process.cwd());
+  const log = logger(raw.verbose ?? false);
   // One engine for everything: the API calls and the docker CLI subprocesses (compose), which
   // over ssh go through the same connection (so: connect first).
   const host = resolveHost({ host: raw.host, context: raw.context }, process.env);
@@ -101,6 +104,7 @@ export async function openContext(
   let opts = parseOptions(name, resolved.raw, process.cwd(), false, resolved.names);
   const mode: Mode =
     needs.traefik || needs.mode ? await detectMode(docker, svc, resolved.raw, opts) : { kind: "file" };
+  if (needs.traefik || needs.mode) checkModeFlags(mode.kind, raw, name);
   if (mode.kind === "file")
     opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
   else {

@@ -54,7 +54,9 @@ export async function dryRun(
     compose: truth.plan
       ? {
           summary: truth.plan.summary,
-          diff: truth.plan.writes.map((w: FileWrite) => patch(w.path, w.before, w.after)).join(""),
+          // No context lines: the lines around an image are often secrets (API_TOKEN=... in
+          // .env, environment: in the compose file), and plans land in CI logs.
+          diff: truth.plan.writes.map((w: FileWrite) => patch(w.path, w.before, w.after, 0)).join(""),
           warnings: truth.plan.warnings,
         }
       : { skipped: ctx.project.files.length ? "--no-write" : "no compose file found" },
@@ -88,10 +90,10 @@ async function fileDiff(file: string, service: string, after: string[]) {
   return { file, diff: patch(file, before, setServers(before, service, after, file)) };
 }
 
-function patch(path: string, before: string | undefined, after: string): string {
+function patch(path: string, before: string | undefined, after: string, context = 2): string {
   if ((before ?? "") === after) return "";
   return createTwoFilesPatch(path, path, before ?? "", after, before === undefined ? "(new file)" : "", "", {
-    context: 2,
+    context,
   })
     .split("\n")
     .filter((l) => !/^=+$/.test(l))

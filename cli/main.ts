@@ -110,8 +110,14 @@ export function program(): Command {
       "\nExit codes: 0 done, 1 unexpected error, 2 refused (nothing changed), 3 lock held,\n" +
         "            5 rolled back (still serving the previous image), 7 rollback failed (see the state printed)",
     )
+    // Usage errors are refusals too (exit 2, in main()), in compose-roll's one-line form;
+    // subcommands inherit both settings.
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(`compose-roll: ${oneLine(s.replace(/^error: /, ""))}\n`),
+    })
+    .showHelpAfterError("  what to do: see `compose-roll --help`, or `compose-roll <command> --help`");
 
   shared(prog.command("sync <service>"))
     .description(
@@ -199,13 +205,18 @@ async function main(argv: string[]): Promise<number> {
 
 function report(err: unknown): void {
   const e = err instanceof Error ? err : new Error(String(err));
-  process.stderr.write(`compose-roll: ${e.message}\n`);
-  if (e instanceof ComposeRollError && e.hint) process.stderr.write(`  what to do: ${e.hint}\n`);
+  process.stderr.write(`compose-roll: ${oneLine(e.message)}\n`);
+  if (e instanceof ComposeRollError && e.hint) process.stderr.write(`  what to do: ${oneLine(e.hint)}\n`);
   if (e instanceof RollbackFailedError) {
     process.stderr.write("  state now (fix by hand, then `compose-roll sync`):\n");
     for (const line of e.state) process.stderr.write(`    ${line}\n`);
   }
   if (!(e instanceof ComposeRollError) && e.stack) process.stderr.write(`${e.stack}\n`);
+}
+
+/** One line whatever a message quotes (a compose error, a value with a newline in it). */
+function oneLine(text: string): string {
+  return text.trim().replace(/\r?\n/g, "\\n");
 }
 
 /** Runs the CLI on `argv` (node, script, args...) and sets the exit code. */

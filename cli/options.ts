@@ -4,6 +4,7 @@ import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RefusedError } from "../controller/errors.js";
 import { type PullPolicy, pullPolicyOf } from "../engine/pullPolicy.js";
+import { atLeast, checkName, checkProbePath, checkProjectName, checkService, shown } from "./validate.js";
 
 /** Options every command shares, as commander hands them over (strings). */
 export interface RawOptions {
@@ -136,26 +137,31 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 // timeout would silently become no timeout at all.
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
+/** A timeout: a duration of at least a second (zero would fail every rollout at its first wait). */
+function timeout(text: string, what: string): number {
+  return atLeast(parseDuration(text, what), 1000, text, what);
+}
+
 /** "120s", "2m", "1m30s", "500ms", or a bare number of seconds. */
 export function parseDuration(text: string, what: string): number {
   const trimmed = text.trim();
   const t = /^\d+(\.\d+)?$/.test(trimmed) ? `${trimmed}s` : trimmed; // a bare number is seconds
   const parts = [...t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join("") !== t) {
-    throw new RefusedError(`${what}: "${text}" is not a duration`, 'use e.g. "90s", "2m" or "500ms"');
+    throw new RefusedError(`${what}: ${shown(text)} is not a duration`, 'use e.g. "90s", "2m" or "500ms"');
   }
   const ms = Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2] as string] as number), 0));
   if (!(ms <= MAX_DURATION_MS)) {
-    throw new RefusedError(`${what}: "${text}" is longer than 24 days`, "use a shorter duration");
+    throw new RefusedError(`${what}: ${shown(text)} is longer than 24 days`, "use a shorter duration");
   }
   return ms;
 }
 
-function positiveInt(text: string, what: string, max: number): number {
+function positiveInt(text: string, what: string, max: number, hint: string): number {
   // Number() alone would take "0x10", "1e2" and " " (as 16, 100 and 0).
   const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new RefusedError(`${what}: "${text}" must be a whole number from 1 to ${max}`);
+    throw new RefusedError(`${what}: ${shown(text)} must be a whole number from 1 to ${max}`, hint);
   }
   return n;
 }
@@ -166,7 +172,10 @@ function url(text: string, what: string): URL {
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("not http(s)");
     return u;
   } catch {
-    throw new RefusedError(`${what}: "${text}" is not an http(s) URL`, "e.g. http://127.0.0.1:8080");
+    throw new RefusedError(
+      `${what}: ${shown(text)} is not an http(s) URL`,
+      "give one like http://127.0.0.1:8080",
+    );
   }
 }
 
@@ -185,7 +194,10 @@ export function checkImageRef(ref: string): string {
   const m = IMAGE_REF.exec(ref);
   // Docker caps the name (registry and path) at 255 characters.
   if (!m || (m[1] ?? "").length > 255) {
-    throw new RefusedError(`--image: "${ref}" is not a valid image reference`);
+    throw new RefusedError(
+      `--image: ${shown(ref)} is not a valid image reference`,
+      "give [registry/]name[:tag][@digest] in lowercase, e.g. registry.example.com/shop/web:v2",
+    );
   }
   return ref;
 }
@@ -218,9 +230,7 @@ export function parseOptions(
   names: OptionNames = {},
 ): Options {
   const n = (key: keyof RawOptions) => names[key] ?? flagOf(key);
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service)) {
-    throw new RefusedError(`"${service}" is not a valid compose service name`);
-  }
+  checkService(service);
   if (!raw.traefikFile && traefik) {
     throw new RefusedError(
       "--traefik-file is required (no earlier rollout of this service recorded one)",
@@ -233,6 +243,7 @@ export function parseOptions(
   if (traefikFile && !/\.ya?ml$/.test(traefikFile)) {
     throw new RefusedError(
       `${n("traefikFile")}: ${traefikFile} must end in .yml or .yaml (Traefik reads no other)`,
+      "name a .yml file in the directory Traefik's file provider watches, or that directory",
     );
   }
   const opts: Options = {
@@ -241,31 +252,66 @@ export function parseOptions(
     traefikApi: url(raw.traefikApi ?? DEFAULTS.traefikApi, n("traefikApi")),
     traefikUrl: url(raw.traefikUrl ?? DEFAULTS.traefikUrl, n("traefikUrl")),
     traefikFile,
-    traefikService: raw.traefikService ?? service,
-    probePath: raw.probePath ?? DEFAULTS.probePath,
-    healthTimeoutMs: parseDuration(raw.healthTimeout ?? DEFAULTS.healthTimeout, n("healthTimeout")),
-    routeTimeoutMs: parseDuration(raw.routeTimeout ?? DEFAULTS.routeTimeout, n("routeTimeout")),
+    traefikService:
+      raw.traefikService === undefined
+        ? service
+        : checkName(
+            raw.traefikService,
+            n("traefikService"),
+            "name the service as Traefik's file does, without @provider",
+          ),
+    probePath: checkProbePath(raw.probePath ?? DEFAULTS.probePath, n("probePath")),
+    healthTimeoutMs: timeout(raw.healthTimeout ?? DEFAULTS.healthTimeout, n("healthTimeout")),
+    routeTimeoutMs: timeout(raw.routeTimeout ?? DEFAULTS.routeTimeout, n("routeTimeout")),
     drainMs: parseDuration(raw.drain ?? DEFAULTS.drain, n("drain")),
     drainFile: raw.drainFile ?? DEFAULTS.drainFile,
     allowUnsafeDrain: raw.allowUnsafeDrain ?? false,
-    maxSurge: positiveInt(raw.maxSurge ?? DEFAULTS.maxSurge, n("maxSurge"), 100),
+    maxSurge: positiveInt(
+      raw.maxSurge ?? DEFAULTS.maxSurge,
+      n("maxSurge"),
+      100,
+      "boot 1 (the default) to a few new containers side by side",
+    ),
     json: raw.json ?? false,
     verbose: raw.verbose ?? false,
     waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, n("wait")),
     lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, n("lockStaleAfter")),
-    historyLimit: positiveInt(raw.historyLimit ?? DEFAULTS.historyLimit, n("historyLimit"), 1000),
+    historyLimit: positiveInt(
+      raw.historyLimit ?? DEFAULTS.historyLimit,
+      n("historyLimit"),
+      1000,
+      "keep 10 (the default) or so: each revision is a container record on the Docker host",
+    ),
     write: raw.write ?? true,
     dryRun: raw.dryRun ?? false,
   };
-  if (raw.toRevision !== undefined) opts.toRevision = positiveInt(raw.toRevision, n("toRevision"), 1_000_000);
-  if (!opts.probePath.startsWith("/")) throw new RefusedError(`${n("probePath")} must start with /`);
-  if (raw.projectName !== undefined) opts.projectName = raw.projectName;
-  if (raw.port !== undefined) opts.port = positiveInt(raw.port, n("port"), 65535);
-  if (raw.network !== undefined) opts.network = raw.network;
+  if (raw.toRevision !== undefined)
+    opts.toRevision = positiveInt(
+      raw.toRevision,
+      n("toRevision"),
+      1_000_000,
+      "give a revision number `compose-roll history` lists",
+    );
+  if (raw.projectName !== undefined)
+    opts.projectName = checkProjectName(raw.projectName, "-p/--project-name");
+  if (raw.port !== undefined)
+    opts.port = positiveInt(
+      raw.port,
+      n("port"),
+      65535,
+      "give the container port the app listens on, e.g. 8000",
+    );
+  if (raw.network !== undefined)
+    opts.network = checkName(
+      raw.network,
+      n("network"),
+      "name a Docker network the containers are on (`docker network ls`)",
+    );
   if (raw.image !== undefined) opts.image = checkImageRef(raw.image);
   if (!opts.drainFile.startsWith("/")) {
     throw new RefusedError(
-      `${n("drainFile")}: "${opts.drainFile}" must be an absolute path inside the container`,
+      `${n("drainFile")}: ${shown(opts.drainFile)} must be an absolute path inside the container`,
+      "give one like /tmp/drain, the file the service's healthcheck tests for",
     );
   }
   if (raw.drainCommand !== undefined) opts.drainCommand = parseArgv(raw.drainCommand, n("drainCommand"));
@@ -289,7 +335,7 @@ export function parseArgv(text: string, what: string): string[] {
   } else argv = t.split(/\s+/).filter(Boolean);
   if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === "string" && a !== "")) {
     throw new RefusedError(
-      `${what}: "${text}" is not a command`,
+      `${what}: ${shown(text)} is not a command`,
       'give words (touch /tmp/maintenance) or a JSON array (["sh","-c","touch /tmp/drain && sleep 2"])',
     );
   }

@@ -208,7 +208,7 @@ describe("refusals name the key, the block and the file", () => {
       `top-level x-compose-roll.traefik-file (${FILE}): /srv/shop/web.json must end in .yml or .yaml (Traefik reads no other)`,
     );
     expect(refusal({ project: { "probe-path": "health" } }).message).toMatch(
-      /probe-path .* must start with \//,
+      /probe-path .* "health" is not a URL path/,
     );
   });
 

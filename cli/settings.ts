@@ -283,6 +283,20 @@ function describe(value: unknown): string {
 }
 
 /**
+ * The command line and COMPOSE_ROLL_* alone, checked before anything connects anywhere:
+ * most bad input is refused here, before Docker or compose is asked anything.
+ */
+export function checkGiven(
+  service: string | undefined,
+  flags: RawOptions,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): void {
+  const { raw, names } = resolveSettings({ flags, env });
+  parseOptions(service ?? "service", raw, cwd, false, names);
+}
+
+/**
  * Only the options the user gave: commander fills in declared defaults, which would hide
  * every lower layer. `sourceOf` is commander's `cmd.getOptionValueSource`.
  */

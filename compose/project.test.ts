@@ -69,6 +69,31 @@ describe("loadProject", () => {
     expect(p.services.web?.settings).toEqual({ "max-surge": 2 });
   });
 
+  it("reads a literal $ in x-compose-roll as written, not as compose's $$ escape", async () => {
+    const d = dir({
+      "compose.yaml":
+        'x-compose-roll: {probe-path: "/h?a=$$x"}\nservices:\n  web:\n    image: a\n    x-compose-roll: {traefik-service: "$(x)"}\n',
+    });
+    const p = await loadProject({ files: [], cwd: d, env: process.env });
+    expect(p.settings).toEqual({ "probe-path": "/h?a=$x" });
+    expect(p.services.web?.settings).toEqual({ "traefik-service": "$(x)" });
+  });
+
+  it("refuses network modes two containers cannot share", () => {
+    const project = (networkMode: string) => ({
+      name: "p",
+      dir: "/srv",
+      files: ["/srv/compose.yaml"],
+      envFiles: [],
+      services: { web: { fixedHostPorts: [], networkMode } },
+      args: { files: [], envFiles: [], profiles: [] },
+      rawImages: {},
+    });
+    for (const mode of ["host", "none", "container:db", "service:db"])
+      expect(() => checkRollable(project(mode), "web")).toThrow(new RegExp(`network_mode: ${mode}`));
+    expect(() => checkRollable(project("shop_default"), "web")).not.toThrow();
+  });
+
   it("refuses a missing -f file and unparseable YAML", async () => {
     const d = dir({ "compose.yaml": "services: [\n" });
     await expect(loadProject({ files: ["nope.yml"], cwd: d, env: process.env })).rejects.toThrow(
@@ -128,7 +153,10 @@ describe("fixedHostPorts", () => {
       "80:80",
       "127.0.0.1:81:80/tcp",
     ]);
-    expect(fixedHostPorts([{ target: 80 }, { target: 80, published: "8080" }])).toHaveLength(1);
+    expect(fixedHostPorts([{ target: 80 }, { target: 80, published: "8080" }])).toEqual(["8080:80"]);
+    expect(fixedHostPorts([{ host_ip: "127.0.0.1", target: 80, published: "8080" }])).toEqual([
+      "127.0.0.1:8080:80",
+    ]);
   });
 });
 

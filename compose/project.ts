@@ -31,6 +31,8 @@ export interface ServiceConfig {
   /** The image compose would run now (interpolated). */
   image?: string;
   containerName?: string;
+  /** `network_mode:` when set (host, none, container:<x>, service:<x>, or a network). */
+  networkMode?: string;
   /** Published ports with a fixed host port, as written. */
   fixedHostPorts: string[];
   /** deploy.replicas or scale, when set. */
@@ -94,7 +96,7 @@ export async function loadProject(input: ProjectInput): Promise<Project> {
     files,
     envFiles: envFiles.length ? envFiles : [join(dir, ".env")],
     services,
-    ...(model["x-compose-roll"] !== undefined ? { settings: model["x-compose-roll"] } : {}),
+    ...(model["x-compose-roll"] !== undefined ? { settings: unescaped(model["x-compose-roll"]) } : {}),
     args: { ...args, projectName: name },
     rawImages,
   };
@@ -173,10 +175,11 @@ function serviceConfig(raw: Record<string, unknown>): ServiceConfig {
   const cfg: ServiceConfig = { fixedHostPorts: fixedHostPorts(raw.ports) };
   if (typeof raw.image === "string") cfg.image = raw.image;
   if (typeof raw.container_name === "string") cfg.containerName = raw.container_name;
+  if (typeof raw.network_mode === "string") cfg.networkMode = raw.network_mode;
   const replicas = asRecord(raw.deploy).replicas ?? raw.scale;
   if (typeof replicas === "number") cfg.replicas = replicas;
   if (typeof raw.pull_policy === "string") cfg.pullPolicy = raw.pull_policy;
-  if (raw["x-compose-roll"] !== undefined) cfg.settings = raw["x-compose-roll"];
+  if (raw["x-compose-roll"] !== undefined) cfg.settings = unescaped(raw["x-compose-roll"]);
   return cfg;
 }
 
@@ -193,8 +196,10 @@ export function fixedHostPorts(ports: unknown): string[] {
       const host = parts.length >= 2 ? parts[parts.length - 2] : "";
       return host ? [p] : [];
     }
-    const published = asRecord(p).published;
-    return published !== undefined && published !== "" ? [JSON.stringify(p)] : [];
+    // compose config prints the long form; show it as the short one users write.
+    const { host_ip: ip, published, target } = asRecord(p);
+    if (published === undefined || published === "") return [];
+    return [`${typeof ip === "string" && ip ? `${ip}:` : ""}${published}:${target}`];
   });
 }
 
@@ -220,6 +225,27 @@ export function checkRollable(project: Project, service: string): void {
       "route through Traefik instead of publishing the port (or publish without a host port)",
     );
   }
+  // Old and new containers side by side need their own network namespaces on a network
+  // Traefik reaches: the host's (or another container's) would make them fight over the port.
+  const mode = cfg.networkMode;
+  if (mode && (mode === "host" || mode === "none" || /^(container|service):/.test(mode))) {
+    throw new RefusedError(
+      `service ${service} sets network_mode: ${mode}, so a second container cannot listen beside it${mode === "none" ? " (nor can Traefik reach it)" : ""}`,
+      "remove network_mode and put the service on a network Traefik shares",
+    );
+  }
+}
+
+/**
+ * `docker compose config` prints a literal `$` as `$$` (its output stays valid input), so
+ * the x-compose-roll values it printed are read back with `$$` → `$`.
+ */
+function unescaped(v: unknown): unknown {
+  if (typeof v === "string") return v.replaceAll("$$", "$");
+  if (Array.isArray(v)) return v.map(unescaped);
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unescaped(x)]));
+  return v;
 }
 
 function asRecord(v: unknown): Record<string, unknown> {

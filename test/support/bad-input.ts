@@ -1,0 +1,132 @@
+// The bad-input table: each case is a command a user might type against a running demo
+// stack, which compose-roll must refuse with exit 2, one `compose-roll:` line naming the
+// input (and one `what to do:` line with the fix), changing nothing. test/e2e/bad-input
+// runs them; docs/bad-input.md is generated from this table and what the runs printed.
+
+/** Where a case runs: the stack's files and names, and the marker a shell would create. */
+export interface CaseContext {
+  /** The stack's project directory (its compose.yaml). */
+  dir: string;
+  project: string;
+  /** Extra compose files (fixtures.yaml's entries), written into `<dir>/fixtures/`. */
+  fx: (name: keyof typeof FIXTURES) => string;
+  /** -p, --traefik-file, --traefik-api, --traefik-url for the stack. */
+  stack: string[];
+  /** A file no command may create: hostile strings try to `touch` it through a shell. */
+  marker: string;
+  /** A directory with no compose file in it or above. */
+  empty: string;
+}
+
+export interface BadInput {
+  group: string;
+  /** What is wrong, as the docs list it. */
+  name: string;
+  args: (c: CaseContext) => string[];
+  env?: (c: CaseContext) => Record<string, string>;
+  /** Run from the empty directory instead of the stack's. */
+  fromEmpty?: true;
+  /** The error line must match: it names the input. */
+  names: RegExp;
+  /** The error line or the `what to do:` line must match: it says the fix. */
+  fix: RegExp;
+}
+
+/** Compose files a case adds with -f after the stack's own. `$MARKER` becomes the marker path. */
+export const FIXTURES = {
+  "container-name": "services:\n  web:\n    container_name: fixed-web\n",
+  "host-port": 'services:\n  web:\n    ports: ["127.0.0.1:19399:8000"]\n',
+  "host-network": "services:\n  web:\n    network_mode: host\n",
+  syntax: "services:\n  web:\n    image: [unclosed\n",
+  interpolation: "services:\n  web:\n    image: ${CR_E2E_UNSET_TAG:?set CR_E2E_UNSET_TAG to the tag}\n",
+  "unknown-key": "services:\n  web:\n    x-compose-roll:\n      drian: 5s\n",
+  "wrong-type": "services:\n  web:\n    x-compose-roll:\n      drain: [5s]\n",
+  "not-a-mapping": "x-compose-roll: 5\n",
+  "empty-value": 'services:\n  web:\n    x-compose-roll:\n      traefik-file: ""\n',
+  "port-range": "services:\n  web:\n    x-compose-roll:\n      port: 70000\n",
+  "huge-history": "x-compose-roll:\n  history-limit: 1000000000\n",
+  "hostile-setting": 'services:\n  web:\n    x-compose-roll:\n      traefik-service: "$(touch $MARKER)"\n',
+  "hostile-hook": 'services:\n  web:\n    x-compose-roll:\n      pre-deploy: ["touch $MARKER", 1]\n',
+} as const;
+
+const IMG = "compose-roll-demo/app:v3";
+const roll = (c: CaseContext, ...more: string[]) => ["web", "--image", IMG, ...c.stack, ...more];
+const withFile = (c: CaseContext, f: keyof typeof FIXTURES) => [
+  "web",
+  "--image",
+  IMG,
+  ...c.stack,
+  "-f",
+  "compose.yaml",
+  "-f",
+  c.fx(f),
+];
+
+// biome-ignore format: one case per line reads as the table it is
+export const CASES: BadInput[] = [
+  // Image references
+  { group: "image", name: "malformed image reference (uppercase)", args: (c) => ["web", "--image", "Shop/Web:v2", ...c.stack], names: /--image: "Shop\/Web:v2"/, fix: /lowercase/ },
+  { group: "image", name: "empty image reference", args: (c) => ["web", "--image", "", ...c.stack], names: /--image: ""/, fix: /name\[:tag\]/ },
+  { group: "image", name: "tag without a name", args: (c) => ["web", "--image", ":v2", ...c.stack], names: /--image: ":v2"/, fix: /name\[:tag\]/ },
+  { group: "image", name: "image name over 255 characters", args: (c) => ["web", "--image", `${"a".repeat(256)}:v1`, ...c.stack], names: /--image: "a{256}:v1"/, fix: /registry/ },
+  { group: "image", name: "image missing on the host with --pull never", args: (c) => roll(c, "--pull", "never").map((a) => (a === IMG ? "compose-roll-demo/app:nosuch" : a)), names: /compose-roll-demo\/app:nosuch is not on the Docker host/, fix: /pull or build it/ },
+  { group: "image", name: "image in a registry that does not answer", args: (c) => ["web", "--image", "127.0.0.1:19398/shop/web:v2", "--json", ...c.stack], names: /cannot pull 127\.0\.0\.1:19398\/shop\/web:v2/, fix: /registry runs/ },
+  { group: "image", name: "unknown pull policy", args: (c) => roll(c, "--pull", "sometimes"), names: /--pull: "sometimes"/, fix: /missing.*always.*never/ },
+  // Hostile strings: refused as values, and nothing of them reaches a shell.
+  { group: "hostile", name: "command substitution as the image", args: (c) => ["web", "--image", `$(touch ${c.marker})`, ...c.stack], names: /--image: "\$\(touch /, fix: /name\[:tag\]/ },
+  { group: "hostile", name: "`;` in the image", args: (c) => ["web", "--image", `app:v2;touch ${c.marker}`, ...c.stack], names: /--image: "app:v2;touch /, fix: /name\[:tag\]/ },
+  { group: "hostile", name: "backticks in the image", args: (c) => ["web", "--image", `app:\`touch ${c.marker}\``, ...c.stack], names: /--image: "app:`touch /, fix: /name\[:tag\]/ },
+  { group: "hostile", name: "newline in the image", args: (c) => ["web", "--image", `app:v2\ntouch ${c.marker}`, ...c.stack], names: /--image: "app:v2\\ntouch /, fix: /name\[:tag\]/ },
+  { group: "hostile", name: "drain hook given for a file-mode service", args: (c) => roll(c, "--drain-command", `sh -c "touch ${c.marker}"`), names: /--drain-command applies to label mode only/, fix: /drop --drain-command/ },
+  { group: "hostile", name: "command substitution as the project", args: (c) => ["web", "--image", IMG, ...c.stack.slice(2), "-p", `$(touch ${c.marker})`], names: /-p\/--project-name: "\$\(touch /, fix: /lowercase letters/ },
+  { group: "hostile", name: "`;` in the Traefik service name", args: (c) => roll(c, "--traefik-service", `web;touch ${c.marker}`), names: /--traefik-service: "web;touch /, fix: /as Traefik's file does/ },
+  { group: "hostile", name: "command substitution as the network", args: (c) => roll(c, "--network", `$(touch ${c.marker})`), names: /--network: "\$\(touch /, fix: /docker network ls/ },
+  { group: "hostile", name: "command substitution in x-compose-roll", args: (c) => withFile(c, "hostile-setting"), names: /x-compose-roll\.traefik-service of service web .*"\$\(touch /, fix: /as Traefik's file does/ },
+  { group: "hostile", name: "hook list with a non-string", args: (c) => withFile(c, "hostile-hook"), names: /x-compose-roll\.pre-deploy of service web/, fix: /expected a command/ },
+  // Services and projects
+  { group: "service", name: "unknown service", args: (c) => ["nosuch", "--image", IMG, ...c.stack], names: /no service nosuch/, fix: /--profile|services: / },
+  { group: "service", name: "invalid service name", args: (c) => ["web/api", "--image", IMG, ...c.stack], names: /"web\/api" is not a valid compose service name/, fix: /config --services/ },
+  { group: "service", name: "unknown project (no compose file, nothing recorded)", fromEmpty: true, args: () => ["undo", "-p", "cr-e2e-no-such-project"], names: /no rollout of project cr-e2e-no-such-project/, fix: /name the service/ },
+  { group: "service", name: "service with container_name", args: (c) => withFile(c, "container-name"), names: /container_name/, fix: /fix the compose files/ },
+  { group: "service", name: "service publishing a fixed host port", args: (c) => withFile(c, "host-port"), names: /publishes fixed host port\(s\) 127\.0\.0\.1:19399:8000/, fix: /route through Traefik/ },
+  { group: "service", name: "service with network_mode: host", args: (c) => withFile(c, "host-network"), names: /network_mode: host/, fix: /remove network_mode/ },
+  // Compose files
+  { group: "compose", name: "YAML syntax error", args: (c) => withFile(c, "syntax"), names: /docker compose config.*yaml: line \d+/, fix: /fix the compose files/ },
+  { group: "compose", name: "interpolation error (${VAR:?})", args: (c) => withFile(c, "interpolation"), names: /CR_E2E_UNSET_TAG/, fix: /fix the compose files or the variables/ },
+  { group: "compose", name: "compose file that does not exist", args: (c) => ["web", "--image", IMG, ...c.stack, "-f", "nosuch.yaml"], names: /compose file not found: .*nosuch\.yaml/, fix: /check -f/ },
+  // Durations, numbers, ports
+  { group: "values", name: "invalid duration", args: (c) => roll(c, "--drain", "5 seconds"), names: /--drain: "5 seconds" is not a duration/, fix: /90s/ },
+  { group: "values", name: "empty duration", args: (c) => roll(c, "--wait", ""), names: /--wait: "" is not a duration/, fix: /90s/ },
+  { group: "values", name: "zero health timeout", args: (c) => roll(c, "--health-timeout", "0"), names: /--health-timeout: "0" is too short/, fix: /at least 1s/ },
+  { group: "values", name: "port out of range", args: (c) => roll(c, "--port", "70000"), names: /--port: "70000"/, fix: /container port/ },
+  { group: "values", name: "port in hex", args: (c) => roll(c, "--port", "0x1f40"), names: /--port: "0x1f40"/, fix: /container port/ },
+  { group: "values", name: "probe path without a leading /", args: (c) => roll(c, "--probe-path", "healthz"), names: /--probe-path: "healthz"/, fix: /starting with \// },
+  // Absurdly large values
+  { group: "absurd", name: "duration of years", args: (c) => roll(c, "--route-timeout", "99999h"), names: /--route-timeout: "99999h" is longer than 24 days/, fix: /shorter/ },
+  { group: "absurd", name: "bare seconds beyond 24 days", args: (c) => roll(c, "--lock-stale-after", "100000000"), names: /--lock-stale-after: "100000000"/, fix: /shorter/ },
+  { group: "absurd", name: "surge of a million containers", args: (c) => roll(c, "--max-surge", "1000000"), names: /--max-surge: "1000000"/, fix: /side by side/ },
+  { group: "absurd", name: "history limit of a billion (x-compose-roll)", args: (c) => withFile(c, "huge-history"), names: /top-level x-compose-roll\.history-limit .*"1000000000"/, fix: /keep 10/ },
+  // Traefik
+  { group: "traefik", name: "Traefik file in a missing directory", args: (c) => roll(c, "--traefik-file", `${c.dir}/no-such-dir/web.yml`), names: /directory of the Traefik file does not exist: .*no-such-dir/, fix: /create .*no-such-dir/ },
+  { group: "traefik", name: "Traefik file that is not YAML", args: (c) => roll(c, "--traefik-file", "dynamic/web.json"), names: /--traefik-file: .*web\.json must end in \.yml/, fix: /\.yml file/ },
+  { group: "traefik", name: "malformed Traefik API URL", args: (c) => roll(c, "--traefik-api", "http//127.0.0.1:8080"), names: /--traefik-api: "http\/\/127\.0\.0\.1:8080" is not an http\(s\) URL/, fix: /http:\/\/127\.0\.0\.1:8080/ },
+  { group: "traefik", name: "Traefik API that is not http(s)", args: (c) => roll(c, "--traefik-api", "ftp://127.0.0.1"), names: /--traefik-api: "ftp:\/\/127\.0\.0\.1"/, fix: /http:\/\// },
+  // Settings
+  { group: "settings", name: "-H and --context together", args: (c) => roll(c, "-H", "unix:///var/run/docker.sock", "--context", "prod"), names: /both -H\/--host and --context/, fix: /give one of them/ },
+  { group: "settings", name: "required --image missing", args: (c) => ["web", ...c.stack], names: /required option '--image <ref>'/, fix: /--help/ },
+  { group: "settings", name: "misspelt COMPOSE_ROLL_ variable", args: (c) => roll(c), env: () => ({ COMPOSE_ROLL_DRIAN: "5s" }), names: /COMPOSE_ROLL_DRIAN is not a compose-roll setting/, fix: /COMPOSE_ROLL_DRAIN/ },
+  { group: "settings", name: "bad COMPOSE_ROLL_ value", args: (c) => roll(c), env: () => ({ COMPOSE_ROLL_WRITE: "maybe" }), names: /COMPOSE_ROLL_WRITE: "maybe"/, fix: /COMPOSE_ROLL_WRITE=false/ },
+  { group: "settings", name: "unknown x-compose-roll key", args: (c) => withFile(c, "unknown-key"), names: /x-compose-roll of service web .*unknown key "drian"/, fix: /did you mean "drain"/ },
+  { group: "settings", name: "x-compose-roll value of the wrong type", args: (c) => withFile(c, "wrong-type"), names: /x-compose-roll\.drain of service web/, fix: /expected a duration/ },
+  { group: "settings", name: "x-compose-roll that is not a mapping", args: (c) => withFile(c, "not-a-mapping"), names: /top-level x-compose-roll .*must be a mapping/, fix: /key: value/ },
+  { group: "settings", name: "empty x-compose-roll value", args: (c) => withFile(c, "empty-value"), names: /x-compose-roll\.traefik-file of service web/, fix: /must not be empty/ },
+  { group: "settings", name: "x-compose-roll port out of range", args: (c) => withFile(c, "port-range"), names: /x-compose-roll\.port of service web .*"70000"/, fix: /container port/ },
+  // Usage
+  { group: "usage", name: "unknown option", args: (c) => roll(c, "--frobnicate"), names: /unknown option '--frobnicate'/, fix: /--help/ },
+  { group: "usage", name: "unknown subcommand", args: () => ["lock", "frobnicate"], names: /unknown command 'frobnicate'/, fix: /--help/ },
+  { group: "usage", name: "missing argument", args: () => ["sync"], names: /missing required argument 'service'/, fix: /--help/ },
+  { group: "usage", name: "option of another command", args: (c) => roll(c, "--to-revision", "1"), names: /unknown option '--to-revision'/, fix: /--help/ },
+  // Revisions
+  { group: "revision", name: "revision that does not exist", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "99"], names: /no revision 99 in the history/, fix: /compose-roll history/ },
+  { group: "revision", name: "revision that is not a number", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "latest"], names: /--to-revision: "latest"/, fix: /compose-roll history/ },
+];
