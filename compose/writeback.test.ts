@@ -1,6 +1,15 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
 import type { Project } from "./project.js";
@@ -128,6 +137,21 @@ describe("imageSource and planWriteBack", () => {
       "app:v1",
     );
     expect(() => imageSource(ext, "web")).toThrow(/cannot tell which file declares/);
+  });
+
+  it("keeps the file's mode past the umask, and its owner, on an atomic write", () => {
+    const p = project({ "compose.yaml": "services:\n  web:\n    image: a:1\n" }, ["compose.yaml"], "a:1");
+    const file = p.files[0] as string;
+    chmodSync(file, 0o664); // group-writable: the default umask (022) would drop the g+w
+    const root = process.getuid?.() === 0;
+    if (root) chownSync(file, 1234, 5678);
+    const before = statSync(file).ino;
+    applyWrites(planWriteBack(p, "web", "a:2", {}).writes);
+    const st = statSync(file);
+    expect(st.ino).not.toBe(before); // renamed over, not rewritten in place
+    expect(st.mode & 0o7777).toBe(0o664);
+    if (root) expect([st.uid, st.gid]).toEqual([1234, 5678]);
+    expect(readdirSync(dirname(file)).filter((f) => f.includes("compose-roll"))).toEqual([]);
   });
 
   it("keeps the file's mode on an atomic write", () => {

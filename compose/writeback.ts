@@ -6,6 +6,8 @@
 import {
   closeSync,
   existsSync,
+  fchmodSync,
+  fchownSync,
   fsyncSync,
   openSync,
   readFileSync,
@@ -181,13 +183,22 @@ export function setEnv(text: string, variable: string, value: string): string {
   return `${text}${sep}${variable}=${value}\n`;
 }
 
+/** Temp file beside it, fsync, rename; the file keeps its mode and (when allowed) owner. */
 function atomicWrite(path: string, content: string): void {
   const real = existsSync(path) ? realpathSync(path) : path;
-  const mode = existsSync(real) ? statSync(real).mode & 0o7777 : 0o644;
+  const st = existsSync(real) ? statSync(real) : undefined;
+  const mode = st ? st.mode & 0o7777 : 0o644;
   const tmp = join(dirname(real), `.${basename(real)}.compose-roll-${process.pid}.tmp`);
   const fd = openSync(tmp, "w", mode);
   try {
     writeFileSync(fd, content);
+    fchmodSync(fd, mode); // open() applied the umask: a 0664 file would come back 0644
+    // A deploy user's file written by root stays the deploy user's (root may chown; others keep theirs).
+    if (st && (st.uid !== process.getuid?.() || st.gid !== process.getgid?.())) {
+      try {
+        fchownSync(fd, st.uid, st.gid);
+      } catch {}
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
