@@ -50,7 +50,7 @@ describe("docker roll: the argv the docker CLI passes a plugin", () => {
     expect(file).toBe(join(dir, "docker-roll"));
     expect(statSync(file).mode & 0o111).toBeTruthy();
     expect(readFileSync(file, "utf8")).toContain(
-      `COMPOSE_ROLL_DOCKER_PLUGIN=1 exec '/opt/node'\\''s/bin/node' '/x/entry.js' "$@"`,
+      `COMPOSE_ROLL_DOCKER_PLUGIN=1 exec '/opt/node'\\''s/bin/node' -- '/x/entry.js' "$@"`,
     );
   });
 });

@@ -118,7 +118,8 @@ export function installPlugin(opts: {
     [
       "#!/bin/sh",
       "# Docker CLI plugin: `docker roll ...` runs compose-roll (written by `compose-roll install-plugin`).",
-      `${PLUGIN_ENV}=1 exec ${q(opts.node)} ${q(opts.entry)} "$@"`,
+      // `--`: Node reads a later `--env-file <path>` as its own (nodejs/node#54232), not past `--`.
+      `${PLUGIN_ENV}=1 exec ${q(opts.node)} -- ${q(opts.entry)} "$@"`,
       "",
     ].join("\n"),
   );

@@ -32,9 +32,10 @@ let stack: DemoStack;
 let ctx: CaseContext;
 
 beforeAll(async () => {
+  // Traefik's reload throttle at 100 ms keeps the one rollout here short (as in recovery.e2e).
   stack = await startDemo(
     "badinput",
-    {},
+    { TRAEFIK_THROTTLE: "100ms" },
     {
       files: ["compose.yaml", "compose.override.yaml"],
       prepare: (dir) => {
@@ -91,7 +92,16 @@ describe("secrets stay out of logs and events", () => {
     expect(dry.stdout).toMatch(/WEB_IMAGE=compose-roll-demo\/app:v2/);
     expect(leaks(dry), dry.stdout).toBe(false);
 
-    const roll = await cli(["web", "--image", "compose-roll-demo/app:v2", "--json", "-v", ...ctx.stack]);
+    const roll = await cli([
+      "web",
+      "--image",
+      "compose-roll-demo/app:v2",
+      "--drain",
+      "1s",
+      "--json",
+      "-v",
+      ...ctx.stack,
+    ]);
     expect(roll.code, roll.stderr).toBe(0);
     expect(roll.events.find((e) => e.type === "done")).toMatchObject({ result: "complete" });
     expect(leaks(roll), roll.stdout + roll.stderr).toBe(false);
