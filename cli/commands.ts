@@ -163,8 +163,13 @@ export function undoTarget(
 ): { ref: string; id: string; why: string } | undefined {
   if (toRevision !== undefined) {
     const rev = history.find((r) => r.number === toRevision);
-    if (!rev)
-      throw new RefusedError(`no revision ${toRevision} in the history (see \`compose-roll history\`)`);
+    if (!rev) {
+      const kept = history.map((r) => r.number).join(", ") || "none";
+      throw new RefusedError(
+        `--to-revision: no revision ${toRevision} in the history (kept: ${kept})`,
+        "pick one `compose-roll history` lists",
+      );
+    }
     return { ...rev.image, why: `revision ${rev.number}` };
   }
   const at = history.findIndex((r) => r.result === "complete" && r.image.id === runningId);

@@ -80,9 +80,8 @@ function survivors(obs: Observation, steps: PlannedStep[], name: (n: number) => 
 
 function predictedUrl(sample: { name: string; url?: string } | undefined, name: string): string {
   if (!sample?.url) return `http://${name}`;
-  const u = new URL(sample.url);
-  u.hostname = name;
-  return u.href.replace(/\/$/, "");
+  // By text, not new URL(): a short container ID of only digits is no IPv4 number.
+  return sample.url.replace(/^(https?:\/\/)(\[[^\]]*\]|[^/:]+)/, `$1${name}`).replace(/\/$/, "");
 }
 
 async function fileDiff(file: string, service: string, after: string[]) {

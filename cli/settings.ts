@@ -230,7 +230,10 @@ function checked(
     }
     const key = issue.path[0] as SettingKey;
     const value = (block as Record<string, unknown>)[key];
-    throw new RefusedError(`${label(key)}: ${issue.message}, got ${describe(value)}`);
+    throw new RefusedError(
+      `${label(key)}: ${issue.message}, got ${describe(value)}`,
+      `write it as --${key} takes it (\`compose-roll --help\`), or remove it`,
+    );
   }
   const values: RawOptions = {};
   const names: OptionNames = {};
@@ -277,7 +280,13 @@ function distance(a: string, b: string): number {
 
 function describe(value: unknown): string {
   if (value === null || value === undefined) return "nothing";
-  if (Array.isArray(value)) return "a list";
+  if (Array.isArray(value)) {
+    // A list of commands with one that is not a string: name that one.
+    const odd = value.find((v) => typeof v !== "string");
+    return odd === undefined || !value.some((v) => typeof v === "string")
+      ? "a list"
+      : `a list holding ${describe(odd)}`;
+  }
   if (typeof value === "object") return "a mapping";
   return JSON.stringify(value);
 }

@@ -143,7 +143,7 @@ describe("checkRollable", () => {
   });
   it("refuses an unknown service, listing the known ones", async () => {
     const p = await load("    image: x\n");
-    expect(() => checkRollable(p, "api")).toThrow(/no service api .*services: web/);
+    expect(() => checkRollable(p, "api")).toThrow(/no service "api" .*services: web/);
   });
 });
 

@@ -210,7 +210,8 @@ export function checkRollable(project: Project, service: string): void {
   if (!cfg) {
     const known = Object.keys(project.services).join(", ") || "none";
     throw new RefusedError(
-      `no service ${service} in ${project.files.join(", ")} (services: ${known}; a service outside the active profiles needs --profile)`,
+      `no service ${JSON.stringify(service)} in ${project.files.join(", ")} (services: ${known})`,
+      "name one of those services; one outside the active profiles needs --profile <name>",
     );
   }
   if (cfg.containerName) {

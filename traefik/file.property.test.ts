@@ -112,6 +112,12 @@ describe("the owned Traefik file", () => {
     );
   });
 
+  it("takes a container ID of only digits as the name it is, not as an IPv4 number", () => {
+    // About one container in 280 has such a short ID; new URL() refused or rewrote them.
+    const ids = ["http://123456789012:8000", "http://000000001234:8000", "http://000800000000:1"];
+    expect(readServers(setServers(undefined, "web", ids), "web")).toEqual(ids);
+  });
+
   it("a fresh file holds exactly the service, and reads back", () => {
     fc.assert(
       fc.property(name, urls, (service, want) => {

@@ -84,7 +84,7 @@ export const CASES: BadInput[] = [
   { group: "hostile", name: "command substitution in x-compose-roll", args: (c) => withFile(c, "hostile-setting"), names: /x-compose-roll\.traefik-service of service web .*"\$\(touch /, fix: /as Traefik's file does/ },
   { group: "hostile", name: "hook list with a non-string", args: (c) => withFile(c, "hostile-hook"), names: /x-compose-roll\.pre-deploy of service web/, fix: /expected a command/ },
   // Services and projects
-  { group: "service", name: "unknown service", args: (c) => ["nosuch", "--image", IMG, ...c.stack], names: /no service nosuch/, fix: /--profile|services: / },
+  { group: "service", name: "unknown service", args: (c) => ["nosuch", "--image", IMG, ...c.stack], names: /no service "nosuch" .*services: traefik, web/, fix: /--profile/ },
   { group: "service", name: "invalid service name", args: (c) => ["web/api", "--image", IMG, ...c.stack], names: /"web\/api" is not a valid compose service name/, fix: /config --services/ },
   { group: "service", name: "unknown project (no compose file, nothing recorded)", fromEmpty: true, args: () => ["undo", "-p", "cr-e2e-no-such-project"], names: /no rollout of project cr-e2e-no-such-project/, fix: /name the service/ },
   { group: "service", name: "service with container_name", args: (c) => withFile(c, "container-name"), names: /container_name/, fix: /fix the compose files/ },
@@ -127,6 +127,6 @@ export const CASES: BadInput[] = [
   { group: "usage", name: "missing argument", args: () => ["sync"], names: /missing required argument 'service'/, fix: /--help/ },
   { group: "usage", name: "option of another command", args: (c) => roll(c, "--to-revision", "1"), names: /unknown option '--to-revision'/, fix: /--help/ },
   // Revisions
-  { group: "revision", name: "revision that does not exist", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "99"], names: /no revision 99 in the history/, fix: /compose-roll history/ },
+  { group: "revision", name: "revision that does not exist", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "99"], names: /--to-revision: no revision 99 in the history \(kept: \d/, fix: /compose-roll history/ },
   { group: "revision", name: "revision that is not a number", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "latest"], names: /--to-revision: "latest"/, fix: /compose-roll history/ },
 ];
