@@ -4,7 +4,15 @@ import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RefusedError } from "../controller/errors.js";
 import { type PullPolicy, pullPolicyOf } from "../engine/pullPolicy.js";
-import { atLeast, checkName, checkProbePath, checkProjectName, checkService, shown } from "./validate.js";
+import {
+  atLeast,
+  checkName,
+  checkProbePath,
+  checkProjectName,
+  checkService,
+  shown,
+  wholeNumber,
+} from "./validate.js";
 
 /** Options every command shares, as commander hands them over (strings). */
 export interface RawOptions {
@@ -157,15 +165,6 @@ export function parseDuration(text: string, what: string): number {
   return ms;
 }
 
-function positiveInt(text: string, what: string, max: number, hint: string): number {
-  // Number() alone would take "0x10", "1e2" and " " (as 16, 100 and 0).
-  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new RefusedError(`${what}: ${shown(text)} must be a whole number from 1 to ${max}`, hint);
-  }
-  return n;
-}
-
 function url(text: string, what: string): URL {
   try {
     const u = new URL(text);
@@ -255,58 +254,28 @@ export function parseOptions(
     traefikService:
       raw.traefikService === undefined
         ? service
-        : checkName(
-            raw.traefikService,
-            n("traefikService"),
-            "name the service as Traefik's file does, without @provider",
-          ),
+        : checkName(raw.traefikService, n("traefikService"), "traefikService"),
     probePath: checkProbePath(raw.probePath ?? DEFAULTS.probePath, n("probePath")),
     healthTimeoutMs: timeout(raw.healthTimeout ?? DEFAULTS.healthTimeout, n("healthTimeout")),
     routeTimeoutMs: timeout(raw.routeTimeout ?? DEFAULTS.routeTimeout, n("routeTimeout")),
     drainMs: parseDuration(raw.drain ?? DEFAULTS.drain, n("drain")),
     drainFile: raw.drainFile ?? DEFAULTS.drainFile,
     allowUnsafeDrain: raw.allowUnsafeDrain ?? false,
-    maxSurge: positiveInt(
-      raw.maxSurge ?? DEFAULTS.maxSurge,
-      n("maxSurge"),
-      100,
-      "boot 1 (the default) to a few new containers side by side",
-    ),
+    maxSurge: wholeNumber(raw.maxSurge ?? DEFAULTS.maxSurge, n("maxSurge"), "maxSurge"),
     json: raw.json ?? false,
     verbose: raw.verbose ?? false,
     waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, n("wait")),
     lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, n("lockStaleAfter")),
-    historyLimit: positiveInt(
-      raw.historyLimit ?? DEFAULTS.historyLimit,
-      n("historyLimit"),
-      1000,
-      "keep 10 (the default) or so: each revision is a container record on the Docker host",
-    ),
+    historyLimit: wholeNumber(raw.historyLimit ?? DEFAULTS.historyLimit, n("historyLimit"), "historyLimit"),
     write: raw.write ?? true,
     dryRun: raw.dryRun ?? false,
   };
   if (raw.toRevision !== undefined)
-    opts.toRevision = positiveInt(
-      raw.toRevision,
-      n("toRevision"),
-      1_000_000,
-      "give a revision number `compose-roll history` lists",
-    );
+    opts.toRevision = wholeNumber(raw.toRevision, n("toRevision"), "toRevision");
   if (raw.projectName !== undefined)
     opts.projectName = checkProjectName(raw.projectName, "-p/--project-name");
-  if (raw.port !== undefined)
-    opts.port = positiveInt(
-      raw.port,
-      n("port"),
-      65535,
-      "give the container port the app listens on, e.g. 8000",
-    );
-  if (raw.network !== undefined)
-    opts.network = checkName(
-      raw.network,
-      n("network"),
-      "name a Docker network the containers are on (`docker network ls`)",
-    );
+  if (raw.port !== undefined) opts.port = wholeNumber(raw.port, n("port"), "port");
+  if (raw.network !== undefined) opts.network = checkName(raw.network, n("network"), "network");
   if (raw.image !== undefined) opts.image = checkImageRef(raw.image);
   if (!opts.drainFile.startsWith("/")) {
     throw new RefusedError(

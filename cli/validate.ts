@@ -13,9 +13,14 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 // Compose's rule for project names (loader.NormalizeProjectName refuses anything else for -p).
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 
-export function checkName(text: string, what: string, hint: string): string {
+const NAMED = {
+  network: "name a Docker network the containers are on (`docker network ls`)",
+  traefikService: "name the service as Traefik's file does, without @provider",
+} as const;
+
+export function checkName(text: string, what: string, key: keyof typeof NAMED): string {
   if (!NAME.test(text) || text.length > 255) {
-    throw new RefusedError(`${what}: ${shown(text)} is not a valid name`, hint);
+    throw new RefusedError(`${what}: ${shown(text)} is not a valid name`, NAMED[key]);
   }
   return text;
 }
@@ -50,6 +55,24 @@ export function checkProbePath(text: string, what: string): string {
     );
   }
   return text;
+}
+
+/** The whole-number options: how far they go, and what to give instead. */
+const COUNTS = {
+  maxSurge: [100, "boot 1 (the default) to a few new containers side by side"],
+  historyLimit: [1000, "keep 10 (the default) or so: each revision is a container record on the Docker host"],
+  toRevision: [1_000_000, "give a revision number `compose-roll history` lists"],
+  port: [65535, "give the container port the app listens on, e.g. 8000"],
+} as const;
+
+export function wholeNumber(text: string, what: string, key: keyof typeof COUNTS): number {
+  const [max, hint] = COUNTS[key];
+  // Number() alone would take "0x10", "1e2" and " " (as 16, 100 and 0).
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new RefusedError(`${what}: ${shown(text)} must be a whole number from 1 to ${max}`, hint);
+  }
+  return n;
 }
 
 /** A timeout of zero would fail every rollout at its first wait, and roll it back. */

@@ -103,7 +103,7 @@ export const CASES: BadInput[] = [
   { group: "values", name: "probe path without a leading /", args: (c) => roll(c, "--probe-path", "healthz"), names: /--probe-path: "healthz"/, fix: /starting with \// },
   // Absurdly large values
   { group: "absurd", name: "duration of years", args: (c) => roll(c, "--route-timeout", "99999h"), names: /--route-timeout: "99999h" is longer than 24 days/, fix: /shorter/ },
-  { group: "absurd", name: "bare seconds beyond 24 days", args: (c) => roll(c, "--lock-stale-after", "100000000"), names: /--lock-stale-after: "100000000"/, fix: /shorter/ },
+  { group: "absurd", name: "bare seconds beyond 24 days", args: (c) => roll(c, "--wait", "100000000"), names: /--wait: "100000000"/, fix: /shorter/ },
   { group: "absurd", name: "surge of a million containers", args: (c) => roll(c, "--max-surge", "1000000"), names: /--max-surge: "1000000"/, fix: /side by side/ },
   { group: "absurd", name: "history limit of a billion (x-compose-roll)", args: (c) => withFile(c, "huge-history"), names: /top-level x-compose-roll\.history-limit .*"1000000000"/, fix: /keep 10/ },
   // Traefik
