@@ -16,7 +16,7 @@ const variable = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/);
 /** What goes into the variable: a tag or a whole ref, never blank, # or quotes. */
 const value = fc.stringMatching(/^[a-z0-9][a-z0-9._/:-]{0,24}$/);
 const prefix = fc.constantFrom("", "registry.example.com/shop/web:", "app:", "127.0.0.1:5000/app:v");
-const suffix = fc.constantFrom("", "-slim", "@sha256:" + "a".repeat(64));
+const suffix = fc.constantFrom("", "-slim", `@sha256:${"a".repeat(64)}`);
 const form = fc.constantFrom(
   (v: string) => `\${${v}}`,
   (v: string) => `\${${v}:-app:v1}`,

@@ -46,6 +46,7 @@ beforeAll(async () => {
         );
         writeFileSync(
           join(dir, "compose.override.yaml"),
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${VAR} syntax, not a template
           "services:\n  web:\n    environment:\n      API_TOKEN: ${API_TOKEN}\n",
         );
       },

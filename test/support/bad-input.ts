@@ -38,6 +38,7 @@ export const FIXTURES = {
   "host-port": 'services:\n  web:\n    ports: ["127.0.0.1:19399:8000"]\n',
   "host-network": "services:\n  web:\n    network_mode: host\n",
   syntax: "services:\n  web:\n    image: [unclosed\n",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${VAR} syntax, not a template
   interpolation: "services:\n  web:\n    image: ${CR_E2E_UNSET_TAG:?set CR_E2E_UNSET_TAG to the tag}\n",
   "unknown-key": "services:\n  web:\n    x-compose-roll:\n      drian: 5s\n",
   "wrong-type": "services:\n  web:\n    x-compose-roll:\n      drain: [5s]\n",
@@ -92,6 +93,7 @@ export const CASES: BadInput[] = [
   { group: "service", name: "service with network_mode: host", args: (c) => withFile(c, "host-network"), names: /network_mode: host/, fix: /remove network_mode/ },
   // Compose files
   { group: "compose", name: "YAML syntax error", args: (c) => withFile(c, "syntax"), names: /docker compose config.*yaml: line \d+/, fix: /fix the compose files/ },
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${VAR} syntax, not a template
   { group: "compose", name: "interpolation error (${VAR:?})", args: (c) => withFile(c, "interpolation"), names: /CR_E2E_UNSET_TAG/, fix: /fix the compose files or the variables/ },
   { group: "compose", name: "compose file that does not exist", args: (c) => ["web", "--image", IMG, ...c.stack, "-f", "nosuch.yaml"], names: /compose file not found: .*nosuch\.yaml/, fix: /check -f/ },
   // Durations, numbers, ports
