@@ -34,7 +34,8 @@ export interface BadInput {
 
 /** Compose files a case adds with -f after the stack's own. `$MARKER` becomes the marker path. */
 export const FIXTURES = {
-  "container-name": "services:\n  web:\n    container_name: fixed-web\n",
+  // One replica: with more, compose itself refuses container_name first.
+  "container-name": "services:\n  web:\n    container_name: fixed-web\n    deploy:\n      replicas: 1\n",
   "host-port": 'services:\n  web:\n    ports: ["127.0.0.1:19399:8000"]\n',
   "host-network": "services:\n  web:\n    network_mode: host\n",
   syntax: "services:\n  web:\n    image: [unclosed\n",
@@ -87,8 +88,8 @@ export const CASES: BadInput[] = [
   // Services and projects
   { group: "service", name: "unknown service", args: (c) => ["nosuch", "--image", IMG, ...c.stack], names: /no service "nosuch" .*services: traefik, web/, fix: /--profile/ },
   { group: "service", name: "invalid service name", args: (c) => ["web/api", "--image", IMG, ...c.stack], names: /"web\/api" is not a valid compose service name/, fix: /config --services/ },
-  { group: "service", name: "unknown project (no compose file, nothing recorded)", fromEmpty: true, args: () => ["undo", "-p", "cr-e2e-no-such-project"], names: /no rollout of project cr-e2e-no-such-project/, fix: /name the service/ },
-  { group: "service", name: "service with container_name", args: (c) => withFile(c, "container-name"), names: /container_name/, fix: /fix the compose files/ },
+  { group: "service", name: "unknown project", fromEmpty: true, args: () => ["undo", "-p", "cr-e2e-no-such-project"], names: /no rollout of project cr-e2e-no-such-project/, fix: /name the service/ },
+  { group: "service", name: "service with container_name", args: (c) => withFile(c, "container-name"), names: /sets container_name: fixed-web/, fix: /remove container_name/ },
   { group: "service", name: "service publishing a fixed host port", args: (c) => withFile(c, "host-port"), names: /publishes fixed host port\(s\) 127\.0\.0\.1:19399:8000/, fix: /route through Traefik/ },
   { group: "service", name: "service with network_mode: host", args: (c) => withFile(c, "host-network"), names: /network_mode: host/, fix: /remove network_mode/ },
   // Compose files
