@@ -92,6 +92,10 @@ describe("secrets stay out of logs and events", () => {
     // The plan shows the .env change (the line after the secret's), so the secret was at hand.
     expect(dry.stdout).toMatch(/WEB_IMAGE=compose-roll-demo\/app:v2/);
     expect(leaks(dry), dry.stdout).toBe(false);
+    const human = await cli(["web", "--image", "compose-roll-demo/app:v2", "--dry-run", "-v", ...ctx.stack]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^\+WEB_IMAGE=compose-roll-demo\/app:v2$/m);
+    expect(leaks(human), human.stdout).toBe(false);
 
     const roll = await cli([
       "web",
