@@ -58,6 +58,25 @@ describe("rollout", () => {
     expect(images(world)).toEqual(["app:v1", "app:v1"]);
   });
 
+  it("replaces an old container that exited while Traefik still lists it (docker-rollout#20)", async () => {
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    const dead = world.replicasById.get("c2");
+    if (!dead) throw new Error("seed made no c2");
+    // Servers are listed by short container ID; an exited container has no URL of its own.
+    world.routed = world.routed.map((u) => (u === dead.url ? "http://c2:8000" : u));
+    Object.assign(dead, { running: false, exitCode: 137, url: undefined });
+    const res = await rollout(deps(world), request(v2));
+    expect(res).toMatchObject({ result: "complete", replicas: 3 });
+    expect(images(world)).toEqual(Array(3).fill("app:v2"));
+    expect(world.routed).toHaveLength(3);
+  });
+
+  it("still refuses a listed server no container of the service accounts for", async () => {
+    const world = new FakeWorld([v1, v2]).seed(2, v1);
+    world.routed = [...world.routed, "http://0123456789ab:8000"];
+    await expect(rollout(deps(world), request(v2))).rejects.toThrow(RefusedError);
+  });
+
   // Every step's failure must lead back to N containers of v1, all serving.
   const faults: [Fault, string][] = [
     ["start", "creating the container fails"],
