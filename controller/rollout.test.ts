@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RefusedError, RollbackFailedError, RolledBackError } from "./errors.js";
+import { HealthError, RefusedError, RollbackFailedError, RolledBackError } from "./errors.js";
 import { FakeWorld, type Fault } from "./fakes.test-support.js";
 import type { ImageInfo } from "./model.js";
 import { type RolloutRequest, rollout } from "./rollout.js";
@@ -75,6 +75,22 @@ describe("rollout", () => {
     const world = new FakeWorld([v1, v2]).seed(2, v1);
     world.routed = [...world.routed, "http://0123456789ab:8000"];
     await expect(rollout(deps(world), request(v2))).rejects.toThrow(RefusedError);
+  });
+
+  it("stops at once on a reason its caller aborts with (a new container crashed), naming it", async () => {
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    const ctl = new AbortController();
+    const reporter = {
+      event: (e: Parameters<FakeWorld["event"]>[0]) => {
+        world.event(e);
+        if (e.type === "replica" && e.state === "routed")
+          ctl.abort(new HealthError("demo-web-4 exited with code 3"));
+      },
+    };
+    const err = await rollout({ ...deps(world), reporter }, request(v2, ctl.signal)).catch((e) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect(err.message).toBe("rolled back; still serving app:v1: demo-web-4 exited with code 3");
+    expectRestored(world, 3);
   });
 
   // Every step's failure must lead back to N containers of v1, all serving.

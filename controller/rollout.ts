@@ -69,7 +69,9 @@ export function baseline(
   // `dead`: a container that exited (docker-rollout#20) is one of the service's replicas too,
   // whose server may still be listed: it is replaced like the others, not a reason to refuse.
   const dead = opts.dead ? obs.replicas.filter((r) => !r.running) : [];
-  const deadUrls = new Set(obs.routed.filter((u) => dead.some((r) => new URL(u).hostname === r.id.slice(0, 12))));
+  const deadUrls = new Set(
+    obs.routed.filter((u) => dead.some((r) => new URL(u).hostname === r.id.slice(0, 12))),
+  );
   if (running.length === 0) {
     throw new RefusedError(
       `service ${svc.service} of project ${svc.project} has no running containers`,
@@ -129,7 +131,7 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     const goal = { image: req.image, replicas: n, maxSurge: req.maxSurge };
     await reconcile(deps, req, template, goal, req.signal, drains);
   } catch (err) {
-    const cause = err instanceof Error ? err : new Error(String(err));
+    const cause = stopped(req.signal) ?? (err instanceof Error ? err : new Error(String(err)));
     deps.reporter.event({ type: "restore", reason: cause.message, to: from.ref });
     // The restore must not be cut short by the signal that may have caused it.
     const restore = new AbortController().signal;
@@ -162,6 +164,11 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     seconds: seconds(),
   });
   return { result: "complete", from, to: req.image, replicas: n };
+}
+
+/** Why the rollout was stopped, when its caller gave a reason (a new container crashed); else a signal. */
+function stopped(signal: AbortSignal): Error | undefined {
+  return signal.aborted && signal.reason instanceof ComposeRollError ? signal.reason : undefined;
 }
 
 async function fresh(deps: Deps, obs: Observation, svc: ServiceRef) {
@@ -197,7 +204,7 @@ export async function reconcile(
   const budget = 10 * (goal.replicas + 2) * Math.max(1, goal.maxSurge);
   for (let i = 0; i < budget; i++) {
     drains.check();
-    if (signal.aborted) throw new AbortedError("interrupted by a signal");
+    if (signal.aborted) throw stopped(signal) ?? new AbortedError("interrupted by a signal");
     const seen = await observe(deps, req.svc);
     const obs = {
       ...seen,

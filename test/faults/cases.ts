@@ -82,9 +82,16 @@ export const CASES: Case[] = [
     run: (fs) => roll(fs, { target: () => app("crash"), expectImage: back }),
   },
   {
+    id: "crash-while-proven",
+    title: "new container crashes 1 s after it became healthy (app:crash-soon)",
+    when: "first new replica, while compose-roll proves it through Traefik",
+    expectExit: [5],
+    run: (fs) => roll(fs, { target: () => app("crash-soon"), expectImage: back }),
+  },
+  {
     id: "crash-after-healthy",
-    title: "new container crashes 4 s after it became healthy (app:crash-late)",
-    when: "first new replica, once routed",
+    title: "new container crashes 8 s after it became healthy (app:crash-late)",
+    when: "first new replica, once routed and serving",
     expectExit: [5],
     failuresAllowed: "the app itself died while serving: requests Traefik had sent it fail",
     run: (fs) => roll(fs, { target: () => app("crash-late"), expectImage: back }),

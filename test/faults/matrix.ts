@@ -5,7 +5,15 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../support/stack.js";
-import { cli, compose, type FaultStack, type FinalState, finalState, formatReport } from "./harness.js";
+import {
+  cli,
+  compose,
+  type FaultStack,
+  type FinalState,
+  finalState,
+  formatReport,
+  type ProbeReport,
+} from "./harness.js";
 import type { Case } from "./run.js";
 
 export interface Row {
@@ -18,6 +26,8 @@ export interface Row {
   sent: number;
   failed: number;
   failuresAllowed?: string;
+  /** When the failed requests were sent, in seconds after compose-roll started. */
+  failedWindow?: string;
   final: FinalState;
   expectImage: string;
   seconds: number;
@@ -57,6 +67,7 @@ export async function runCase(fs: FaultStack, c: Case): Promise<Row> {
     sent: out.load.sent,
     failed: out.load.failed,
     ...(c.failuresAllowed ? { failuresAllowed: c.failuresAllowed } : {}),
+    ...(out.load.failed > 0 ? { failedWindow: window(out.load) } : {}),
     final,
     expectImage: out.expectImage,
     seconds: out.seconds,
@@ -67,6 +78,13 @@ export async function runCase(fs: FaultStack, c: Case): Promise<Row> {
   };
   if (!(final.converged && final.traefikMatches && final.lockFree)) await heal(fs);
   return row;
+}
+
+/** From the first to the last failed request, relative to compose-roll's start (1 s into the load). */
+function window(load: ProbeReport): string {
+  const at = load.samples.filter((s) => s.status !== 200 || s.error !== undefined).map((s) => s.at - 1);
+  const f = (n: number) => n.toFixed(1);
+  return `${f(Math.min(...at))}–${f(Math.max(...at))} s`;
 }
 
 /** Puts a broken stack back for the next case: repair, else compose's own recreate and sync. */

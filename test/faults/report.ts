@@ -64,7 +64,9 @@ export function render(rows: Row[], cases: Pick<Case, "id" | "title" | "when" | 
   }
   lines.push("", "\\* failed requests the fault itself causes, not compose-roll:", "");
   for (const r of rows.filter((r) => r.failed > 0 && r.failuresAllowed))
-    lines.push(`- **${r.id}**: ${r.failuresAllowed}.`);
+    lines.push(
+      `- **${r.id}**: ${r.failuresAllowed} (sent ${r.failedWindow ?? "?"} after compose-roll started).`,
+    );
   lines.push(
     "",
     "## What compose-roll said",
