@@ -202,7 +202,9 @@ function report(err: unknown): void {
   process.stderr.write(`compose-roll: ${e.message}\n`);
   if (e instanceof ComposeRollError && e.hint) process.stderr.write(`  what to do: ${e.hint}\n`);
   if (e instanceof RollbackFailedError) {
-    process.stderr.write("  state now (fix by hand, then `compose-roll sync`):\n");
+    process.stderr.write(
+      "  state now (fix what failed, then `compose-roll repair`, which resumes from the kept lock):\n",
+    );
     for (const line of e.state) process.stderr.write(`    ${line}\n`);
   }
   if (!(e instanceof ComposeRollError) && e.stack) process.stderr.write(`${e.stack}\n`);
