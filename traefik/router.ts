@@ -20,7 +20,7 @@ import type { Clock, Router } from "../controller/ports.js";
 import { aborted, realClock, TraefikApi } from "./api.js";
 import {
   addProbe,
-  ensureTempDir,
+  checkWritable,
   hasProbe,
   listServers,
   PROBE_HEADER,
@@ -100,9 +100,13 @@ export class TraefikRouter implements Router {
         `create ${dir} and point Traefik's providers.file.directory at it`,
       );
     }
-    // Creating it now spends its one watcher event (and throttle window) before the rollout.
-    await ensureTempDir(file).catch((err: Error) => {
-      throw new RefusedError(`cannot write in ${dir}: ${err.message}`, `make ${dir} writable for this user`);
+    // Creating the temp directory now spends its one watcher event (and throttle window)
+    // before the rollout; the test write catches a read-only mount or a full disk.
+    await checkWritable(file).catch((err: Error) => {
+      throw new RefusedError(
+        `cannot write in ${dir}: ${err.message}`,
+        `make ${dir} writable for this user, with room for the file`,
+      );
     });
     // A file without the service is not refused here: sync creates it, and a rollout
     // refuses it when it observes (readServers).
