@@ -26,7 +26,7 @@ async function hang(name: string): Promise<void> {
   await exec("docker", ["exec", name, "python3", "-c", script]);
 }
 
-async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
+async function until(what: string, ok: () => Promise<boolean>, ms = 90_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
@@ -38,6 +38,74 @@ const stateOf = async (name: string) => {
   const s = (await docker.getContainer(name).inspect()).State;
   return s.Running ? (s.Health?.Status ?? "running") : "exited";
 };
+
+/**
+ * A fault of what compose-roll reaches besides Docker (Traefik's API, the file's directory):
+ * before the rollout it must refuse, changing nothing (exit 2); after the first new replica
+ * is routed, for good, the restore cannot finish either (exit 7, the lock kept), and once
+ * the fault is undone `compose-roll repair` converges back.
+ */
+function beforeAndMid(
+  id: string,
+  title: string,
+  inject: (fs: FaultStack) => Promise<void>,
+  undo: (fs: FaultStack) => Promise<void>,
+  extra: string[] = [],
+): Case[] {
+  return [
+    {
+      id: `${id}-before`,
+      title,
+      when: "before the rollout",
+      expectExit: [2],
+      run: (fs) =>
+        roll(fs, { target: otherOf, expectImage: back, before: () => inject(fs), after: () => undo(fs) }),
+    },
+    {
+      id: `${id}-mid`,
+      title,
+      when: "after the first new replica is routed; undone after compose-roll exits",
+      expectExit: [7],
+      run: (fs) =>
+        roll(fs, {
+          target: otherOf,
+          expectImage: back,
+          extra,
+          onEvent: onFirst(() => void inject(fs)),
+          after: () => undo(fs),
+          recover: repair,
+        }),
+    },
+  ];
+}
+
+/** An old container (the second) broken before the rollout: it must be replaced too, not block it. */
+function brokenOld(
+  id: string,
+  title: string,
+  failuresAllowed: string,
+  breakIt: (name: string) => Promise<unknown>,
+  state: string,
+): Case {
+  return {
+    id,
+    title,
+    when: "before the rollout",
+    expectExit: [0],
+    failuresAllowed,
+    run: async (fs) => {
+      const victim = (await webNames(fs))[1] as string;
+      return roll(fs, {
+        target: otherOf,
+        expectImage: forward,
+        before: async () => {
+          await breakIt(victim);
+          await until(`${victim} ${state}`, async () => (await stateOf(victim)) === state);
+        },
+      });
+    },
+  };
+}
 
 function signalCase(sig: "SIGINT" | "SIGTERM"): Case {
   return {
@@ -112,19 +180,13 @@ export const CASES: Case[] = [
     run: (fs) =>
       roll(fs, { target: () => app("loopback"), expectImage: back, extra: ["--route-timeout", "8s"] }),
   },
-  {
-    id: "api-down-before",
-    title: "Traefik's API unreachable (connections refused)",
-    when: "before the rollout",
-    expectExit: [2],
-    run: (fs) =>
-      roll(fs, {
-        target: otherOf,
-        expectImage: back,
-        before: () => fs.api.cut(),
-        after: () => fs.api.restore(),
-      }),
-  },
+  ...beforeAndMid(
+    "api-down",
+    "Traefik's API unreachable (connections refused; mid-rollout: reset, for good, --route-timeout 8s)",
+    (fs) => fs.api.cut(),
+    (fs) => fs.api.restore(),
+    ["--route-timeout", "8s"],
+  ),
   {
     id: "api-blip-mid",
     title: "Traefik's API unreachable for 5 s (connections reset, then refused)",
@@ -137,21 +199,6 @@ export const CASES: Case[] = [
         onEvent: onFirst(() => {
           void fs.api.cut().then(() => sleep(5000).then(() => fs.api.restore()));
         }),
-      }),
-  },
-  {
-    id: "api-down-mid",
-    title: "Traefik's API unreachable for good (--route-timeout 8s)",
-    when: "after the first new replica is routed; back after compose-roll exits",
-    expectExit: [7],
-    run: (fs) =>
-      roll(fs, {
-        target: otherOf,
-        expectImage: back,
-        extra: ["--route-timeout", "8s"],
-        onEvent: onFirst(() => void fs.api.cut()),
-        after: () => fs.api.restore(),
-        recover: repair,
       }),
   },
   {
@@ -170,88 +217,27 @@ export const CASES: Case[] = [
   signalCase("SIGINT"),
   signalCase("SIGTERM"),
   ...Array.from({ length: 12 }, (_, i) => killCase(i + 1)),
-  {
-    id: "dir-readonly-before",
-    title: "the Traefik file's directory is read-only (remount ro)",
-    when: "before the rollout",
-    expectExit: [2],
-    run: (fs) =>
-      roll(fs, { target: otherOf, expectImage: back, before: () => readOnly(fs), after: () => writable(fs) }),
-  },
-  {
-    id: "dir-readonly-mid",
-    title: "the Traefik file's directory turns read-only",
-    when: "after the first new replica is routed; writable again after compose-roll exits",
-    expectExit: [7],
-    run: (fs) =>
-      roll(fs, {
-        target: otherOf,
-        expectImage: back,
-        onEvent: onFirst(() => void readOnly(fs)),
-        after: () => writable(fs),
-        recover: repair,
-      }),
-  },
-  {
-    id: "disk-full-before",
-    title: "the Traefik file's disk is full (256 KiB tmpfs, filled)",
-    when: "before the rollout",
-    expectExit: [2],
-    run: (fs) =>
-      roll(fs, { target: otherOf, expectImage: back, before: () => fill(fs), after: () => unfill(fs) }),
-  },
-  {
-    id: "disk-full-mid",
-    title: "the Traefik file's disk fills up",
-    when: "after the first new replica is routed; space freed after compose-roll exits",
-    expectExit: [7],
-    run: (fs) =>
-      roll(fs, {
-        target: otherOf,
-        expectImage: back,
-        onEvent: onFirst(() => void fill(fs)),
-        after: () => unfill(fs),
-        recover: repair,
-      }),
-  },
-  {
-    id: "old-exited",
-    title: "an old container has already exited (docker kill), still listed in Traefik",
-    when: "before the rollout",
-    expectExit: [0],
-    failuresAllowed:
-      "requests Traefik sent to the dead container before compose-roll's first step took it out",
-    run: async (fs) => {
-      const [victim] = (await webNames(fs)).slice(1);
-      return roll(fs, {
-        target: otherOf,
-        expectImage: forward,
-        before: async () => {
-          await docker.getContainer(victim as string).kill();
-          await until(`${victim} exited`, async () => (await stateOf(victim as string)) === "exited");
-        },
-      });
-    },
-  },
-  {
-    id: "old-unhealthy",
-    title: "an old container hangs (gunicorn SIGSTOPped) and is unhealthy",
-    when: "before the rollout",
-    expectExit: [0],
-    failuresAllowed:
-      "requests Traefik sent to the hung container (they time out) before compose-roll took it out",
-    run: async (fs) => {
-      const [victim] = (await webNames(fs)).slice(1);
-      return roll(fs, {
-        target: otherOf,
-        expectImage: forward,
-        before: async () => {
-          await hang(victim as string);
-          await until(`${victim} unhealthy`, async () => (await stateOf(victim as string)) === "unhealthy");
-        },
-      });
-    },
-  },
+  ...beforeAndMid(
+    "dir-readonly",
+    "the Traefik file's directory is read-only (tmpfs remounted ro)",
+    readOnly,
+    writable,
+  ),
+  ...beforeAndMid("disk-full", "the Traefik file's disk is full (256 KiB tmpfs, filled by dd)", fill, unfill),
+  brokenOld(
+    "old-exited",
+    "an old container has already exited (docker kill), still listed in Traefik",
+    "requests Traefik sent to the dead container before compose-roll's first step took it out",
+    (name) => docker.getContainer(name).kill(),
+    "exited",
+  ),
+  brokenOld(
+    "old-unhealthy",
+    "an old container hangs (gunicorn SIGSTOPped) and is unhealthy",
+    "requests Traefik sent to the hung container (they time out) before compose-roll took it out",
+    hang,
+    "unhealthy",
+  ),
   sshDrop,
   daemonRestart,
 ];

@@ -75,6 +75,7 @@ export function render(rows: Row[], cases: Pick<Case, "id" | "title" | "when" | 
     "",
   );
   for (const r of ran) lines.push(`- **${r.id}**: ${cell(r.said) || "(nothing: it succeeded silently)"}`);
+  lines.push("", ...NOTES);
   const failing = ran.filter((r) => !r.pass);
   if (failing.length > 0) {
     lines.push("", "## Failing cases", "");
@@ -82,3 +83,35 @@ export function render(rows: Row[], cases: Pick<Case, "id" | "title" | "when" | 
   }
   return `${lines.join("\n")}\n`;
 }
+
+/** What the matrix found and what changed in compose-roll because of it (prose, kept with the generator). */
+const NOTES = [
+  "## What the matrix changed in compose-roll",
+  "",
+  "- **A new container that dies on its own stops the rollout at once** (`engine/crashes.ts`).",
+  "  Before, the controller saw the death at its next observation, after the step in hand: a",
+  "  routed container that crashed kept its server in Traefik while the next replica booted",
+  "  (114 failed requests in the first run of crash-after-healthy, many of them keep-alive",
+  "  requests that hung 15 s on the dead address), and one that crashed while being proven was",
+  "  probed for the whole `--route-timeout` (30 s). compose-roll now follows the service's",
+  "  `kill`/`die` events; a container of the new image that dies with no `kill` first aborts the",
+  "  step and the restore takes its server out within one reload.",
+  "- **An old container that already exited is replaced, not refused** (docker-rollout#20).",
+  "  Before, the rollout refused with exit 2 (\"Traefik lists [...] but web's running containers",
+  '  are [...]") while Traefik kept sending a third of the requests to the dead server. Now its',
+  "  server goes first and it counts towards the replicas; an unhealthy (hung) old container is",
+  "  likewise taken out before any replacement instead of last, by number.",
+  "- **A read-only or full Traefik directory is refused before anything changes** (exit 2): the",
+  "  preflight writes a temp file twice the file's size there. Before, the first write failed",
+  "  with a new container already booted.",
+  "- **Exit 7 keeps the lock.** When the restore fails too (the API, the directory or the Docker",
+  "  host gone for good), the lock stays with what the run replaced and at what capacity, so",
+  "  `compose-roll repair` resumes from it once the cause is fixed. Before, the lock was",
+  '  released, and `repair` then refused the mixed state (exit 2, "runs mixed images").',
+  "",
+  "What no tool can do: requests Traefik already sent to a container that then crashes, or that",
+  "hangs, fail (the app's fault; counted, marked `*`); a restarting Traefik refuses connections",
+  "until it listens again; a dropped connection to the Docker host, or a Traefik API gone for",
+  "longer than `--route-timeout`, leaves the restore undone (exit 7, everything still serving,",
+  "the state printed) until `repair`.",
+];
