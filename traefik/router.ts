@@ -175,7 +175,7 @@ export class TraefikRouter implements Router {
     const { file } = this;
     const { service, probe } = this.opts;
     const tls = new URL(probe.url).protocol === "https:";
-    const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, signal));
+    const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, deadline, signal));
     const token = randomBytes(16).toString("hex");
     const name = probeName(service);
     await writeFileAtomic(
@@ -235,14 +235,24 @@ export class TraefikRouter implements Router {
    * URL speaks. None found (no router yet, or a scheme mismatch): Traefik's default
    * entrypoints, and the probe's answer will say if that was wrong.
    */
-  private async entryPointsFor(tls: boolean, signal: AbortSignal): Promise<string[] | undefined> {
-    try {
-      const routers = await this.api.routersFor(this.opts.service, signal);
-      const eps = new Set(routers.filter((r) => r.tls === tls).flatMap((r) => r.entryPoints));
-      return eps.size > 0 ? [...eps].sort() : undefined;
-    } catch (err) {
-      if (err instanceof AbortedError) throw err;
-      throw new RoutingError(`could not list Traefik's routers: ${(err as Error).message}`);
+  private async entryPointsFor(
+    tls: boolean,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<string[] | undefined> {
+    // Retried until the deadline like every other API read: an API that blips (Traefik
+    // restarting) must not fail the step while it would answer a second later.
+    for (;;) {
+      try {
+        const routers = await this.api.routersFor(this.opts.service, signal);
+        const eps = new Set(routers.filter((r) => r.tls === tls).flatMap((r) => r.entryPoints));
+        return eps.size > 0 ? [...eps].sort() : undefined;
+      } catch (err) {
+        if (err instanceof AbortedError) throw err;
+        if (this.left(deadline) <= 0)
+          throw new RoutingError(`could not list Traefik's routers: ${(err as Error).message}`);
+      }
+      await this.clock.sleep(Math.min(POLL_MS, this.left(deadline)), signal);
     }
   }
 
