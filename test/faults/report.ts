@@ -19,6 +19,8 @@ export function render(rows: Row[], cases: Pick<Case, "id" | "title" | "when" | 
     "`providersThrottleDuration=100ms`, 3 replicas of the demo app) while `test/load/probe.ts` sends",
     "requests through Traefik (4 keep-alive clients, 2 on fresh connections, 2 on 1 s `/slow/`",
     "requests). The rollout goes between `app:v1` and `app:v2`, or to the faulty image named.",
+    "The machine is the shared 2-core testbed: during the 2026-11-24 run other helpers' suites",
+    "ran beside it (load average 40-60), which is what the times and latencies reflect.",
     "",
     "- **exit**: compose-roll's exit code for the faulted run (expected in brackets; `killed` = SIGKILL).",
     "- **recovery**: the command run afterwards where the fault left compose-roll unable to finish, and its exit code.",
