@@ -212,7 +212,18 @@ function report(err: unknown): void {
 
 /** Runs the CLI on `argv` (node, script, args...) and sets the exit code. */
 export function run(argv: string[]): Promise<void> {
+  // Node exits (0) when nothing is left to wait on, even with main() unfinished: a request
+  // whose connection vanished without an error. Never let that pass for success.
+  const unfinished = () => {
+    process.stderr.write(
+      "compose-roll: stopped before finishing: a request to Docker or Traefik was never answered (connection lost?)\n" +
+        "  what to do: check the connection to the Docker host, then `compose-roll repair`\n",
+    );
+    process.exitCode = ExitCode.rollbackFailed;
+  };
+  process.once("exit", unfinished);
   return main(argv).then((code) => {
+    process.off("exit", unfinished);
     process.exitCode = code;
   });
 }

@@ -19,10 +19,13 @@ const unfill = (fs: FaultStack) => rm(join(fs.dynamicDir, "filler.bin"), { force
 const readOnly = (fs: FaultStack) => sh("mount", "-o", "remount,ro", fs.dynamicDir);
 const writable = (fs: FaultStack) => sh("mount", "-o", "remount,rw", fs.dynamicDir);
 
-/** SIGSTOPs the gunicorn processes of a container: it stops answering, its healthcheck fails. */
+/**
+ * SIGSTOPs the gunicorn workers of a container (not PID 1, the master, and not itself: its
+ * own command line names gunicorn): it stops answering, its healthcheck fails.
+ */
 async function hang(name: string): Promise<void> {
   const script =
-    "import os,signal\nfor p in os.listdir('/proc'):\n if p.isdigit() and int(p)>1:\n  try:\n   c=open(f'/proc/{p}/cmdline','rb').read()\n  except OSError:\n   continue\n  if b'gunicorn' in c: os.kill(int(p), signal.SIGSTOP)\n";
+    "import os,signal\nfor p in os.listdir('/proc'):\n if p.isdigit() and int(p) not in (1, os.getpid()):\n  try:\n   c=open(f'/proc/{p}/cmdline','rb').read()\n  except OSError:\n   continue\n  if b'gunicorn' in c: os.kill(int(p), signal.SIGSTOP)\n";
   await exec("docker", ["exec", name, "python3", "-c", script]);
 }
 
