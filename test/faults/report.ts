@@ -5,7 +5,10 @@ import type { Case } from "./run.js";
 const code = (c: number | null) => (c === null ? "killed" : String(c));
 const cell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
-export function render(rows: Row[], cases: Pick<Case, "id" | "title" | "when" | "gate">[]): string {
+export function render(
+  rows: Row[],
+  cases: Pick<Case, "id" | "title" | "when" | "gate" | "failuresAllowed">[],
+): string {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const ran = rows.filter((r) => !r.skipped);
   const passed = ran.filter((r) => r.pass).length;
@@ -65,10 +68,10 @@ export function render(rows: Row[], cases: Pick<Case, "id" | "title" | "when" | 
     );
   }
   lines.push("", "\\* failed requests the fault itself causes, not compose-roll:", "");
-  for (const r of rows.filter((r) => r.failed > 0 && r.failuresAllowed))
-    lines.push(
-      `- **${r.id}**: ${r.failuresAllowed} (sent ${r.failedWindow ?? "?"} after compose-roll started).`,
-    );
+  for (const r of rows.filter((r) => r.failed > 0 && r.failuresAllowed)) {
+    const why = cases.find((c) => c.id === r.id)?.failuresAllowed ?? r.failuresAllowed;
+    lines.push(`- **${r.id}**: ${why} (sent ${r.failedWindow ?? "?"} after compose-roll started).`);
+  }
   lines.push(
     "",
     "## What compose-roll said",
