@@ -1,5 +1,6 @@
 // The CI share of the fault matrix (test/faults, `npm run faults` for all of it): the cases
-// most likely to regress, each judged exactly as the matrix judges it. 2.5 minutes here under a load average of 50.
+// most likely to regress, each judged exactly as the matrix judges it. ~2.5 minutes here,
+// under a load average of 50.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CASES } from "../faults/cases.js";
 import { type FaultStack, startFaultStack } from "../faults/harness.js";
