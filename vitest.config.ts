@@ -24,6 +24,19 @@ export default defineConfig({
           env: { TESTCONTAINERS_RYUK_DISABLED: "true" },
         },
       },
+      {
+        // `npm run faults`: the whole fault matrix (test/faults), ~20 minutes; CI runs a
+        // subset of it through test/e2e/faults.e2e.test.ts.
+        test: {
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          env: { TESTCONTAINERS_RYUK_DISABLED: "true" },
+        },
+      },
     ],
   },
 });

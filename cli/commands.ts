@@ -1,9 +1,10 @@
 // The commands that change the service: roll, undo, repair (through cli/deploy.ts) and
 // sync. Each resolves its target, refuses what it cannot do, then hands over.
-import { RefusedError } from "../controller/errors.js";
+import { AbortedError, HealthError, RefusedError } from "../controller/errors.js";
 import type { ImageInfo, Observation, Replica } from "../controller/model.js";
 import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
+import { watchCrashes } from "../engine/crashes.js";
 import { ensureImage } from "../engine/pull.js";
 import { pullPolicyOf } from "../engine/pullPolicy.js";
 import { TraefikRouter } from "../traefik/router.js";
@@ -71,10 +72,14 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return ctx.say(`${sig} again; still restoring, please wait`);
     ctx.say(`${sig}: stopping after this step and restoring the previous image`);
-    controller.abort();
+    controller.abort(new AbortedError(`interrupted by ${sig}`));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // A new container that dies unasked stops the rollout at once, not after the step in hand.
+  const unwatch = await watchCrashes(ctx.deps.engine.docker, ctx.svc, image.id, (name, code) =>
+    controller.abort(new HealthError(`${name} exited with code ${code}`, `see \`docker logs ${name}\``)),
+  );
   const kill = Number(process.env.COMPOSE_ROLL_TEST_KILL_AT_STEP);
   const req: DeployRequest = {
     image,
@@ -102,6 +107,7 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
     if (res.result === "unchanged") ctx.say(`${ctx.svc.service} already runs ${res.to.ref}; nothing to do`);
     await truth.settle();
   } finally {
+    unwatch();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { RollbackFailedError, RolledBackError } from "../controller/errors.js";
 import { FakeWorld } from "../controller/fakes.test-support.js";
 import type { ImageInfo } from "../controller/model.js";
 import type { History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
@@ -76,6 +77,18 @@ describe("deploy", () => {
     expect(state.held).toBeUndefined();
     await deploy(context(world, state, 0), request(v1));
     expect(state.revisions.map((r) => r.number)).toEqual([1, 2, 3]);
+  });
+
+  it("keeps the lock when the restore fails too (repair resumes from it), releases it after a rollback", async () => {
+    const broken = new FakeWorld([v1, v2], { verify: v2.id, stop: "*" }).seed(2, v1);
+    const state = new MemoryState();
+    await expect(deploy(context(broken, state, 0), request(v2))).rejects.toThrow(RollbackFailedError);
+    expect(state.held).toMatchObject({ previous: { id: v1.id }, replicas: 2 });
+
+    const world = new FakeWorld([v1, v2], { verify: v2.id }).seed(2, v1);
+    const clean = new MemoryState();
+    await expect(deploy(context(world, clean, 0), request(v2))).rejects.toThrow(RolledBackError);
+    expect(clean.held).toBeUndefined();
   });
 
   it("exits 3 at once when another live rollout holds the lock and --wait is 0", async () => {

@@ -144,6 +144,10 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
     info = fresh;
     ({ mine, stale, waited } = await takeLock(ctx, info));
   }
+  // A failed restore keeps the lock: it records what was replaced and at what capacity, so
+  // `compose-roll repair` (or the next run) takes it over once this process is gone and
+  // converges from it, as after a kill. Released, the record would be lost with the state mixed.
+  let keep = false;
   try {
     // Numbered under the lock, so no other run can record the same number meanwhile.
     let history = await readHistory(ctx);
@@ -198,14 +202,17 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
       const result: RevisionResult = err instanceof RolledBackError ? "rolled-back" : "failed";
       if (err instanceof RolledBackError || err instanceof RollbackFailedError)
         await record(ctx, { ...rev, result });
+      keep = err instanceof RollbackFailedError;
       throw err;
     });
     if (result.result === "complete") await record(ctx, { ...rev, result: "complete" });
     return result;
   } finally {
-    await ctx.lock
-      .release(svc, mine)
-      .catch((err: Error) => ctx.say(`could not release the lock: ${err.message}`));
+    if (keep) ctx.say("keeping the rollout lock: `compose-roll repair` resumes from it");
+    else
+      await ctx.lock
+        .release(svc, mine)
+        .catch((err: Error) => ctx.say(`could not release the lock: ${err.message}`));
   }
 }
 

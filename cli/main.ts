@@ -208,7 +208,9 @@ function report(err: unknown): void {
   process.stderr.write(`compose-roll: ${oneLine(e.message)}\n`);
   if (e instanceof ComposeRollError && e.hint) process.stderr.write(`  what to do: ${oneLine(e.hint)}\n`);
   if (e instanceof RollbackFailedError) {
-    process.stderr.write("  state now (fix by hand, then `compose-roll sync`):\n");
+    process.stderr.write(
+      "  state now (fix what failed, then `compose-roll repair`, which resumes from the kept lock):\n",
+    );
     for (const line of e.state) process.stderr.write(`    ${line}\n`);
   }
   if (!(e instanceof ComposeRollError) && e.stack) process.stderr.write(`${e.stack}\n`);
@@ -221,7 +223,18 @@ function oneLine(text: string): string {
 
 /** Runs the CLI on `argv` (node, script, args...) and sets the exit code. */
 export function run(argv: string[]): Promise<void> {
+  // Node exits (0) when nothing is left to wait on, even with main() unfinished: a request
+  // whose connection vanished without an error. Never let that pass for success.
+  const unfinished = () => {
+    process.stderr.write(
+      "compose-roll: stopped before finishing: a request to Docker or Traefik was never answered (connection lost?)\n" +
+        "  what to do: check the connection to the Docker host, then `compose-roll repair`\n",
+    );
+    process.exitCode = ExitCode.rollbackFailed;
+  };
+  process.once("exit", unfinished);
   return main(argv).then((code) => {
+    process.off("exit", unfinished);
     process.exitCode = code;
   });
 }

@@ -147,6 +147,15 @@ describe("decide: failures and leftovers", () => {
     });
   });
 
+  it("takes an unhealthy (hung) old container out first, before any replacement", () => {
+    const obs = steady(3);
+    obs.replicas[2] = replica(3, v1, { health: "unhealthy" });
+    expect(decide(obs, { image: v2, replicas: 3, maxSurge: 1 })).toMatchObject({
+      kind: "retire",
+      replica: { number: 3 },
+    });
+  });
+
   it("waits for a booting container instead of starting past the surge", () => {
     const obs = steady(3);
     obs.replicas.push(replica(4, v2, { health: "starting" }));

@@ -70,10 +70,11 @@ export function decide(obs: Observation, goal: Goal): Step {
   const orphan = obs.routed.find((url) => !known.has(url));
   if (orphan) return { kind: "unroute-orphan", url: orphan };
 
-  // 3. An old container that is stopped (docker-rollout#20) or not in Traefik serves
-  //    nobody: if still routed it fails requests, otherwise it only holds the surge.
+  // 3. An old container that is stopped (docker-rollout#20), unhealthy (hung: what Traefik
+  //    sends it times out) or not in Traefik serves nobody: if still routed it fails
+  //    requests, otherwise it only holds the surge. It goes first, before any replacement.
   //    When restoring, this is where the failed new containers go.
-  const idle = others.find((r) => !r.running || !inRouter(r));
+  const idle = others.find((r) => !r.running || !inRouter(r) || r.health === "unhealthy");
   if (idle) return { kind: "retire", replica: idle };
 
   // From here every container is running and every old one is routed.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RefusedError, RollbackFailedError, RolledBackError } from "./errors.js";
+import { HealthError, RefusedError, RollbackFailedError, RolledBackError } from "./errors.js";
 import { FakeWorld, type Fault } from "./fakes.test-support.js";
 import type { ImageInfo } from "./model.js";
 import { type RolloutRequest, rollout } from "./rollout.js";
@@ -56,6 +56,41 @@ describe("rollout", () => {
     await expect(rollout(deps(world), request(v2))).rejects.toThrow(RefusedError);
     expect(world.routed).toEqual(["http://web:8000"]);
     expect(images(world)).toEqual(["app:v1", "app:v1"]);
+  });
+
+  it("replaces an old container that exited while Traefik still lists it (docker-rollout#20)", async () => {
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    const dead = world.replicasById.get("c2");
+    if (!dead) throw new Error("seed made no c2");
+    // Servers are listed by short container ID; an exited container has no URL of its own.
+    world.routed = world.routed.map((u) => (u === dead.url ? "http://c2:8000" : u));
+    Object.assign(dead, { running: false, exitCode: 137, url: undefined });
+    const res = await rollout(deps(world), request(v2));
+    expect(res).toMatchObject({ result: "complete", replicas: 3 });
+    expect(images(world)).toEqual(Array(3).fill("app:v2"));
+    expect(world.routed).toHaveLength(3);
+  });
+
+  it("still refuses a listed server no container of the service accounts for", async () => {
+    const world = new FakeWorld([v1, v2]).seed(2, v1);
+    world.routed = [...world.routed, "http://0123456789ab:8000"];
+    await expect(rollout(deps(world), request(v2))).rejects.toThrow(RefusedError);
+  });
+
+  it("stops at once on a reason its caller aborts with (a new container crashed), naming it", async () => {
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    const ctl = new AbortController();
+    const reporter = {
+      event: (e: Parameters<FakeWorld["event"]>[0]) => {
+        world.event(e);
+        if (e.type === "replica" && e.state === "routed")
+          ctl.abort(new HealthError("demo-web-4 exited with code 3"));
+      },
+    };
+    const err = await rollout({ ...deps(world), reporter }, request(v2, ctl.signal)).catch((e) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect(err.message).toBe("rolled back; still serving app:v1: demo-web-4 exited with code 3");
+    expectRestored(world, 3);
   });
 
   // Every step's failure must lead back to N containers of v1, all serving.

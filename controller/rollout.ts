@@ -60,8 +60,18 @@ export async function observe(deps: Deps, svc: ServiceRef): Promise<Observation>
  * What must hold before anything changes: the service runs, on one image, and Traefik's
  * file lists exactly its running containers (so `replicas` is what users are served by).
  */
-export function baseline(obs: Observation, svc: ServiceRef): { replicas: Replica[]; image: string } {
+export function baseline(
+  obs: Observation,
+  svc: ServiceRef,
+  opts: { dead?: boolean } = {},
+): { replicas: Replica[]; image: string; dead: Replica[] } {
   const running = obs.replicas.filter((r) => r.running);
+  // `dead`: a container that exited (docker-rollout#20) is one of the service's replicas too,
+  // whose server may still be listed: it is replaced like the others, not a reason to refuse.
+  const dead = opts.dead ? obs.replicas.filter((r) => !r.running) : [];
+  const deadUrls = new Set(
+    obs.routed.filter((u) => dead.some((r) => new URL(u).hostname === r.id.slice(0, 12))),
+  );
   if (running.length === 0) {
     throw new RefusedError(
       `service ${svc.service} of project ${svc.project} has no running containers`,
@@ -76,14 +86,14 @@ export function baseline(obs: Observation, svc: ServiceRef): { replicas: Replica
     );
   }
   const urls = running.map((r) => r.url ?? "").sort();
-  const routed = [...obs.routed].sort();
+  const routed = obs.routed.filter((u) => !deadUrls.has(u)).sort();
   if (urls.join(" ") !== routed.join(" ")) {
     throw new RefusedError(
       `Traefik lists [${routed.join(", ")}] but ${svc.service}'s running containers are [${urls.join(", ")}]`,
       `run \`compose-roll sync ${svc.service}\` so Traefik serves exactly the running containers (label mode: make them healthy; Traefik lists only healthy ones)`,
     );
   }
-  return { replicas: running, image: images[0] as string };
+  return { replicas: running, image: images[0] as string, dead };
 }
 
 /**
@@ -121,7 +131,7 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     const goal = { image: req.image, replicas: n, maxSurge: req.maxSurge };
     await reconcile(deps, req, template, goal, req.signal, drains);
   } catch (err) {
-    const cause = err instanceof Error ? err : new Error(String(err));
+    const cause = stopped(req.signal) ?? (err instanceof Error ? err : new Error(String(err)));
     deps.reporter.event({ type: "restore", reason: cause.message, to: from.ref });
     // The restore must not be cut short by the signal that may have caused it.
     const restore = new AbortController().signal;
@@ -156,11 +166,16 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
   return { result: "complete", from, to: req.image, replicas: n };
 }
 
+/** Why the rollout was stopped, when its caller gave a reason (a new container crashed); else a signal. */
+function stopped(signal: AbortSignal): Error | undefined {
+  return signal.aborted && signal.reason instanceof ComposeRollError ? signal.reason : undefined;
+}
+
 async function fresh(deps: Deps, obs: Observation, svc: ServiceRef) {
-  const base = baseline(obs, svc);
+  const base = baseline(obs, svc, { dead: true });
   const first = base.replicas.reduce((a, b) => (a.number <= b.number ? a : b));
   const template = await deps.engine.template(first.id);
-  return { template, from: template.sourceImage, n: base.replicas.length };
+  return { template, from: template.sourceImage, n: base.replicas.length + base.dead.length };
 }
 
 async function resume(deps: Deps, obs: Observation, svc: ServiceRef, rec: Recovery) {
@@ -189,7 +204,7 @@ export async function reconcile(
   const budget = 10 * (goal.replicas + 2) * Math.max(1, goal.maxSurge);
   for (let i = 0; i < budget; i++) {
     drains.check();
-    if (signal.aborted) throw new AbortedError("interrupted by a signal");
+    if (signal.aborted) throw stopped(signal) ?? new AbortedError("interrupted by a signal");
     const seen = await observe(deps, req.svc);
     const obs = {
       ...seen,

@@ -26,6 +26,8 @@ export class SshTransport {
   private sock: Socket | undefined;
   /** Channels a request is using; the TCP socket keeps the process alive only while > 0. */
   private busy = 0;
+  /** Open channels per connection: failed when it drops (see connectOnce). */
+  private readonly channels = new Map<Client, Set<Duplex>>();
   readonly agent: http.Agent;
 
   constructor(
@@ -73,8 +75,17 @@ export class SshTransport {
         }
         reject(err);
       });
+      // A dropped connection (network gone, sshd killed) closes no channel: ssh2 emits a
+      // channel's "close" only when the server confirms it. Requests in flight on them would
+      // wait forever, and with nothing else left to wait on Node exited 0 mid-rollout.
       conn.on("close", () => {
         this.client = undefined;
+        const lost = new EngineError(
+          `ssh: the connection to ${this.where()} was lost`,
+          "check the network to the Docker host; once it is back, `compose-roll repair` converges",
+        );
+        for (const ch of this.channels.get(conn) ?? []) ch.destroy(lost);
+        this.channels.delete(conn);
       });
       conn.connect({
         sock,
@@ -97,9 +108,10 @@ export class SshTransport {
     // Busy from the moment a request wants a channel: the handshake and exec must hold the process.
     this.track(+1);
     let stream: ClientChannel;
+    let conn: Client;
     try {
       this.client ??= this.connectOnce();
-      const conn = await this.client;
+      conn = await this.client;
       stream = await new Promise<ClientChannel>((resolve, reject) =>
         conn.exec("docker system dial-stdio", (err, s) => (err ? reject(err) : resolve(s))),
       );
@@ -122,7 +134,11 @@ export class SshTransport {
         );
       }
     });
-    return this.socketLike(stream);
+    const socket = this.socketLike(stream);
+    const open = this.channels.get(conn) ?? new Set<Duplex>();
+    this.channels.set(conn, open.add(socket));
+    stream.once("close", () => open.delete(socket));
+    return socket;
   }
 
   /**
@@ -158,7 +174,11 @@ export class SshTransport {
     const destroy = stream.destroy.bind(stream) as (err?: Error) => Duplex;
     s.destroy = (err?: Error) => {
       release();
-      stream.close();
+      try {
+        stream.close();
+      } catch {
+        // the connection under it is gone already: nothing to tell the server
+      }
       return destroy(err);
     };
     stream.once("close", release);

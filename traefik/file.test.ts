@@ -6,6 +6,7 @@ import { parse } from "yaml";
 import { RefusedError } from "../controller/errors.js";
 import {
   addProbe,
+  checkWritable,
   hasProbe,
   listServers,
   OWNED_MARK,
@@ -232,5 +233,18 @@ describe("writeFileAtomic", () => {
     const dir = await mkdtemp(join(tmpdir(), "cr-file-"));
     await writeFile(join(dir, "plain"), "");
     await expect(writeFileAtomic(join(dir, "plain", "x.yml"), "a: 1\n")).rejects.toThrow(/could not write/);
+  });
+});
+
+describe("checkWritable", () => {
+  it("writes a test file and leaves nothing behind; refuses where it cannot write", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cr-file-"));
+    const path = join(dir, "web.yml");
+    await writeFile(path, "a: 1\n");
+    await checkWritable(path);
+    expect(await readdir(dir)).toEqual([".compose-roll-tmp", "web.yml"]);
+    expect(await readdir(tempDirOf(path))).toEqual([]);
+    await writeFile(join(dir, "plain"), "");
+    await expect(checkWritable(join(dir, "plain", "x.yml"))).rejects.toThrow(/ENOTDIR|EEXIST/);
   });
 });

@@ -4,7 +4,7 @@
 import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap, YAMLSeq } from "yaml";
 import { RefusedError } from "../controller/errors.js";
 
-export { ensureTempDir, readFileText, tempDirOf, writeFileAtomic } from "./write.js";
+export { checkWritable, ensureTempDir, readFileText, tempDirOf, writeFileAtomic } from "./write.js";
 
 export const OWNED_MARK = "Owned by compose-roll";
 const HEADER =

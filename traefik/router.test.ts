@@ -33,6 +33,9 @@ async function listen(server: Server): Promise<string> {
  * the probe router does not take go to the service's servers, which never answer (Traefik
  * dialing the address of a removed container).
  */
+/** How many router listings the fake API answers 503 (Traefik restarting) before it answers again. */
+let routerListFailures = 0;
+
 async function fakeTraefik(file: string, reachable: Set<string>, deadServers = false) {
   const load = () => {
     try {
@@ -48,6 +51,11 @@ async function fakeTraefik(file: string, reachable: Set<string>, deadServers = f
       const name = decodeURIComponent(raw ?? "").replace(/@file$/, "");
       if (req.url === "/api/overview") return res.end("{}");
       if (req.url?.startsWith("/api/http/routers?")) {
+        if (routerListFailures > 0) {
+          routerListFailures--;
+          res.writeHead(503);
+          return res.end("restarting");
+        }
         const list = Object.entries(http.routers ?? {}).map(([n, r]) => ({
           ...(r as object),
           name: `${n}@file`,
@@ -157,6 +165,17 @@ describe("TraefikRouter", () => {
     const after = await readFile(file, "utf8");
     expect(hasProbe(after, "web")).toBe(false);
     expect(parse(after)).toEqual(parse(before));
+  });
+
+  it("verify rides out an API that fails for a moment, and says so when it stays down", async () => {
+    const { router } = await setup(new Set(["http://new:8000"]));
+    routerListFailures = 3;
+    await router.verify("http://new:8000", 3000, never);
+    routerListFailures = 1_000_000;
+    await expect(router.verify("http://new:8000", 400, never)).rejects.toThrow(
+      /could not list Traefik's routers/,
+    );
+    routerListFailures = 0;
   });
 
   it("verify fails with RoutingError on a gateway error, and still removes the probe", async () => {

@@ -20,7 +20,7 @@ import type { Clock, Router } from "../controller/ports.js";
 import { aborted, realClock, TraefikApi } from "./api.js";
 import {
   addProbe,
-  ensureTempDir,
+  checkWritable,
   hasProbe,
   listServers,
   PROBE_HEADER,
@@ -100,9 +100,13 @@ export class TraefikRouter implements Router {
         `create ${dir} and point Traefik's providers.file.directory at it`,
       );
     }
-    // Creating it now spends its one watcher event (and throttle window) before the rollout.
-    await ensureTempDir(file).catch((err: Error) => {
-      throw new RefusedError(`cannot write in ${dir}: ${err.message}`, `make ${dir} writable for this user`);
+    // Creating the temp directory now spends its one watcher event (and throttle window)
+    // before the rollout; the test write catches a read-only mount or a full disk.
+    await checkWritable(file).catch((err: Error) => {
+      throw new RefusedError(
+        `cannot write in ${dir}: ${err.message}`,
+        `make ${dir} writable for this user, with room for the file`,
+      );
     });
     // A file without the service is not refused here: sync creates it, and a rollout
     // refuses it when it observes (readServers).
@@ -171,7 +175,7 @@ export class TraefikRouter implements Router {
     const { file } = this;
     const { service, probe } = this.opts;
     const tls = new URL(probe.url).protocol === "https:";
-    const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, signal));
+    const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, deadline, signal));
     const token = randomBytes(16).toString("hex");
     const name = probeName(service);
     await writeFileAtomic(
@@ -231,14 +235,24 @@ export class TraefikRouter implements Router {
    * URL speaks. None found (no router yet, or a scheme mismatch): Traefik's default
    * entrypoints, and the probe's answer will say if that was wrong.
    */
-  private async entryPointsFor(tls: boolean, signal: AbortSignal): Promise<string[] | undefined> {
-    try {
-      const routers = await this.api.routersFor(this.opts.service, signal);
-      const eps = new Set(routers.filter((r) => r.tls === tls).flatMap((r) => r.entryPoints));
-      return eps.size > 0 ? [...eps].sort() : undefined;
-    } catch (err) {
-      if (err instanceof AbortedError) throw err;
-      throw new RoutingError(`could not list Traefik's routers: ${(err as Error).message}`);
+  private async entryPointsFor(
+    tls: boolean,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<string[] | undefined> {
+    // Retried until the deadline like every other API read: an API that blips (Traefik
+    // restarting) must not fail the step while it would answer a second later.
+    for (;;) {
+      try {
+        const routers = await this.api.routersFor(this.opts.service, signal);
+        const eps = new Set(routers.filter((r) => r.tls === tls).flatMap((r) => r.entryPoints));
+        return eps.size > 0 ? [...eps].sort() : undefined;
+      } catch (err) {
+        if (err instanceof AbortedError) throw err;
+        if (this.left(deadline) <= 0)
+          throw new RoutingError(`could not list Traefik's routers: ${(err as Error).message}`);
+      }
+      await this.clock.sleep(Math.min(POLL_MS, this.left(deadline)), signal);
     }
   }
 

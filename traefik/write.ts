@@ -30,6 +30,32 @@ export async function ensureTempDir(path: string): Promise<void> {
 }
 
 /**
+ * Before a rollout: proves a rewrite of `path` can land, by writing (and fsyncing, then
+ * removing) a temp file twice its size in the temp directory. A read-only mount or a full
+ * disk then refuses the rollout before anything changes, instead of failing its first write
+ * with a new container booted, or its restore's with servers half moved.
+ */
+export async function checkWritable(path: string): Promise<void> {
+  await ensureTempDir(path);
+  const size = await stat(path).then(
+    (st) => st.size,
+    () => 0,
+  );
+  const tmp = join(tempDirOf(path), `${basename(path)}.${process.pid}.check.tmp`);
+  try {
+    const fh = await open(tmp, "w");
+    try {
+      await fh.writeFile(Buffer.alloc(Math.max(4096, 2 * size), "#"));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/**
  * Replaces `path` atomically: temp file, fsync, rename over `path`, fsync the directory, so
  * Traefik never reads a half-written file (which could parse to fewer servers). Keeps the
  * file's mode (and owner, when allowed).
