@@ -16,6 +16,8 @@ export interface Dialed {
   close(): void;
   /** For ssh: a local socket reaching the same engine through this connection (for docker CLI calls). */
   localSocket?: () => Promise<string>;
+  /** For ssh: the connection itself, for the Docker host's files and network (engine/hostio.ts). */
+  ssh?: SshTransport;
 }
 
 const UNSET = {
@@ -76,7 +78,12 @@ export function dial(e: Endpoint, env: NodeJS.ProcessEnv): Dialed {
         port: 80,
         agent: transport.agent,
       } as Docker.DockerOptions;
-      return { options, close: () => transport.close(), localSocket: () => transport.listen() };
+      return {
+        options,
+        close: () => transport.close(),
+        localSocket: () => transport.listen(),
+        ssh: transport,
+      };
     }
   }
 }

@@ -5,8 +5,9 @@ import { readFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import ssh2, { type AnyAuthMethod, type ServerHostKeyAlgorithm } from "ssh2";
+import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
-import { type KnownHost, loadKnownHosts, matches } from "./knownHosts.js";
+import { type KnownHost, loadKnownHosts, matches, type verify } from "./knownHosts.js";
 
 // ssh2 is CommonJS: its named exports are not visible to ESM, only the default object.
 const { utils } = ssh2;
@@ -73,4 +74,27 @@ export function hostKeyAlgorithms(known: KnownHost[], name: string): ServerHostK
   const types = new Set(known.filter((k) => !k.marker && matches(k.patterns, name)).map((k) => k.keyType));
   const isKnown = (a: ServerHostKeyAlgorithm) => types.has(a.startsWith("rsa-") ? "ssh-rsa" : a);
   return [...all.filter(isKnown), ...all.filter((a) => !isKnown(a))];
+}
+
+/** The one-line refusal (and its fix) for a host key known_hosts does not vouch for. */
+export function hostKeyRefusal(
+  v: Exclude<ReturnType<typeof verify>, { ok: true }>,
+  name: string,
+  e: SshEndpoint,
+  type: string,
+  knownHostsFile: string,
+): EngineError {
+  const scan = `ssh-keyscan ${e.port === 22 ? "" : `-p ${e.port} `}${e.host} >> ${knownHostsFile}`;
+  if (v.reason === "unknown") {
+    return new EngineError(
+      `ssh: the host key of ${name} (${type}) is not in known_hosts, so the host cannot be trusted`,
+      `check the key's fingerprint with the host's owner, then: ${scan} (or \`ssh ${e.port === 22 ? "" : `-p ${e.port} `}${e.host}\` once and accept it)`,
+    );
+  }
+  return new EngineError(
+    v.reason === "revoked"
+      ? `ssh: the host key of ${name} is marked @revoked in ${v.entry.file}:${v.entry.line}`
+      : `ssh: the host key of ${name} (${type}) does not match ${v.entry.file}:${v.entry.line}: someone may be intercepting the connection, or the host was reinstalled`,
+    `if the host really changed its key: ssh-keygen -R '${name}' -f ${v.entry.file} && ${scan}`,
+  );
 }
