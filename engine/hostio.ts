@@ -112,7 +112,10 @@ export function hostHttp(connect?: Connector, resolve: Resolver = async (h) => h
       const address = isIP(name) || name === "localhost" ? name : await resolve(name);
       const secure = url.protocol === "https:";
       const via = req.fresh
-        ? { agent: false, ...(connect ? { createConnection: open(secure) } : {}) }
+        ? // Node uses createConnection only when no agent is given (agent: false makes one).
+          connect
+          ? { createConnection: open(secure) }
+          : { agent: false }
         : { agent: pooled[url.protocol] };
       return send(req, url, address, via);
     },
