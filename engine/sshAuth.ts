@@ -26,18 +26,24 @@ export interface SshSetup {
   knownHostsFiles: string[];
 }
 
-/** Keys from the agent (SSH_AUTH_SOCK), then ~/.ssh/id_*; host keys from the known_hosts files. */
-export function sshSetup(e: SshEndpoint, env: NodeJS.ProcessEnv): SshSetup {
+/**
+ * Keys from the agent (SSH_AUTH_SOCK), then ~/.ssh/config's IdentityFile(s) or else
+ * ~/.ssh/id_*; host keys from the known_hosts files. IdentitiesOnly leaves the agent out.
+ */
+export function sshSetup(
+  e: SshEndpoint,
+  env: NodeJS.ProcessEnv,
+  config: { identityFiles?: string[]; identitiesOnly?: boolean } = {},
+): SshSetup {
   const home = env.HOME || homedir();
   const user = e.user || env.USER || userInfo().username;
   const auth: AnyAuthMethod[] = [];
   const tried: string[] = [];
-  if (env.SSH_AUTH_SOCK) {
+  if (env.SSH_AUTH_SOCK && !config.identitiesOnly) {
     auth.push({ type: "agent", username: user, agent: env.SSH_AUTH_SOCK });
     tried.push(`the agent at ${env.SSH_AUTH_SOCK}`);
   }
-  for (const name of IDENTITIES) {
-    const file = join(home, ".ssh", name);
+  for (const file of config.identityFiles ?? IDENTITIES.map((name) => join(home, ".ssh", name))) {
     let text: Buffer;
     try {
       text = readFileSync(file);
