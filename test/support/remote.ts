@@ -130,7 +130,7 @@ export interface Sshd {
  * (internal-sftp, as Debian's own `Subsystem sftp` line) and TCP forwarding (OpenSSH's
  * default). `logLevel: "DEBUG1"` logs each forwarded connection's target.
  */
-export async function startSshd(opts: { logLevel?: string } = {}): Promise<Sshd> {
+export async function startSshd(opts: { logLevel?: string; setEnv?: string } = {}): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), "compose-roll-sshd-"));
   const home = join(dir, "home");
   mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
@@ -157,6 +157,8 @@ export async function startSshd(opts: { logLevel?: string } = {}): Promise<Sshd>
       "MaxSessions 64",
       "Subsystem sftp internal-sftp",
       `LogLevel ${opts.logLevel ?? "INFO"}`,
+      // E.g. DOCKER_HOST for the sessions (`docker system dial-stdio` then dials it).
+      ...(opts.setEnv ? [`SetEnv ${opts.setEnv}`] : []),
       "",
     ].join("\n"),
   );
