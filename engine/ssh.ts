@@ -92,21 +92,30 @@ export class SshTransport {
     });
   }
 
-  /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
-  private async channel(): Promise<Duplex> {
-    // Busy from the moment a request wants a channel: the handshake and exec must hold the process.
+  /**
+   * Opens a channel on the connection (connecting first), counted busy from the moment it is
+   * wanted: the handshake and the channel's opening must hold the process. The caller hands
+   * the channel to socketLike(), which releases the count when it closes.
+   */
+  private async open(
+    how: (conn: Client, cb: (err: Error | undefined, s: ClientChannel) => void) => void,
+  ): Promise<ClientChannel> {
     this.track(+1);
-    let stream: ClientChannel;
     try {
       this.client ??= this.connectOnce();
       const conn = await this.client;
-      stream = await new Promise<ClientChannel>((resolve, reject) =>
-        conn.exec("docker system dial-stdio", (err, s) => (err ? reject(err) : resolve(s))),
+      return await new Promise<ClientChannel>((resolve, reject) =>
+        how(conn, (err, s) => (err ? reject(err) : resolve(s))),
       );
     } catch (err) {
       this.track(-1);
       throw err;
     }
+  }
+
+  /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
+  private async channel(): Promise<Duplex> {
+    const stream = await this.open((conn, cb) => conn.exec("docker system dial-stdio", cb));
     let stderr = "";
     stream.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
@@ -170,20 +179,11 @@ export class SshTransport {
    * API and entrypoint, and containers' bridge IPs, as the Docker host itself reaches them.
    */
   async forward(host: string, port: number, signal: AbortSignal): Promise<Duplex> {
-    this.track(+1);
-    let stream: ClientChannel;
-    try {
-      this.client ??= this.connectOnce();
-      const conn = await this.client;
-      stream = await new Promise<ClientChannel>((resolve, reject) =>
-        conn.forwardOut("127.0.0.1", 0, host, port, (err, s) =>
-          err ? reject(forwardError(err, host, port, this.e.host)) : resolve(s),
-        ),
-      );
-    } catch (err) {
-      this.track(-1);
-      throw err;
-    }
+    const stream = await this.open((conn, cb) =>
+      conn.forwardOut("127.0.0.1", 0, host, port, (err, s) =>
+        cb(err ? forwardError(err, host, port, this.e.host) : undefined, s),
+      ),
+    );
     const s = this.socketLike(stream);
     if (signal.aborted) {
       s.destroy();

@@ -121,7 +121,7 @@ export class TraefikApi {
       if (err instanceof AbortedError) throw err;
       throw new RefusedError(
         `Traefik API not reachable at URL: ${this.url} (${(err as Error).message})`,
-        "start Traefik with --api.insecure=true (or route api@internal) and pass its URL as --traefik-api",
+        "start Traefik with --api.insecure=true (or route api@internal) and pass its URL as --traefik-api (a container or service name works unpublished: http://traefik:8080)",
       );
     }
     if (found === undefined) {

@@ -117,7 +117,7 @@ export class LabelRouter implements Router {
       () =>
         new RoutingError(
           `${url} did not answer a live request within ${timeoutMs} ms (${last})`,
-          "compose-roll must run where it can reach the containers' network (on the Docker host); check the port",
+          "the Docker host must route to the containers' network (compose-roll reaches it from there over ssh, from this machine otherwise); check the port",
         ),
     );
     (await this.trust(signal)).add(url);

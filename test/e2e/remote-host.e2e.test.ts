@@ -93,12 +93,18 @@ async function underLoad(args: string[]): Promise<{ run: CliRun; load: ProbeRepo
   const ms = Date.now() - t0;
   const load = await probe.stop();
   console.log(`${args.join(" ")}: exit ${r.code} in ${ms} ms; ${formatReport(load)}`);
+  // What the rollout did, for whoever reads a failure below.
+  console.log(
+    r.events
+      .map((e) => `${String(e.time).slice(11, 23)} ${e.type} ${e.name ?? ""} ${e.state ?? e.result ?? ""}`)
+      .join("\n"),
+  );
+  if (r.stderr) console.log(r.stderr);
   if (load.failed > 0) {
     // Where the lost requests fell in the rollout, for the failure's reader.
     console.log(
       `load started ${new Date(t0).toISOString()}; failures at ${load.failures.map((f) => f.at.toFixed(1)).join(", ")} s`,
     );
-    for (const e of r.events) console.log(JSON.stringify(e));
     console.log(
       spawnSync("docker", ["logs", "--since", new Date(t0).toISOString(), `${stack.project}-traefik-1`], {
         encoding: "utf8",
