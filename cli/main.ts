@@ -210,9 +210,16 @@ function report(err: unknown): void {
 
 /** Runs the CLI on `argv` (node, script, args...) and sets the exit code. */
 export function run(argv: string[]): Promise<void> {
-  return main(argv).then((code) => {
-    process.exitCode = code;
-  });
+  // Nothing may end the process while a command runs. HTTP timeouts (AbortSignal.timeout) do
+  // not hold the event loop, and the ssh connection's socket is unref'd whenever no channel
+  // is counted busy, so a wait on those alone could let Node exit early, with code 0, in the
+  // middle of a rollout (seen once over ssh under heavy load).
+  const hold = setInterval(() => {}, 60_000);
+  return main(argv)
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .finally(() => clearInterval(hold));
 }
 
 // Run when started as `node dist/cli/main.js`; cli/entry.ts (the installed bin) calls run()

@@ -2,10 +2,10 @@
 // and replaced on the Docker host itself, so a runner needs no shared filesystem. The write
 // is as atomic as the local one: a temp file in the caller's temp directory, fsync
 // (fsync@openssh.com, when the server has it), then posix-rename@openssh.com over the
-// target. Plain SFTP rename refuses an existing target (OpenSSH implements it as link +
+// target, then fsync of the directory. Plain SFTP rename refuses an existing target (OpenSSH implements it as link +
 // unlink), and removing the target first would let Traefik read a missing file.
 import { randomBytes } from "node:crypto";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { SFTPWrapper, Stats } from "ssh2";
 import type { HostFiles } from "./hostio.js";
 import type { SshTransport } from "./ssh.js";
@@ -79,6 +79,16 @@ export function sftpFiles(ssh: SshTransport): HostFiles {
           await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e, undefined))).catch(() => undefined);
           throw err;
         }
+        // Durability of the rename, as locally: OpenSSH's sftp-server open()s a directory
+        // read-only like a file, so fsync@openssh.com works on it; best effort elsewhere.
+        await call<Buffer>((cb) => sftp.open(dirname(path), "r", cb))
+          .then(async (dir) => {
+            await call<void>((cb) => sftp.ext_openssh_fsync(dir, (e) => cb(e, undefined))).catch(
+              () => undefined,
+            );
+            await call<void>((cb) => sftp.close(dir, (e) => cb(e, undefined))).catch(() => undefined);
+          })
+          .catch(() => undefined);
       }),
   };
 }

@@ -95,6 +95,17 @@ async function main(): Promise<void> {
         `${how.padEnd(5)} ${image}: exit ${run.code}, ${s.toFixed(1)} s, ${calls.length} Engine API requests (engine time to first byte, summed: ${(engineMs / 1000).toFixed(1)} s); ${formatReport(load)}`,
       );
       console.log(`      most: ${top.map(([w, n]) => `${n}× ${w}`).join(", ")}`);
+      // The app's own boot (adding → healthy, summed) is the same work either way; the rest
+      // is compose-roll's share, where a transport's cost shows.
+      const added = new Map<string, number>();
+      let boot = 0;
+      for (const e of run.events) {
+        const at = Date.parse(String(e.time));
+        if (e.type === "replica" && e.state === "adding") added.set(String(e.name), at);
+        if (e.type === "replica" && e.state === "healthy")
+          boot += (at - (added.get(String(e.name)) ?? at)) / 1000;
+      }
+      console.log(`      app boot ${boot.toFixed(1)} s, the rest ${(s - boot).toFixed(1)} s`);
       return { s, calls: calls.length };
     };
     const results: { ssh: number[]; local: number[]; sshCalls: number[]; localCalls: number[] } = {
