@@ -17,6 +17,7 @@ let stack: DemoStack;
 let sshd: Sshd;
 let dynamic: string;
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own interpolation, matched as text
 const API_PORT_LINE = '      - "127.0.0.1:${DEMO_API_PORT:-8080}:8080"\n';
 
 beforeAll(async () => {
