@@ -173,11 +173,11 @@ describe("ssh:// with the Traefik file and API reachable only on the Docker host
       ],
       { encoding: "utf8" },
     ).stdout.trim();
-    const forwards = sshd.log().match(/direct-tcpip.*target (\S+) port (\d+)/g) ?? [];
+    const forwards = sshd.log().match(/direct_tcpip: originator .* target \S+ port \d+/g) ?? [];
     expect(
       forwards.some((l) => traefikIp.split(" ").some((ip) => l.includes(`target ${ip} port 8080`))),
     ).toBe(true);
     expect(forwards.some((l) => l.includes(`port ${new URL(stack.httpUrl).port}`))).toBe(true);
-    expect(sshd.log()).toMatch(/subsystem request for sftp/);
+    expect(sshd.log()).toMatch(/Starting session: subsystem 'sftp'/);
   }, 300_000);
 });
