@@ -33,12 +33,10 @@ describe("npx", () => {
     expect(pack.code, pack.stderr).toBe(0);
     const tgz = pack.stdout.trim().split("\n").pop() ?? "";
     expect(tgz).toMatch(/^compose-roll-.*\.tgz$/);
-    // A private npx cache: no earlier install of compose-roll can answer instead of the tarball.
-    const env = {
-      npm_config_cache: join(dir, "cache"),
-      npm_config_prefer_offline: "true",
-      npm_config_update_notifier: "false",
-    };
+    // npx keys its install by the spec, here a path in a fresh directory: no earlier install
+    // of compose-roll can answer instead of this tarball. Dependencies come from npm's cache
+    // when they are there (offline), else from the registry.
+    const env = { npm_config_prefer_offline: "true", npm_config_update_notifier: "false" };
     const help = await sh("npx", ["--yes", "--package", `./${tgz}`, "compose-roll", "--help"], dir, env);
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/Usage: compose-roll/);
