@@ -8,11 +8,15 @@ import { type ComposeRollError, RefusedError } from "../controller/errors.js";
 import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
 import { connectTo } from "../engine/docker.js";
-import { resolveHost } from "../engine/host.js";
+import { type ResolvedHost, resolveHost } from "../engine/host.js";
+import { type HostFiles, hostHttp } from "../engine/hostio.js";
 import { DockerEngine, systemClock } from "../engine/index.js";
+import { containerResolver } from "../engine/names.js";
+import { sftpFiles } from "../engine/sftpFiles.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
 import type { LabelRouter } from "../traefik/docker-provider.js";
 import { TraefikRouter } from "../traefik/router.js";
+import { localFiles } from "../traefik/write.js";
 import { logger } from "./log.js";
 import { DrainFirstEngine, detectMode, labelRouter, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
@@ -64,7 +68,7 @@ export async function openContext(
   // One engine for everything: the API calls and the docker CLI subprocesses (compose), which
   // over ssh go through the same connection (so: connect first).
   const host = resolveHost({ host: raw.host, context: raw.context }, process.env);
-  const { docker, apiVersion, cliEnv } = await connectTo(host).catch((err: ComposeRollError) => {
+  const { docker, apiVersion, cliEnv, ssh } = await connectTo(host).catch((err: ComposeRollError) => {
     throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
   });
   const env = { ...process.env, ...cliEnv };
@@ -77,6 +81,14 @@ export async function openContext(
     ...(raw.projectName ? { projectName: raw.projectName } : {}),
   });
   log.debug({ host: host.url, source: host.source }, "Docker engine");
+  // The Traefik file, API and entrypoint are reached where the engine is: over ssh through
+  // its one connection (SFTP, forwarded streams), else from this machine. Container names
+  // in --traefik-api/--traefik-url resolve to their IPs through the Engine API.
+  const files: HostFiles = ssh ? sftpFiles(ssh) : localFiles;
+  const http = hostHttp(
+    ssh ? (h, p, signal) => ssh.forward(h, p, signal) : undefined,
+    containerResolver(docker, project.name),
+  );
   const history = new DockerHistory({
     docker,
     onDamaged: (name, reason) => log.warn({ name, reason }, "damaged revision record skipped"),
@@ -103,7 +115,9 @@ export async function openContext(
   // Label mode needs no --traefik-file: decide the mode before requiring one.
   let opts = parseOptions(name, resolved.raw, process.cwd(), false, resolved.names);
   const mode: Mode =
-    needs.traefik || needs.mode ? await detectMode(docker, svc, resolved.raw, opts) : { kind: "file" };
+    needs.traefik || needs.mode
+      ? await detectMode(docker, svc, resolved.raw, opts, http).catch(overTcp(host))
+      : { kind: "file" };
   if (needs.traefik || needs.mode) checkModeFlags(mode.kind, raw, name);
   if (mode.kind === "file")
     opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
@@ -133,7 +147,7 @@ export async function openContext(
       drainMs: opts.drainMs,
       clock,
     });
-    router = draining.router = labelRouter(mode, docker, draining, svc, opts, clock);
+    router = draining.router = labelRouter(mode, docker, draining, svc, opts, clock, http);
     engine = draining;
   } else {
     engine = new DockerEngine(engineOpts);
@@ -143,10 +157,12 @@ export async function openContext(
       api: opts.traefikApi.href.replace(/\/$/, ""),
       probe: { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
       clock,
+      files,
+      http,
     });
   }
   // Traefik first: a wrong --traefik-api is refused before a rollout spends time pulling.
-  if (needs.traefik) await router.preflight();
+  if (needs.traefik) await router.preflight().catch(overTcp(host));
   if (needs.portByImage) {
     const servicePullPolicy = project.services[name]?.pullPolicy;
     Object.assign(
@@ -174,6 +190,25 @@ export async function openContext(
     log,
     say,
     env,
+  };
+}
+
+/**
+ * Over tcp:// the engine is remote but nothing else is reachable through that connection:
+ * the Traefik file and API are used from this machine. A refusal about them says so.
+ */
+function overTcp(host: ResolvedHost) {
+  return (err: unknown): never => {
+    if (host.endpoint.kind === "tcp" && err instanceof RefusedError) {
+      throw new RefusedError(
+        err.message,
+        `${err.hint ?? ""}; over tcp:// the Traefik file and API are reached from this machine, not the Docker host: use DOCKER_HOST=ssh://… to reach them through the engine's connection`.replace(
+          /^; /,
+          "",
+        ),
+      );
+    }
+    throw err;
   };
 }
 

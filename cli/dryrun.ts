@@ -4,7 +4,7 @@ import { createTwoFilesPatch } from "diff";
 import type { FileWrite } from "../compose/writeback.js";
 import type { ImageInfo, Observation } from "../controller/model.js";
 import { type PlannedStep, planRollout } from "../controller/plan.js";
-import { readFileText, setServers } from "../traefik/file.js";
+import { setServers } from "../traefik/file.js";
 import { describeDrain } from "../traefik/labels.js";
 import type { Context } from "./context.js";
 import { current } from "./deploy.js";
@@ -39,7 +39,7 @@ export async function dryRun(
       ? {
           labels: `${describeMode(ctx.mode)}; drain: ${ctx.mode.drain ? describeDrain(ctx.mode.drain) : "none (a rollout refuses)"}`,
         }
-      : await fileDiff(file, ctx.opts.traefikService, after);
+      : await fileDiff(ctx, file, ctx.opts.traefikService, after);
   return {
     settings: Object.entries(ctx.sources).map(([key, from]) => ({
       key,
@@ -84,8 +84,9 @@ function predictedUrl(sample: { name: string; url?: string } | undefined, name: 
   return sample.url.replace(/^(https?:\/\/)(\[[^\]]*\]|[^/:]+)/, `$1${name}`).replace(/\/$/, "");
 }
 
-async function fileDiff(file: string, service: string, after: string[]) {
-  const before = await readFileText(file);
+async function fileDiff(ctx: Context, file: string, service: string, after: string[]) {
+  // Through the router: the file is wherever it lives (on the Docker host over ssh).
+  const before = "text" in ctx.deps.router ? await ctx.deps.router.text() : undefined;
   return { file, diff: patch(file, before, setServers(before, service, after, file)) };
 }
 

@@ -223,8 +223,13 @@ function oneLine(text: string): string {
 
 /** Runs the CLI on `argv` (node, script, args...) and sets the exit code. */
 export function run(argv: string[]): Promise<void> {
-  // Node exits (0) when nothing is left to wait on, even with main() unfinished: a request
-  // whose connection vanished without an error. Never let that pass for success.
+  // Nothing may end the process while a command runs. HTTP timeouts (AbortSignal.timeout) do
+  // not hold the event loop, and the ssh connection's socket is unref'd whenever no channel
+  // is counted busy, so a wait on those alone could let Node exit early, with code 0, in the
+  // middle of a rollout (seen once over ssh under heavy load). The interval holds the loop
+  // until main() settles; should the process end anyway (a process.exit somewhere), it is
+  // never reported as success.
+  const hold = setInterval(() => {}, 60_000);
   const unfinished = () => {
     process.stderr.write(
       "compose-roll: stopped before finishing: a request to Docker or Traefik was never answered (connection lost?)\n" +
@@ -233,10 +238,14 @@ export function run(argv: string[]): Promise<void> {
     process.exitCode = ExitCode.rollbackFailed;
   };
   process.once("exit", unfinished);
-  return main(argv).then((code) => {
-    process.off("exit", unfinished);
-    process.exitCode = code;
-  });
+  return main(argv)
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .finally(() => {
+      process.off("exit", unfinished);
+      clearInterval(hold);
+    });
 }
 
 // Run when started as `node dist/cli/main.js`; cli/entry.ts (the installed bin) calls run()

@@ -9,6 +9,7 @@ import { RefusedError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
 import type { Clock } from "../controller/ports.js";
 import { DockerEngine, type DockerEngineOptions } from "../engine/dockerEngine.js";
+import type { HostHttp } from "../engine/hostio.js";
 import { inspectContainer, serviceFilters } from "../engine/replicas.js";
 import { TraefikApi } from "../traefik/api.js";
 import { LabelRouter } from "../traefik/docker-provider.js";
@@ -44,13 +45,14 @@ export async function detectMode(
   svc: { project: string; service: string },
   raw: RawOptions,
   opts: Options,
+  http?: HostHttp,
 ): Promise<Mode> {
   const listed = await docker.listContainers({ filters: serviceFilters(svc) }).catch(() => []);
   const first = listed.sort((a, b) => a.Names[0]?.localeCompare(b.Names[0] ?? "") ?? 0)[0];
   const c = first && (await inspectContainer(docker, first.Id));
   const labels = c?.Config.Labels ?? {};
   if (!c || !routedByLabels(labels)) return { kind: "file" };
-  const api = new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, "") });
+  const api = new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, ""), ...(http ? { http } : {}) });
   await api.ping();
   // A plain --traefik-service (or one a file-mode rollout remembered) may name the file
   // service: the name the labels give wins when Traefik knows only that one.
@@ -101,9 +103,11 @@ export function labelRouter(
   svc: { project: string; service: string },
   opts: Options,
   clock: Clock,
+  http?: HostHttp,
 ): LabelRouter {
   return new LabelRouter({
-    api: new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, ""), clock }),
+    api: new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, ""), clock, ...(http ? { http } : {}) }),
+    ...(http ? { http } : {}),
     service: mode.service,
     docker,
     replicas: () => engine.replicas(svc),

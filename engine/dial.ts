@@ -4,11 +4,13 @@
 // -H or a context must not be mixed with a DOCKER_HOST the user did not mean.
 import { readFileSync } from "node:fs";
 import https from "node:https";
+import { homedir, userInfo } from "node:os";
 import type Docker from "dockerode";
 import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
 import { SshTransport } from "./ssh.js";
 import { sshSetup } from "./sshAuth.js";
+import { applySshConfig, readSshConfig } from "./sshConfig.js";
 
 export interface Dialed {
   options: Docker.DockerOptions;
@@ -16,6 +18,8 @@ export interface Dialed {
   close(): void;
   /** For ssh: a local socket reaching the same engine through this connection (for docker CLI calls). */
   localSocket?: () => Promise<string>;
+  /** For ssh: the connection itself, for the Docker host's files and network (engine/hostio.ts). */
+  ssh?: SshTransport;
 }
 
 const UNSET = {
@@ -67,7 +71,19 @@ export function dial(e: Endpoint, env: NodeJS.ProcessEnv): Dialed {
       return { options, close: () => {} };
     }
     case "ssh": {
-      const transport = new SshTransport(e, sshSetup(e, env));
+      // ~/.ssh/config: a Host alias's HostName, Port, User and IdentityFile (engine/sshConfig.ts).
+      const home = env.HOME || homedir();
+      const target = applySshConfig(e, readSshConfig(home), {
+        home,
+        localUser: env.USER || userInfo().username,
+      });
+      const to: Endpoint = {
+        kind: "ssh",
+        host: target.host,
+        port: target.port,
+        ...(target.user ? { user: target.user } : {}),
+      };
+      const transport = new SshTransport(to, sshSetup(to, env, target));
       // Plain HTTP over the channels the agent opens; "docker" is the Host header the CLI sends.
       const options = {
         ...UNSET,
@@ -76,7 +92,12 @@ export function dial(e: Endpoint, env: NodeJS.ProcessEnv): Dialed {
         port: 80,
         agent: transport.agent,
       } as Docker.DockerOptions;
-      return { options, close: () => transport.close(), localSocket: () => transport.listen() };
+      return {
+        options,
+        close: () => transport.close(),
+        localSocket: () => transport.listen(),
+        ssh: transport,
+      };
     }
   }
 }

@@ -7,6 +7,7 @@ import Docker from "dockerode";
 import { EngineError } from "../controller/errors.js";
 import { type Dialed, dial, transportHint } from "./dial.js";
 import { describe, type ResolvedHost, resolveHost } from "./host.js";
+import type { SshTransport } from "./ssh.js";
 
 /** Newest API this adapter was written against (Docker 27). Docker 29 accepts ≥ 1.44. */
 export const MAX_API_VERSION = "1.47";
@@ -24,6 +25,8 @@ export interface Connection {
   close(): void;
   /** Set in a docker CLI subprocess's environment to reach this same engine (engine/host.ts cliEnv). */
   cliEnv: Record<string, string | undefined>;
+  /** ssh:// only: the one connection, for the Docker host's files and network (cli/context.ts). */
+  ssh?: SshTransport;
 }
 
 /** Compares "1.41" and "1.44" numerically (string comparison gets "1.9" vs "1.10" wrong). */
@@ -77,6 +80,7 @@ export async function connectTo(target: ResolvedHost): Promise<Connection> {
   if (dialed.localSocket) {
     conn.cliEnv = { DOCKER_HOST: `unix://${await dialed.localSocket()}`, DOCKER_CONTEXT: undefined };
   } else conn.cliEnv = target.cliEnv;
+  if (dialed.ssh) conn.ssh = dialed.ssh;
   return conn;
 }
 

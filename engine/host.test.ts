@@ -146,7 +146,12 @@ describe("parseHost", () => {
       host: "127.0.0.1",
       port: 2222,
     });
-    expect(parseHost("ssh://prod", undefined, "-H")).toEqual({ kind: "ssh", host: "prod", port: 22 });
+    expect(parseHost("ssh://prod", undefined, "-H")).toEqual({
+      kind: "ssh",
+      host: "prod",
+      port: 22,
+      defaultPort: true,
+    });
   });
 
   it("takes host:port as tcp, and refuses what it cannot speak", () => {

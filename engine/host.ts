@@ -20,7 +20,8 @@ export interface TlsFiles {
 export type Endpoint =
   | { kind: "unix"; socketPath: string }
   | { kind: "tcp"; host: string; port: number; tls?: TlsFiles & { verify: boolean } }
-  | { kind: "ssh"; user?: string; host: string; port: number };
+  /** defaultPort: the URL gave none (so ~/.ssh/config's Port may apply). */
+  | { kind: "ssh"; user?: string; host: string; port: number; defaultPort?: true };
 
 export interface ResolvedHost {
   endpoint: Endpoint;
@@ -150,7 +151,12 @@ export function parseHost(
   if (u.protocol === "ssh:") {
     if (u.pathname && u.pathname !== "/") throw bad("has a path; ssh:// takes only user@host:port");
     const user = decodeURIComponent(u.username);
-    return { kind: "ssh", host, port: u.port ? Number(u.port) : 22, ...(user ? { user } : {}) };
+    return {
+      kind: "ssh",
+      host,
+      ...(u.port ? { port: Number(u.port) } : { port: 22, defaultPort: true }),
+      ...(user ? { user } : {}),
+    };
   }
   throw bad(`uses ${u.protocol}//, which compose-roll does not speak`);
 }

@@ -9,11 +9,11 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import ssh2, { type ClientChannel } from "ssh2";
+import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
 import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
 import { hostName, keyTypeOf, verify } from "./knownHosts.js";
-import { hostKeyAlgorithms, type SshSetup } from "./sshAuth.js";
+import { hostKeyAlgorithms, hostKeyRefusal, type SshSetup } from "./sshAuth.js";
 
 // ssh2 is CommonJS: its named exports are not visible to ESM, only the default object.
 const { Client } = ssh2;
@@ -103,22 +103,43 @@ export class SshTransport {
     });
   }
 
-  /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
-  private async channel(): Promise<Duplex> {
-    // Busy from the moment a request wants a channel: the handshake and exec must hold the process.
+  /**
+   * Opens a channel on the connection (connecting first), counted busy from the moment it is
+   * wanted: the handshake and the channel's opening must hold the process. adopt() hands the
+   * channel to socketLike(), which releases the count when it closes.
+   */
+  private async open(
+    how: (conn: Client, cb: (err: Error | undefined, s: ClientChannel) => void) => void,
+  ): Promise<ClientChannel> {
     this.track(+1);
-    let stream: ClientChannel;
-    let conn: Client;
     try {
       this.client ??= this.connectOnce();
-      conn = await this.client;
-      stream = await new Promise<ClientChannel>((resolve, reject) =>
-        conn.exec("docker system dial-stdio", (err, s) => (err ? reject(err) : resolve(s))),
+      const conn = await this.client;
+      const stream = await new Promise<ClientChannel>((resolve, reject) =>
+        how(conn, (err, s) => (err ? reject(err) : resolve(s))),
       );
+      return this.adopt(conn, stream);
     } catch (err) {
       this.track(-1);
       throw err;
     }
+  }
+
+  /**
+   * Wraps the channel for Node's HTTP agent and lists it under its connection, so a dropped
+   * connection fails it (see connectOnce's "close") instead of leaving its request waiting.
+   */
+  private adopt(conn: Client, stream: ClientChannel): ClientChannel {
+    const socket = this.socketLike(stream);
+    const open = this.channels.get(conn) ?? new Set<Duplex>();
+    this.channels.set(conn, open.add(socket));
+    stream.once("close", () => open.delete(socket));
+    return stream;
+  }
+
+  /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
+  private async channel(): Promise<Duplex> {
+    const stream = await this.open((conn, cb) => conn.exec("docker system dial-stdio", cb));
     let stderr = "";
     stream.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
@@ -134,11 +155,7 @@ export class SshTransport {
         );
       }
     });
-    const socket = this.socketLike(stream);
-    const open = this.channels.get(conn) ?? new Set<Duplex>();
-    this.channels.set(conn, open.add(socket));
-    stream.once("close", () => open.delete(socket));
-    return socket;
+    return stream;
   }
 
   /**
@@ -183,6 +200,60 @@ export class SshTransport {
     };
     stream.once("close", release);
     return stream;
+  }
+
+  /**
+   * A TCP stream opened by the remote sshd to host:port (a direct-tcpip channel): Traefik's
+   * API and entrypoint, and containers' bridge IPs, as the Docker host itself reaches them.
+   */
+  async forward(host: string, port: number, signal: AbortSignal): Promise<Duplex> {
+    const stream = await this.open((conn, cb) =>
+      conn.forwardOut("127.0.0.1", 0, host, port, (err, s) =>
+        cb(err ? forwardError(err, host, port, this.e.host) : undefined, s),
+      ),
+    );
+    const s = stream as Duplex;
+    if (signal.aborted) {
+      s.destroy();
+      throw new Error("aborted");
+    }
+    return s;
+  }
+
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+
+  /** Runs `fn` with the connection's SFTP session (opened once), holding the process meanwhile. */
+  async withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+    this.track(+1);
+    try {
+      this.client ??= this.connectOnce();
+      const conn = await this.client;
+      this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) =>
+        conn.sftp((err, sftp) => {
+          if (!err) {
+            sftp.once("close", () => {
+              this.sftpSession = undefined;
+            });
+            return resolve(sftp);
+          }
+          this.sftpSession = undefined;
+          reject(
+            new EngineError(
+              `ssh: ${this.e.host} offers no SFTP (${err.message}); compose-roll writes the Traefik file through it`,
+              `enable it in ${this.e.host}'s sshd_config: Subsystem sftp internal-sftp (Debian's default has it)`,
+            ),
+          );
+        }),
+      );
+      return await fn(await this.sftpSession);
+    } finally {
+      this.track(-1);
+    }
+  }
+
+  /** "ssh://root@h:22", for messages. */
+  get address(): string {
+    return this.where();
   }
 
   private track(delta: number): void {
@@ -242,24 +313,10 @@ export class SshTransport {
   }
 }
 
-function hostKeyRefusal(
-  v: Exclude<ReturnType<typeof verify>, { ok: true }>,
-  name: string,
-  e: SshEndpoint,
-  type: string,
-  knownHostsFile: string,
-): EngineError {
-  const scan = `ssh-keyscan ${e.port === 22 ? "" : `-p ${e.port} `}${e.host} >> ${knownHostsFile}`;
-  if (v.reason === "unknown") {
-    return new EngineError(
-      `ssh: the host key of ${name} (${type}) is not in known_hosts, so the host cannot be trusted`,
-      `check the key's fingerprint with the host's owner, then: ${scan} (or \`ssh ${e.port === 22 ? "" : `-p ${e.port} `}${e.host}\` once and accept it)`,
-    );
-  }
-  return new EngineError(
-    v.reason === "revoked"
-      ? `ssh: the host key of ${name} is marked @revoked in ${v.entry.file}:${v.entry.line}`
-      : `ssh: the host key of ${name} (${type}) does not match ${v.entry.file}:${v.entry.line}: someone may be intercepting the connection, or the host was reinstalled`,
-    `if the host really changed its key: ssh-keygen -R '${name}' -f ${v.entry.file} && ${scan}`,
-  );
+/** sshd's refusal of a forward: usually AllowTcpForwarding no, or nothing listening there. */
+function forwardError(err: Error, host: string, port: number, sshHost: string): Error {
+  const e = new Error(`ssh: ${sshHost} could not open a connection to ${host}:${port} (${err.message})`);
+  (e as NodeJS.ErrnoException).code =
+    `ssh forward to ${host}:${port} refused: ${err.message} (AllowTcpForwarding on ${sshHost}?)`;
+  return e;
 }

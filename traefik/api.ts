@@ -3,6 +3,7 @@
 // throttle (2 s) and is the only evidence that a write took effect.
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Clock } from "../controller/ports.js";
+import { type HostHttp, HttpFailure, localHttp } from "../engine/hostio.js";
 
 export interface TraefikApiOptions {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (path prefixes are kept). */
@@ -12,6 +13,8 @@ export interface TraefikApiOptions {
   /** Poll period of waitForServers/waitForRouter. Default 100. */
   pollMs?: number;
   clock?: Clock;
+  /** Where requests go from: the runner's network (default) or the Docker host's (ssh). */
+  http?: HostHttp;
 }
 
 export interface ApiRouter {
@@ -63,8 +66,10 @@ export class TraefikApi {
   private readonly timeoutMs: number;
   private readonly pollMs: number;
   private readonly clock: Clock;
+  private readonly http: HostHttp;
 
   constructor(opts: TraefikApiOptions) {
+    this.http = opts.http ?? localHttp;
     this.url = opts.url.replace(/\/+$/, "");
     this.timeoutMs = opts.requestTimeoutMs ?? 2000;
     this.pollMs = opts.pollMs ?? 100;
@@ -75,29 +80,36 @@ export class TraefikApi {
   private async get(
     path: string,
     signal?: AbortSignal,
-  ): Promise<{ body: unknown; headers: Headers } | undefined> {
+  ): Promise<{ body: unknown; headers: Record<string, unknown> } | undefined> {
     if (signal?.aborted) throw aborted();
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const res = await fetch(this.url + path, {
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      headers: { accept: "application/json" },
-    }).catch((err: unknown) => {
-      if (signal?.aborted) throw aborted();
-      if (timeout.aborted) throw new Error(`GET ${this.url + path} timed out after ${this.timeoutMs} ms`);
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`GET ${this.url + path} failed: ${cause?.code ?? cause?.message ?? String(err)}`);
-    });
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    const text = await res.text();
-    if (!res.ok) throw new Error(`GET ${this.url + path}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    const res = await this.http
+      .request({
+        url: this.url + path,
+        timeoutMs: this.timeoutMs,
+        ...(signal ? { signal } : {}),
+        headers: { accept: "application/json" },
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof HttpFailure)) throw err;
+        if (err.why === "aborted") throw aborted();
+        if (err.why === "timeout")
+          throw new Error(`GET ${this.url + path} timed out after ${this.timeoutMs} ms`);
+        throw new Error(`GET ${this.url + path} failed: ${err.code}`);
+      });
+    if (res.status === 404) return undefined;
+    const text = res.body;
+    if (res.status < 200 || res.status > 299)
+      throw new Error(`GET ${this.url + path}: HTTP ${res.status} ${text.slice(0, 200)}`);
     try {
       return { body: JSON.parse(text), headers: res.headers };
     } catch {
       throw new Error(`GET ${this.url + path}: not JSON (is this Traefik's API?): ${text.slice(0, 100)}`);
     }
+  }
+
+  /** Traefik's raw answer for a path (status view), or undefined when it is not there. */
+  async raw(path: string, signal?: AbortSignal): Promise<unknown> {
+    return (await this.get(path, signal))?.body;
   }
 
   /** Resolves when the API answers; RefusedError with the fix otherwise. */
@@ -109,7 +121,7 @@ export class TraefikApi {
       if (err instanceof AbortedError) throw err;
       throw new RefusedError(
         `Traefik API not reachable at URL: ${this.url} (${(err as Error).message})`,
-        "start Traefik with --api.insecure=true (or route api@internal) and pass its URL as --traefik-api",
+        "start Traefik with --api.insecure=true (or route api@internal) and pass its URL as --traefik-api (a container or service name works unpublished: http://traefik:8080)",
       );
     }
     if (found === undefined) {
@@ -141,7 +153,7 @@ export class TraefikApi {
       const got = await this.get(`/api/http/routers?per_page=500&page=${page}`, signal);
       if (got === undefined || !Array.isArray(got.body)) break;
       all.push(...got.body.map(toRouter));
-      const next = Number(got.headers.get("x-next-page"));
+      const next = Number(got.headers["x-next-page"]);
       if (!Number.isInteger(next) || next <= page) break;
       page = next;
     }

@@ -14,6 +14,7 @@ import { AbortedError, RefusedError, RoutingError } from "../controller/errors.j
 import type { Replica } from "../controller/model.js";
 import type { Clock, Router } from "../controller/ports.js";
 import { execIn, healthOf } from "../engine/exec.js";
+import { type HostHttp, HttpFailure, localHttp } from "../engine/hostio.js";
 import { aborted, realClock, type TraefikApi } from "./api.js";
 import { type DrainMethod, describeDrain } from "./labels.js";
 
@@ -30,6 +31,8 @@ export interface LabelRouterOptions {
   /** Cap on one live request. Default 2000. */
   requestTimeoutMs?: number;
   clock?: Clock;
+  /** Where the live request is sent from: the runner (default) or the Docker host (ssh). */
+  http?: HostHttp;
 }
 
 const POLL_MS = 100;
@@ -114,7 +117,7 @@ export class LabelRouter implements Router {
       () =>
         new RoutingError(
           `${url} did not answer a live request within ${timeoutMs} ms (${last})`,
-          "compose-roll must run where it can reach the containers' network (on the Docker host); check the port",
+          "the Docker host must route to the containers' network (compose-roll reaches it from there over ssh, from this machine otherwise); check the port",
         ),
     );
     (await this.trust(signal)).add(url);
@@ -222,30 +225,28 @@ export class LabelRouter implements Router {
 
   /** Traefik's view for `status`: each listed server and the status Traefik gives it. */
   async view(signal?: AbortSignal): Promise<{ servers: string[]; status: Record<string, string> }> {
-    const res = await fetch(
-      `${this.opts.api.url}/api/http/services/${encodeURIComponent(this.opts.service)}`,
-      {
-        signal: signal ?? AbortSignal.timeout(2000),
-      },
-    );
-    if (!res.ok) return { servers: [], status: {} };
-    const body = (await res.json()) as { serverStatus?: Record<string, string> };
+    const body = (await this.opts.api
+      .raw(`/api/http/services/${encodeURIComponent(this.opts.service)}`, signal)
+      .catch(() => undefined)) as { serverStatus?: Record<string, string> } | undefined;
+    if (!body) return { servers: [], status: {} };
     return { servers: await this.listed(signal), status: body.serverStatus ?? {} };
   }
 
   /** One direct GET: true when the container answered, else why not. */
   private async request(url: string, timeoutMs: number, signal: AbortSignal): Promise<true | string> {
     try {
-      const res = await fetch(new URL(this.opts.probePath, url), {
-        signal: AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, timeoutMs))]),
-        headers: { connection: "close" },
+      const res = await (this.opts.http ?? localHttp).request({
+        url: new URL(this.opts.probePath, url).href,
+        fresh: true,
+        timeoutMs: Math.max(1, timeoutMs),
+        signal,
+        maxBody: 0,
       });
-      await res.body?.cancel();
       return GATEWAY_ERRORS.has(res.status) ? `HTTP ${res.status}` : true;
     } catch (err) {
       if (signal.aborted) throw aborted();
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      return cause?.code ?? cause?.message ?? (err as Error).message;
+      if (err instanceof HttpFailure) return err.why === "timeout" ? "timed out" : err.code;
+      return (err as Error).message;
     }
   }
 

@@ -1,9 +1,9 @@
 // One live request through a Traefik entrypoint carrying the probe header, and the verdict
-// on its answer. node:http rather than fetch: we need a Host header of our choosing and, for
-// https entrypoints, to skip certificate checks (we are talking to our own Traefik, whose
-// default certificate is self-signed; proving identity is not what the probe is for).
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+// on its answer. Sent through HostHttp (from the Docker host's side over ssh) with a Host
+// header of our choosing and, for https entrypoints, no certificate checks (we are talking
+// to our own Traefik, whose default certificate is self-signed; proving identity is not what
+// the probe is for).
+import { type HostHttp, HttpFailure, localHttp } from "../engine/hostio.js";
 import { PROBE_HEADER } from "./file.js";
 
 export interface ProbeTarget {
@@ -65,58 +65,42 @@ export function judge(
 }
 
 /** Sends one probe; never throws for HTTP outcomes, only reports them. */
-export function sendProbe(
+export async function sendProbe(
   target: ProbeTarget,
   token: string,
   timeoutMs: number,
   signal: AbortSignal,
+  http: HostHttp = localHttp,
 ): Promise<ProbeVerdict> {
   const base = new URL(target.url);
   const url = new URL((target.path ?? "/").replace(/^(?!\/)/, "/"), base);
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  let connected = false;
-  return new Promise((resolve) => {
-    const req = send(
-      url,
-      {
-        method: "GET",
-        headers: { [PROBE_HEADER]: token, host: target.host ?? url.host, connection: "close" },
-        // A fresh connection each time: a kept-alive one could outlive the probe and pin an
-        // old handler across the reload we are waiting for.
-        agent: false,
-        rejectUnauthorized: false,
-        signal: AbortSignal.any([signal, timeout]),
-      },
-      (res: IncomingMessage) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          if (body.length < 256) body += chunk;
-        });
-        res.on("error", () => resolve(judge(res.statusCode ?? 0, res.headers, body, token)));
-        res.on("end", () => resolve(judge(res.statusCode ?? 0, res.headers, body, token)));
-      },
-    );
-    req.on("socket", (socket) => {
-      socket.once(url.protocol === "https:" ? "secureConnect" : "connect", () => {
-        connected = true;
-      });
+  try {
+    const res = await http.request({
+      url: url.href,
+      headers: { [PROBE_HEADER]: token, host: target.host ?? url.host },
+      // A fresh connection each time: a kept-alive one could outlive the probe and pin an
+      // old handler across the reload we are waiting for.
+      fresh: true,
+      insecure: true,
+      timeoutMs,
+      signal,
+      maxBody: 256,
     });
-    req.on("error", (err: NodeJS.ErrnoException) => {
-      // Both signals abort with the same ABORT_ERR; say which one it was.
-      const why = timeout.aborted
-        ? `timed out after ${timeoutMs} ms${connected ? " (connected, no HTTP answer)" : ""}`
-        : signal.aborted
+    return judge(res.status, res.headers, res.body, token);
+  } catch (err) {
+    if (!(err instanceof HttpFailure)) throw err;
+    // Both signals abort the request alike; say which one it was.
+    const why =
+      err.why === "timeout"
+        ? `timed out after ${timeoutMs} ms${err.connected ? " (connected, no HTTP answer)" : ""}`
+        : err.why === "aborted"
           ? "interrupted"
-          : (err.code ?? err.message);
-      resolve({
-        ok: false,
-        answered: false,
-        connected,
-        detail: `no answer from the entrypoint at ${base.origin}: ${why}`,
-      });
-    });
-    req.end();
-  });
+          : err.code;
+    return {
+      ok: false,
+      answered: false,
+      connected: err.connected,
+      detail: `no answer from the entrypoint at ${base.origin}: ${why}`,
+    };
+  }
 }

@@ -13,25 +13,24 @@
 // directory counts as a change for the throttle, hence temp files in a subdirectory (see
 // tempDirOf). With --providers.providersThrottleDuration=100ms every step took 0.1-0.3 s.
 import { randomBytes } from "node:crypto";
-import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
+import { AbortedError, ComposeRollError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Clock, Router } from "../controller/ports.js";
+import type { HostFiles, HostHttp } from "../engine/hostio.js";
 import { aborted, realClock, TraefikApi } from "./api.js";
 import {
   addProbe,
-  checkWritable,
   hasProbe,
   listServers,
   PROBE_HEADER,
   probeName,
-  readFileText,
   readServers,
   removeProbe,
   setServers,
-  writeFileAtomic,
+  tempDirOf,
 } from "./file.js";
 import { type ProbeTarget, type ProbeVerdict, sendProbe } from "./probe.js";
+import { localFiles } from "./write.js";
 
 export interface ProbeOptions extends ProbeTarget {
   /**
@@ -58,6 +57,10 @@ export interface TraefikRouterOptions {
    */
   probe: ProbeOptions;
   clock?: Clock;
+  /** Where the file is: the runner's filesystem (default) or the Docker host's (ssh). */
+  files?: HostFiles;
+  /** Where the API and entrypoint are reached from: the runner (default) or the Docker host. */
+  http?: HostHttp;
 }
 
 const POLL_MS = 100;
@@ -75,11 +78,36 @@ export class TraefikRouter implements Router {
   /** The file compose-roll owns. */
   readonly file: string;
   private readonly clock: Clock;
+  private readonly files: HostFiles;
 
   constructor(private readonly opts: TraefikRouterOptions) {
     this.file = opts.file;
     this.clock = opts.clock ?? realClock;
-    this.api = typeof opts.api === "string" ? new TraefikApi({ url: opts.api, clock: this.clock }) : opts.api;
+    this.files = opts.files ?? localFiles;
+    this.api =
+      typeof opts.api === "string"
+        ? new TraefikApi({ url: opts.api, clock: this.clock, ...(opts.http ? { http: opts.http } : {}) })
+        : opts.api;
+  }
+
+  /** The file's text (undefined when absent), wherever it lives. */
+  text(): Promise<string | undefined> {
+    return this.files.read(this.file).catch((err: Error) => {
+      throw new RoutingError(
+        `could not read ${this.file}${this.files.where}: ${err.message}`,
+        `check that ${dirname(this.file)} exists and is readable`,
+      );
+    });
+  }
+
+  private async write(text: string): Promise<void> {
+    await this.files.writeAtomic(this.file, text, tempDirOf(this.file)).catch((err: Error) => {
+      if (err instanceof ComposeRollError) throw err;
+      throw new RoutingError(
+        `could not write ${this.file}${this.files.where}: ${err.message}`,
+        `check that ${dirname(this.file)} is writable`,
+      );
+    });
   }
 
   /** The Traefik service name in the file (http.services.<service>). */
@@ -93,24 +121,30 @@ export class TraefikRouter implements Router {
     const { service } = this.opts;
     await this.api.ping(signal);
     const dir = dirname(file);
-    const st = await stat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) {
+    const where = this.files.where;
+    if (!(await this.files.isDirectory(dir))) {
       throw new RefusedError(
-        `the directory of the Traefik file does not exist: ${dir}`,
+        `the directory of the Traefik file does not exist${where}: ${dir}`,
         `create ${dir} and point Traefik's providers.file.directory at it`,
       );
     }
-    // Creating the temp directory now spends its one watcher event (and throttle window)
-    // before the rollout; the test write catches a read-only mount or a full disk.
-    await checkWritable(file).catch((err: Error) => {
+    // Creating it now spends its one watcher event (and throttle window) before the rollout;
+    // the test write catches a read-only mount or a full disk.
+    await this.files.mkdir(tempDirOf(file)).catch((err: Error) => {
       throw new RefusedError(
-        `cannot write in ${dir}: ${err.message}`,
+        `cannot write in ${dir}${where}: ${err.message}`,
+        `make ${dir} writable for this user`,
+      );
+    });
+    await this.files.checkWritable(file, tempDirOf(file)).catch((err: Error) => {
+      throw new RefusedError(
+        `cannot write in ${dir}${where}: ${err.message}`,
         `make ${dir} writable for this user, with room for the file`,
       );
     });
     // A file without the service is not refused here: sync creates it, and a rollout
     // refuses it when it observes (readServers).
-    const listed = listServers(await readFileText(file), service, file) ?? [];
+    const listed = listServers(await this.text(), service, file) ?? [];
     if (listed.length > 0 && (await this.api.service(service, signal)) === undefined) {
       throw new RefusedError(
         `${file} defines ${service} but Traefik's API has no ${service}@file`,
@@ -125,6 +159,7 @@ export class TraefikRouter implements Router {
       "preflight",
       timeout,
       signal ?? new AbortController().signal,
+      this.opts.http,
     );
     if (!ping.ok && !ping.answered && !ping.connected) {
       throw new RefusedError(
@@ -136,12 +171,12 @@ export class TraefikRouter implements Router {
 
   /** The servers listed; refuses a file that does not define the service (see readServers). */
   async servers(): Promise<string[]> {
-    return readServers(await readFileText(this.file), this.opts.service, this.file);
+    return readServers(await this.text(), this.opts.service, this.file);
   }
 
   /** The servers listed, or undefined when the file does not define the service (yet). */
   async listed(): Promise<string[] | undefined> {
-    return listServers(await readFileText(this.file), this.opts.service, this.file);
+    return listServers(await this.text(), this.opts.service, this.file);
   }
 
   /** `create`: add the service to a file that lacks it (sync), instead of refusing. */
@@ -155,12 +190,12 @@ export class TraefikRouter implements Router {
     if (signal.aborted) throw aborted();
     const { file } = this;
     const { service } = this.opts;
-    const before = await readFileText(file);
+    const before = await this.text();
     // A probe left behind by a killed run goes in the same write (it only matches a random
     // header, but the file should hold nothing compose-roll is not using).
     const base = hasProbe(before, service) ? removeProbe(before, service, file) : before;
     const after = setServers(base, service, urls, file, opts.create);
-    if (after !== before) await writeFileAtomic(file, after);
+    if (after !== before) await this.write(after);
     await this.api.waitForServers(service, urls, this.left(deadline), signal);
   }
 
@@ -178,10 +213,7 @@ export class TraefikRouter implements Router {
     const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, deadline, signal));
     const token = randomBytes(16).toString("hex");
     const name = probeName(service);
-    await writeFileAtomic(
-      file,
-      addProbe(await readFileText(file), { service, token, url, entryPoints, tls }, file),
-    );
+    await this.write(addProbe(await this.text(), { service, token, url, entryPoints, tls }, file));
     let failure: unknown;
     try {
       const rule = `Header(\`${PROBE_HEADER}\`, \`${token}\`)`;
@@ -192,7 +224,7 @@ export class TraefikRouter implements Router {
       failure = err;
     }
     try {
-      await writeFileAtomic(file, removeProbe(await readFileText(file), service, file));
+      await this.write(removeProbe(await this.text(), service, file));
     } catch (err) {
       const msg = `could not remove probe ${name} from ${file}: ${(err as Error).message}`;
       if (failure === undefined)
@@ -220,7 +252,13 @@ export class TraefikRouter implements Router {
           `check that ${url} is reachable from Traefik's network and that ${probe.url} is an entrypoint of ${this.opts.service}'s routers`,
         );
       }
-      const verdict = await sendProbe(probe, token, Math.min(probe.requestTimeoutMs ?? 2000, left), signal);
+      const verdict = await sendProbe(
+        probe,
+        token,
+        Math.min(probe.requestTimeoutMs ?? 2000, left),
+        signal,
+        this.opts.http,
+      );
       if (signal.aborted) throw aborted();
       if (verdict.ok) return;
       // Near the deadline a probe gets only what time is left and may time out for that

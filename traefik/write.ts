@@ -1,8 +1,10 @@
-// Atomic writes of the Traefik file: the only I/O of the file provider adapter.
+// Atomic writes of the Traefik file on the runner's own filesystem: the local HostFiles
+// adapter (engine/hostio.ts). Over ssh the same port is served by SFTP (engine/sftpFiles.ts).
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { RoutingError } from "../controller/errors.js";
+import type { HostFiles } from "../engine/hostio.js";
 
 /** The file's text, or undefined when it does not exist. */
 export async function readFileText(path: string): Promise<string | undefined> {
@@ -60,9 +62,9 @@ export async function checkWritable(path: string): Promise<void> {
  * Traefik never reads a half-written file (which could parse to fewer servers). Keeps the
  * file's mode (and owner, when allowed).
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string, tempDir = tempDirOf(path)): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(tempDirOf(path), `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const tmp = join(tempDir, `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   let mode = 0o644;
   let owner: { uid: number; gid: number } | undefined;
   try {
@@ -73,7 +75,7 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw wrapWrite(path, err);
   }
   try {
-    await ensureTempDir(path);
+    await mkdir(tempDir, { recursive: true, mode: 0o755 });
     const fh = await open(tmp, "wx", mode);
     try {
       await fh.writeFile(text, "utf8");
@@ -93,6 +95,18 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await dh?.sync().catch(() => undefined);
   await dh?.close();
 }
+
+/** The runner's filesystem: what compose-roll always used (unix:// and tcp:// engines). */
+export const localFiles: HostFiles = {
+  where: "",
+  read: readFileText,
+  isDirectory: async (path) => (await stat(path).catch(() => undefined))?.isDirectory() ?? false,
+  mkdir: async (path) => {
+    await mkdir(path, { recursive: true, mode: 0o755 });
+  },
+  writeAtomic: writeFileAtomic,
+  checkWritable: (path) => checkWritable(path),
+};
 
 function wrapWrite(path: string, err: unknown): RoutingError {
   const msg = err instanceof Error ? err.message : String(err);

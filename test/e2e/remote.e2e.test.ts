@@ -1,8 +1,9 @@
 // compose-roll against a Docker host it reaches only through the connection: TLS (a real TLS
 // endpoint with certificates made here, client certificate required) and ssh (Debian's sshd
 // on loopback, `docker system dial-stdio` on its side), plus a context from the real docker
-// CLI's `docker context create`. Traefik's file and API are still reached locally (issue 10's
-// second half moves them behind the Docker host).
+// CLI's `docker context create`. Over ssh the Traefik file, API and entrypoint go through the
+// connection too (SFTP, forwarded streams); remote-host.e2e.test.ts proves it with the file
+// hidden from the runner and the API unpublished. Over TLS they are reached from the runner.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

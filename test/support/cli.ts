@@ -17,11 +17,19 @@ export function runCli(
   opts: {
     cwd: string;
     env?: Record<string, string>;
+    /** Runs compose-roll under this command (e.g. a mount namespace): argv before node's. */
+    prefix?: string[];
     onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void;
   },
 ): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, "dist/cli/main.js"), ...args], {
+    const [cmd = process.execPath, ...argv] = [
+      ...(opts.prefix ?? []),
+      process.execPath,
+      join(ROOT, "dist/cli/main.js"),
+      ...args,
+    ];
+    const child = spawn(cmd, argv, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -125,8 +125,12 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-/** Debian's sshd on 127.0.0.1:<free port>, root login by key only, its own host key. */
-export async function startSshd(): Promise<Sshd> {
+/**
+ * Debian's sshd on 127.0.0.1:<free port>, root login by key only, its own host key, SFTP
+ * (internal-sftp, as Debian's own `Subsystem sftp` line) and TCP forwarding (OpenSSH's
+ * default). `logLevel: "DEBUG1"` logs each forwarded connection's target.
+ */
+export async function startSshd(opts: { logLevel?: string; setEnv?: string } = {}): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), "compose-roll-sshd-"));
   const home = join(dir, "home");
   mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
@@ -151,6 +155,10 @@ export async function startSshd(): Promise<Sshd> {
       "StrictModes no",
       "PidFile none",
       "MaxSessions 64",
+      "Subsystem sftp internal-sftp",
+      `LogLevel ${opts.logLevel ?? "INFO"}`,
+      // E.g. DOCKER_HOST for the sessions (`docker system dial-stdio` then dials it).
+      ...(opts.setEnv ? [`SetEnv ${opts.setEnv}`] : []),
       "",
     ].join("\n"),
   );

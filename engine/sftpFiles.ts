@@ -1,0 +1,110 @@
+// The HostFiles port over the ssh connection to the engine (SFTP): the Traefik file is read
+// and replaced on the Docker host itself, so a runner needs no shared filesystem. The write
+// is as atomic as the local one: a temp file in the caller's temp directory, fsync
+// (fsync@openssh.com, when the server has it), then posix-rename@openssh.com over the
+// target, then fsync of the directory. Plain SFTP rename refuses an existing target (OpenSSH implements it as link +
+// unlink), and removing the target first would let Traefik read a missing file.
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+import type { SFTPWrapper, Stats } from "ssh2";
+import type { HostFiles } from "./hostio.js";
+import type { SshTransport } from "./ssh.js";
+
+/** SSH_FX_NO_SUCH_FILE */
+const NO_SUCH_FILE = 2;
+
+type Cb<T> = (err: Error | undefined | null, v: T) => void;
+const call = <T>(fn: (cb: Cb<T>) => void): Promise<T> =>
+  new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+
+const missing = (err: unknown) => (err as { code?: number }).code === NO_SUCH_FILE;
+
+async function statOrUndefined(sftp: SFTPWrapper, path: string): Promise<Stats | undefined> {
+  try {
+    return await call<Stats>((cb) => sftp.stat(path, cb));
+  } catch (err) {
+    if (missing(err)) return undefined;
+    throw err;
+  }
+}
+
+export function sftpFiles(ssh: SshTransport): HostFiles {
+  return {
+    where: ` on ${ssh.address}`,
+    read: (path) =>
+      ssh.withSftp(async (sftp) => {
+        try {
+          return await call<Buffer>((cb) => sftp.readFile(path, cb)).then((b) => b.toString("utf8"));
+        } catch (err) {
+          if (missing(err)) return undefined;
+          throw err;
+        }
+      }),
+    isDirectory: (path) =>
+      ssh.withSftp(async (sftp) => (await statOrUndefined(sftp, path))?.isDirectory() ?? false),
+    mkdir: (path) =>
+      ssh.withSftp(async (sftp) => {
+        if (await statOrUndefined(sftp, path)) return;
+        await call<void>((cb) => sftp.mkdir(path, { mode: 0o755 }, (e) => cb(e, undefined))).catch(
+          async (err: Error) => {
+            // Another run made it meanwhile.
+            if (!(await statOrUndefined(sftp, path))?.isDirectory()) throw err;
+          },
+        );
+      }),
+    writeAtomic: (path, text, tempDir) =>
+      ssh.withSftp(async (sftp) => {
+        const st = await statOrUndefined(sftp, path);
+        const mode = st ? st.mode & 0o7777 : 0o644;
+        const tmp = join(tempDir, `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+        const handle = await call<Buffer>((cb) => sftp.open(tmp, "wx", { mode }, cb));
+        try {
+          try {
+            const data = Buffer.from(text, "utf8");
+            await call<void>((cb) => sftp.write(handle, data, 0, data.length, 0, (e) => cb(e, undefined)));
+            // The server applies its umask at open; the original mode must win.
+            await call<void>((cb) => sftp.fchmod(handle, mode, (e) => cb(e, undefined)));
+            if (st)
+              await call<void>((cb) => sftp.fchown(handle, st.uid, st.gid, (e) => cb(e, undefined))).catch(
+                () => undefined,
+              );
+            await call<void>((cb) => sftp.ext_openssh_fsync(handle, (e) => cb(e, undefined))).catch(
+              () => undefined,
+            );
+          } finally {
+            await call<void>((cb) => sftp.close(handle, (e) => cb(e, undefined)));
+          }
+          await call<void>((cb) => sftp.ext_openssh_rename(tmp, path, (e) => cb(e, undefined)));
+        } catch (err) {
+          await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e, undefined))).catch(() => undefined);
+          throw err;
+        }
+        // Durability of the rename, as locally: OpenSSH's sftp-server open()s a directory
+        // read-only like a file, so fsync@openssh.com works on it; best effort elsewhere.
+        await call<Buffer>((cb) => sftp.open(dirname(path), "r", cb))
+          .then(async (dir) => {
+            await call<void>((cb) => sftp.ext_openssh_fsync(dir, (e) => cb(e, undefined))).catch(
+              () => undefined,
+            );
+            await call<void>((cb) => sftp.close(dir, (e) => cb(e, undefined))).catch(() => undefined);
+          })
+          .catch(() => undefined);
+      }),
+    checkWritable: (path, tempDir) =>
+      ssh.withSftp(async (sftp) => {
+        const size = (await statOrUndefined(sftp, path))?.size ?? 0;
+        const tmp = join(tempDir, `${basename(path)}.${process.pid}.check.tmp`);
+        const handle = await call<Buffer>((cb) => sftp.open(tmp, "w", cb));
+        try {
+          const data = Buffer.alloc(Math.max(4096, 2 * size), "#");
+          await call<void>((cb) => sftp.write(handle, data, 0, data.length, 0, (e) => cb(e, undefined)));
+          await call<void>((cb) => sftp.ext_openssh_fsync(handle, (e) => cb(e, undefined))).catch(
+            () => undefined,
+          );
+        } finally {
+          await call<void>((cb) => sftp.close(handle, (e) => cb(e, undefined))).catch(() => undefined);
+          await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e, undefined))).catch(() => undefined);
+        }
+      }),
+  };
+}
