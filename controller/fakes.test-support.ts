@@ -107,7 +107,7 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
     if (this.faulty("verify", r?.imageId)) throw new RoutingError(`Traefik could not reach ${url}`);
   }
   async setServers(urls: string[]) {
-    const adding = urls.length > this.routed.length;
+    const adding = urls.some((u) => !this.routed.includes(u));
     if (this.faulty(adding ? "route" : "unroute")) throw new RoutingError("Traefik did not take the change");
     this.routed = [...urls];
     this.minServing = Math.min(this.minServing, this.serving());

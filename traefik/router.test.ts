@@ -150,13 +150,24 @@ describe("TraefikRouter", () => {
     expect(await router.servers()).toEqual(["http://old:8000", "http://new:8000"]);
   });
 
-  it("verify succeeds for a reachable server and removes the probe", async () => {
+  it("verify succeeds for a reachable server; the next setServers removes the probe in its own write", async () => {
     const { router, file } = await setup(new Set(["http://new:8000"]));
     const before = await readFile(file, "utf8");
     await router.verify("http://new:8000", 3000, never);
+    expect(hasProbe(await readFile(file, "utf8"), "web")).toBe(true);
+    await router.setServers(await router.servers(), 2000, never);
     const after = await readFile(file, "utf8");
     expect(hasProbe(after, "web")).toBe(false);
     expect(parse(after)).toEqual(parse(before));
+  });
+
+  it("prepare writes the probe route ahead; verify then probes without writing again", async () => {
+    const { router, file } = await setup(new Set(["http://new:8000"]));
+    await router.prepare("http://new:8000", never);
+    const prepared = await readFile(file, "utf8");
+    expect(hasProbe(prepared, "web")).toBe(true);
+    await router.verify("http://new:8000", 3000, never);
+    expect(await readFile(file, "utf8")).toBe(prepared);
   });
 
   it("verify fails with RoutingError on a gateway error, and still removes the probe", async () => {
