@@ -246,8 +246,11 @@ async function execute(
       // Only the new image's containers get this rollout's labels; restored ones keep the
       // old containers' (copied by the template), so they still name their own revision.
       const labels = goal.image.id === req.image.id ? req.labels : undefined;
+      const t0 = clock.now();
       const r = await engine.start(template, goal.image, step.number, labels);
-      report(r, "adding");
+      // The create time is the app's boot as much as the healthcheck wait (issue 12's overhead
+      // counts create→healthy as the app's own); the event comes after, when the name is known.
+      report(r, "adding", `created in ${clock.now() - t0} ms`);
       // Its probe route needs only its address: written now, Traefik's reload (and throttle
       // window) passes while the app boots instead of after it turns healthy.
       if (r.url) await router.prepare?.(r.url, signal);
