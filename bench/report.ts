@@ -15,6 +15,8 @@ export interface Run {
   failed: number;
   failed_5xx: number;
   failed_conn: number;
+  /** Failures by HTTP status or error code. */
+  causes: Record<string, number>;
   p50_ms: number;
   p99_ms: number;
   max_ms: number;

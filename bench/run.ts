@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../test/support/stack.js";
 import { plot, type Run, type Sweep, sweepTable, table } from "./report.js";
 import { type Stack, up } from "./stacks.js";
-import { overhead, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
+import { causes, overhead, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
 import { cli, DRAIN_MS, STRATEGIES, type Strategy } from "./strategies.js";
 
 const { values } = parseArgs({
@@ -90,6 +90,7 @@ async function once(s: Strategy, run: number): Promise<Run> {
       failed: all.failed,
       failed_5xx: all.failed_5xx,
       failed_conn: all.failed_conn,
+      causes: causes(samples),
       p50_ms: during.p50_ms,
       p99_ms: during.p99_ms,
       max_ms: during.max_ms,

@@ -55,6 +55,16 @@ export function summarize(samples: Sample[], from = -Infinity, to = Infinity): S
   };
 }
 
+/** Failures by cause: HTTP status or error code, e.g. { "502": 3, ECONNRESET: 1 }. */
+export function causes(samples: Sample[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of samples.filter(isFailure)) {
+    const key = x.s === 0 ? (x.e ?? "error") : String(x.s);
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
 /**
  * Seconds from `start` until every replica serves the new release, as users see it: the send
  * time of the last request the old release answered, after `start`. 0 when none did.
