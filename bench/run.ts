@@ -23,6 +23,8 @@ const { values } = parseArgs({
     "no-sweep": { type: "boolean", default: false },
     "sweep-only": { type: "boolean", default: false },
     note: { type: "string" },
+    /** Put the table into README.md between its bench markers. */
+    readme: { type: "boolean", default: false },
   },
 });
 const quick = values.quick;
@@ -223,7 +225,19 @@ async function main(): Promise<void> {
   ].join("\n");
   writeFileSync(join(dir, "latest.md"), `${md}\n`);
   if (runs.length) writeFileSync(join(dir, "latest.svg"), await plot(runs));
+  if (runs.length && values.readme) updateReadme(md);
   process.stdout.write(`${md}\n`);
+}
+
+/** Replaces what README.md holds between `<!-- bench:start -->` and `<!-- bench:end -->`. */
+function updateReadme(md: string): void {
+  const path = join(ROOT, "README.md");
+  const text = readFileSync(path, "utf8");
+  const [start, end] = ["<!-- bench:start -->", "<!-- bench:end -->"];
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return log("README.md has no bench markers; table not copied");
+  writeFileSync(path, `${text.slice(0, a + start.length)}\n${md}\n${text.slice(b)}`);
 }
 
 main().catch((err: Error) => {
