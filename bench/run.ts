@@ -236,7 +236,10 @@ function updateReadme(md: string): void {
   const [start, end] = ["<!-- bench:start -->", "<!-- bench:end -->"];
   const a = text.indexOf(start);
   const b = text.indexOf(end);
-  if (a < 0 || b < a) return log("README.md has no bench markers; table not copied");
+  if (a < 0 || b < a) {
+    log("README.md has no bench markers; table not copied");
+    return;
+  }
   writeFileSync(path, `${text.slice(0, a + start.length)}\n${md}\n${text.slice(b)}`);
 }
 

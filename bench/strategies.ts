@@ -1,5 +1,5 @@
 // The ways to roll v1 → v2 that the benchmark compares, each on the stack it needs.
-import { spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { ROOT } from "../test/support/stack.js";
 import { docker, ids, type Routing, type Stack } from "./stacks.js";
@@ -115,26 +115,19 @@ export interface CliResult {
 /** Runs the built compose-roll (the installed bin's entry) under GNU time for its peak RSS. */
 export function cli(stack: Stack | undefined, args: string[]): Promise<CliResult> {
   const argv = [...args, ...(stack ? stackArgs(stack) : [])];
+  const t0 = performance.now();
   return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(
+    execFile(
       "/usr/bin/time",
       ["-f", "RSS_KB=%M", process.execPath, join(ROOT, "dist/cli/entry.js"), ...argv],
-      { cwd: stack?.dir ?? ROOT, env: { ...process.env, ...stack?.env }, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: stack?.dir ?? ROOT, env: { ...process.env, ...stack?.env }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const ms = Math.round(performance.now() - t0);
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        const kb = Number(/RSS_KB=(\d+)/.exec(stderr)?.[1]);
+        const rest = stderr.replace(/(Command exited with non-zero status \d+\n)?RSS_KB=\d+\n?/, "");
+        resolve({ code, stdout, stderr: rest, ms, ...(kb ? { rss_mb: Math.round(kb / 102.4) / 10 } : {}) });
+      },
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d;
-    });
-    child.on("close", (code) => {
-      const ms = Math.round(performance.now() - t0);
-      const kb = Number(/RSS_KB=(\d+)/.exec(stderr)?.[1]);
-      stderr = stderr.replace(/RSS_KB=\d+\n?/, "");
-      resolve({ code, stdout, stderr, ms, ...(kb ? { rss_mb: Math.round(kb / 102.4) / 10 } : {}) });
-    });
   });
 }
