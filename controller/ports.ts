@@ -63,6 +63,8 @@ export interface Router {
    * healthy. Sends no traffic. verify() works without it.
    */
   prepare?(url: string, signal: AbortSignal): Promise<void>;
+  /** Removes what prepare() or verify() left behind when no setServers() followed (a failed replica). */
+  clear?(signal: AbortSignal): Promise<void>;
   /**
    * Writes the file atomically so the service lists exactly `urls`, then waits until
    * Traefik's API shows exactly that set. Rejects with RoutingError on timeout.

@@ -198,7 +198,8 @@ export async function reconcile(
     };
     const step = decide(obs, goal);
     if (step.kind === "done") {
-      if (drains.size === 0) return;
+      // A probe route written for a container that then failed is not left in the file.
+      if (drains.size === 0) return await deps.router.clear?.(signal);
       await drains.settle();
       continue;
     }

@@ -170,6 +170,14 @@ describe("TraefikRouter", () => {
     expect(await readFile(file, "utf8")).toBe(prepared);
   });
 
+  it("clear removes a prepared probe that no setServers followed (the container failed)", async () => {
+    const { router, file } = await setup();
+    const before = await readFile(file, "utf8");
+    await router.prepare("http://new:8000", never);
+    await router.clear(never);
+    expect(parse(await readFile(file, "utf8"))).toEqual(parse(before));
+  });
+
   it("verify fails with RoutingError on a gateway error, and still removes the probe", async () => {
     const { router, file } = await setup();
     const err = await router.verify("http://new:9999", 600, never).catch((e: unknown) => e);

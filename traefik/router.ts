@@ -177,6 +177,16 @@ export class TraefikRouter implements Router {
     await this.writeProbe(url, signal);
   }
 
+  /** Removes a probe route prepare() wrote for a container that never got routed. */
+  async clear(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw aborted();
+    this.prepared = undefined;
+    const text = await readFileText(this.file);
+    if (hasProbe(text, this.opts.service)) {
+      await writeFileAtomic(this.file, removeProbe(text, this.opts.service, this.file));
+    }
+  }
+
   /**
    * Proves a live request through Traefik reaches `url` before any user traffic can: a probe
    * router matching only a random header sends to a probe service holding only `url` (the
