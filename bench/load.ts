@@ -15,7 +15,7 @@ const { values } = parseArgs({
     url: { type: "string" },
     rate: { type: "string", default: "200" },
     out: { type: "string" },
-    connections: { type: "string", default: "8" },
+    connections: { type: "string", default: "64" },
     "fresh-share": { type: "string", default: "0.3" },
     "slow-share": { type: "string", default: "0.03" },
     "slow-ms": { type: "string", default: "1000" },

@@ -163,6 +163,10 @@ async function main(): Promise<void> {
         log(
           `  ${res.failed} failed of ${res.total}, rollout ${res.rollout_s} s, overhead ${res.overhead_s ?? "–"} s`,
         );
+        if (res.failed) log(`  failures: ${JSON.stringify(res.causes)}`);
+        const steadyLost = res.timeline.filter((b) => b.t < 0).reduce((n, b) => n + b.errors, 0);
+        if (steadyLost > 0) log(`  ${steadyLost} failed BEFORE the rollout: the stack cannot carry this rate here`);
+        if (!res.ok) log(`  the rollout failed: ${res.detail}`);
         runs.push(res);
       }
     }
