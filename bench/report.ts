@@ -26,6 +26,8 @@ export interface Run {
   overhead_s?: number;
   boot_s?: number;
   rss_mb?: number;
+  /** compose-roll: seconds by the step each stretch ended with (stats.ts phases). */
+  phases?: Record<string, number>;
   timeline: Bin[];
 }
 
@@ -38,6 +40,7 @@ export interface Sweep {
   overhead_s: number;
   per_replica_s: number;
   rss_mb?: number;
+  phases?: Record<string, number>;
   ok: boolean;
 }
 

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../test/support/stack.js";
 import { plot, type Run, type Sweep, sweepTable, table } from "./report.js";
 import { type Stack, up } from "./stacks.js";
-import { causes, overhead, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
+import { causes, overhead, phases, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
 import { cli, DRAIN_MS, STRATEGIES, type Strategy } from "./strategies.js";
 
 const { values } = parseArgs({
@@ -99,7 +99,7 @@ async function once(s: Strategy, run: number): Promise<Run> {
       steady: { p50_ms: steady.p50_ms, p99_ms: steady.p99_ms, max_ms: steady.max_ms },
       rollout_s: Math.round((end - start) / 100) / 10,
       all_new_s: untilAllNew(samples, "v1", start),
-      ...(o ? { overhead_s: o.overhead_s, boot_s: o.boot_s } : {}),
+      ...(o && events ? { overhead_s: o.overhead_s, boot_s: o.boot_s, phases: phases(events) } : {}),
       ...("rss_mb" in outcome && outcome.rss_mb ? { rss_mb: outcome.rss_mb } : {}),
       timeline: timeline(samples, start, 500),
     };
@@ -127,6 +127,7 @@ async function sweep(routing: "file" | "labels", replicas: number, slowBoot: boo
       boot_s: o.boot_s,
       overhead_s: o.overhead_s,
       per_replica_s: Math.round((o.overhead_s / replicas) * 100) / 100,
+      phases: phases(events),
       ...(res.rss_mb ? { rss_mb: res.rss_mb } : {}),
       ok: res.code === 0,
     };
@@ -165,7 +166,8 @@ async function main(): Promise<void> {
         );
         if (res.failed) log(`  failures: ${JSON.stringify(res.causes)}`);
         const steadyLost = res.timeline.filter((b) => b.t < 0).reduce((n, b) => n + b.errors, 0);
-        if (steadyLost > 0) log(`  ${steadyLost} failed BEFORE the rollout: the stack cannot carry this rate here`);
+        if (steadyLost > 0)
+          log(`  ${steadyLost} failed BEFORE the rollout: the stack cannot carry this rate here`);
         if (!res.ok) log(`  the rollout failed: ${res.detail}`);
         runs.push(res);
       }

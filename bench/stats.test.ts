@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { median, overhead, percentile, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
+import {
+  median,
+  overhead,
+  percentile,
+  phases,
+  type Sample,
+  summarize,
+  timeline,
+  untilAllNew,
+} from "./stats.js";
 
 const ok = (t: number, ms: number, r = "v1"): Sample => ({ t, ms, s: 200, k: "k", r });
 
@@ -50,6 +59,28 @@ describe("bench arithmetic", () => {
       { time: at(8), type: "done" },
     ];
     expect(overhead(events, 3000)).toEqual({ wall_s: 8, boot_s: 3.5, overhead_s: 1.5 });
+  });
+
+  it("phases: start 0, adding 1, healthy 4, routed 4.5, draining 4.5, done 9", () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString();
+    const r = (s: number, state: string, name = "web-4") => ({ time: at(s), type: "replica", state, name });
+    const events = [
+      { time: at(0), type: "start" },
+      r(1, "adding"),
+      r(4, "healthy"),
+      r(4.5, "routed"),
+      r(4.5, "draining", "web-1"),
+      r(8.9, "removed", "web-1"),
+      { time: at(9), type: "done" },
+    ];
+    expect(phases(events)).toEqual({
+      adding: 1,
+      healthy: 3,
+      routed: 0.5,
+      draining: 0,
+      done: 4.5,
+      stop_max_s: 4.4,
+    });
   });
 
   it("timeline bins from the rollout's start (negative before it)", () => {

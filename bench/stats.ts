@@ -112,6 +112,32 @@ export function overhead(
   };
 }
 
+/**
+ * Where a compose-roll rollout's time went: each stretch between consecutive events, named by
+ * the event that ends it (background `removed` events skipped), as `npm run demo` prints it:
+ * healthy = booting, routed = probe + the one Traefik write, adding = creating the next
+ * container, done = the last drain and stop. Plus `stop_s`: each old container's draining →
+ * removed (in the background, except the last).
+ *   start 0, adding 1, healthy 4, routed 4.5, draining 4.5, done 9 → adding 1, healthy 3,
+ *   routed 0.5, draining 0, done 4.5
+ */
+export function phases(events: RollEvent[]): Record<string, number> {
+  const at = (e: RollEvent | undefined) => (e ? Date.parse(e.time) : Number.NaN);
+  const steps = events.filter((e) => e.type !== "compose" && e.type !== "pull" && e.state !== "removed");
+  const from = steps.findIndex((e) => e.type === "start");
+  const out: Record<string, number> = {};
+  for (let i = Math.max(1, from + 1); i < steps.length; i++) {
+    const e = steps[i] as RollEvent;
+    const key = e.type === "replica" ? String(e.state) : e.type;
+    out[key] = round1((out[key] ?? 0) + (at(e) - at(steps[i - 1])) / 1000);
+  }
+  const stops = events
+    .filter((e) => e.state === "removed")
+    .map((e) => at(e) - at(events.find((d) => d.state === "draining" && d.name === e.name)));
+  out.stop_max_s = round1(Math.max(0, ...stops.filter((x) => !Number.isNaN(x))) / 1000);
+  return out;
+}
+
 export interface Bin {
   /** Seconds from the rollout's start (bin start). */
   t: number;
