@@ -94,7 +94,7 @@ export function sweepTable(rows: Sweep[]): string {
 export async function plot(runs: Run[]): Promise<string> {
   const first = [...new Map(runs.map((r) => [r.strategy, r] as const)).values()].reverse();
   const panels = first.map((r) => {
-    const data = r.timeline.map((b) => ({ ...b, errors: b.errors }));
+    const data = r.timeline;
     const marks = [
       { t: 0, what: "rollout start" },
       { t: r.rollout_s, what: "rollout end" },
@@ -113,7 +113,9 @@ export async function plot(runs: Run[]): Promise<string> {
               field: "errors",
               type: "quantitative",
               title: "failed / 0.5 s",
-              axis: { titleColor: "#d62728" },
+              // Whole requests; a run without failures still gets a 0–1 axis, not 0–0.
+              scale: { domain: [0, Math.max(1, ...data.map((b) => b.errors))] },
+              axis: { titleColor: "#d62728", format: "d", tickMinStep: 1 },
             },
           },
         },

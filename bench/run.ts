@@ -25,6 +25,7 @@ const { values } = parseArgs({
     note: { type: "string" },
     /** Put the table into README.md between its bench markers. */
     readme: { type: "boolean", default: false },
+    replot: { type: "boolean", default: false },
   },
 });
 const quick = values.quick;
@@ -137,6 +138,13 @@ async function sweep(routing: "file" | "labels", replicas: number, slowBoot: boo
 }
 
 async function main(): Promise<void> {
+  if (values.replot) {
+    // Redraws latest.svg from latest.json (after a change to the plot), runs nothing.
+    const dir = join(ROOT, "bench/results");
+    const last = JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")) as { runs: Run[] };
+    writeFileSync(join(dir, "latest.svg"), await plot(last.runs));
+    return;
+  }
   const only = values.only?.split(",");
   const strategies = STRATEGIES.filter((s) => !only || only.some((o) => s.name.includes(o)));
   const machine = {
@@ -212,8 +220,10 @@ async function main(): Promise<void> {
   const dir = join(ROOT, "bench/results");
   mkdirSync(dir, { recursive: true });
   const stamp = result.at.replace(/[:.]/g, "-");
-  writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(result, null, 1)}\n`);
-  writeFileSync(join(dir, "latest.json"), `${JSON.stringify(result, null, 1)}\n`);
+  // A sweep alone leaves latest.* (the strategies' comparison) as it was.
+  const partial = runs.length === 0;
+  writeFileSync(join(dir, `${stamp}${partial ? "-sweep" : ""}.json`), `${JSON.stringify(result, null, 1)}\n`);
+  if (!partial) writeFileSync(join(dir, "latest.json"), `${JSON.stringify(result, null, 1)}\n`);
   const md = [
     `Measured ${result.at} on ${machine.cpus} × ${machine.cpu ?? "?"}, Node ${machine.node}; ${machine.note}.`,
     `Load average ${machine.loadavg_start.join(" ")} at the start, ${result.machine.loadavg_end.join(" ")} at the end. ${R} run(s) per strategy${quick ? " (--quick)" : ""}; load ${machine.rate_per_s} req/s.`,
@@ -229,9 +239,11 @@ async function main(): Promise<void> {
         ? `; \`status web\` ${cliStart.status_ms} ms, ${cliStart.status_rss_mb} MB RSS.`
         : "."),
   ].join("\n");
-  writeFileSync(join(dir, "latest.md"), `${md}\n`);
-  if (runs.length) writeFileSync(join(dir, "latest.svg"), await plot(runs));
-  if (runs.length && values.readme) updateReadme(md);
+  if (!partial) {
+    writeFileSync(join(dir, "latest.md"), `${md}\n`);
+    writeFileSync(join(dir, "latest.svg"), await plot(runs));
+    if (values.readme) updateReadme(md);
+  }
   process.stdout.write(`${md}\n`);
 }
 
