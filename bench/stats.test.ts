@@ -29,11 +29,13 @@ describe("bench arithmetic", () => {
       ok(0, 5),
       ok(10, 7),
       { t: 20, ms: 3, s: 502, k: "f" },
-      { t: 30, ms: 1000, s: 0, k: "s", e: "ECONNRESET" },
+      { t: 30, ms: 1000, s: 0, k: "f", e: "ECONNRESET" },
+      { t: 35, ms: 1000, s: 200, k: "s", r: "v1" },
       ok(40, 9),
     ];
+    // The slow request counts as sent but not in latency (it is 1 s by design).
     expect(summarize(xs, 10, 40)).toEqual({
-      sent: 3,
+      sent: 4,
       failed: 2,
       failed_5xx: 1,
       failed_conn: 1,
