@@ -5,11 +5,12 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "../controller/errors.js";
-import { repairCommand, rollCommand, syncCommand, undoCommand } from "./commands.js";
-import { historyCommand, lockReleaseCommand, lockStatusCommand, statusCommand } from "./inspect.js";
 import { DEFAULTS, type RawOptions } from "./options.js";
-import { installPluginCommand } from "./plugin.js";
-import { explicitFlags } from "./settings.js";
+
+// Command modules (and zod, dockerode, yaml behind them) load only when their command runs:
+// `--help` and a usage error need commander alone (issue 12: ≤ 300 ms, < 80 MB to start).
+const commands = () => import("./commands.js");
+const inspect = () => import("./inspect.js");
 
 function shared(cmd: Command): Command {
   return (
@@ -94,7 +95,8 @@ function shared(cmd: Command): Command {
 }
 
 /** Only what the user typed: commander's defaults ([] for lists, true for --no-x) are not flags. */
-function given(raw: RawOptions, cmd: Command): RawOptions {
+async function given(raw: RawOptions, cmd: Command): Promise<RawOptions> {
+  const { explicitFlags } = await import("./settings.js");
   return explicitFlags(raw, (key) => cmd.getOptionValueSource(key));
 }
 
@@ -123,47 +125,49 @@ export function program(): Command {
     .description(
       "write the Traefik file for the service's running containers and wait until Traefik serves it",
     )
-    .action((service: string, raw: RawOptions, cmd: Command) => syncCommand(service, given(raw, cmd)));
+    .action(async (service: string, raw: RawOptions, cmd: Command) =>
+      (await commands()).syncCommand(service, await given(raw, cmd)),
+    );
 
   shared(prog.command("undo [service]"))
     .description("roll back to the last complete revision before the current one, as a new revision")
     .option("--to-revision <n>", "roll back to this revision instead (see `history`)")
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
     .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
-    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
-      undoCommand(service, given(raw, cmd)),
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await commands()).undoCommand(service, await given(raw, cmd)),
     );
 
   shared(prog.command("repair [service]"))
     .description("after a killed rollout: converge back to the image it replaced, at full capacity")
     .option("--no-write", "leave the compose files alone")
     .option("--dry-run", "print the plan; change nothing")
-    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
-      repairCommand(service, given(raw, cmd)),
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await commands()).repairCommand(service, await given(raw, cmd)),
     );
 
   shared(prog.command("history [service]"))
     .description("list the service's revisions, kept on the Docker host")
-    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
-      historyCommand(service, given(raw, cmd)),
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await inspect()).historyCommand(service, await given(raw, cmd)),
     );
 
   shared(prog.command("status [service]"))
     .description("each container's image, health, Traefik membership and revision; flags drift")
-    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
-      statusCommand(service, given(raw, cmd)),
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await inspect()).statusCommand(service, await given(raw, cmd)),
     );
 
   const lock = prog.command("lock").description("the service's rollout lock on the Docker host");
   shared(lock.command("status [service]"))
     .description("who holds the lock, since when, rolling to what")
-    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
-      lockStatusCommand(service, given(raw, cmd)),
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await inspect()).lockStatusCommand(service, await given(raw, cmd)),
     );
   shared(lock.command("release [service]"))
     .description("remove the lock (for a holder that died on another host)")
-    .action((service: string | undefined, raw: RawOptions, cmd: Command) =>
-      lockReleaseCommand(service, given(raw, cmd)),
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await inspect()).lockReleaseCommand(service, await given(raw, cmd)),
     );
 
   prog
@@ -172,7 +176,7 @@ export function program(): Command {
       "make `docker roll ...` run compose-roll: writes docker-roll into $DOCKER_CONFIG/cli-plugins",
     )
     .option("--dir <path>", "plugin directory (default: ~/.docker/cli-plugins)")
-    .action((raw: { dir?: string }) => installPluginCommand(raw));
+    .action(async (raw: { dir?: string }) => (await import("./plugin.js")).installPluginCommand(raw));
 
   shared(prog.command("roll <service>", { isDefault: true }))
     .description(
@@ -185,7 +189,9 @@ export function program(): Command {
     )
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
     .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
-    .action((service: string, raw: RawOptions, cmd: Command) => rollCommand(service, given(raw, cmd)));
+    .action(async (service: string, raw: RawOptions, cmd: Command) =>
+      (await commands()).rollCommand(service, await given(raw, cmd)),
+    );
   return prog;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decide, maxContainers, nextNumber, type Step } from "./decide.js";
+import { decide, maxContainers, nextNumber, type Step, swapOut } from "./decide.js";
 import type { Goal, ImageInfo, Observation, Replica } from "./model.js";
 
 const v1: ImageInfo = { ref: "app:v1", id: "sha256:v1", exposedPorts: [8000] };
@@ -35,8 +35,14 @@ function apply(obs: Observation, step: Step, image: ImageInfo): Observation {
         ...obs,
         replicas: obs.replicas.map((r) => (r.id === step.replica.id ? { ...r, health: "healthy" } : r)),
       };
-    case "route":
-      return { ...obs, routed: [...obs.routed, step.replica.url as string] };
+    case "route": {
+      // The swapped-out old one drains out of decide()'s sight (the loop hides it).
+      const out = step.retire;
+      return {
+        replicas: obs.replicas.filter((r) => r.id !== out?.id),
+        routed: [...obs.routed.filter((u) => u !== out?.url), step.replica.url as string],
+      };
+    }
     case "retire":
       return {
         replicas: obs.replicas.filter((r) => r.id !== step.replica.id),
@@ -73,17 +79,17 @@ function run(obs: Observation, goal: Goal, limit = 100): { steps: Step[]; final:
 
 describe("decide: rolling plans", () => {
   for (const n of [1, 2, 3, 4, 5]) {
-    it(`rolls ${n} replica(s) one at a time: start, await, route, retire — never below ${n} serving`, () => {
+    it(`rolls ${n} replica(s) one at a time: start, await, route+retire in one write — never below ${n} serving`, () => {
       const { steps, final } = run(steady(n), { image: v2, replicas: n, maxSurge: 1 });
       expect(steps.map((s) => s.kind)).toEqual([
-        ...Array.from({ length: n }, () => ["start", "await-health", "route", "retire"]).flat(),
+        ...Array.from({ length: n }, () => ["start", "await-health", "route"]).flat(),
         "done",
       ]);
       expect(final.replicas.every((r) => r.imageId === v2.id)).toBe(true);
       expect(final.replicas).toHaveLength(n);
       expect(final.routed).toHaveLength(n);
       // Retires the oldest first (lowest compose numbers), as compose would.
-      const retired = steps.flatMap((s) => (s.kind === "retire" ? [s.replica.number] : []));
+      const retired = steps.flatMap((s) => (s.kind === "route" && s.retire ? [s.retire.number] : []));
       expect(retired).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     });
 
@@ -104,9 +110,27 @@ describe("decide: rolling plans", () => {
     };
     const { steps, final } = run(obs, { image: v1, replicas: 3, maxSurge: 1 });
     // The broken, unrouted #5 goes first (it serves nobody), then #4 is replaced.
-    expect(steps.map((s) => s.kind)).toEqual(["retire", "start", "await-health", "route", "retire", "done"]);
+    expect(steps.map((s) => s.kind)).toEqual(["retire", "start", "await-health", "route", "done"]);
+    expect(steps[3]).toMatchObject({ kind: "route", retire: { number: 4 } });
     expect(final.replicas.map((r) => r.imageId)).toEqual([v1.id, v1.id, v1.id]);
     expect(final.routed).toHaveLength(3);
+  });
+});
+
+describe("swapOut: which old server leaves in the write that adds a new one", () => {
+  const goal = { image: v2, replicas: 3, maxSurge: 1 };
+  const old = [replica(2, v1), replica(1, v1), replica(3, v1)];
+  it("3 replicas, first new one: 1 new + 3 old = 4 > 3, so the oldest (#1) goes", () => {
+    expect(swapOut(1, old, goal)?.number).toBe(1);
+  });
+  it("3 replicas, 1 new + 2 old = 3 (an old one already gone): nothing to swap, just add", () => {
+    expect(swapOut(1, old.slice(0, 2), goal)).toBeUndefined();
+  });
+  it("1 replica: 1 new + 1 old = 2 > 1, the only old one goes", () => {
+    expect(swapOut(1, [replica(1, v1)], { ...goal, replicas: 1 })?.number).toBe(1);
+  });
+  it("scaling up 3 → 5 with 3 old: 1 new + 3 old = 4 ≤ 5, nothing leaves", () => {
+    expect(swapOut(1, old, { ...goal, replicas: 5 })).toBeUndefined();
   });
 });
 

@@ -9,8 +9,11 @@ export type Step =
   | { kind: "start"; number: number }
   /** Wait for a started container of the goal image to turn healthy. */
   | { kind: "await-health"; replica: Replica }
-  /** Prove Traefik reaches it, then add it to the service. */
-  | { kind: "route"; replica: Replica }
+  /**
+   * Prove Traefik reaches it, then add it to the service; with `retire`, take that old one
+   * out in the same write (one Traefik reload per replica, see swapOut).
+   */
+  | { kind: "route"; replica: Replica; retire?: Replica }
   /** Take it out of Traefik (if it is in), let in-flight requests finish, stop and remove it. */
   | { kind: "retire"; replica: Replica }
   /** A server listed in Traefik's file with no container behind it. */
@@ -82,8 +85,8 @@ export function decide(obs: Observation, goal: Goal): Step {
   const othersRouted = others.filter(inRouter);
   const serving = freshRouted.length + othersRouted.length;
 
-  // 4. More servers than the goal: retire an old one. This is the step right after a new
-  //    container joins, so capacity never dips below `replicas`.
+  // 4. More servers than the goal: retire an old one. A route step usually swaps the old
+  //    one out itself (swapOut); this catches what an interrupted run left (resume).
   if (serving > goal.replicas && othersRouted.length > 0) {
     return { kind: "retire", replica: oldestFirst(othersRouted)[0] as Replica };
   }
@@ -105,7 +108,10 @@ export function decide(obs: Observation, goal: Goal): Step {
   //    (so several boot side by side), else wait for the next to become healthy.
   const pending = fresh.filter((r) => !inRouter(r));
   const ready = pending.find(isServing);
-  if (ready) return { kind: "route", replica: ready };
+  if (ready) {
+    const retire = swapOut(freshRouted.length + 1, othersRouted, goal);
+    return retire ? { kind: "route", replica: ready, retire } : { kind: "route", replica: ready };
+  }
 
   const needed = goal.replicas - freshRouted.length;
   const room = maxContainers(goal) - (serving + pending.length);
@@ -118,6 +124,21 @@ export function decide(obs: Observation, goal: Goal): Step {
   // Unreachable: pending containers are ready, booting or failed (step 1), and with none
   // pending, serving <= replicas leaves room to start one.
   throw new Error(`decide: no step for ${JSON.stringify(obs)} (a bug in compose-roll)`);
+}
+
+/**
+ * The old container that leaves Traefik in the same write that adds a proven new one, so
+ * each replica costs one reload instead of two (Traefik applies the first change at once
+ * and holds later ones for its 2 s throttle). Only when the write keeps `replicas` serving:
+ * Traefik swaps its handler atomically, so users go from N servers to N servers, the new
+ * one already answered a live probe, and the old one finishes its in-flight requests.
+ *   replicas 3, new routed after the write 1, old routed 3 → 4 > 3: swap out the oldest.
+ *   replicas 3, new 1, old 2 (an old one already gone) → 3: nothing to swap, just add.
+ *   replicas 1, new 1, old 1 → 2 > 1: swap (the only old one).
+ */
+export function swapOut(freshAfter: number, othersRouted: Replica[], goal: Goal): Replica | undefined {
+  if (freshAfter + othersRouted.length <= goal.replicas) return undefined;
+  return oldestFirst(othersRouted)[0];
 }
 
 /** Lower compose numbers are older; retiring them first matches compose's own ordering. */

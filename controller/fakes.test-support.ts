@@ -99,16 +99,29 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
   }
 
   // Router
+  /** The probe route prepare()/verify() left, as the file router keeps it until the next write. */
+  probe: string | undefined;
   async servers() {
     return [...this.routed];
   }
+  async prepare(url: string) {
+    this.probe = url;
+  }
+  async clear() {
+    this.probe = undefined;
+  }
   async verify(url: string) {
     const r = [...this.replicasById.values()].find((x) => x.url === url);
-    if (this.faulty("verify", r?.imageId)) throw new RoutingError(`Traefik could not reach ${url}`);
+    if (this.faulty("verify", r?.imageId)) {
+      this.probe = undefined;
+      throw new RoutingError(`Traefik could not reach ${url}`);
+    }
+    this.probe = url;
   }
   async setServers(urls: string[]) {
-    const adding = urls.length > this.routed.length;
+    const adding = urls.some((u) => !this.routed.includes(u));
     if (this.faulty(adding ? "route" : "unroute")) throw new RoutingError("Traefik did not take the change");
+    this.probe = undefined;
     this.routed = [...urls];
     this.minServing = Math.min(this.minServing, this.serving());
   }

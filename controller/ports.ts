@@ -53,9 +53,18 @@ export interface Router {
   servers(): Promise<string[]>;
   /**
    * Proves Traefik itself can reach `url` with a live request, before any user traffic
-   * goes there. Rejects with RoutingError when it cannot within `timeoutMs`.
+   * goes there. Rejects with RoutingError when it cannot within `timeoutMs`. What it set up
+   * for that may stay until the next setServers(), which clears it in the same write.
    */
   verify(url: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional head start for verify(): sets up whatever verify needs to reach `url` (a probe
+   * route) while the container still boots, so Traefik's reload is done by the time it is
+   * healthy. Sends no traffic. verify() works without it.
+   */
+  prepare?(url: string, signal: AbortSignal): Promise<void>;
+  /** Removes what prepare() or verify() left behind when no setServers() followed (a failed replica). */
+  clear?(signal: AbortSignal): Promise<void>;
   /**
    * Writes the file atomically so the service lists exactly `urls`, then waits until
    * Traefik's API shows exactly that set. Rejects with RoutingError on timeout.

@@ -109,6 +109,8 @@ describe("rollout", () => {
         expect(err).toBeInstanceOf(RolledBackError);
         expect(err.message).toMatch(/^rolled back; still serving app:v1/);
         expectRestored(world, n);
+        // The probe route written while it booted is gone too (clear() at the end).
+        expect(world.probe).toBeUndefined();
       });
     }
   }

@@ -213,7 +213,8 @@ export async function reconcile(
     };
     const step = decide(obs, goal);
     if (step.kind === "done") {
-      if (drains.size === 0) return;
+      // A probe route written for a container that then failed is not left in the file.
+      if (drains.size === 0) return await deps.router.clear?.(signal);
       await drains.settle();
       continue;
     }
@@ -244,13 +245,31 @@ async function execute(
       ...(detail ? { detail } : {}),
     });
 
+  // Out of Traefik's API now: in-flight requests finish on Traefik's old handler during
+  // the drain, in the background (the next replica boots meanwhile), and not cut short by
+  // a signal (the server is already out; stopping early could only drop requests).
+  const drain = (r: Replica) => {
+    report(r, "draining", `${t.drainMs} ms`);
+    drains.start(r.id, async () => {
+      await clock.sleep(t.drainMs, new AbortController().signal);
+      await engine.stopAndRemove(r);
+      report(r, "removed");
+    });
+  };
+
   switch (step.kind) {
     case "start": {
       // Only the new image's containers get this rollout's labels; restored ones keep the
       // old containers' (copied by the template), so they still name their own revision.
       const labels = goal.image.id === req.image.id ? req.labels : undefined;
+      const t0 = clock.now();
       const r = await engine.start(template, goal.image, step.number, labels);
-      report(r, "adding");
+      // The create time is the app's boot as much as the healthcheck wait (issue 12's overhead
+      // counts create→healthy as the app's own); the event comes after, when the name is known.
+      report(r, "adding", `created in ${clock.now() - t0} ms`);
+      // Its probe route needs only its address: written now, Traefik's reload (and throttle
+      // window) passes while the app boots instead of after it turns healthy.
+      if (r.url) await router.prepare?.(r.url, signal);
       return;
     }
     case "await-health": {
@@ -260,9 +279,14 @@ async function execute(
     }
     case "route": {
       const url = step.replica.url as string;
-      await router.verify(url, t.routeMs, signal);
-      await router.setServers([...obs.routed, url], t.routeMs, signal);
-      report(step.replica, "routed", url);
+      await admit(deps, step.replica, t.routeMs, signal);
+      // One write adds the proven server and, when that keeps `replicas` serving, takes the
+      // oldest old one out (decide's swapOut): one Traefik reload per replica, not two.
+      const out = step.retire?.url;
+      const target = [...obs.routed.filter((u) => u !== out), url];
+      await router.setServers(target, t.routeMs, signal);
+      report(step.replica, "routed", `${url}; Traefik serves [${target.join(", ")}]`);
+      if (step.retire && out) drain(step.retire);
       return;
     }
     case "retire": {
@@ -270,15 +294,7 @@ async function execute(
       if (r.url && obs.routed.includes(r.url)) {
         const rest = obs.routed.filter((u) => u !== r.url);
         await router.setServers(rest, t.routeMs, signal);
-        report(r, "draining", `${t.drainMs} ms`);
-        // Out of Traefik's API now: in-flight requests finish on Traefik's old handler during
-        // the drain, in the background, and not cut short by a signal (the server is already
-        // out; stopping early could only drop requests).
-        drains.start(r.id, async () => {
-          await clock.sleep(t.drainMs, new AbortController().signal);
-          await engine.stopAndRemove(r);
-          report(r, "removed");
-        });
+        drain(r);
         return;
       }
       // Not routed and not healthy: it never served (a failed new container) or it is failing.
@@ -302,6 +318,15 @@ async function execute(
     case "done":
       return;
   }
+}
+
+/**
+ * Everything that must hold before users reach a new, healthy replica: Traefik routes a live
+ * request to it (Router.verify). The one place to add checks between "healthy" and "routed"
+ * (a warm-up or smoke request): a throw here fails the step, and the loop restores.
+ */
+async function admit(deps: Deps, replica: Replica, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  await deps.router.verify(replica.url as string, timeoutMs, signal);
 }
 
 /** One line per container and server, for a human who has to take over. */

@@ -4,13 +4,21 @@
 // -H or a context must not be mixed with a DOCKER_HOST the user did not mean.
 import { readFileSync } from "node:fs";
 import https from "node:https";
+import { createRequire } from "node:module";
 import { homedir, userInfo } from "node:os";
 import type Docker from "dockerode";
 import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
-import { SshTransport } from "./ssh.js";
-import { sshSetup } from "./sshAuth.js";
-import { applySshConfig, readSshConfig } from "./sshConfig.js";
+import type { SshTransport } from "./ssh.js";
+
+// ssh2 (+18 MB, ~0.15 s) and ssh-config load only for an ssh:// engine: require(esm), so
+// dial() stays sync.
+const require = createRequire(import.meta.url);
+const sshModules = () => ({
+  ...(require("./ssh.js") as typeof import("./ssh.js")),
+  ...(require("./sshAuth.js") as typeof import("./sshAuth.js")),
+  ...(require("./sshConfig.js") as typeof import("./sshConfig.js")),
+});
 
 export interface Dialed {
   options: Docker.DockerOptions;
@@ -71,6 +79,7 @@ export function dial(e: Endpoint, env: NodeJS.ProcessEnv): Dialed {
       return { options, close: () => {} };
     }
     case "ssh": {
+      const { SshTransport, sshSetup, applySshConfig, readSshConfig } = sshModules();
       // ~/.ssh/config: a Host alias's HostName, Port, User and IdentityFile (engine/sshConfig.ts).
       const home = env.HOME || homedir();
       const target = applySshConfig(e, readSshConfig(home), {

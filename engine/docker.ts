@@ -3,9 +3,10 @@
 // (as the docker CLI decides it). docker-modem does not negotiate an API version: without one it calls unversioned paths,
 // which the daemon serves at ITS newest version, so response shapes would change under us
 // with every Docker upgrade. We pin min(ours, server's) once, after GET /version.
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { EngineError } from "../controller/errors.js";
 import { type Dialed, dial, transportHint } from "./dial.js";
+import Dockerode from "./dockerode.js";
 import { describe, type ResolvedHost, resolveHost } from "./host.js";
 import type { SshTransport } from "./ssh.js";
 
@@ -88,7 +89,7 @@ async function open(options: Docker.DockerOptions, where: string, dialed?: Diale
   const close = () => dialed?.close();
   let docker: Docker;
   try {
-    docker = new Docker(options);
+    docker = new Dockerode(options);
   } catch (err) {
     throw engineError(err, "read DOCKER_HOST");
   }

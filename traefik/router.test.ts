@@ -16,6 +16,7 @@ import { TraefikRouter } from "./router.js";
 
 const servers: Server[] = [];
 afterEach(async () => {
+  routerListFailures = 0;
   for (const s of servers.splice(0)) {
     s.closeAllConnections();
     await new Promise((resolve) => s.close(resolve));
@@ -158,10 +159,12 @@ describe("TraefikRouter", () => {
     expect(await router.servers()).toEqual(["http://old:8000", "http://new:8000"]);
   });
 
-  it("verify succeeds for a reachable server and removes the probe", async () => {
+  it("verify succeeds for a reachable server; the next setServers removes the probe in its own write", async () => {
     const { router, file } = await setup(new Set(["http://new:8000"]));
     const before = await readFile(file, "utf8");
     await router.verify("http://new:8000", 3000, never);
+    expect(hasProbe(await readFile(file, "utf8"), "web")).toBe(true);
+    await router.setServers(await router.servers(), 2000, never);
     const after = await readFile(file, "utf8");
     expect(hasProbe(after, "web")).toBe(false);
     expect(parse(after)).toEqual(parse(before));
@@ -172,10 +175,28 @@ describe("TraefikRouter", () => {
     routerListFailures = 3;
     await router.verify("http://new:8000", 3000, never);
     routerListFailures = 1_000_000;
-    await expect(router.verify("http://new:8000", 400, never)).rejects.toThrow(
+    // Another URL: the proven one's probe route is kept for setServers, so it asks no API.
+    await expect(router.verify("http://other:8000", 400, never)).rejects.toThrow(
       /could not list Traefik's routers/,
     );
     routerListFailures = 0;
+  });
+
+  it("prepare writes the probe route ahead; verify then probes without writing again", async () => {
+    const { router, file } = await setup(new Set(["http://new:8000"]));
+    await router.prepare("http://new:8000", never);
+    const prepared = await readFile(file, "utf8");
+    expect(hasProbe(prepared, "web")).toBe(true);
+    await router.verify("http://new:8000", 3000, never);
+    expect(await readFile(file, "utf8")).toBe(prepared);
+  });
+
+  it("clear removes a prepared probe that no setServers followed (the container failed)", async () => {
+    const { router, file } = await setup();
+    const before = await readFile(file, "utf8");
+    await router.prepare("http://new:8000", never);
+    await router.clear(never);
+    expect(parse(await readFile(file, "utf8"))).toEqual(parse(before));
   });
 
   it("verify fails with RoutingError on a gateway error, and still removes the probe", async () => {
