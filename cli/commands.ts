@@ -1,6 +1,6 @@
 // The commands that change the service: roll, undo, repair (through cli/deploy.ts) and
 // sync. Each resolves its target, refuses what it cannot do, then hands over.
-import { RefusedError } from "../controller/errors.js";
+import { AbortedError, RefusedError } from "../controller/errors.js";
 import type { ImageInfo, Observation, Replica } from "../controller/model.js";
 import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
@@ -71,7 +71,7 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return ctx.say(`${sig} again; still restoring, please wait`);
     ctx.say(`${sig}: stopping after this step and restoring the previous image`);
-    controller.abort();
+    controller.abort(new AbortedError(`interrupted by ${sig}`));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -95,6 +95,7 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
         ...ctx,
         waitMs: ctx.opts.waitMs,
         staleMs: ctx.opts.lockStaleMs,
+        leaseMs: ctx.opts.lockLeaseMs,
         keep: ctx.opts.historyLimit,
       },
       req,

@@ -36,6 +36,9 @@ class MemoryState implements History, Lock {
   async read() {
     return this.held;
   }
+  async renew(_svc: ServiceRef, info: LockInfo) {
+    return this.held?.since === info.since;
+  }
   async release(_svc: ServiceRef, info?: LockInfo) {
     if (!info || this.held?.since === info.since) this.held = undefined;
   }
@@ -50,6 +53,7 @@ function context(world: FakeWorld, state: MemoryState, waitMs: number): DeployCo
     actor: { user: "me", host: "this-runner", pid: process.pid },
     waitMs,
     staleMs: 30 * 60_000,
+    leaseMs: 60_000,
     keep: 10,
     settings: {},
     say: () => {},

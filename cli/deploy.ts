@@ -6,6 +6,7 @@ import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } fro
 import type { ImageInfo, Observation } from "../controller/model.js";
 import type {
   Actor,
+  Clock,
   History,
   Lock,
   LockInfo,
@@ -14,7 +15,8 @@ import type {
   ServiceRef,
 } from "../controller/ports.js";
 import { type Deps, observe, type Recovery, type RolloutResult, rollout } from "../controller/rollout.js";
-import { isStale, pidAlive } from "../state/index.js";
+import { systemClock } from "../engine/index.js";
+import { human, isStale, keepLease, pidAlive, selfTag } from "../state/index.js";
 
 export interface DeployContext {
   deps: Deps;
@@ -24,8 +26,15 @@ export interface DeployContext {
   actor: Actor;
   /** How long to wait for a held lock (0: fail at once with exit 3). */
   waitMs: number;
-  /** A lock older than this whose holder cannot be checked is stale. */
+  /** A lock without a lease (an older compose-roll's) from another host is stale after this. */
   staleMs: number;
+  /** The lease this run promises to renew its lock within (--lock-lease). */
+  leaseMs: number;
+  /**
+   * Paces the renewals (default: real time). Not deps.clock: a test's clock that jumps
+   * ahead on every sleep would make the renewal loop spin and age the rollout with it.
+   */
+  leaseClock?: Clock;
   keep: number;
   settings: Record<string, string>;
   say: (line: string) => void;
@@ -71,7 +80,13 @@ async function takeLock(
     const got = await ctx.lock.acquire(ctx.svc, info);
     if (got.acquired) return { mine: info, waited: announced };
     const holder = got.holder;
-    const stale = isStale(holder, ctx.actor, new Date(ctx.deps.clock.now()), pidAlive, ctx.staleMs);
+    const stale = isStale(holder, {
+      self: ctx.actor,
+      tag: info.process,
+      now: new Date(ctx.deps.clock.now()),
+      alive: pidAlive,
+      staleAfterMs: ctx.staleMs,
+    });
     if (stale.stale) {
       ctx.say(`taking over a stale lock: ${describeLock(holder)} (${stale.why})`);
       await ctx.lock.release(ctx.svc, holder);
@@ -93,9 +108,14 @@ export function describeLock(l: LockInfo): string {
 }
 
 function lockHeld(ctx: DeployContext, holder: LockInfo): LockHeldError {
+  const { leaseMs, renewedAgoMs } = holder;
+  const lease =
+    leaseMs !== undefined && renewedAgoMs !== undefined && holder.by.host !== ctx.actor.host
+      ? `; if that run is dead, its lease runs out in ${human(Math.max(0, leaseMs - renewedAgoMs))} (then rerun)`
+      : "";
   return new LockHeldError(
     `${ctx.svc.project}/${ctx.svc.service} is locked: ${describeLock(holder)}`,
-    "wait for it (--wait 10m), or if that run is dead and on another host: `compose-roll lock release`",
+    `wait for it (--wait 10m)${lease}; a human who knows that run is dead: \`compose-roll lock release\``,
   );
 }
 
@@ -108,6 +128,7 @@ async function readHistory(ctx: DeployContext): Promise<Revision[]> {
 
 /** What the lock will say: the service as it runs now, and the revision this run will record. */
 async function lockInfo(ctx: DeployContext, req: DeployRequest): Promise<LockInfo> {
+  const tag = selfTag();
   const now = current(await observe(ctx.deps, ctx.svc));
   if (!now.image) {
     throw new RefusedError(
@@ -123,6 +144,8 @@ async function lockInfo(ctx: DeployContext, req: DeployRequest): Promise<LockInf
     revision: ((await readHistory(ctx))[0]?.number ?? 0) + 1,
     replicas: now.replicas,
     command: req.command,
+    ...(tag ? { process: tag } : {}),
+    leaseMs: ctx.leaseMs,
   };
 }
 
@@ -144,6 +167,15 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
     info = fresh;
     ({ mine, stale, waited } = await takeLock(ctx, info));
   }
+  const lease = keepLease({
+    lock: ctx.lock,
+    svc,
+    info: mine,
+    leaseMs: ctx.leaseMs,
+    clock: ctx.leaseClock ?? systemClock,
+    say: ctx.say,
+  });
+  const signal = AbortSignal.any([req.signal, lease.signal]);
   try {
     // Numbered under the lock, so no other run can record the same number meanwhile.
     let history = await readHistory(ctx);
@@ -181,7 +213,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
         image: req.image,
         maxSurge: req.maxSurge,
         timeouts: req.timeouts,
-        signal: req.signal,
+        signal,
         labels: {
           ...req.labels,
           "com.compose-roll.revision": String(number),
@@ -203,6 +235,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
     if (result.result === "complete") await record(ctx, { ...rev, result: "complete" });
     return result;
   } finally {
+    await lease.stop();
     await ctx.lock
       .release(svc, mine)
       .catch((err: Error) => ctx.say(`could not release the lock: ${err.message}`));

@@ -32,6 +32,7 @@ export interface RawOptions {
   verbose?: boolean;
   wait?: string;
   lockStaleAfter?: string;
+  lockLease?: string;
   historyLimit?: string;
   toRevision?: string;
   // Settings from the compose file / environment (cli/settings.ts) need these too.
@@ -67,6 +68,7 @@ export interface Options {
   verbose: boolean;
   waitMs: number;
   lockStaleMs: number;
+  lockLeaseMs: number;
   historyLimit: number;
   toRevision?: number;
   /** `--pull` (or x-compose-roll / COMPOSE_ROLL_PULL) normalized; undefined lets the service's pull_policy, else "missing", decide. */
@@ -125,8 +127,10 @@ export const DEFAULTS = {
   drainFile: "/tmp/drain",
   probePath: "/",
   wait: "0s",
-  // Only for a holder on another host, whose process we cannot check: longer than any sane rollout.
+  // Only for a lock an older compose-roll (without a lease) took on another host.
   lockStaleAfter: "30m",
+  // A dead holder elsewhere frees the lock this long after its last renewal (every lease/6).
+  lockLease: "60s",
   historyLimit: "10",
   pull: "missing",
 } as const;
@@ -148,6 +152,14 @@ export function parseDuration(text: string, what: string): number {
   if (!(ms <= MAX_DURATION_MS)) {
     throw new RefusedError(`${what}: "${text}" is longer than 24 days`, "use a shorter duration");
   }
+  return ms;
+}
+
+/** A lease renewed every lease/6: below 10s a slow engine call could cost a live holder its lock. */
+function lease(text: string, what: string): number {
+  const ms = parseDuration(text, what);
+  if (ms < 10_000)
+    throw new RefusedError(`${what}: "${text}" is shorter than 10s`, "use e.g. 60s (the default) or longer");
   return ms;
 }
 
@@ -253,6 +265,7 @@ export function parseOptions(
     verbose: raw.verbose ?? false,
     waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, n("wait")),
     lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, n("lockStaleAfter")),
+    lockLeaseMs: lease(raw.lockLease ?? DEFAULTS.lockLease, n("lockLease")),
     historyLimit: positiveInt(raw.historyLimit ?? DEFAULTS.historyLimit, n("historyLimit"), 1000),
     write: raw.write ?? true,
     dryRun: raw.dryRun ?? false,

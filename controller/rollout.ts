@@ -189,7 +189,12 @@ export async function reconcile(
   const budget = 10 * (goal.replicas + 2) * Math.max(1, goal.maxSurge);
   for (let i = 0; i < budget; i++) {
     drains.check();
-    if (signal.aborted) throw new AbortedError("interrupted by a signal");
+    // The reason says which: SIGINT, SIGTERM, or a lost lock lease (state/keeper.ts).
+    if (signal.aborted) {
+      throw signal.reason instanceof AbortedError
+        ? signal.reason
+        : new AbortedError("interrupted by a signal");
+    }
     const seen = await observe(deps, req.svc);
     const obs = {
       ...seen,

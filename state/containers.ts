@@ -122,6 +122,8 @@ export async function removeStateContainer(docker: Docker, id: string, what: str
 
 export interface StateInspect {
   Id: string;
+  /** The Docker host's clock at create time (RFC 3339, ns). */
+  Created: string;
   Name: string;
   Image: string;
   Config: { Labels?: Record<string, string> | null };

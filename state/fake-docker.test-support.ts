@@ -8,6 +8,8 @@ interface Fake {
   name: string;
   image: string;
   labels: Record<string, string>;
+  /** The "Docker host's" clock at create time, ms. */
+  created: number;
 }
 
 const fail = (statusCode: number, message: string) =>
@@ -26,6 +28,8 @@ export class FakeDocker {
   /** Every create request, in order. */
   readonly created: { name: string; body: Record<string, unknown> }[] = [];
   private seq = 0;
+  /** The "Docker host's" clock (ms): stamps creates, and is what `info()` reports. */
+  hostNow = Date.parse("2026-01-01T12:00:00.000Z");
 
   addImage(id: string, volumes: string[] = [], Labels: Record<string, string> = {}): void {
     const Volumes = Object.fromEntries(volumes.map((v) => [v, {}]));
@@ -45,7 +49,7 @@ export class FakeDocker {
   add(name: string, image: string, labels: Record<string, string>): Fake {
     if (this.find(name) || this.reserved.has(name))
       throw fail(409, `Conflict. The container name "/${name}" is already in use`);
-    const c = { id: `c${++this.seq}`, name, image, labels };
+    const c = { id: `c${++this.seq}`, name, image, labels, created: this.hostNow };
     this.containers.set(c.id, c);
     return c;
   }
@@ -76,7 +80,13 @@ export class FakeDocker {
         inspect: async () => {
           const c = this.find(key);
           if (!c) throw fail(404, `No such container: ${key}`);
-          return { Id: c.id, Name: `/${c.name}`, Image: c.image, Config: { Labels: c.labels } };
+          return {
+            Id: c.id,
+            Name: `/${c.name}`,
+            Image: c.image,
+            Created: new Date(c.created).toISOString(),
+            Config: { Labels: c.labels },
+          };
         },
         remove: async () => {
           const c = this.find(key);
@@ -91,7 +101,14 @@ export class FakeDocker {
           .filter((c) =>
             opts.filters.label.every((f) => `${f.split("=")[0]}=${c.labels[f.split("=")[0] ?? ""]}` === f),
           )
-          .map((c) => ({ Id: c.id, Names: [`/${c.name}`], ImageID: c.image, Labels: c.labels })),
+          .map((c) => ({
+            Id: c.id,
+            Names: [`/${c.name}`],
+            ImageID: c.image,
+            Labels: c.labels,
+            Created: Math.floor(c.created / 1000),
+          })),
+      info: async () => ({ SystemTime: new Date(this.hostNow).toISOString() }),
     };
     return api as unknown as Docker;
   }
