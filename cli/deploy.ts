@@ -126,22 +126,42 @@ async function readHistory(ctx: DeployContext): Promise<Revision[]> {
   });
 }
 
+/**
+ * Records gone although compose-roll rolled the running containers (they carry the revision
+ * label): say so, once, instead of quietly starting over. Nothing is rolled back to on the
+ * strength of what is gone: undo falls back to the containers' own previous-image labels.
+ */
+export function historyLost(svc: ServiceRef, obs: Observation, history: Revision[]): string | undefined {
+  if (history.length) return undefined;
+  const revs = obs.replicas.flatMap((r) => (r.running && r.revision ? [r.revision] : []));
+  if (!revs.length) return undefined;
+  return (
+    `no revision records of ${svc.project}/${svc.service} are on the Docker host, although its containers were rolled out as revision ${Math.max(...revs)}: ` +
+    "they were deleted (`docker system prune --volumes`, or `docker volume prune` after `docker container prune`); " +
+    "continuing without history: undo can go back only to the image the running containers name, and revisions start again at 1"
+  );
+}
+
 /** What the lock will say: the service as it runs now, and the revision this run will record. */
 async function lockInfo(ctx: DeployContext, req: DeployRequest): Promise<LockInfo> {
   const tag = selfTag();
-  const now = current(await observe(ctx.deps, ctx.svc));
+  const obs = await observe(ctx.deps, ctx.svc);
+  const now = current(obs);
   if (!now.image) {
     throw new RefusedError(
       `service ${ctx.svc.service} of project ${ctx.svc.project} has no running containers`,
       "start it with `docker compose up -d`, then run `compose-roll sync`",
     );
   }
+  const history = await readHistory(ctx);
+  const lost = historyLost(ctx.svc, obs, history);
+  if (lost) ctx.say(lost);
   return {
     by: ctx.actor,
     since: new Date(ctx.deps.clock.now()).toISOString(),
     target: { ref: req.image.ref, id: req.image.id },
     previous: now.image,
-    revision: ((await readHistory(ctx))[0]?.number ?? 0) + 1,
+    revision: (history[0]?.number ?? 0) + 1,
     replicas: now.replicas,
     command: req.command,
     ...(tag ? { process: tag } : {}),
