@@ -3,6 +3,7 @@
 import type { Observation } from "../controller/model.js";
 import type { Revision } from "../controller/ports.js";
 import { observe } from "../controller/rollout.js";
+import { human } from "../state/index.js";
 import { describeDrain } from "../traefik/labels.js";
 import { openContext } from "./context.js";
 import { describeLock, historyLost } from "./deploy.js";
@@ -121,9 +122,13 @@ export async function lockStatusCommand(service: string | undefined, raw: RawOpt
   const ctx = await openContext(service, raw, { traefik: false });
   const lock = await ctx.lock.read(ctx.svc);
   if (ctx.opts.json) return out(JSON.stringify({ service: ctx.svc, lock: lock ?? null }));
+  const lease =
+    lock?.leaseMs !== undefined && lock.renewedAgoMs !== undefined
+      ? `; lease ${human(lock.leaseMs)}, last renewed ${human(lock.renewedAgoMs)} ago (Docker host's clock)`
+      : "";
   out(
     lock
-      ? `held — ${describeLock(lock)}`
+      ? `held — ${describeLock(lock)}${lease}`
       : `free: no rollout of ${ctx.svc.project}/${ctx.svc.service} holds it`,
   );
 }

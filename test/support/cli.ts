@@ -17,15 +17,22 @@ export function runCli(
   opts: {
     cwd: string;
     env?: Record<string, string>;
+    /** A command the CLI runs under (e.g. unshare, to be another host); it gets node's argv appended. */
+    wrap?: string[];
+    /** Told the child's pid once it is spawned (the soak samples its /proc). */
+    onSpawn?: (pid: number) => void;
     onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void;
   },
 ): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, "dist/cli/main.js"), ...args], {
+    const argv = [process.execPath, join(ROOT, "dist/cli/main.js"), ...args];
+    const [cmd, ...rest] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
+    const child = spawn(cmd, rest, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    if (child.pid) opts.onSpawn?.(child.pid);
     let stdout = "";
     let stderr = "";
     const events: Record<string, unknown>[] = [];
