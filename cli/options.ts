@@ -141,7 +141,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /** "120s", "2m", "1m30s", "500ms", or a bare number of seconds. */
-export function parseDuration(text: string, what: string): number {
+export function parseDuration(text: string, what: string, minMs = 0): number {
   const trimmed = text.trim();
   const t = /^\d+(\.\d+)?$/.test(trimmed) ? `${trimmed}s` : trimmed; // a bare number is seconds
   const parts = [...t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
@@ -152,14 +152,8 @@ export function parseDuration(text: string, what: string): number {
   if (!(ms <= MAX_DURATION_MS)) {
     throw new RefusedError(`${what}: "${text}" is longer than 24 days`, "use a shorter duration");
   }
-  return ms;
-}
-
-/** A lease renewed every lease/6: below 10s a slow engine call could cost a live holder its lock. */
-function lease(text: string, what: string): number {
-  const ms = parseDuration(text, what);
-  if (ms < 10_000)
-    throw new RefusedError(`${what}: "${text}" is shorter than 10s`, "use e.g. 60s (the default) or longer");
+  if (ms < minMs)
+    throw new RefusedError(`${what}: "${text}" is shorter than ${minMs / 1000}s`, "use a longer one");
   return ms;
 }
 
@@ -265,7 +259,8 @@ export function parseOptions(
     verbose: raw.verbose ?? false,
     waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, n("wait")),
     lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, n("lockStaleAfter")),
-    lockLeaseMs: lease(raw.lockLease ?? DEFAULTS.lockLease, n("lockLease")),
+    // Renewed every lease/6: below 10s, one slow engine call could cost a live holder its lock.
+    lockLeaseMs: parseDuration(raw.lockLease ?? DEFAULTS.lockLease, n("lockLease"), 10_000),
     historyLimit: positiveInt(raw.historyLimit ?? DEFAULTS.historyLimit, n("historyLimit"), 1000),
     write: raw.write ?? true,
     dryRun: raw.dryRun ?? false,
