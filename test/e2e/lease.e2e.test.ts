@@ -49,11 +49,15 @@ function roll(
 
 /** The stack as each test expects to find it: one image, 3 healthy replicas (a test before may have failed). */
 async function settled(): Promise<string> {
+  // A lock an earlier failed test left behind (never one of a run still going: tests are sequential).
+  const st = await runCli(["lock", "status", "web", "-p", stack.project, "--json"], { cwd: stack.dir });
+  if (JSON.parse(st.stdout || "{}").lock) {
+    await runCli(["lock", "release", "web", "-p", stack.project], { cwd: stack.dir });
+  }
   try {
     return await running();
   } catch {
-    // Whatever an earlier failure left: its lock, mixed images (repair refuses those).
-    await runCli(["lock", "release", "web", "-p", stack.project], { cwd: stack.dir });
+    // Whatever an earlier failure left: mixed images (repair refuses those), a missing replica.
     const r = await roll("v1");
     expect(r.code, r.stderr).toBe(0);
     return running();
@@ -132,7 +136,9 @@ describe("the lock", () => {
     });
     const first = await roll(tagOf(to));
     expect(first.code).toBe(3);
-    expect(first.stderr).toMatch(/runner-gone pid 4242 .*; if that run is dead, its lease runs out in \d+s/);
+    expect(first.stderr).toMatch(
+      /runner-gone pid 4242 [\s\S]*; if that run is dead, its lease runs out in \d+s/,
+    );
     const run = await roll(tagOf(to), ["--wait", "1m"]);
     const took = (Date.now() - t0) / 1000;
     console.log(`dead remote holder (15 s lease): taken over after ${took.toFixed(1)} s`);
