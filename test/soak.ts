@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import Docker from "dockerode";
 import { formatReport, LoadProbe, type ProbeReport } from "./load/probe.js";
 import { runCli, stackArgs } from "./support/cli.js";
-import { ROOT, startDemo } from "./support/stack.js";
+import { PATIENT_HEALTH, ROOT, startDemo } from "./support/stack.js";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 const sh = promisify(execFile);
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   const total = Number(process.argv[2] ?? 30);
   const throttle = process.env.TRAEFIK_THROTTLE ?? "2s";
   process.stderr.write(`soak: ${total} rollouts, Traefik throttle ${throttle}, --history-limit ${LIMIT}\n`);
-  const stack = await startDemo("soak", { TRAEFIK_THROTTLE: throttle });
+  const stack = await startDemo("soak", { TRAEFIK_THROTTLE: throttle }, PATIENT_HEALTH);
   const docker = new Docker();
   const runs: Run[] = [];
   try {

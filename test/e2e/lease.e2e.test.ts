@@ -13,7 +13,7 @@ import { connect } from "../../engine/docker.js";
 import { DockerLock, StateLabel } from "../../state/index.js";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
-import { type DemoStack, ROOT, startDemo } from "../support/stack.js";
+import { type DemoStack, PATIENT_HEALTH, ROOT, startDemo } from "../support/stack.js";
 
 const sh = promisify(execFile);
 let stack: DemoStack;
@@ -22,7 +22,7 @@ const app = (tag: string) => `compose-roll-demo/app:${tag}`;
 const elsewhere = (host: string) => ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', host];
 
 beforeAll(async () => {
-  stack = await startDemo("lease", { TRAEFIK_THROTTLE: "100ms" });
+  stack = await startDemo("lease", { TRAEFIK_THROTTLE: "100ms" }, PATIENT_HEALTH);
   const sync = await runCli(["sync", "web", ...stackArgs(stack)], { cwd: stack.dir });
   expect(sync.code, sync.stderr).toBe(0);
 });
