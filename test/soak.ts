@@ -78,6 +78,12 @@ async function count(docker: Docker, project: string) {
   };
 }
 
+function save(result: object): void {
+  const dir = join(ROOT, "soak/results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+}
+
 async function main(): Promise<number> {
   const total = Number(process.argv[2] ?? 30);
   const throttle = process.env.TRAEFIK_THROTTLE ?? "2s";
@@ -120,6 +126,8 @@ async function main(): Promise<number> {
         `soak ${n}/${total} → ${tag}: exit ${run.code} (expected ${r.expected}) in ${r.seconds.toFixed(1)}s; ${formatReport(load)}; fds ≤ ${r.peakFds}, RSS ≤ ${r.peakRssMb} MB\n`,
       );
       if (run.code !== r.expected) process.stderr.write(run.stderr);
+      // After every rollout, so a soak cut short still leaves its figures.
+      save({ at: new Date().toISOString(), rollouts: total, done: n, complete: false, runs });
     }
     const after = await count(docker, stack.project);
     const first = runs.slice(0, 5);
@@ -151,9 +159,7 @@ async function main(): Promise<number> {
       after.leases > 0 && "lease renewals",
       after.locks > 0 && "lock",
     ].filter(Boolean);
-    const dir = join(ROOT, "soak/results");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "latest.json"), `${JSON.stringify({ ...result, leaks }, null, 2)}\n`);
+    save({ ...result, complete: true, leaks });
     process.stderr.write(
       `soak: ${total} rollouts in ${result.minutes} min, ${result.requests} requests, ${result.failedRequests} failed; ` +
         `unexpected exits: ${result.unexpectedExits.length}; leaks: ${leaks.length ? leaks.join(", ") : "none"}; ` +
