@@ -9,7 +9,7 @@ import { ensureImage } from "../engine/pull.js";
 import { pullPolicyOf } from "../engine/pullPolicy.js";
 import { TraefikRouter } from "../traefik/router.js";
 import { type Context, openContext } from "./context.js";
-import { current, type DeployRequest, deploy } from "./deploy.js";
+import { current, type DeployRequest, deploy, historyLost } from "./deploy.js";
 import { dryRun, formatDryRun } from "./dryrun.js";
 import type { RawOptions } from "./options.js";
 import { checkAddresses, syncRoutes, unroutedWarning } from "./sync.js";
@@ -100,6 +100,7 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
         ...ctx,
         waitMs: ctx.opts.waitMs,
         staleMs: ctx.opts.lockStaleMs,
+        leaseMs: ctx.opts.lockLeaseMs,
         keep: ctx.opts.historyLimit,
       },
       req,
@@ -193,6 +194,8 @@ export async function undoCommand(service: string | undefined, raw: RawOptions):
   const obs = await observe(ctx.deps, ctx.svc);
   const running = current(obs).image;
   const history = await ctx.history.list(ctx.svc).catch(() => []);
+  const lost = historyLost(ctx.svc, obs, history);
+  if (lost) ctx.say(lost);
   const target = running && undoTarget(history, running.id, obs.replicas, ctx.opts.toRevision);
   if (!target) {
     throw new RefusedError(

@@ -6,6 +6,7 @@ import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } fro
 import type { ImageInfo, Observation } from "../controller/model.js";
 import type {
   Actor,
+  Clock,
   History,
   Lock,
   LockInfo,
@@ -14,7 +15,8 @@ import type {
   ServiceRef,
 } from "../controller/ports.js";
 import { type Deps, observe, type Recovery, type RolloutResult, rollout } from "../controller/rollout.js";
-import { isStale, pidAlive } from "../state/index.js";
+import { systemClock } from "../engine/index.js";
+import { human, isStale, keepLease, pidAlive, selfTag } from "../state/index.js";
 
 export interface DeployContext {
   deps: Deps;
@@ -24,8 +26,15 @@ export interface DeployContext {
   actor: Actor;
   /** How long to wait for a held lock (0: fail at once with exit 3). */
   waitMs: number;
-  /** A lock older than this whose holder cannot be checked is stale. */
+  /** A lock without a lease (an older compose-roll's) from another host is stale after this. */
   staleMs: number;
+  /** The lease this run promises to renew its lock within (--lock-lease). */
+  leaseMs: number;
+  /**
+   * Paces the renewals (default: real time). Not deps.clock: a test's clock that jumps
+   * ahead on every sleep would make the renewal loop spin and age the rollout with it.
+   */
+  leaseClock?: Clock;
   keep: number;
   settings: Record<string, string>;
   say: (line: string) => void;
@@ -71,7 +80,13 @@ async function takeLock(
     const got = await ctx.lock.acquire(ctx.svc, info);
     if (got.acquired) return { mine: info, waited: announced };
     const holder = got.holder;
-    const stale = isStale(holder, ctx.actor, new Date(ctx.deps.clock.now()), pidAlive, ctx.staleMs);
+    const stale = isStale(holder, {
+      self: ctx.actor,
+      tag: info.process,
+      now: new Date(ctx.deps.clock.now()),
+      alive: pidAlive,
+      staleAfterMs: ctx.staleMs,
+    });
     if (stale.stale) {
       ctx.say(`taking over a stale lock: ${describeLock(holder)} (${stale.why})`);
       await ctx.lock.release(ctx.svc, holder);
@@ -93,9 +108,14 @@ export function describeLock(l: LockInfo): string {
 }
 
 function lockHeld(ctx: DeployContext, holder: LockInfo): LockHeldError {
+  const { leaseMs, renewedAgoMs } = holder;
+  const lease =
+    leaseMs !== undefined && renewedAgoMs !== undefined && holder.by.host !== ctx.actor.host
+      ? `; if that run is dead, its lease runs out in ${human(Math.max(0, leaseMs - renewedAgoMs))} (then rerun)`
+      : "";
   return new LockHeldError(
     `${ctx.svc.project}/${ctx.svc.service} is locked: ${describeLock(holder)}`,
-    "wait for it (--wait 10m), or if that run is dead and on another host: `compose-roll lock release`",
+    `wait for it (--wait 10m)${lease}; a human who knows that run is dead: \`compose-roll lock release\``,
   );
 }
 
@@ -106,23 +126,46 @@ async function readHistory(ctx: DeployContext): Promise<Revision[]> {
   });
 }
 
+/**
+ * Records gone although compose-roll rolled the running containers (they carry the revision
+ * label): say so, once, instead of quietly starting over. Nothing is rolled back to on the
+ * strength of what is gone: undo falls back to the containers' own previous-image labels.
+ */
+export function historyLost(svc: ServiceRef, obs: Observation, history: Revision[]): string | undefined {
+  if (history.length) return undefined;
+  const revs = obs.replicas.flatMap((r) => (r.running && r.revision ? [r.revision] : []));
+  if (!revs.length) return undefined;
+  return (
+    `no revision records of ${svc.project}/${svc.service} are on the Docker host, although its containers were rolled out as revision ${Math.max(...revs)}: ` +
+    "they were deleted (`docker system prune --volumes`, or `docker volume prune` after `docker container prune`); " +
+    "continuing without history: undo can go back only to the image the running containers name, and revisions start again at 1"
+  );
+}
+
 /** What the lock will say: the service as it runs now, and the revision this run will record. */
 async function lockInfo(ctx: DeployContext, req: DeployRequest): Promise<LockInfo> {
-  const now = current(await observe(ctx.deps, ctx.svc));
+  const tag = selfTag();
+  const obs = await observe(ctx.deps, ctx.svc);
+  const now = current(obs);
   if (!now.image) {
     throw new RefusedError(
       `service ${ctx.svc.service} of project ${ctx.svc.project} has no running containers`,
       "start it with `docker compose up -d`, then run `compose-roll sync`",
     );
   }
+  const history = await readHistory(ctx);
+  const lost = historyLost(ctx.svc, obs, history);
+  if (lost) ctx.say(lost);
   return {
     by: ctx.actor,
     since: new Date(ctx.deps.clock.now()).toISOString(),
     target: { ref: req.image.ref, id: req.image.id },
     previous: now.image,
-    revision: ((await readHistory(ctx))[0]?.number ?? 0) + 1,
+    revision: (history[0]?.number ?? 0) + 1,
     replicas: now.replicas,
     command: req.command,
+    ...(tag ? { process: tag } : {}),
+    leaseMs: ctx.leaseMs,
   };
 }
 
@@ -148,6 +191,15 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
   // `compose-roll repair` (or the next run) takes it over once this process is gone and
   // converges from it, as after a kill. Released, the record would be lost with the state mixed.
   let keep = false;
+  const lease = keepLease({
+    lock: ctx.lock,
+    svc,
+    info: mine,
+    leaseMs: ctx.leaseMs,
+    clock: ctx.leaseClock ?? systemClock,
+    say: ctx.say,
+  });
+  const signal = AbortSignal.any([req.signal, lease.signal]);
   try {
     // Numbered under the lock, so no other run can record the same number meanwhile.
     let history = await readHistory(ctx);
@@ -185,7 +237,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
         image: req.image,
         maxSurge: req.maxSurge,
         timeouts: req.timeouts,
-        signal: req.signal,
+        signal,
         labels: {
           ...req.labels,
           "com.compose-roll.revision": String(number),
@@ -208,6 +260,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
     if (result.result === "complete") await record(ctx, { ...rev, result: "complete" });
     return result;
   } finally {
+    await lease.stop();
     if (keep) ctx.say("keeping the rollout lock: `compose-roll repair` resumes from it");
     else
       await ctx.lock

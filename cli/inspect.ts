@@ -3,9 +3,10 @@
 import type { Observation } from "../controller/model.js";
 import type { Revision } from "../controller/ports.js";
 import { observe } from "../controller/rollout.js";
+import { human } from "../state/index.js";
 import { describeDrain } from "../traefik/labels.js";
 import { openContext } from "./context.js";
-import { describeLock } from "./deploy.js";
+import { describeLock, historyLost } from "./deploy.js";
 import { describeMode } from "./mode.js";
 import type { RawOptions } from "./options.js";
 
@@ -27,7 +28,13 @@ function table(rows: string[][]): void {
 export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false });
   const revs = await ctx.history.list(ctx.svc);
-  if (ctx.opts.json) return out(JSON.stringify({ service: ctx.svc, revisions: revs }));
+  // Only to tell "never rolled" from "records deleted"; history must work without Traefik.
+  const obs = revs.length ? undefined : await observe(ctx.deps, ctx.svc).catch(() => undefined);
+  const lost = obs && historyLost(ctx.svc, obs, revs);
+  if (ctx.opts.json) {
+    return out(JSON.stringify({ service: ctx.svc, revisions: revs, ...(lost ? { lost } : {}) }));
+  }
+  if (lost) ctx.say(lost);
   if (revs.length === 0) return out(`no revisions of ${ctx.svc.project}/${ctx.svc.service} recorded`);
   table([
     ["REV", "IMAGE", "RESULT", "WHEN", "BY", "REPLACED"],
@@ -115,9 +122,13 @@ export async function lockStatusCommand(service: string | undefined, raw: RawOpt
   const ctx = await openContext(service, raw, { traefik: false });
   const lock = await ctx.lock.read(ctx.svc);
   if (ctx.opts.json) return out(JSON.stringify({ service: ctx.svc, lock: lock ?? null }));
+  const lease =
+    lock?.leaseMs !== undefined && lock.renewedAgoMs !== undefined
+      ? `; lease ${human(lock.leaseMs)}, last renewed ${human(lock.renewedAgoMs)} ago (Docker host's clock)`
+      : "";
   out(
     lock
-      ? `held — ${describeLock(lock)}`
+      ? `held — ${describeLock(lock)}${lease}`
       : `free: no rollout of ${ctx.svc.project}/${ctx.svc.service} holds it`,
   );
 }

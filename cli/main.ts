@@ -78,7 +78,11 @@ function shared(cmd: Command): Command {
       )
       .option(
         "--lock-stale-after <duration>",
-        "a lock from another host older than this is stale (default 30m)",
+        "only for a lock an older compose-roll took on another host (no lease): stale after this (default 30m)",
+      )
+      .option(
+        "--lock-lease <duration>",
+        "this run renews its lock every lease/6; dead elsewhere, it frees after one lease (default 60s)",
       )
       .option("--history-limit <n>", "revisions kept on the Docker host (default 10)")
       .option(

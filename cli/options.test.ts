@@ -35,6 +35,10 @@ it("refuses bad input before anything runs, saying what to do", () => {
   expect(() => parseOptions("web", { ...base, maxSurge: "0" }, "/srv")).toThrow(/from 1 to 100/);
   expect(() => parseOptions("web", { ...base, traefikApi: "ftp://x" }, "/srv")).toThrow(/not an http/);
   expect(() => parseOptions("-web", base, "/srv")).toThrow(/not a valid compose service name/);
+  expect(() => parseOptions("web", { ...base, lockLease: "5s" }, "/srv")).toThrow(
+    /--lock-lease: "5s" is (shorter than 10s|too short)/,
+  );
+  expect(parseOptions("web", base, "/srv").lockLeaseMs).toBe(60_000);
   const o = parseOptions("web", { ...base, port: "9000", drain: "5s" }, "/srv");
   expect(o).toMatchObject({
     traefikFile: "/srv/dynamic/web.yml",

@@ -41,6 +41,7 @@ export interface RawOptions {
   verbose?: boolean;
   wait?: string;
   lockStaleAfter?: string;
+  lockLease?: string;
   historyLimit?: string;
   toRevision?: string;
   // Settings from the compose file / environment (cli/settings.ts) need these too.
@@ -76,6 +77,7 @@ export interface Options {
   verbose: boolean;
   waitMs: number;
   lockStaleMs: number;
+  lockLeaseMs: number;
   historyLimit: number;
   toRevision?: number;
   /** `--pull` (or x-compose-roll / COMPOSE_ROLL_PULL) normalized; undefined lets the service's pull_policy, else "missing", decide. */
@@ -134,8 +136,10 @@ export const DEFAULTS = {
   drainFile: "/tmp/drain",
   probePath: "/",
   wait: "0s",
-  // Only for a holder on another host, whose process we cannot check: longer than any sane rollout.
+  // Only for a lock an older compose-roll (without a lease) took on another host.
   lockStaleAfter: "30m",
+  // A dead holder elsewhere frees the lock this long after its last renewal (every lease/6).
+  lockLease: "60s",
   historyLimit: "10",
   pull: "missing",
 } as const;
@@ -266,6 +270,13 @@ export function parseOptions(
     verbose: raw.verbose ?? false,
     waitMs: parseDuration(raw.wait ?? DEFAULTS.wait, n("wait")),
     lockStaleMs: parseDuration(raw.lockStaleAfter ?? DEFAULTS.lockStaleAfter, n("lockStaleAfter")),
+    // Renewed every lease/6: below 10s, one slow engine call could cost a live holder its lock.
+    lockLeaseMs: atLeast(
+      parseDuration(raw.lockLease ?? DEFAULTS.lockLease, n("lockLease")),
+      10_000,
+      raw.lockLease ?? DEFAULTS.lockLease,
+      n("lockLease"),
+    ),
     historyLimit: wholeNumber(raw.historyLimit ?? DEFAULTS.historyLimit, n("historyLimit"), "historyLimit"),
     write: raw.write ?? true,
     dryRun: raw.dryRun ?? false,

@@ -109,6 +109,7 @@ describe("precedence", () => {
       port: 1,
       network: "n",
       "probe-path": "/p",
+      "lock-lease": "90s",
       pull: "always",
       write: false,
       "pre-deploy": "x",

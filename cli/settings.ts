@@ -34,6 +34,7 @@ export const settingsSchema = z
     "max-surge": count,
     wait: duration,
     "lock-stale-after": duration,
+    "lock-lease": duration,
     "history-limit": count,
     pull: z.enum(PULL, { error: `expected one of ${PULL.join(", ")}` }),
     write: z.boolean({ error: "expected true or false" }),

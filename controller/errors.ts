@@ -41,6 +41,11 @@ export class AbortedError extends ComposeRollError {
   override name = "AbortedError";
 }
 
+/** The rollout's lock lease was lost (released by hand, pruned, or unrenewable): it stops like on a signal. */
+export class LockLostError extends AbortedError {
+  override name = "LockLostError";
+}
+
 /** The rollout failed and the previous state was fully restored. */
 export class RolledBackError extends ComposeRollError {
   override name = "RolledBackError";

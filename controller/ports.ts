@@ -174,6 +174,25 @@ export interface LockInfo {
   /** Replicas serving when it started: what a repair restores to. */
   replicas: number;
   command: string;
+  /** The holder's process, so a pid is checked only where it means something (state/proc.ts). */
+  process?: ProcessTag;
+  /**
+   * The lease the holder promised to renew within; absent on locks an older compose-roll
+   * wrote (they fall back to --lock-stale-after).
+   */
+  leaseMs?: number;
+  /** Observed, never written: how long ago, by the Docker host's clock, the holder last renewed. */
+  renewedAgoMs?: number;
+}
+
+/** Identifies one process across pid reuse, reboots and pid namespaces. */
+export interface ProcessTag {
+  /** /proc/<pid>/stat starttime (clock ticks since boot), as text. */
+  start: string;
+  /** /proc/sys/kernel/random/boot_id. */
+  boot: string;
+  /** The pid namespace, as readlink /proc/self/ns/pid says it ("pid:[4026531836]"). */
+  pidns: string;
 }
 
 /** At most one rollout per project and service on a Docker host. */
@@ -184,6 +203,11 @@ export interface Lock {
     info: LockInfo,
   ): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }>;
   read(svc: ServiceRef): Promise<LockInfo | undefined>;
+  /**
+   * Renews the lease of the lock `info` took. False: the lock is no longer ours (released
+   * by hand, pruned, or taken over after the lease ran out); throws when it cannot tell.
+   */
+  renew(svc: ServiceRef, info: LockInfo): Promise<boolean>;
   /** Releases only if the lock still belongs to `info` (same host, pid and since), unless forced. */
   release(svc: ServiceRef, info?: LockInfo): Promise<void>;
 }

@@ -23,6 +23,9 @@ export function warnDamaged(name: string, reason: string): void {
 /** What never starting the container still needs to say; it is never run, so none of it matters. */
 const NEVER_RUN = ["/compose-roll-state-never-started"];
 
+/** Where a pin container would mount its record volume; it never runs, so nothing is ever there. */
+const RECORD_MOUNT = "/.compose-roll-record";
+
 export type Created = { created: true; id: string } | { created: false; conflict: true };
 
 /**
@@ -36,6 +39,8 @@ export async function createStateContainer(
   imageId: string,
   labels: Record<string, string>,
   what: string,
+  /** A named volume the container refers to (mounted read-only if it ever ran): keeps it from `docker volume prune`. */
+  volume?: string,
 ): Promise<Created> {
   const image = await inspectImage(docker, imageId, what);
   // Docker creates an anonymous volume for each VOLUME of the image at CREATE time, not start
@@ -62,6 +67,9 @@ export async function createStateContainer(
       Tmpfs: tmpfs,
       RestartPolicy: { Name: "no" },
       LogConfig: { Type: "none", Config: {} },
+      ...(volume
+        ? { Mounts: [{ Type: "volume", Source: volume, Target: RECORD_MOUNT, ReadOnly: true }] }
+        : {}),
     },
   };
   try {
@@ -122,6 +130,8 @@ export async function removeStateContainer(docker: Docker, id: string, what: str
 
 export interface StateInspect {
   Id: string;
+  /** The Docker host's clock at create time (RFC 3339, ns). */
+  Created: string;
   Name: string;
   Image: string;
   Config: { Labels?: Record<string, string> | null };

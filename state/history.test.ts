@@ -41,6 +41,35 @@ describe("DockerHistory", () => {
       body: { Image: img(12) },
     });
     expect(fake.containers.size).toBe(10);
+    expect([...fake.volumes.keys()]).toHaveLength(10);
+    // Each pin refers to its record volume, which keeps the volume from `docker volume prune`.
+    expect(fake.created.at(-1)?.body).toMatchObject({
+      HostConfig: { Mounts: [{ Type: "volume", Source: "compose-roll-rev.shop.web.12", ReadOnly: true }] },
+    });
+  });
+
+  it("survives `docker container prune`: the volumes are the records, the pins only pin", async () => {
+    const { fake, history } = setup();
+    for (let n = 1; n <= 3; n++) await history.record(svc, rev(n), 10);
+    fake.containers.clear();
+    expect(await history.list(svc)).toEqual([rev(3), rev(2), rev(1)]);
+    // The next write prunes what is beyond keep, volumes included, and goes on as before.
+    await history.record(svc, rev(4), 2);
+    expect((await history.list(svc)).map((r) => r.number)).toEqual([4, 3]);
+    expect([...fake.volumes.keys()].sort()).toEqual([
+      "compose-roll-rev.shop.web.3",
+      "compose-roll-rev.shop.web.4",
+    ]);
+  });
+
+  it("reads records an older compose-roll wrote as containers only, and gives them a volume at the next write", async () => {
+    const { fake, history } = setup();
+    for (let n = 1; n <= 2; n++) fake.add(revisionName(svc, n), img(n), encodeRevision(svc, rev(n)));
+    expect(await history.list(svc)).toEqual([rev(2), rev(1)]);
+    await history.record(svc, rev(3), 10);
+    expect([...fake.volumes.keys()].sort()).toEqual([1, 2, 3].map((n) => revisionName(svc, n)));
+    fake.containers.clear();
+    expect((await history.list(svc)).map((r) => r.number)).toEqual([3, 2, 1]);
   });
 
   it("refuses a number already recorded, with the container to look at", async () => {
@@ -49,6 +78,13 @@ describe("DockerHistory", () => {
     const err = await history.record(svc, rev(1), 10).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineError);
     expect((err as EngineError).message).toMatch(/compose-roll-rev.shop.web.1 already exists/);
+    // A volume left without its pin (the pin pruned) still holds the number.
+    const { fake, history: h2 } = setup();
+    await h2.record(svc, rev(1), 10);
+    fake.containers.clear();
+    await expect(h2.record(svc, rev(1), 10)).rejects.toThrow(
+      /volume compose-roll-rev.shop.web.1 already exists/,
+    );
   });
 
   it("skips damaged, misnamed and mislabelled records and reports each", async () => {

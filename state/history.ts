@@ -1,8 +1,13 @@
-// Revision history on the Docker host: one never-started container per revision, named
-// compose-roll-rev.<project>.<service>.<number>, created FROM the revision's image. That
-// container is the record (its labels hold the Revision) and the pin: Docker refuses to
-// delete an image a container uses and `docker image prune -a` skips it, so an image stays
-// on the host exactly as long as some kept revision needs it.
+// Revision history on the Docker host. Each revision is two objects named
+// compose-roll-rev.<project>.<service>.<number>, with the same labels (the Revision):
+// - a named volume: the record. It survives `docker container prune` and `docker system
+//   prune`, which people run on deploy hosts by habit (state/volumes.ts);
+// - a never-started container created FROM the revision's image: the pin. Docker refuses to
+//   delete an image a container uses and `docker image prune -a` skips it, so an image stays
+//   on the host as long as some kept revision needs it. It refers to the volume, which keeps
+//   the volume from `docker volume prune`. Pruned, it takes only the pin with it.
+// Records written before the volumes (container only) are read too, and given their volume
+// at the next write: the migration needs no step of its own.
 import { EngineError } from "../controller/errors.js";
 import type { History, Revision, ServiceRef } from "../controller/ports.js";
 import {
@@ -16,10 +21,16 @@ import {
 } from "./containers.js";
 import { decodeRevision, encodeRevision, ownerFilter, revisionName, StateLabel } from "./labels.js";
 import { toPrune } from "./prune.js";
+import { createVolume, listVolumes, removeVolume } from "./volumes.js";
 
 interface Entry {
-  id: string;
   rev: Revision;
+  /** The pin container's ID, when it still exists. */
+  pin?: string;
+  /** Whether the record volume exists. */
+  volume: boolean;
+  /** The labels, to give a container-only record its volume. */
+  labels: Record<string, string>;
 }
 
 export class DockerHistory implements History {
@@ -45,8 +56,15 @@ export class DockerHistory implements History {
     const name = revisionName(svc, rev.number);
     const labels = encodeRevision(svc, rev);
     const what = `record revision ${rev.number} of ${svc.project}/${svc.service}`;
-    const made = await createStateContainer(this.docker, name, rev.image.id, labels, what);
+    await createVolume(this.docker, name, labels, what);
+    const made = await createStateContainer(this.docker, name, rev.image.id, labels, what, name).catch(
+      async (err: unknown) => {
+        await removeVolume(this.docker, name, what).catch(() => {});
+        throw err;
+      },
+    );
     if (!made.created) {
+      await removeVolume(this.docker, name, what).catch(() => {});
       throw new EngineError(
         `Docker: could not ${what}: container ${name} already exists`,
         `another rollout recorded revision ${rev.number} meanwhile; check \`docker ps -a --filter name=${name}\` and retry`,
@@ -61,13 +79,18 @@ export class DockerHistory implements History {
    */
   async latestIn(project: string): Promise<string | undefined> {
     const filter = [`${StateLabel.kind}=revision`, `${StateLabel.project}=${project}`];
-    const listed = await listState(this.docker, filter, `list the revision records of project ${project}`);
+    const what = `list the revision records of project ${project}`;
+    const [containers, volumes] = await Promise.all([
+      listState(this.docker, filter, what),
+      listVolumes(this.docker, filter, what),
+    ]);
+    const listed = [...containers.map((c) => ({ name: nameOf(c), labels: c.Labels ?? {} })), ...volumes];
     let latest: { service: string; at: number } | undefined;
     for (const c of listed) {
-      const service = c.Labels?.[StateLabel.service] ?? "";
-      const d = decodeRevision({ project, service }, c.Labels);
+      const service = c.labels[StateLabel.service] ?? "";
+      const d = decodeRevision({ project, service }, c.labels);
       if (!d.ok) {
-        this.onDamaged(nameOf(c), d.reason);
+        this.onDamaged(c.name, d.reason);
         continue;
       }
       const at = Date.parse(d.value.at);
@@ -87,8 +110,22 @@ export class DockerHistory implements History {
     );
     const failed: EngineError[] = [];
     for (const e of entries.filter((x) => drop.has(x.rev.number)).reverse()) {
-      const what = `remove old revision record ${revisionName(svc, e.rev.number)}`;
-      await removeStateContainer(this.docker, e.id, what).catch((err: EngineError) => failed.push(err));
+      const name = revisionName(svc, e.rev.number);
+      const what = `remove old revision record ${name}`;
+      // The pin first: the volume cannot go while a container refers to it.
+      try {
+        if (e.pin) await removeStateContainer(this.docker, e.pin, what);
+        if (e.volume) await removeVolume(this.docker, name, what);
+      } catch (err) {
+        failed.push(err as EngineError);
+      }
+    }
+    // Records an older compose-roll wrote as containers only: give them their volume.
+    for (const e of entries.filter((x) => !x.volume && !drop.has(x.rev.number))) {
+      const name = revisionName(svc, e.rev.number);
+      await createVolume(this.docker, name, e.labels, `keep revision record ${name} as a volume`).catch(
+        (err: EngineError) => failed.push(err),
+      );
     }
     const [first] = failed;
     if (first) {
@@ -101,31 +138,48 @@ export class DockerHistory implements History {
   }
 
   private async scan(svc: ServiceRef): Promise<Entry[]> {
-    const listed = await listState(
-      this.docker,
-      ownerFilter(svc, "revision"),
-      `list the revision records of ${svc.project}/${svc.service}`,
-    );
-    const entries: Entry[] = [];
-    for (const c of listed) {
-      const name = nameOf(c);
-      const d = decodeRevision(svc, c.Labels);
-      if (!d.ok) {
-        this.onDamaged(name, d.reason);
-        continue;
-      }
-      // A record made by hand, or renamed, could claim a number or image it does not hold.
-      const expected = revisionName(svc, d.value.number);
-      if (name !== expected) {
-        this.onDamaged(name, `it says revision ${d.value.number}, whose record is named ${expected}`);
-        continue;
-      }
-      if (c.ImageID !== d.value.image.id) {
-        this.onDamaged(name, `it says image ${short(d.value.image.id)} but pins ${short(c.ImageID)}`);
-        continue;
-      }
-      entries.push({ id: c.Id, rev: d.value });
+    const what = `list the revision records of ${svc.project}/${svc.service}`;
+    const [containers, volumes] = await Promise.all([
+      listState(this.docker, ownerFilter(svc, "revision"), what),
+      listVolumes(this.docker, ownerFilter(svc, "revision"), what),
+    ]);
+    const byNumber = new Map<number, Entry>();
+    for (const v of volumes) {
+      const rev = this.readable(svc, v.name, v.labels);
+      if (rev) byNumber.set(rev.number, { rev, volume: true, labels: v.labels });
     }
-    return entries.sort((a, b) => b.rev.number - a.rev.number);
+    for (const c of containers) {
+      const name = nameOf(c);
+      const rev = this.readable(svc, name, c.Labels ?? {});
+      if (!rev) continue;
+      if (c.ImageID !== rev.image.id) {
+        this.onDamaged(name, `it says image ${short(rev.image.id)} but pins ${short(c.ImageID)}`);
+        continue;
+      }
+      const known = byNumber.get(rev.number);
+      // The volume is the record; a pin whose labels differ from it is not this revision's.
+      if (known && JSON.stringify(known.rev) !== JSON.stringify(rev)) {
+        this.onDamaged(name, `it differs from the record volume ${name}`);
+        continue;
+      }
+      byNumber.set(rev.number, { rev, volume: Boolean(known), labels: c.Labels ?? {}, pin: c.Id });
+    }
+    return [...byNumber.values()].sort((a, b) => b.rev.number - a.rev.number);
+  }
+
+  /** The Revision a record's labels hold, if they are readable and its name matches them. */
+  private readable(svc: ServiceRef, name: string, labels: Record<string, string>): Revision | undefined {
+    const d = decodeRevision(svc, labels);
+    if (!d.ok) {
+      this.onDamaged(name, d.reason);
+      return undefined;
+    }
+    // A record made by hand, or renamed, could claim a number or image it does not hold.
+    const expected = revisionName(svc, d.value.number);
+    if (name !== expected) {
+      this.onDamaged(name, `it says revision ${d.value.number}, whose record is named ${expected}`);
+      return undefined;
+    }
+    return d.value;
   }
 }

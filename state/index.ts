@@ -4,18 +4,22 @@
 export { type ActorSources, actor, ciJob, type Env } from "./actor.js";
 export type { StateOptions } from "./containers.js";
 export { DockerHistory } from "./history.js";
+export { type KeeperOptions, keepLease, type LeaseKeeper } from "./keeper.js";
 export {
   type Decoded,
   decodeLock,
   decodeRevision,
   encodeLock,
   encodeRevision,
+  LeaseLabel,
   LockLabel,
+  leaseName,
   lockName,
   RevisionLabel,
   revisionName,
   StateLabel,
 } from "./labels.js";
 export { DockerLock } from "./lock.js";
+export { pidAlive, selfTag } from "./proc.js";
 export { DEFAULT_KEEP, toPrune } from "./prune.js";
-export { isStale, pidAlive, type Staleness } from "./stale.js";
+export { human, isStale, type Observer, type Staleness } from "./stale.js";

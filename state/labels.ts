@@ -21,7 +21,7 @@ export const StateLabel = {
   service: `${NS}.service`,
 } as const;
 
-export type StateKind = "revision" | "lock";
+export type StateKind = "revision" | "lock" | "lease";
 
 const RESULTS: readonly RevisionResult[] = ["complete", "rolled-back", "failed"];
 
@@ -57,6 +57,10 @@ export const LockLabel = {
   revision: `${NS}.lock.revision`,
   replicas: `${NS}.lock.replicas`,
   command: `${NS}.lock.command`,
+  pidStart: `${NS}.lock.pid-start`,
+  bootId: `${NS}.lock.boot-id`,
+  pidNs: `${NS}.lock.pid-ns`,
+  leaseMs: `${NS}.lock.lease-ms`,
 } as const;
 
 // Docker's rule for container names. Compose project names never contain a dot
@@ -83,6 +87,19 @@ export function lockName(svc: ServiceRef): string {
   checkRef(svc);
   return `compose-roll-lock.${svc.project}.${svc.service}`;
 }
+
+/** One renewal of a lock's lease: `gen` counts up while the holder lives. */
+export function leaseName(svc: ServiceRef, gen: number): string {
+  checkRef(svc);
+  return `compose-roll-lease.${svc.project}.${svc.service}.${gen}`;
+}
+
+/** Label keys of a lease renewal, `com.compose-roll.lease.<field>`. */
+export const LeaseLabel = {
+  /** The ID of the lock container it renews: a renewal outlives no lock but its own. */
+  lockId: `${NS}.lease.lock-id`,
+  gen: `${NS}.lease.gen`,
+} as const;
 
 export function revisionName(svc: ServiceRef, number: number): string {
   checkRef(svc);
@@ -237,19 +254,34 @@ export function encodeLock(svc: ServiceRef, info: LockInfo): Labels {
   set(out, LockLabel.revision, info.revision);
   set(out, LockLabel.replicas, info.replicas);
   set(out, LockLabel.command, info.command);
+  if (info.process) {
+    set(out, LockLabel.pidStart, info.process.start);
+    set(out, LockLabel.bootId, info.process.boot);
+    set(out, LockLabel.pidNs, info.process.pidns);
+  }
+  put(out, LockLabel.leaseMs, info.leaseMs);
   return readable(out, decodeLock(svc, out), "the lock");
 }
 
 export function decodeLock(svc: ServiceRef, labels: Labels | null | undefined): Decoded<LockInfo> {
-  return decode(labels, "lock", svc, (l) => ({
-    by: readActor(l, LockLabel),
-    since: time(l, LockLabel.since),
-    target: { ref: text(l, LockLabel.targetRef), id: text(l, LockLabel.targetId) },
-    previous: { ref: text(l, LockLabel.previousRef), id: text(l, LockLabel.previousId) },
-    revision: int(l, LockLabel.revision),
-    replicas: int(l, LockLabel.replicas),
-    command: text(l, LockLabel.command),
-  }));
+  return decode(labels, "lock", svc, (l) => {
+    const info: LockInfo = {
+      by: readActor(l, LockLabel),
+      since: time(l, LockLabel.since),
+      target: { ref: text(l, LockLabel.targetRef), id: text(l, LockLabel.targetId) },
+      previous: { ref: text(l, LockLabel.previousRef), id: text(l, LockLabel.previousId) },
+      revision: int(l, LockLabel.revision),
+      replicas: int(l, LockLabel.replicas),
+      command: text(l, LockLabel.command),
+    };
+    // An older compose-roll wrote neither (see state/stale.ts).
+    const start = optional(l, LockLabel.pidStart);
+    if (start !== undefined) {
+      info.process = { start, boot: text(l, LockLabel.bootId), pidns: text(l, LockLabel.pidNs) };
+    }
+    if (optional(l, LockLabel.leaseMs) !== undefined) info.leaseMs = int(l, LockLabel.leaseMs);
+    return info;
+  });
 }
 
 /** Whether `labels` (of the lock container) were written for this very `info`: same host, pid and since. */

@@ -133,3 +133,76 @@ describe("DockerLock", () => {
     );
   });
 });
+
+describe("DockerLock's lease", () => {
+  const leased = (pid: number, host = "runner-1") => ({ ...info(pid, host), leaseMs: 60_000 });
+
+  it("a waiter reads how long ago the holder last renewed, on the Docker host's clock", async () => {
+    const { fake, lock } = setup();
+    const waiter = new DockerLock({ docker: fake.api });
+    await lock.acquire(svc, leased(1));
+    fake.hostNow += 30_000;
+    expect(await lock.renew(svc, leased(1))).toBe(true);
+    fake.hostNow += 45_000;
+    const got = await waiter.acquire(svc, leased(2, "runner-2"));
+    // The renewal's Created comes rounded up to the second from a list: never an older age.
+    expect(got).toEqual({ acquired: false, holder: { ...leased(1), renewedAgoMs: 44_000 } });
+    // Without any renewal, the lock's own creation counts.
+    await lock.release(svc, leased(1));
+    await lock.acquire(svc, leased(3));
+    fake.hostNow += 5_000;
+    expect((await waiter.read(svc))?.renewedAgoMs).toBe(5_000);
+  });
+
+  it("keeps only its newest renewal, and release removes it", async () => {
+    const { fake, lock } = setup();
+    await lock.acquire(svc, leased(1));
+    for (let i = 0; i < 3; i++) expect(await lock.renew(svc, leased(1))).toBe(true);
+    expect([...fake.containers.values()].map((c) => c.name).sort()).toEqual([
+      "compose-roll-lease.shop.web.3",
+      "compose-roll-lock.shop.web",
+    ]);
+    await lock.release(svc, leased(1));
+    expect(fake.containers.size).toBe(0);
+  });
+
+  it("renew says false once the lock was released by hand or taken over, and leaves no renewal", async () => {
+    const { fake, lock } = setup();
+    await lock.acquire(svc, leased(1));
+    await new DockerLock({ docker: fake.api }).release(svc); // `compose-roll lock release`
+    expect(await lock.renew(svc, leased(1))).toBe(false);
+    const other = new DockerLock({ docker: fake.api });
+    await lock.acquire(svc, leased(2));
+    await other.release(svc, leased(2)); // a waiter broke it...
+    await other.acquire(svc, leased(3, "runner-2")); // ...and took it
+    expect(await lock.renew(svc, leased(2))).toBe(false);
+    expect([...fake.containers.values()].map((c) => c.name)).toEqual(["compose-roll-lock.shop.web"]);
+    expect(await other.renew(svc, leased(3, "runner-2"))).toBe(true);
+  });
+
+  it("two waiters breaking one expired lease: exactly one gets the lock, the other sees it", async () => {
+    const { fake, lock } = setup();
+    await lock.acquire(svc, leased(1, "gone"));
+    fake.hostNow += 61_000;
+    const [w1, w2] = [new DockerLock({ docker: fake.api }), new DockerLock({ docker: fake.api })];
+    const seen = await Promise.all([w1.read(svc), w2.read(svc)]);
+    expect(seen.map((h) => h?.renewedAgoMs)).toEqual([61_000, 61_000]);
+    // Both decide it is stale; their release and acquire interleave.
+    await w1.release(svc, seen[0]);
+    await w2.release(svc, seen[1]);
+    const a = await w1.acquire(svc, leased(2, "w1"));
+    await w2.release(svc, seen[1]); // late: by ID and labels, it cannot remove w1's lock
+    const b = await w2.acquire(svc, leased(3, "w2"));
+    expect(a).toEqual({ acquired: true });
+    expect(b).toMatchObject({ acquired: false, holder: { by: { host: "w1" }, renewedAgoMs: 0 } });
+  });
+
+  it("a new holder removes renewals a killed holder left behind", async () => {
+    const { fake, lock } = setup();
+    await lock.acquire(svc, leased(1));
+    await lock.renew(svc, leased(1));
+    fake.containers.delete([...fake.containers.values()].find((c) => c.name === lockName(svc))?.id ?? "");
+    await new DockerLock({ docker: fake.api }).acquire(svc, leased(2));
+    expect([...fake.containers.values()].map((c) => c.name)).toEqual(["compose-roll-lock.shop.web"]);
+  });
+});

@@ -19,6 +19,8 @@ export function runCli(
     env?: Record<string, string>;
     /** Runs compose-roll under this command (e.g. a mount namespace): argv before node's. */
     prefix?: string[];
+    /** Told the child's pid once it is spawned (the soak samples its /proc). */
+    onSpawn?: (pid: number) => void;
     onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void;
   },
 ): Promise<CliRun> {
@@ -34,6 +36,7 @@ export function runCli(
       env: { ...process.env, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    if (child.pid) opts.onSpawn?.(child.pid);
     let stdout = "";
     let stderr = "";
     const events: Record<string, unknown>[] = [];

@@ -1,7 +1,7 @@
 // Brings up a private copy of examples/demo with testcontainers: its own project name,
 // free loopback ports and its own dynamic/ directory, so tests never share state and
 // compose-roll can rewrite the Traefik file freely.
-import { cpSync, existsSync, mkdtempSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -31,6 +31,32 @@ export interface DemoStack {
   env: StartedDockerComposeEnvironment;
   down(): Promise<void>;
 }
+
+/**
+ * The demo's healthcheck allows 3 s per probe; on the shared 2-core testbed, under load
+ * averages of 30-70, a python3 start alone can take longer, and healthy containers were
+ * marked unhealthy mid-test (a restore then ends in exit 7). 6 s keeps long tests about
+ * compose-roll, not the machine's load; compose-roll's clones inherit it. Compose reads
+ * compose.override.yaml by itself, so compose-roll needs no -f for it.
+ */
+export const PATIENT_HEALTH: DemoOptions = {
+  files: ["compose.yaml", "compose.override.yaml"],
+  prepare: (dir) =>
+    writeFileSync(
+      join(dir, "compose.override.yaml"),
+      [
+        "services:",
+        "  web:",
+        "    healthcheck:",
+        '      test: ["CMD", "python3", "/app/healthcheck.py"]',
+        "      interval: 1s",
+        "      timeout: 6s",
+        "      retries: 3",
+        "      start_period: 60s",
+        "",
+      ].join("\n"),
+    ),
+};
 
 export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {

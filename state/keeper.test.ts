@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { LockLostError } from "../controller/errors.js";
+import type { Clock, Lock, LockInfo } from "../controller/ports.js";
+import { keepLease } from "./keeper.js";
+
+const svc = { project: "shop", service: "web" };
+const info = { since: "2026-01-01T12:00:00.000Z" } as LockInfo;
+const LEASE = 60_000;
+
+/** A clock the test drives: sleeps end only when the test advances time past them. */
+class ManualClock implements Clock {
+  t = 0;
+  private timers: { at: number; done: () => void }[] = [];
+  now() {
+    return this.t;
+  }
+  sleep(ms: number, signal: AbortSignal) {
+    return new Promise<void>((ok, fail) => {
+      const timer = { at: this.t + ms, done: ok };
+      this.timers.push(timer);
+      signal.addEventListener("abort", () => fail(signal.reason), { once: true });
+    });
+  }
+  /** Moves time on in steps of `step`, letting every woken renewal finish in between. */
+  async advance(ms: number, step = 1000) {
+    for (const end = this.t + ms; this.t < end; ) {
+      this.t += step;
+      const due = this.timers.filter((x) => x.at <= this.t);
+      this.timers = this.timers.filter((x) => x.at > this.t);
+      for (const x of due) x.done();
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    }
+  }
+}
+
+function fakeLock(renew: () => Promise<boolean>): Lock & { renewals: number } {
+  const l = {
+    renewals: 0,
+    acquire: async () => ({ acquired: true as const }),
+    read: async () => undefined,
+    release: async () => {},
+    renew: async () => {
+      l.renewals++;
+      return renew();
+    },
+  };
+  return l;
+}
+
+function start(lock: Lock, clock: ManualClock) {
+  const said: string[] = [];
+  const k = keepLease({ lock, svc, info, leaseMs: LEASE, clock, say: (l) => said.push(l) });
+  return { k, said };
+}
+
+describe("keepLease", () => {
+  it("renews every lease/6 and never aborts a live holder, however long the rollout", async () => {
+    const clock = new ManualClock();
+    const lock = fakeLock(async () => true);
+    const { k } = start(lock, clock);
+    await clock.advance(3_600_000, 10_000);
+    expect(lock.renewals).toBe(360);
+    expect(k.signal.aborted).toBe(false);
+    await k.stop();
+    await clock.advance(60_000);
+    expect(lock.renewals).toBe(360);
+  });
+
+  it("aborts at once when the lock is no longer ours", async () => {
+    const clock = new ManualClock();
+    const { k, said } = start(
+      fakeLock(async () => false),
+      clock,
+    );
+    await clock.advance(10_000);
+    expect(k.signal.aborted).toBe(true);
+    expect(k.signal.reason).toBeInstanceOf(LockLostError);
+    expect(said.join("\n")).toMatch(/lost the lock: it was released or taken over/);
+    await k.stop();
+  });
+
+  it("partitioned: keeps trying, and aborts once renewals failed for half a lease, before anyone may break it", async () => {
+    const clock = new ManualClock();
+    let up = true;
+    const lock = fakeLock(async () => {
+      if (!up) throw new Error("connect ECONNREFUSED");
+      return true;
+    });
+    const { k, said } = start(lock, clock);
+    await clock.advance(20_000); // renewed at 10s and 20s
+    up = false;
+    await clock.advance(20_000);
+    expect(k.signal.aborted).toBe(false); // 20s since the last good renewal: not yet
+    await clock.advance(10_000);
+    // Aborted at 30s (lease/2) after the last renewal that reached the host, 30s before the
+    // lease could run out for a waiter.
+    expect(k.signal.aborted).toBe(true);
+    expect(String(k.signal.reason.message)).toMatch(/its 60s lease could not be renewed for 30s/);
+    expect(said[0]).toMatch(/could not renew the lock lease \(connect ECONNREFUSED\); retrying/);
+    // It goes on renewing: if the host comes back during the restore, the lease stays ours.
+    up = true;
+    const before = lock.renewals;
+    await clock.advance(20_000);
+    expect(lock.renewals).toBeGreaterThan(before);
+    await k.stop();
+  });
+
+  it("a blip shorter than half a lease costs nothing", async () => {
+    const clock = new ManualClock();
+    let fail = 2;
+    const { k, said } = start(
+      fakeLock(async () => {
+        if (fail-- > 0) throw new Error("socket hang up");
+        return true;
+      }),
+      clock,
+    );
+    await clock.advance(120_000);
+    expect(k.signal.aborted).toBe(false);
+    expect(said).toEqual([expect.stringMatching(/retrying/), "lock lease renewed again"]);
+    await k.stop();
+  });
+});
