@@ -23,7 +23,7 @@ const app = (tag: string) => `compose-roll-demo/app:${tag}`;
  * The two longest cases (a rollout past its lease, SIGINT) run on demand, keeping this file
  * near CI's 2-minute share: `npm run test:lease` runs all of them.
  */
-const LONG = process.env.COMPOSE_ROLL_E2E_LONG === "1";
+const LONG = Boolean(process.env.COMPOSE_ROLL_E2E_FULL);
 
 /** Runs the CLI as if on another machine: its own UTS namespace, another host name. */
 const elsewhere = (host: string) => ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', host];
