@@ -181,7 +181,12 @@ describe("DockerHistory on the real engine", () => {
     const history = new DockerHistory({ docker });
     await history.record(pinned, rev(1, { ref: PIN, id: pinId }), 10);
     const c = await docker.getContainer(revisionName(pinned, 1)).inspect();
-    expect(c.Mounts).toEqual([]); // the image's VOLUME made no anonymous volume
+    // Only the record's own named volume (mounted so `docker volume prune` keeps it): the
+    // image's VOLUME made no anonymous volume.
+    expect(c.Mounts.map((m) => `${m.Type} ${m.Name} ${m.Destination} ${m.RW}`)).toEqual([
+      `volume ${c.Mounts[0]?.Name} /.compose-roll-record false`,
+    ]);
+    expect(c.Mounts[0]?.Name).toMatch(/^compose-roll-rev\..*\.pinned\.1$/);
     // Invisible to compose (`docker compose ps/down` filter on this label) despite the image's.
     const composeSees = await docker.listContainers({
       all: true,
