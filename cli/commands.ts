@@ -4,6 +4,7 @@ import { AbortedError, HealthError, RefusedError } from "../controller/errors.js
 import type { ImageInfo, Observation, Replica } from "../controller/model.js";
 import type { Engine, Revision } from "../controller/ports.js";
 import { baseline, observe } from "../controller/rollout.js";
+import { replicaChecks } from "../engine/checks.js";
 import { watchCrashes } from "../engine/crashes.js";
 import { ensureImage } from "../engine/pull.js";
 import { pullPolicyOf } from "../engine/pullPolicy.js";
@@ -11,6 +12,7 @@ import { TraefikRouter } from "../traefik/router.js";
 import { type Context, openContext } from "./context.js";
 import { current, type DeployRequest, deploy, historyLost } from "./deploy.js";
 import { dryRun, formatDryRun } from "./dryrun.js";
+import { postDeploy, preDeploy } from "./hooks.js";
 import type { RawOptions } from "./options.js";
 import { checkAddresses, syncRoutes, unroutedWarning } from "./sync.js";
 import { prepareTruth } from "./truth.js";
@@ -44,8 +46,13 @@ async function recordedImage(
   return resolveImage(ctx.deps.engine, img.id, `${why}, ${img.ref}`);
 }
 
-/** Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait. */
-async function run(ctx: Context, image: ImageInfo, command: string): Promise<void> {
+/**
+ * Runs a deploy with signal handling: the first SIGINT/SIGTERM restores, later ones wait.
+ * `release`: a roll to a new release runs the deploy hooks, the migration gate and the smoke
+ * checks; undo and repair go back to code that ran before, so they run none of those
+ * (warm-up still helps their first users).
+ */
+async function run(ctx: Context, image: ImageInfo, command: string, release = false): Promise<void> {
   // Label mode with no way to drain an old container: refused before anything changes.
   if (ctx.mode.kind === "labels" && ctx.mode.refusal) throw ctx.mode.refusal;
   const seen = await observe(ctx.deps, ctx.svc);
@@ -93,6 +100,8 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
       drainMs: ctx.opts.drainMs,
     },
     ...(Number.isInteger(kill) && kill > 0 ? { killAtStep: kill } : {}),
+    ...(release ? { before: (signal: AbortSignal) => preDeploy(ctx, image, signal) } : {}),
+    ...checksFor(ctx, release),
   };
   try {
     const res = await deploy(
@@ -107,11 +116,28 @@ async function run(ctx: Context, image: ImageInfo, command: string): Promise<voi
     );
     if (res.result === "unchanged") ctx.say(`${ctx.svc.service} already runs ${res.to.ref}; nothing to do`);
     await truth.settle();
+    if (release && res.result === "complete") await postDeploy(ctx, image);
   } finally {
     unwatch();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** Smoke (a new release only) and warm-up requests straight at each new container. */
+function checksFor(ctx: Context, release: boolean): Pick<DeployRequest, "check"> {
+  const smoke = release ? ctx.opts.smoke : [];
+  if (smoke.length === 0 && ctx.opts.warmup.length === 0) return {};
+  return {
+    check: async (replica, signal) =>
+      replicaChecks({
+        http: ctx.http,
+        warmup: ctx.opts.warmup,
+        smoke,
+        timeoutMs: ctx.opts.healthTimeoutMs,
+        report: (detail) => ctx.deps.reporter.event({ type: "check", name: replica.name, detail }),
+      })?.run({ name: replica.name, url: replica.url as string }, signal),
+  };
 }
 
 export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
@@ -154,7 +180,7 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
       return port !== undefined ? { [image.id]: port } : {};
     },
   });
-  await run(ctx, image as ImageInfo, `roll --image ${ref}`);
+  await run(ctx, image as ImageInfo, `roll --image ${ref}`, true);
 }
 
 /**

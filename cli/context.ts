@@ -9,7 +9,7 @@ import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../contr
 import type { Deps } from "../controller/rollout.js";
 import { connectTo } from "../engine/docker.js";
 import { type ResolvedHost, resolveHost } from "../engine/host.js";
-import { type HostFiles, hostHttp } from "../engine/hostio.js";
+import { type HostFiles, type HostHttp, hostHttp } from "../engine/hostio.js";
 import { DockerEngine, systemClock } from "../engine/index.js";
 import { containerResolver } from "../engine/names.js";
 import { sftpFiles } from "../engine/sftpFiles.js";
@@ -41,6 +41,8 @@ export interface Context {
   say: (line: string) => void;
   /** process.env with the resolved Docker host pinned, for docker CLI subprocesses (compose). */
   env: Record<string, string | undefined>;
+  /** HTTP from the Docker host's side (containers by name or short ID): warm-up and smoke checks. */
+  http: HostHttp;
 }
 
 export interface ContextNeeds {
@@ -190,6 +192,7 @@ export async function openContext(
     log,
     say,
     env,
+    http,
   };
 }
 

@@ -14,7 +14,14 @@ import type {
   RevisionResult,
   ServiceRef,
 } from "../controller/ports.js";
-import { type Deps, observe, type Recovery, type RolloutResult, rollout } from "../controller/rollout.js";
+import {
+  type Deps,
+  observe,
+  type Recovery,
+  type RolloutRequest,
+  type RolloutResult,
+  rollout,
+} from "../controller/rollout.js";
 import { systemClock } from "../engine/index.js";
 import { human, isStale, keepLease, pidAlive, selfTag } from "../state/index.js";
 
@@ -51,6 +58,13 @@ export interface DeployRequest {
   labels?: Record<string, string>;
   /** Test-only: SIGKILL ourselves before step k (COMPOSE_ROLL_TEST_KILL_AT_STEP). */
   killAtStep?: number;
+  /**
+   * Runs under the lock before any container changes (the pre-deploy hook: migrations).
+   * A throw ends the deploy with nothing changed; no revision is recorded.
+   */
+  before?: (signal: AbortSignal) => Promise<void>;
+  /** Checks a new replica must pass before it is routed (RolloutRequest.check). */
+  check?: RolloutRequest["check"];
 }
 
 /** The image the service runs now, and how many replicas serve it (most common image wins). */
@@ -201,6 +215,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
   });
   const signal = AbortSignal.any([req.signal, lease.signal]);
   try {
+    await req.before?.(signal);
     // Numbered under the lock, so no other run can record the same number meanwhile.
     let history = await readHistory(ctx);
     if (history.length === 0 && !stale) history = await recordStart(ctx, mine);
@@ -244,6 +259,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
           "com.compose-roll.previous-image-ref": from.ref,
           "com.compose-roll.previous-image-id": from.id,
         },
+        ...(req.check ? { check: req.check } : {}),
         beforeStep: () => {
           if (req.killAtStep !== undefined && ++killAt === req.killAtStep)
             process.kill(process.pid, "SIGKILL");

@@ -1,14 +1,17 @@
 // `--dry-run`: everything a rollout would do, worked out from what is observed now and
 // printed, with nothing changed: no lock, no container, no Traefik write, no compose write.
+
 import { createTwoFilesPatch } from "diff";
 import type { FileWrite } from "../compose/writeback.js";
 import type { ImageInfo, Observation } from "../controller/model.js";
 import { type PlannedStep, planRollout } from "../controller/plan.js";
+import { formatSmoke, formatWarmup, type SmokeSpec, type WarmupSpec } from "../engine/checkSpec.js";
 import { setServers } from "../traefik/file.js";
 import { describeDrain } from "../traefik/labels.js";
 import type { Context } from "./context.js";
 import { current } from "./deploy.js";
 import { describeMode } from "./mode.js";
+import { joinWords } from "./shellwords.js";
 import type { Truth } from "./truth.js";
 
 export interface DryRun {
@@ -107,6 +110,9 @@ function settingValue(ctx: Context, key: string): string {
   if (typeof ms === "number") return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
   const v = o[camel];
   if (v === undefined || v === "") return "-";
+  if (camel === "warmup") return (v as WarmupSpec[]).map(formatWarmup).join(", ") || "-";
+  if (camel === "smoke") return (v as SmokeSpec[]).map(formatSmoke).join(", ") || "-";
+  if (Array.isArray(v)) return joinWords(v as string[]); // a hook's argv
   return v instanceof URL ? v.href : String(v);
 }
 

@@ -114,7 +114,8 @@ export function program(): Command {
     .addHelpText(
       "after",
       "\nExit codes: 0 done, 1 unexpected error, 2 refused (nothing changed), 3 lock held,\n" +
-        "            5 rolled back (still serving the previous image), 7 rollback failed (see the state printed)",
+        "            5 rolled back (still serving the previous image), 6 pre-deploy hook or migration gate failed\n" +
+        "            (nothing changed), 7 rollback failed (see the state printed), 8 post-deploy hook failed",
     )
     // Usage errors are refusals too (exit 2, in main()), in compose-roll's one-line form;
     // subcommands inherit both settings.
@@ -193,6 +194,39 @@ export function program(): Command {
     )
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
     .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
+    .option(
+      "--pre-deploy <command>",
+      "run this in a one-off container of the NEW image before any traffic moves (e.g. a migration); no shell",
+    )
+    .option(
+      "--pre-deploy-timeout <duration>",
+      `kill the pre-deploy command after this (default ${DEFAULTS.preDeployTimeout})`,
+    )
+    .option(
+      "--post-deploy <command>",
+      "run this in a one-off container of the new image after a complete rollout",
+    )
+    .option(
+      "--post-deploy-timeout <duration>",
+      `kill the post-deploy command after this (default ${DEFAULTS.postDeployTimeout})`,
+    )
+    .option(
+      "--migration-gate <mode>",
+      "before a Django `migrate` pre-deploy hook, judge its plan: refuse, warn or off (default refuse)",
+    )
+    .option("--allow-breaking", "let a migration the gate calls breaking through, with a warning")
+    .option(
+      "--warmup <path[xN]>",
+      "send N requests (default 10) to each new container before it joins Traefik (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--smoke <path=text>",
+      "each new container must answer path with 2xx containing text before it joins Traefik (repeatable)",
+      collect,
+      [],
+    )
     .action(async (service: string, raw: RawOptions, cmd: Command) =>
       (await commands()).rollCommand(service, await given(raw, cmd)),
     );

@@ -3,7 +3,9 @@
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RefusedError } from "../controller/errors.js";
+import { parseSmoke, parseWarmup, type SmokeSpec, type WarmupSpec } from "../engine/checkSpec.js";
 import { type PullPolicy, pullPolicyOf } from "../engine/pullPolicy.js";
+import { splitWords } from "./shellwords.js";
 import {
   atLeast,
   checkName,
@@ -52,6 +54,16 @@ export interface RawOptions {
   /** -H/--host and --context: which Docker engine (engine/host.ts), as for the docker CLI. */
   host?: string;
   context?: string;
+  /** Deploy hooks: a string split like compose's `command:`, or (from x-compose-roll) an argv list. */
+  preDeploy?: string | string[];
+  postDeploy?: string | string[];
+  preDeployTimeout?: string;
+  postDeployTimeout?: string;
+  migrationGate?: string;
+  allowBreaking?: boolean;
+  /** Repeatable flags; a string or a list in x-compose-roll. */
+  warmup?: string | string[];
+  smoke?: string | string[];
 }
 
 export interface Options {
@@ -84,7 +96,20 @@ export interface Options {
   pull?: PullPolicy;
   write: boolean;
   dryRun: boolean;
+  /** argv of the one-off container run before any traffic moves (a migration), and after success. */
+  preDeploy?: string[];
+  postDeploy?: string[];
+  preDeployTimeoutMs: number;
+  postDeployTimeoutMs: number;
+  /** What the migration gate does with a migration that would break the old replicas. */
+  migrationGate: Gate;
+  allowBreaking: boolean;
+  warmup: WarmupSpec[];
+  smoke: SmokeSpec[];
 }
+
+export const GATE = ["off", "warn", "refuse"] as const;
+export type Gate = (typeof GATE)[number];
 
 export const PULL = ["missing", "always", "never"] as const;
 export type Pull = (typeof PULL)[number];
@@ -142,6 +167,10 @@ export const DEFAULTS = {
   lockLease: "60s",
   historyLimit: "10",
   pull: "missing",
+  // Migrations of a large table can take minutes; the lock's lease is renewed meanwhile.
+  preDeployTimeout: "10m",
+  postDeployTimeout: "10m",
+  migrationGate: "refuse",
 } as const;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -280,7 +309,15 @@ export function parseOptions(
     historyLimit: wholeNumber(raw.historyLimit ?? DEFAULTS.historyLimit, n("historyLimit"), "historyLimit"),
     write: raw.write ?? true,
     dryRun: raw.dryRun ?? false,
+    preDeployTimeoutMs: timeout(raw.preDeployTimeout ?? DEFAULTS.preDeployTimeout, n("preDeployTimeout")),
+    postDeployTimeoutMs: timeout(raw.postDeployTimeout ?? DEFAULTS.postDeployTimeout, n("postDeployTimeout")),
+    migrationGate: gateOf(raw.migrationGate ?? DEFAULTS.migrationGate, n("migrationGate")),
+    allowBreaking: raw.allowBreaking ?? false,
+    warmup: listOf(raw.warmup).map((t) => parseWarmup(t, n("warmup"))),
+    smoke: listOf(raw.smoke).map((t) => parseSmoke(t, n("smoke"))),
   };
+  if (raw.preDeploy !== undefined) opts.preDeploy = hookArgv(raw.preDeploy, n("preDeploy"));
+  if (raw.postDeploy !== undefined) opts.postDeploy = hookArgv(raw.postDeploy, n("postDeploy"));
   if (raw.toRevision !== undefined)
     opts.toRevision = wholeNumber(raw.toRevision, n("toRevision"), "toRevision");
   if (raw.projectName !== undefined)
@@ -297,6 +334,28 @@ export function parseOptions(
   if (raw.drainCommand !== undefined) opts.drainCommand = parseArgv(raw.drainCommand, n("drainCommand"));
   if (raw.pull !== undefined) opts.pull = pullPolicyOf(raw.pull, n("pull")).policy;
   return opts;
+}
+
+function gateOf(text: string, what: string): Gate {
+  if ((GATE as readonly string[]).includes(text)) return text as Gate;
+  throw new RefusedError(`${what}: ${shown(text)} is not a gate mode`, `use one of ${GATE.join(", ")}`);
+}
+
+function listOf(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** A hook: words split like compose's `command:` (no shell), or an argv list as given. */
+export function hookArgv(v: string | string[], what: string): string[] {
+  if (typeof v === "string") return splitWords(v, what);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL cannot be passed in argv
+  if (v.length === 0 || v.some((w) => typeof w !== "string" || /\u0000/.test(w)) || v[0] === "") {
+    throw new RefusedError(
+      `${what}: ${shown(JSON.stringify(v))} is not a command`,
+      'give a list of words with the program first, e.g. ["python3", "manage.py", "migrate", "--noinput"]',
+    );
+  }
+  return v;
 }
 
 /**

@@ -52,11 +52,45 @@ export class HumanReporter implements Reporter {
         return `synced ${e.service}: Traefik serves ${e.servers.length} server(s): ${e.servers.join(", ")}`;
       case "pull":
         return pullText(e);
+      case "hook":
+        return hookText(e);
+      case "output":
+        return `${e.hook} | ${e.line}`;
+      case "gate":
+        return gateText(e);
+      case "check":
+        return e.detail;
       case "done":
         return e.result === "complete"
           ? `done: ${e.from} → ${e.to}, ${e.replicas} replica(s) in ${e.seconds}s`
           : `rolled back after ${e.seconds}s: still serving ${e.to} on ${e.replicas} replica(s)`;
     }
+  }
+}
+
+function hookText(e: Extract<RolloutEvent, { type: "hook" }>): string {
+  const cmd = e.argv.join(" ");
+  if (e.state === "running") return `${e.hook}: running \`${cmd}\` in a one-off container of the new image`;
+  const took = e.seconds !== undefined ? ` in ${e.seconds.toFixed(1)}s` : "";
+  return e.state === "succeeded"
+    ? `${e.hook}: \`${cmd}\` succeeded${took}`
+    : `${e.hook}: \`${cmd}\` failed${e.exitCode !== undefined ? ` with exit code ${e.exitCode}` : ""}${took}`;
+}
+
+function gateText(e: Extract<RolloutEvent, { type: "gate" }>): string {
+  const pending = e.migrations.length
+    ? `${e.migrations.length} pending: ${e.migrations.join(", ")}`
+    : "nothing pending";
+  const found = e.findings.map((f) => `${f.migration}: ${f.operation} (${f.verdict}: ${f.why})`).join("; ");
+  switch (e.result) {
+    case "skipped":
+      return `migration gate: skipped (${e.detail ?? "off"})`;
+    case "safe":
+      return `migration gate: ${pending}; all compatible with the replicas still running`;
+    case "warned":
+      return `migration gate: WARNING, let through (${e.detail ?? "--allow-breaking"}): ${found}`;
+    case "refused":
+      return `migration gate: refused: ${found}`;
   }
 }
 

@@ -69,7 +69,7 @@ describe("precedence", () => {
     expect(raw.drain).toBeUndefined();
     expect(sources.drain).toBe("default");
     expect(sources.port).toBe("default");
-    expect(sources["pre-deploy"]).toBeUndefined();
+    expect(sources["pre-deploy"]).toBe("default");
   });
 
   it("keeps flags that are not settings, and names --no-write", () => {
@@ -100,7 +100,7 @@ describe("precedence", () => {
     expect(opts.traefikApi.href).toBe("http://traefik:8080/");
   });
 
-  it("maps every setting but the hooks to an option parseOptions reads", () => {
+  it("maps every setting to an option parseOptions reads", () => {
     const sample: Record<string, unknown> = {
       "traefik-api": "http://t:1",
       "traefik-url": "http://t:2",
@@ -114,15 +114,15 @@ describe("precedence", () => {
       write: false,
       "pre-deploy": "x",
       "post-deploy": ["y"],
+      "migration-gate": "warn",
+      "allow-breaking": true,
+      warmup: "/warm",
+      smoke: ["/=ok"],
     };
     const block = Object.fromEntries(SETTING_KEYS.map((k) => [k, sample[k] ?? "7"]));
     const { raw, sources } = resolveSettings({ ...base, project: block });
     for (const key of SETTING_KEYS) {
       const field = rawKeyOf(key);
-      if (key === "pre-deploy" || key === "post-deploy") {
-        expect(field).toBeUndefined();
-        continue;
-      }
       expect(raw[field as keyof typeof raw], key).toBeDefined();
       expect(sources[key]).toBe(`x-compose-roll (${FILE})`);
     }
@@ -175,7 +175,13 @@ describe("refusals name the key, the block and the file", () => {
     );
     expect(refusal({ project: { network: "" } }).message).toMatch(/network .*must not be empty/);
     expect(refusal({ project: { drain: null } }).message).toMatch(/drain .*got nothing$/);
-    expect(refusal({ project: { "pre-deploy": [1] } }).message).toMatch(/pre-deploy .*list of commands/);
+    expect(refusal({ project: { "pre-deploy": [1] } }).message).toMatch(/pre-deploy .*a list of words/);
+    expect(refusal({ project: { "pre-deploy": "migrate && collectstatic" } }).message).toMatch(
+      /x-compose-roll.pre-deploy .* runs without a shell/,
+    );
+    expect(refusal({ project: { "migration-gate": "maybe" } }).message).toMatch(
+      /migration-gate .*one of off, warn, refuse, got "maybe"/,
+    );
   });
 
   it("a block that is not a mapping", () => {

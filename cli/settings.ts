@@ -7,7 +7,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { RefusedError } from "../controller/errors.js";
-import { type OptionNames, PULL, parseOptions, type RawOptions, withSettings } from "./options.js";
+import { GATE, type OptionNames, PULL, parseOptions, type RawOptions, withSettings } from "./options.js";
 
 const DURATION = 'expected a duration like "90s" or "2m", or a number of seconds';
 // Numbers are normalised to the strings parseOptions reads, as if typed after the flag.
@@ -15,8 +15,9 @@ const duration = z.union([z.string(), z.number()], { error: DURATION }).transfor
 const count = z.union([z.string(), z.number()], { error: "expected a whole number" }).transform(String);
 const text = z.string({ error: "expected a string" }).min(1, { error: "must not be empty" });
 const hook = z.union([z.string(), z.array(z.string())], {
-  error: "expected a command (a string) or a list of commands",
+  error: "expected a command: a string of words, or a list of words",
 });
+const specs = z.union([text, z.array(text)], { error: "expected a string or a list of strings" });
 
 /** One `x-compose-roll` block. Keys are the long flags' names; values are checked by parseOptions. */
 export const settingsSchema = z
@@ -38,20 +39,24 @@ export const settingsSchema = z
     "history-limit": count,
     pull: z.enum(PULL, { error: `expected one of ${PULL.join(", ")}` }),
     write: z.boolean({ error: "expected true or false" }),
-    // Reserved for deploy hooks: accepted and checked now so files written for them keep working.
     "pre-deploy": hook,
     "post-deploy": hook,
+    "pre-deploy-timeout": duration,
+    "post-deploy-timeout": duration,
+    "migration-gate": z.enum(GATE, { error: `expected one of ${GATE.join(", ")}` }),
+    "allow-breaking": z.boolean({ error: "expected true or false" }),
+    warmup: specs,
+    smoke: specs,
   })
   .partial();
 
 export type Settings = z.infer<typeof settingsSchema>;
 export type SettingKey = keyof Settings;
 export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
-const HOOKS: readonly SettingKey[] = ["pre-deploy", "post-deploy"];
+const BOOLEANS: readonly SettingKey[] = ["write", "allow-breaking"];
 
-/** The RawOptions field a setting fills ("traefik-api" → traefikApi); hooks fill none yet. */
+/** The RawOptions field a setting fills ("traefik-api" → traefikApi). */
 export function rawKeyOf(key: SettingKey): keyof RawOptions | undefined {
-  if (HOOKS.includes(key)) return undefined;
   return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof RawOptions;
 }
 
@@ -154,7 +159,7 @@ function envLayer(env: Record<string, string | undefined>): Layer {
   for (const key of SETTING_KEYS) {
     const value = env[envNameOf(key)];
     if (value === undefined || value === "") continue;
-    block[key] = key === "write" ? envBoolean(envNameOf(key), value) : value;
+    block[key] = BOOLEANS.includes(key) ? envBoolean(envNameOf(key), value) : value;
   }
   // Typo protection without claiming the whole prefix: a variable one slip away from a
   // setting is refused; others (say COMPOSE_ROLL_VERSION for an install step) are not ours.

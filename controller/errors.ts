@@ -70,13 +70,28 @@ export class RollbackFailedError extends ComposeRollError {
   }
 }
 
+/**
+ * A pre-deploy step failed before any container changed: the hook (a migration) exited
+ * non-zero, timed out or was interrupted, or the migration gate refused what it would apply.
+ */
+export class PreDeployError extends ComposeRollError {
+  override name = "PreDeployError";
+}
+
+/** The rollout completed, but the post-deploy hook failed: reported, nothing rolled back. */
+export class PostDeployError extends ComposeRollError {
+  override name = "PostDeployError";
+}
+
 export const ExitCode = {
   ok: 0,
   unexpected: 1,
   refused: 2,
   lockHeld: 3,
   rolledBack: 5,
+  preDeployFailed: 6,
   rollbackFailed: 7,
+  postDeployFailed: 8,
 } as const;
 
 export function exitCodeFor(err: unknown): number {
@@ -84,5 +99,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof LockHeldError) return ExitCode.lockHeld;
   if (err instanceof RolledBackError) return ExitCode.rolledBack;
   if (err instanceof RollbackFailedError) return ExitCode.rollbackFailed;
+  if (err instanceof PreDeployError) return ExitCode.preDeployFailed;
+  if (err instanceof PostDeployError) return ExitCode.postDeployFailed;
   return ExitCode.unexpected;
 }

@@ -48,6 +48,37 @@ export interface Engine {
   stopAndRemove(replica: Replica, opts?: { quick?: boolean }): Promise<void>;
 }
 
+/** Which deploy hook a one-off container runs (the gate's runs are "migration-plan"). */
+export type TaskName = "pre-deploy" | "post-deploy" | "migration-plan";
+
+export interface TaskOptions {
+  task: TaskName;
+  /** Killed and removed after this long; the run then rejects. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Each line the command writes, as it writes it. */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export interface TaskResult {
+  exitCode: number;
+  /** What it wrote to stdout (bounded), for callers that parse it (the migration gate). */
+  stdout: string;
+  /** Its last stderr line, for a one-line error. */
+  lastError: string;
+  seconds: number;
+}
+
+/**
+ * One-off containers of a service, as `docker compose run --rm` makes them: the template's
+ * env, networks, volumes and user with another image and command, never routed, never a
+ * replica (compose's one-off label keeps them out of `compose ps` and of observe()).
+ */
+export interface Tasks {
+  /** Runs `argv` to completion and removes the container, whatever happens. */
+  run(template: ReplicaTemplate, image: ImageInfo, argv: string[], opts: TaskOptions): Promise<TaskResult>;
+}
+
 export interface Router {
   /** Server URLs listed in the file compose-roll owns (empty when the file does not exist). */
   servers(): Promise<string[]>;
@@ -100,6 +131,27 @@ export type RolloutEvent =
   | { type: "synced"; service: string; servers: string[] }
   /** What became of the compose files: the new ref written back, or why not. */
   | { type: "compose"; result: "written" | "unchanged" | "skipped"; detail: string }
+  /** A deploy hook's one-off container: started, then ended with its exit code. */
+  | {
+      type: "hook";
+      hook: TaskName;
+      state: "running" | "succeeded" | "failed";
+      argv: string[];
+      exitCode?: number;
+      seconds?: number;
+    }
+  /** One line a hook's command wrote. */
+  | { type: "output"; hook: TaskName; stream: "stdout" | "stderr"; line: string }
+  /** The migration gate's verdict on what the pre-deploy migration would apply. */
+  | {
+      type: "gate";
+      result: "safe" | "warned" | "refused" | "skipped";
+      migrations: string[];
+      findings: { migration: string; operation: string; verdict: string; why: string }[];
+      detail?: string;
+    }
+  /** A warm-up or smoke check on a new replica before it joins Traefik. */
+  | { type: "check"; name: string; detail: string }
   /** Before a rollout: the target image pulled (or found present) per the pull policy. */
   | ({ type: "pull" } & PullProgress)
   | {

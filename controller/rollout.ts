@@ -41,6 +41,11 @@ export interface RolloutRequest {
   labels?: Record<string, string>;
   /** Called before each step (a test switch kills the process at step k here). */
   beforeStep?: (index: number, step: Step) => void;
+  /**
+   * Checks a new, healthy replica of the target image must pass before Traefik routes to it
+   * (smoke and warm-up requests); a throw fails the replica, and the rollout restores.
+   */
+  check?: (replica: Replica, signal: AbortSignal) => Promise<void>;
 }
 
 export interface RolloutResult {
@@ -279,7 +284,7 @@ async function execute(
     }
     case "route": {
       const url = step.replica.url as string;
-      await admit(deps, step.replica, t.routeMs, signal);
+      await admit(deps, req, goal, step.replica, t.routeMs, signal);
       // One write adds the proven server and, when that keeps `replicas` serving, takes the
       // oldest old one out (decide's swapOut): one Traefik reload per replica, not two.
       const out = step.retire?.url;
@@ -321,11 +326,20 @@ async function execute(
 }
 
 /**
- * Everything that must hold before users reach a new, healthy replica: Traefik routes a live
- * request to it (Router.verify). The one place to add checks between "healthy" and "routed"
- * (a warm-up or smoke request): a throw here fails the step, and the loop restores.
+ * Everything that must hold before users reach a new, healthy replica: the caller's checks
+ * (smoke, then warm-up, straight at the container), then Traefik routes a live request to it
+ * (Router.verify). A throw here fails the step, and the loop restores. A restore's replicas
+ * (the previous image) are not the release under test: they get Traefik's proof only.
  */
-async function admit(deps: Deps, replica: Replica, timeoutMs: number, signal: AbortSignal): Promise<void> {
+async function admit(
+  deps: Deps,
+  req: RolloutRequest,
+  goal: Goal,
+  replica: Replica,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  if (req.check && goal.image.id === req.image.id) await req.check(replica, signal);
   await deps.router.verify(replica.url as string, timeoutMs, signal);
 }
 

@@ -31,11 +31,19 @@ export function containerResolver(docker: Docker, project: string): Resolver {
     const byService = await docker.listContainers({
       filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${name}`] },
     });
+    // A replica's server URL names it by short ID (Docker's DNS answers that on the network,
+    // the runner's does not): warm-up and smoke requests reach it at its IP instead.
+    const byId =
+      byService.length || !/^[0-9a-f]{12}$/.test(name)
+        ? []
+        : await docker.listContainers({ filters: { id: [name] } });
     const byName = byService.length
       ? byService
-      : (await docker.listContainers({ filters: { name: [name] } })).filter((c) =>
-          c.Names?.includes(`/${name}`),
-        );
+      : byId.length
+        ? byId
+        : (await docker.listContainers({ filters: { name: [name] } })).filter((c) =>
+            c.Names?.includes(`/${name}`),
+          );
     const first = [...byName].sort((a, b) => (a.Names?.[0] ?? "").localeCompare(b.Names?.[0] ?? ""))[0];
     return (first && addressOf(first as Listed, `${project}_default`)) ?? name;
   };

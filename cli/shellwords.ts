@@ -1,0 +1,70 @@
+// A hook given as one string is split the way compose splits a string `command:`
+// (go-shellwords without env or backtick expansion): whitespace separates words, single
+// quotes keep everything, double quotes keep all but \" and \\, a backslash escapes the
+// next character. No shell ever runs it, so shell syntax outside quotes (`;`, `&&`, `|`,
+// `>`, `(`, a backtick) would silently mean something else than the user wrote: refused,
+// with the way to ask for a shell explicitly.
+import { RefusedError } from "../controller/errors.js";
+import { shown } from "./validate.js";
+
+const OPERATORS = new Set([";", "&", "|", "<", ">", "(", ")", "`"]);
+
+export function splitWords(text: string, what: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else word += c;
+      continue;
+    }
+    if (c === "\\") {
+      const next = text[i + 1];
+      if (next === undefined) throw refusal(text, what, "ends in a lone backslash");
+      // Inside double quotes a backslash escapes only what the shell would let it escape.
+      if (quote === '"' && !['"', "\\", "$", "`"].includes(next)) word += c;
+      word += next;
+      inWord = true;
+      i++;
+      continue;
+    }
+    if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else word += c;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+      continue;
+    }
+    if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+      continue;
+    }
+    if (OPERATORS.has(c)) throw refusal(text, what, `has shell syntax (${c}) but runs without a shell`);
+    word += c;
+    inWord = true;
+  }
+  if (quote) throw refusal(text, what, `has an unclosed ${quote}`);
+  if (inWord) words.push(word);
+  if (words.length === 0) throw refusal(text, what, "is empty");
+  return words;
+}
+
+function refusal(text: string, what: string, why: string): RefusedError {
+  return new RefusedError(
+    `${what}: ${shown(text)} ${why}`,
+    'write the command as words (python3 manage.py migrate --noinput) or a list; for a shell, say so: ["sh", "-c", "a && b"]',
+  );
+}
+
+/** Quotes argv so splitWords gives it back (for messages, and the round-trip property). */
+export function joinWords(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
