@@ -122,9 +122,10 @@ describe("preDeploy", () => {
 
   it("a Docker error or a signal during the hook is exit 6, saying nothing changed", async () => {
     const { ctx } = setup({ preDeploy: "true" }, async (_argv, opts) => {
-      await new Promise((_, reject) =>
-        opts.signal.addEventListener("abort", () => reject(opts.signal.reason)),
-      );
+      await new Promise((_, reject) => {
+        if (opts.signal.aborted) reject(opts.signal.reason);
+        opts.signal.addEventListener("abort", () => reject(opts.signal.reason));
+      });
       return {};
     });
     const ac = new AbortController();
