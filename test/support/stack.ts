@@ -1,4 +1,4 @@
-// Brings up a private copy of examples/demo with testcontainers: its own project name,
+// Brings up a private copy of examples/minimal with testcontainers: its own project name,
 // free loopback ports and its own dynamic/ directory, so tests never share state and
 // compose-roll can rewrite the Traefik file freely.
 import { cpSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -13,7 +13,7 @@ export const ROOT = findRoot(import.meta.dirname);
 
 function findRoot(from: string): string {
   for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, "examples/demo/compose.yaml"))) return dir;
+    if (existsSync(join(dir, "examples/minimal/compose.yaml"))) return dir;
   }
   throw new Error(`cannot find the repository root above ${from}`);
 }
@@ -70,11 +70,11 @@ export async function freePort(): Promise<number> {
 }
 
 export interface DemoOptions {
-  /** The example to copy, under examples/ (default: demo). */
+  /** The example to copy, under examples/ (default: minimal, the stack without a database). */
   example?: string;
   /** Compose files, in -f order (default: compose.yaml). */
   files?: string[];
-  /** Runs on the stack's copy of examples/demo before `up` (e.g. to add an override file). */
+  /** Runs on the stack's copy of the example before `up` (e.g. to add an override file). */
   prepare?: (dir: string) => void;
 }
 
@@ -83,7 +83,7 @@ export async function startDemo(
   extraEnv: Record<string, string> = {},
   opts: DemoOptions = {},
 ): Promise<DemoStack> {
-  const example = opts.example ?? "demo";
+  const example = opts.example ?? "minimal";
   const dir = join(mkdtempSync(join(tmpdir(), "compose-roll-e2e-")), example);
   cpSync(join(ROOT, "examples", example), dir, { recursive: true });
   opts.prepare?.(dir);
