@@ -1,4 +1,4 @@
-// The benchmark's stacks: a private copy of examples/demo (Traefik's file provider) or
+// The benchmark's stacks: a private copy of examples/minimal (Traefik's file provider) or
 // examples/demo-labels (its Docker provider, drain-file healthcheck), brought up with plain
 // `docker compose` on fixed ports (19600-19699 belong to the bench on the shared testbed).
 import { execFile } from "node:child_process";
@@ -37,7 +37,7 @@ export interface Stack {
 }
 
 export async function up(opts: StackOptions): Promise<Stack> {
-  const example = opts.routing === "file" ? "demo" : "demo-labels";
+  const example = opts.routing === "file" ? "minimal" : "demo-labels";
   const http = 19600 + 2 * opts.slot;
   const project = `cr-bench-${opts.slot}`;
   await cleanup(project); // a killed earlier bench may have left the project behind

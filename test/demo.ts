@@ -1,4 +1,4 @@
-// `npm run demo`: bring up a private copy of examples/demo, sync Traefik's file, then roll
+// `npm run demo`: bring up a private copy of examples/minimal, sync Traefik's file, then roll
 // v1 → v2 under the load probe and print what users saw and where the time went.
 // `npm run demo -- --labels`: the same with examples/demo-labels (Traefik's Docker provider,
 // routed by labels, drained through the drain file; no sync).
@@ -17,7 +17,7 @@ async function main(): Promise<number> {
   const [from = "compose-roll-demo/app:v1", to = "compose-roll-demo/app:v2"] = process.argv
     .slice(2)
     .filter((a) => a !== "--labels");
-  const example = labels ? "examples/demo-labels" : "examples/demo";
+  const example = labels ? "examples/demo-labels" : "examples/minimal";
   process.stderr.write(`demo: bringing up Traefik + 3 x ${from} (${example})…\n`);
   const env = { WEB_IMAGE: from };
   const stack = labels ? await startLabelsDemo("demo", env) : await startDemo("demo", env);

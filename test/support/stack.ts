@@ -1,10 +1,13 @@
-// Brings up a private copy of examples/demo with testcontainers: its own project name,
-// free loopback ports and its own dynamic/ directory, so tests never share state and
-// compose-roll can rewrite the Traefik file freely.
+// Brings up a private copy of examples/minimal (or another example, e.g. the Django demo on
+// PostgreSQL in examples/demo) with testcontainers: its own project name, free loopback
+// ports and its own dynamic/ directory, so tests never share state and compose-roll can
+// rewrite the Traefik file freely.
+import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import Docker from "dockerode";
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from "testcontainers";
 
@@ -13,7 +16,7 @@ export const ROOT = findRoot(import.meta.dirname);
 
 function findRoot(from: string): string {
   for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, "examples/demo/compose.yaml"))) return dir;
+    if (existsSync(join(dir, "examples/minimal/compose.yaml"))) return dir;
   }
   throw new Error(`cannot find the repository root above ${from}`);
 }
@@ -70,12 +73,17 @@ export async function freePort(): Promise<number> {
 }
 
 export interface DemoOptions {
-  /** The example to copy, under examples/ (default: demo). */
+  /** The example to copy, under examples/ (default: minimal, the stack without a database). */
   example?: string;
   /** Compose files, in -f order (default: compose.yaml). */
   files?: string[];
-  /** Runs on the stack's copy of examples/demo before `up` (e.g. to add an override file). */
+  /** Runs on the stack's copy of the example before `up` (e.g. to add an override file). */
   prepare?: (dir: string) => void;
+  /**
+   * After `up`, the first migration as the example's header tells a user to run it:
+   * `docker compose run --rm web python3 manage.py migrate --noinput`.
+   */
+  migrate?: boolean;
 }
 
 export async function startDemo(
@@ -83,7 +91,7 @@ export async function startDemo(
   extraEnv: Record<string, string> = {},
   opts: DemoOptions = {},
 ): Promise<DemoStack> {
-  const example = opts.example ?? "demo";
+  const example = opts.example ?? "minimal";
   const dir = join(mkdtempSync(join(tmpdir(), "compose-roll-e2e-")), example);
   cpSync(join(ROOT, "examples", example), dir, { recursive: true });
   opts.prepare?.(dir);
@@ -99,7 +107,7 @@ export async function startDemo(
     .withWaitStrategy("web-2", Wait.forHealthCheck())
     .withWaitStrategy("web-3", Wait.forHealthCheck())
     .up();
-  return {
+  const stack: DemoStack = {
     dir,
     project,
     files,
@@ -120,4 +128,36 @@ export async function startDemo(
       await Promise.all(state.map((c) => docker.getContainer(c.Id).remove({ force: true })));
     },
   };
+  if (opts.migrate) {
+    try {
+      await compose(stack, ["run", "--rm", "web", "python3", "manage.py", "migrate", "--noinput"]);
+    } catch (err) {
+      await stack.down(); // a stack the caller never gets would be left running
+      throw err;
+    }
+  }
+  return stack;
+}
+
+/** examples/demo: Traefik, 3 x the Django app and PostgreSQL, migrated to the app's schema. */
+export function startDjangoDemo(name: string, extraEnv: Record<string, string> = {}): Promise<DemoStack> {
+  return startDemo(name, extraEnv, { example: "demo", migrate: true });
+}
+
+/**
+ * `docker compose` on the stack as its user would type it (its project, files and env).
+ * Compose reports progress ("Container … Running") on stderr.
+ */
+export async function compose(
+  stack: DemoStack,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
+  const files = stack.files.flatMap((f) => ["-f", f]);
+  const res = await promisify(execFile)("docker", ["compose", "-p", stack.project, ...files, ...args], {
+    cwd: stack.dir,
+    env: { ...process.env, ...stack.composeEnv, ...extraEnv },
+    maxBuffer: 16 << 20,
+  });
+  return { stdout: res.stdout, stderr: res.stderr };
 }
