@@ -135,6 +135,7 @@ function checksFor(ctx: Context, release: boolean): Pick<DeployRequest, "check">
         warmup: ctx.opts.warmup,
         smoke,
         timeoutMs: ctx.opts.healthTimeoutMs,
+        host: ctx.opts.checkHost,
         report: (detail) => ctx.deps.reporter.event({ type: "check", name: replica.name, detail }),
       })?.run({ name: replica.name, url: replica.url as string }, signal),
   };

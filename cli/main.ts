@@ -227,6 +227,10 @@ export function program(): Command {
       collect,
       [],
     )
+    .option(
+      "--check-host <name>",
+      "Host header of warm-up and smoke requests (default: the container's address)",
+    )
     .action(async (service: string, raw: RawOptions, cmd: Command) =>
       (await commands()).rollCommand(service, await given(raw, cmd)),
     );

@@ -64,6 +64,7 @@ export interface RawOptions {
   /** Repeatable flags; a string or a list in x-compose-roll. */
   warmup?: string | string[];
   smoke?: string | string[];
+  checkHost?: string;
 }
 
 export interface Options {
@@ -106,6 +107,8 @@ export interface Options {
   allowBreaking: boolean;
   warmup: WarmupSpec[];
   smoke: SmokeSpec[];
+  /** The Host header of warm-up and smoke requests (an app's ALLOWED_HOSTS); default: the address. */
+  checkHost?: string;
 }
 
 export const GATE = ["off", "warn", "refuse"] as const;
@@ -316,6 +319,7 @@ export function parseOptions(
     warmup: listOf(raw.warmup).map((t) => parseWarmup(t, n("warmup"))),
     smoke: listOf(raw.smoke).map((t) => parseSmoke(t, n("smoke"))),
   };
+  if (raw.checkHost !== undefined) opts.checkHost = checkHostName(raw.checkHost, n("checkHost"));
   if (raw.preDeploy !== undefined) opts.preDeploy = hookArgv(raw.preDeploy, n("preDeploy"));
   if (raw.postDeploy !== undefined) opts.postDeploy = hookArgv(raw.postDeploy, n("postDeploy"));
   if (raw.toRevision !== undefined)
@@ -334,6 +338,17 @@ export function parseOptions(
   if (raw.drainCommand !== undefined) opts.drainCommand = parseArgv(raw.drainCommand, n("drainCommand"));
   if (raw.pull !== undefined) opts.pull = pullPolicyOf(raw.pull, n("pull")).policy;
   return opts;
+}
+
+/** A Host header value: a DNS name or address, with an optional port; nothing that could split a header. */
+function checkHostName(text: string, what: string): string {
+  if (!/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?)(:\d{1,5})?$/.test(text)) {
+    throw new RefusedError(
+      `${what}: ${shown(text)} is not a host name`,
+      "give the name your app answers to, e.g. shop.example.com",
+    );
+  }
+  return text;
 }
 
 function gateOf(text: string, what: string): Gate {

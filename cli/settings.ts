@@ -47,6 +47,7 @@ export const settingsSchema = z
     "allow-breaking": z.boolean({ error: "expected true or false" }),
     warmup: specs,
     smoke: specs,
+    "check-host": text,
   })
   .partial();
 

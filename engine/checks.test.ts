@@ -71,6 +71,24 @@ describe("replicaChecks", () => {
     );
   });
 
+  it("sends --check-host as the Host header of smoke and warm-up requests (Django's ALLOWED_HOSTS)", async () => {
+    const hosts: string[] = [];
+    const { url } = await serve((q, res) => {
+      hosts.push(q.headers.host ?? "");
+      res.end("ok");
+    });
+    const { c } = checks({
+      smoke: [{ path: "/", expect: "ok" }],
+      warmup: [{ path: "/", count: 3 }],
+      host: "shop.example.com",
+    });
+    await c.run({ name: "w-1", url }, never);
+    expect(hosts).toEqual(Array(4).fill("shop.example.com"));
+    const plain = checks({ smoke: [{ path: "/", expect: "ok" }] });
+    await plain.c.run({ name: "w-1", url }, never);
+    expect(hosts.at(-1)).toBe(new URL(url).host);
+  });
+
   it("passes a smoke check whose 2xx answer contains the text, and reports it", async () => {
     const { url } = await serve((_q, res) => res.end('{"release": "v2"}'));
     const { c, lines } = checks({ smoke: [{ path: "/version/", expect: '"v2"' }] });

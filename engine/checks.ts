@@ -23,6 +23,11 @@ export interface ReplicaChecks {
 
 export interface ReplicaChecksOptions {
   http: HostHttp;
+  /**
+   * The Host header the checks send (--check-host): an app that checks it (Django's
+   * ALLOWED_HOSTS) answers 400 to a container's bare address. Default: the address itself.
+   */
+  host?: string | undefined;
   warmup: readonly WarmupSpec[];
   smoke: readonly SmokeSpec[];
   /**
@@ -55,10 +60,11 @@ const MAX_RETRY_MS = 1000;
 export function replicaChecks(opts: ReplicaChecksOptions): ReplicaChecks | undefined {
   if (opts.warmup.length === 0 && opts.smoke.length === 0) return undefined;
   // `??`, not spread defaults: an option given as undefined must still get its default.
-  const o: Required<ReplicaChecksOptions> = {
+  const o: Run0 = {
     ...opts,
     clock: opts.clock ?? systemClock,
     resolve: opts.resolve ?? (async (u) => u),
+    host: opts.host,
   };
   return {
     run: async (target, signal) => {
@@ -71,12 +77,20 @@ export function replicaChecks(opts: ReplicaChecksOptions): ReplicaChecks | undef
   };
 }
 
-type Run = Required<ReplicaChecksOptions> & { name: string; base: string; signal: AbortSignal };
+type Run0 = Required<Omit<ReplicaChecksOptions, "host">> & Pick<ReplicaChecksOptions, "host">;
+type Run = Run0 & { name: string; base: string; signal: AbortSignal };
+
+const hostHeader = (r: Run) => (r.host ? { headers: { host: r.host } } : {});
 
 async function smokeCheck(r: Run, spec: SmokeSpec): Promise<void> {
   // Concatenated, never new URL(path, base): a path like //other/x would replace the host.
   const url = r.base + spec.path;
-  const got = await answer(r, r.clock.now() + r.timeoutMs, { url, fresh: true, maxBody: SMOKE_MAX_BODY });
+  const got = await answer(r, r.clock.now() + r.timeoutMs, {
+    url,
+    fresh: true,
+    maxBody: SMOKE_MAX_BODY,
+    ...hostHeader(r),
+  });
   const head = `smoke check ${spec.path} on ${r.name}: expected ${JSON.stringify(spec.expect)}, got`;
   if (got instanceof HttpFailure) {
     throw new HealthError(
@@ -110,7 +124,7 @@ async function warmUp(r: Run, spec: WarmupSpec): Promise<void> {
   const deadline = r.clock.now() + r.timeoutMs;
   // Pooled keep-alive connections, as Traefik's own: the worker's keep-alive path is the one
   // real users take. Bodies are read through (so a connection is reused) but not kept.
-  const req = { url, fresh: false, maxBody: 0 } as const;
+  const req = { url, fresh: false, maxBody: 0, ...hostHeader(r) } as const;
   const tally: Tally = { ms: [], redirects: 0, other: [], noAnswer: 0 };
   const count = (res: HttpResponse, ms: number) => {
     tally.ms.push(ms);
