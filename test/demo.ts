@@ -1,8 +1,13 @@
-// `npm run demo`: bring up a private copy of examples/minimal, sync Traefik's file, then roll
-// v1 → v2 under the load probe and print what users saw and where the time went.
+// `npm run demo`: bring up a private copy of examples/demo (the Django app on PostgreSQL,
+// migrated to v1's schema), sync Traefik's file, then roll v1 → v2 under the load probe: the
+// migration gate reads v2's plan, the pre-deploy hook migrates, each new replica is smoke
+// checked and warmed, and the demo prints what users saw and where the time went. Then it
+// tries v3, whose migration drops a column v2 still reads: the gate refuses it, exit 6.
 // `npm run demo -- --labels`: the same with examples/demo-labels (Traefik's Docker provider,
 // routed by labels, drained through the drain file; no sync).
 // Doubles as the benchmark for issue figures: it prints measurements, it asserts nothing.
+import { HumanReporter } from "../cli/reporter.js";
+import type { RolloutEvent } from "../controller/ports.js";
 import { formatReport, LoadProbe } from "./load/probe.js";
 import { runCli, stackArgs } from "./support/cli.js";
 import { labelsArgs, startLabelsDemo } from "./support/labels-stack.js";
@@ -17,10 +22,12 @@ async function main(): Promise<number> {
   const [from = "compose-roll-demo/app:v1", to = "compose-roll-demo/app:v2"] = process.argv
     .slice(2)
     .filter((a) => a !== "--labels");
-  const example = labels ? "examples/demo-labels" : "examples/minimal";
+  const example = labels ? "examples/demo-labels" : "examples/demo";
   process.stderr.write(`demo: bringing up Traefik + 3 x ${from} (${example})…\n`);
   const env = { WEB_IMAGE: from };
-  const stack = labels ? await startLabelsDemo("demo", env) : await startDemo("demo", env);
+  const stack = labels
+    ? await startLabelsDemo("demo", env)
+    : await startDemo("demo", env, { example: "demo", migrate: true });
   const args = "traefikFile" in stack ? stackArgs(stack) : labelsArgs(stack);
   try {
     process.stderr.write(`demo: Traefik at ${stack.httpUrl}, API at ${stack.apiUrl}\n`);
@@ -34,7 +41,8 @@ async function main(): Promise<number> {
     const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 300, slowMs: 2000 }).start();
     const run = await runCli(["web", "--image", to, ...args, "--json"], { cwd: stack.dir });
     const load = await probe.stop();
-    for (const e of run.events) process.stderr.write(`  ${JSON.stringify(e)}\n`);
+    for (const e of run.events)
+      process.stderr.write(`  ${HumanReporter.text(e as unknown as RolloutEvent)}\n`);
     process.stderr.write(run.stderr);
 
     // Where the time went: the app's own boot (adding → healthy) versus compose-roll's
@@ -68,7 +76,24 @@ async function main(): Promise<number> {
       phases.set(key, (phases.get(key) ?? 0) + secs(steps[i - 1]?.time, e.time));
     }
     console.log(`  by step: ${[...phases].map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
-    return run.code === 0 && load.failed === 0 ? 0 : 1;
+    const hook = run.events.find(
+      (e) => e.type === "hook" && e.hook === "pre-deploy" && e.state !== "running",
+    );
+    if (hook)
+      console.log(
+        `  pre-deploy \`${(hook.argv as string[]).join(" ")}\`: ${hook.state} in ${hook.seconds} s, before any replica changed`,
+      );
+    if (labels || run.code !== 0) return run.code === 0 && load.failed === 0 ? 0 : 1;
+
+    // The gate's refusal: v3 drops the column v2's replicas still read.
+    const v3 = "compose-roll-demo/app:v3";
+    process.stderr.write(
+      `\ndemo: now ${v3}, whose migration drops visits.user_agent (which v2 still reads)…\n`,
+    );
+    const refused = await runCli(["web", "--image", v3, ...args], { cwd: stack.dir });
+    process.stderr.write(refused.stderr);
+    console.log(`rollout → ${v3}: exit ${refused.code} (6: refused by the migration gate, nothing changed)`);
+    return run.code === 0 && load.failed === 0 && refused.code === 6 ? 0 : 1;
   } finally {
     await stack.down();
   }
