@@ -139,10 +139,27 @@ describe("ssh:// with the Traefik file and API reachable only on the Docker host
   });
 
   it("rolls out, undoes and rolls back a broken image with 0 failed requests", async () => {
-    const v2 = await underLoad(["web", "--image", "compose-roll-demo/app:v2"]);
+    // With a pre-deploy hook (a one-off container, through the Engine API over ssh) and smoke
+    // and warm-up requests straight at each new container (streams the host's sshd forwards).
+    const v2 = await underLoad([
+      "web",
+      "--image",
+      "compose-roll-demo/app:v2",
+      "--pre-deploy",
+      `python3 -c "print('hook over ssh')"`,
+      "--smoke",
+      '/="release": "v2"',
+      "--warmup",
+      "/x5",
+    ]);
     expect(v2.run.code, v2.run.stderr).toBe(0);
     expect(v2.load.failed, JSON.stringify(v2.load.failures)).toBe(0);
     await expectFileMatches("compose-roll-demo/app:v2");
+    expect(v2.run.events.some((e) => e.type === "output" && e.line === "hook over ssh")).toBe(true);
+    const checks = v2.run.events.filter((e) => e.type === "check").map((e) => String(e.detail));
+    expect(checks.filter((d) => /^smoke check \/ on .*: 200, found/.test(d))).toHaveLength(3);
+    expect(checks.filter((d) => /^warm-up \/ on .*5 of 5 requests/.test(d))).toHaveLength(3);
+    expect(sshd.log()).toMatch(/direct_tcpip: originator .* target \S+ port 8000/);
 
     const undo = await underLoad(["undo", "web"]);
     expect(undo.run.code, undo.run.stderr).toBe(0);
