@@ -54,7 +54,9 @@ describe("planOneOff", () => {
     expect(body.HostConfig.RestartPolicy).toEqual({ Name: "no" });
     expect(body.HostConfig.PortBindings).toBeUndefined();
     expect(body.ExposedPorts).toBeUndefined();
-    expect(Object.keys(body.Labels ?? {}).filter((k) => k.startsWith("traefik."))).toEqual([]);
+    expect(Object.entries(body.Labels ?? {}).filter(([k]) => k.startsWith("traefik."))).toEqual([
+      ["traefik.enable", "false"],
+    ]);
     expect(body.Labels?.["com.compose-roll.revision"]).toBeUndefined();
   });
 

@@ -48,6 +48,10 @@ export function planOneOff({ container, oldImage, newImage, argv, task, slug }: 
   for (const [k, v] of Object.entries(body.Labels ?? {})) {
     if (!k.startsWith("traefik.") && !k.startsWith("com.compose-roll.")) labels[k] = v;
   }
+  // Traefik's Docker provider exposes every container by default (exposedByDefault) and names
+  // an unlabelled one's service after its compose service: the service's own. Explicitly off,
+  // so no user request can reach a migration container.
+  labels["traefik.enable"] = "false";
   labels[Label.oneoff] = "True";
   labels["com.docker.compose.slug"] = slug;
   labels[TASK_LABEL] = task;

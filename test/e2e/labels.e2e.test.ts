@@ -11,7 +11,9 @@ import { type LabelsStack, labelsArgs, startLabelsDemo, waitForServers } from ".
 let stack: LabelsStack;
 
 beforeAll(async () => {
-  stack = await startLabelsDemo("labels");
+  // Traefik's default: every container is routed unless it says traefik.enable=false, so a
+  // one-off hook container of the service would join its service if compose-roll let it.
+  stack = await startLabelsDemo("labels", { TRAEFIK_EXPOSED_BY_DEFAULT: "true" });
 });
 afterAll(async () => {
   await stack?.down();
@@ -104,8 +106,16 @@ describe("label mode", () => {
   });
 
   it("rolls v1 → v2 with zero failed requests, draining each old container by the drain file", async () => {
-    const { run, load } = await underLoad(["--image", "compose-roll-demo/app:v2"]);
+    // The pre-deploy one-off (same image, port 8000 EXPOSEd, nothing listening, no healthcheck)
+    // runs 6 s under load: Traefik must never send it a request.
+    const { run, load } = await underLoad([
+      "--image",
+      "compose-roll-demo/app:v2",
+      "--pre-deploy",
+      `python3 -c "import time; time.sleep(6); print('hook done')"`,
+    ]);
     expect(run.code, run.stderr).toBe(0);
+    expect(run.events.some((e) => e.type === "output" && e.line === "hook done")).toBe(true);
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(load.releases).toEqual(["v1", "v2"]);
     expect(load.lastRelease).toBe("v2");
