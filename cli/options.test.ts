@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
-import { checkImageRef, parseArgv, parseDuration, parseOptions, traefikFileOf } from "./options.js";
+import { checkImageRef, hookArgv, parseArgv, parseDuration, parseOptions, traefikFileOf } from "./options.js";
 
 it("parses durations as users write them, refusing the rest", () => {
   expect(parseDuration("90s", "x")).toBe(90_000);
@@ -48,6 +48,40 @@ it("refuses bad input before anything runs, saying what to do", () => {
   });
   // history and lock never touch Traefik: no file needed.
   expect(parseOptions("web", {}, "/srv", false).traefikFile).toBe("");
+});
+
+it("takes --check-host as a host name with an optional port from 1 to 65535, nothing else", () => {
+  const base = { traefikFile: "web.yml" };
+  for (const ok of ["shop.example.com", "localhost:8000", "10.0.0.1", "[::1]:443", "a-b.c"])
+    expect(parseOptions("web", { ...base, checkHost: ok }, "/srv").checkHost).toBe(ok);
+  for (const bad of [
+    "a b",
+    "shop:0",
+    "shop:99999",
+    "shop..com",
+    ".shop",
+    "shop.",
+    "-shop",
+    "shop\r\nX: 1",
+    "",
+  ])
+    expect(() => parseOptions("web", { ...base, checkHost: bad }, "/srv")).toThrow(
+      /^--check-host: .* is not a host name$/,
+    );
+});
+
+it("says why a hook list is not a command", () => {
+  expect(hookArgv(["python3", "manage.py", "migrate"], "--pre-deploy")).toEqual([
+    "python3",
+    "manage.py",
+    "migrate",
+  ]);
+  expect(() => hookArgv([], "x")).toThrow("x: [] is not a command: the list is empty");
+  expect(() => hookArgv(["", "migrate"], "x")).toThrow(
+    'x: ["","migrate"] is not a command: its program (the first word) is empty',
+  );
+  expect(() => hookArgv(["a", 1 as unknown as string], "x")).toThrow(/holds something other than a string$/);
+  expect(() => hookArgv(["a", "b\u0000"], "x")).toThrow(/holds a NUL character$/);
 });
 
 it("takes whole numbers only as digits, not as anything Number() would read", () => {

@@ -342,7 +342,14 @@ export function parseOptions(
 
 /** A Host header value: a DNS name or address, with an optional port; nothing that could split a header. */
 function checkHostName(text: string, what: string): string {
-  if (!/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?)(:\d{1,5})?$/.test(text)) {
+  // Dot-separated labels (none empty, none starting or ending in "-") or a bracketed IPv6
+  // address, then an optional port from 1 to 65535.
+  const m =
+    /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::(\d{1,5}))?$/.exec(
+      text,
+    );
+  const port = m?.[1] === undefined ? undefined : Number(m[1]);
+  if (!m || (port !== undefined && (port < 1 || port > 65535))) {
     throw new RefusedError(
       `${what}: ${shown(text)} is not a host name`,
       "give the name your app answers to, e.g. shop.example.com",
@@ -363,10 +370,20 @@ function listOf(v: string | string[] | undefined): string[] {
 /** A hook: words split like compose's `command:` (no shell), or an argv list as given. */
 export function hookArgv(v: string | string[], what: string): string[] {
   if (typeof v === "string") return splitWords(v, what);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL cannot be passed in argv
-  if (v.length === 0 || v.some((w) => typeof w !== "string" || /\u0000/.test(w)) || v[0] === "") {
+  const why =
+    v.length === 0
+      ? "the list is empty"
+      : v.some((w) => typeof w !== "string")
+        ? "it holds something other than a string"
+        : // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL cannot be passed in argv
+          v.some((w) => /\u0000/.test(w))
+          ? "a word holds a NUL character"
+          : v[0] === ""
+            ? "its program (the first word) is empty"
+            : undefined;
+  if (why) {
     throw new RefusedError(
-      `${what}: ${shown(JSON.stringify(v))} is not a command`,
+      `${what}: ${JSON.stringify(v)} is not a command: ${why}`,
       'give a list of words with the program first, e.g. ["python3", "manage.py", "migrate", "--noinput"]',
     );
   }

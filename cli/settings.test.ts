@@ -179,6 +179,13 @@ describe("refusals name the key, the block and the file", () => {
     expect(refusal({ project: { "pre-deploy": "migrate && collectstatic" } }).message).toMatch(
       /x-compose-roll.pre-deploy .* runs without a shell/,
     );
+    // Inside a list: the item is named, not "a list".
+    expect(refusal({ service: { smoke: ["/=v2", ""] } }).message).toBe(
+      `x-compose-roll.smoke of service web (${FILE}): item 2 of the list must not be empty, got ""`,
+    );
+    expect(refusal({ service: { smoke: {} } }).message).toMatch(
+      /smoke .*a string or a list of strings, got a mapping$/,
+    );
     expect(refusal({ project: { "migration-gate": "maybe" } }).message).toMatch(
       /migration-gate .*one of off, warn, refuse, got "maybe"/,
     );

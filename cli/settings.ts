@@ -237,8 +237,14 @@ function checked(
     }
     const key = issue.path[0] as SettingKey;
     const value = (block as Record<string, unknown>)[key];
+    // An issue inside a list (`smoke: [""]`) is about one item: name it, not "a list".
+    const at = issue.path[1];
+    const what =
+      typeof at === "number" && Array.isArray(value)
+        ? `item ${at + 1} of the list ${issue.message}, got ${describe(value[at])}`
+        : `${issue.message}, got ${describe(value)}`;
     throw new RefusedError(
-      `${label(key)}: ${issue.message}, got ${describe(value)}`,
+      `${label(key)}: ${what}`,
       `write it as --${key} takes it (\`compose-roll --help\`), or remove it`,
     );
   }

@@ -32,6 +32,32 @@ describe("splitWords (compose's `command:` splitting, no shell)", () => {
       expect((err as RefusedError).hint).toMatch(/"sh", "-c"/);
     }
     expect(split("'a && b'")).toEqual(["a && b"]);
+    // The operator is named as written, not by its first character.
+    for (const [t, op] of [
+      ["migrate && collectstatic", '"&&"'],
+      ["echo $(id)", '"$("'],
+      ["a >> log", '">>"'],
+      ["a;b", '";"'],
+    ])
+      expect(() => split(t as string)).toThrow(`has shell syntax ${op} but runs without a shell`);
+  });
+
+  it("refuses a line break between words (a shell would run two commands), not one around them", () => {
+    // A YAML `|` block of two commands, and the same typed with $'...'.
+    for (const t of [
+      "python3 manage.py migrate\npython3 manage.py collectstatic\n",
+      "migrate\r\ntouch x",
+      "a\n'b'",
+    ])
+      expect(() => split(t)).toThrow(/^--pre-deploy: .* has a line break between words/);
+    expect(split("python3 manage.py migrate --noinput\n")).toEqual([
+      "python3",
+      "manage.py",
+      "migrate",
+      "--noinput",
+    ]);
+    expect(split("\n migrate\r\n")).toEqual(["migrate"]);
+    expect(split("echo 'a\nb'")).toEqual(["echo", "a\nb"]); // quoted: one word, as a shell reads it
   });
 
   it("refuses empty, unclosed and dangling input", () => {

@@ -2,8 +2,8 @@
 // (go-shellwords without env or backtick expansion): whitespace separates words, single
 // quotes keep everything, double quotes keep all but \" and \\, a backslash escapes the
 // next character. No shell ever runs it, so shell syntax outside quotes (`;`, `&&`, `|`,
-// `>`, `(`, a backtick) would silently mean something else than the user wrote: refused,
-// with the way to ask for a shell explicitly.
+// `>`, `(`, a backtick, a line break between words) would silently mean something else
+// than the user wrote: refused, with the way to ask for a shell explicitly.
 import { RefusedError } from "../controller/errors.js";
 import { shown } from "./validate.js";
 
@@ -14,8 +14,13 @@ export function splitWords(text: string, what: string): string[] {
   let word = "";
   let inWord = false;
   let quote: "'" | '"' | undefined;
+  let lineBreak = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string;
+    // Only set outside quotes, and refused at the next word, so no quote is open here.
+    if (lineBreak && !/\s/.test(c)) {
+      throw refusal(text, what, "has a line break between words: a shell would run two commands");
+    }
     if (quote === "'") {
       if (c === "'") quote = undefined;
       else word += c;
@@ -45,9 +50,18 @@ export function splitWords(text: string, what: string): string[] {
       if (inWord) words.push(word);
       word = "";
       inWord = false;
+      // A shell ends a command at a line break; split as words, a YAML `|` block of two
+      // commands would run as one. A break before the first or after the last word is fine.
+      if ((c === "\n" || c === "\r") && words.length > 0) lineBreak = true;
       continue;
     }
-    if (OPERATORS.has(c)) throw refusal(text, what, `has shell syntax (${c}) but runs without a shell`);
+    if (OPERATORS.has(c)) {
+      // Name the operator as written: "&&", ">>", "$(" rather than its first character.
+      let op = c === "(" && word.endsWith("$") ? "$(" : c;
+      for (let j = i + 1; op !== "$(" && OPERATORS.has(text[j] as string) && op.length < 3; j++)
+        op += text[j];
+      throw refusal(text, what, `has shell syntax ${JSON.stringify(op)} but runs without a shell`);
+    }
     word += c;
     inWord = true;
   }

@@ -222,8 +222,8 @@ function normalize(text: string): string {
 
 function quote(arg: string): string {
   if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
-  if (!/[\n']/.test(arg)) return `'${arg}'`;
-  return `$'${arg.replaceAll("\\", "\\\\").replaceAll("'", "\\'").replaceAll("\n", "\\n")}'`;
+  if (!/[\n\r']/.test(arg)) return `'${arg}'`;
+  return `$'${arg.replaceAll("\\", "\\\\").replaceAll("'", "\\'").replaceAll("\n", "\\n").replaceAll("\r", "\\r")}'`;
 }
 
 function badInputDoc(runs: Ran[]): string {
@@ -252,7 +252,7 @@ function badInputDoc(runs: Ran[]): string {
     const env = Object.entries(c.env?.(ctx) ?? {}).map(([k, v]) => `${k}=${quote(v)} `);
     const command = `compose-roll ${args.map(quote).join(" ")}`.replace(stackArgText, "");
     out.push("", `${i + 1}. ${c.name}${c.fromEmpty ? " (from a directory without compose files)" : ""}`, "");
-    out.push(`       $ ${env.join("")}${normalize(command)}`);
+    out.push(`       $ ${normalize(env.join("") + command)}`);
     for (const line of run.stderr.split("\n").filter(Boolean)) out.push(`       ${normalize(line)}`);
     out.push(`       (exit ${run.code})`);
   });

@@ -49,6 +49,22 @@ export const FIXTURES = {
   "huge-history": "x-compose-roll:\n  history-limit: 1000000000\n",
   "hostile-setting": 'services:\n  web:\n    x-compose-roll:\n      traefik-service: "$(touch $MARKER)"\n',
   "hostile-hook": 'services:\n  web:\n    x-compose-roll:\n      pre-deploy: ["touch $MARKER", 1]\n',
+  // Deploy hooks and checks (issue 11).
+  "hook-shell":
+    'services:\n  web:\n    x-compose-roll:\n      pre-deploy: "python3 manage.py migrate && touch $MARKER"\n',
+  "hook-two-lines":
+    "services:\n  web:\n    x-compose-roll:\n      pre-deploy: |\n        python3 manage.py migrate\n        touch $MARKER\n",
+  "hook-empty-program":
+    'services:\n  web:\n    x-compose-roll:\n      post-deploy: ["", "manage.py", "clearsessions"]\n',
+  "hook-empty-list": "services:\n  web:\n    x-compose-roll:\n      pre-deploy: []\n",
+  "gate-number": "services:\n  web:\n    x-compose-roll:\n      migration-gate: 1\n",
+  "allow-breaking-string": 'x-compose-roll:\n  allow-breaking: "yes"\n',
+  "smoke-mapping": "services:\n  web:\n    x-compose-roll:\n      smoke: {}\n",
+  "smoke-empty-item": 'services:\n  web:\n    x-compose-roll:\n      smoke: ["/=release", ""]\n',
+  "warmup-count": "services:\n  web:\n    x-compose-roll:\n      warmup: [/visitsx0]\n",
+  "hook-timeout-bool": "x-compose-roll:\n  post-deploy-timeout: true\n",
+  "check-host-crlf":
+    'services:\n  web:\n    x-compose-roll:\n      check-host: "shop.example.com\\r\\nX-Forwarded-For: 1.2.3.4"\n',
 } as const;
 
 const IMG = "compose-roll-demo/app:v3";
@@ -85,6 +101,8 @@ export const CASES: BadInput[] = [
   { group: "hostile", name: "command substitution as the network", args: (c) => roll(c, "--network", `$(touch ${c.marker})`), names: /--network: "\$\(touch /, fix: /docker network ls/ },
   { group: "hostile", name: "command substitution in x-compose-roll", args: (c) => withFile(c, "hostile-setting"), names: /x-compose-roll\.traefik-service of service web .*"\$\(touch /, fix: /as Traefik's file does/ },
   { group: "hostile", name: "hook list with a non-string", args: (c) => withFile(c, "hostile-hook"), names: /x-compose-roll\.pre-deploy of service web/, fix: /expected a command/ },
+  { group: "hostile", name: "header injection (CRLF) as the check host", args: (c) => roll(c, "--check-host", "shop.example.com\r\nX-Forwarded-For: 1.2.3.4"), names: /--check-host: "shop\.example\.com\\r\\nX-Forwarded-For: 1\.2\.3\.4" is not a host name/, fix: /shop\.example\.com/ },
+  { group: "hostile", name: "header injection (CRLF) as the x-compose-roll check host", args: (c) => withFile(c, "check-host-crlf"), names: /x-compose-roll\.check-host of service web .*"shop\.example\.com\\r\\nX-Forwarded-For: 1\.2\.3\.4" is not a host name/, fix: /shop\.example\.com/ },
   // Services and projects
   { group: "service", name: "unknown service", args: (c) => ["nosuch", "--image", IMG, ...c.stack], names: /no service "nosuch" .*services: traefik, web/, fix: /--profile/ },
   { group: "service", name: "invalid service name", args: (c) => ["web/api", "--image", IMG, ...c.stack], names: /"web\/api" is not a valid compose service name/, fix: /config --services/ },
@@ -124,6 +142,48 @@ export const CASES: BadInput[] = [
   { group: "settings", name: "x-compose-roll that is not a mapping", args: (c) => withFile(c, "not-a-mapping"), names: /top-level x-compose-roll .*must be a mapping/, fix: /key: value/ },
   { group: "settings", name: "empty x-compose-roll value", args: (c) => withFile(c, "empty-value"), names: /x-compose-roll\.traefik-file of service web/, fix: /must not be empty/ },
   { group: "settings", name: "x-compose-roll port out of range", args: (c) => withFile(c, "port-range"), names: /x-compose-roll\.port of service web .*"70000"/, fix: /container port/ },
+  // Deploy hooks: split like compose's `command:`, never given to a shell.
+  { group: "hooks", name: "`&&` in a hook", args: (c) => roll(c, "--pre-deploy", `python3 manage.py migrate && touch ${c.marker}`), names: /--pre-deploy: "python3 manage\.py migrate && touch .*" has shell syntax "&&"/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "`;` in a hook", args: (c) => roll(c, "--post-deploy", `python3 manage.py clearsessions; touch ${c.marker}`), names: /--post-deploy: "python3 manage\.py clearsessions; touch .*" has shell syntax ";"/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "command substitution in a hook", args: (c) => roll(c, "--pre-deploy", `echo $(touch ${c.marker})`), names: /--pre-deploy: "echo \$\(touch .*" has shell syntax "\$\("/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "backticks in a hook", args: (c) => roll(c, "--pre-deploy", `echo \`touch ${c.marker}\``), names: /--pre-deploy: "echo `touch .*" has shell syntax "`"/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "redirection in a hook", args: (c) => roll(c, "--pre-deploy", `python3 manage.py migrate > ${c.marker}`), names: /--pre-deploy: "python3 manage\.py migrate > .*" has shell syntax ">"/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "unclosed quote in a hook", args: (c) => roll(c, "--pre-deploy", `python3 manage.py migrate --database 'replica`), names: /--pre-deploy: "python3 manage\.py migrate --database 'replica" has an unclosed '/, fix: /write the command as words/ },
+  { group: "hooks", name: "hook ending in a lone backslash", args: (c) => roll(c, "--pre-deploy", "python3 manage.py migrate \\"), names: /--pre-deploy: ".*migrate \\\\" ends in a lone backslash/, fix: /write the command as words/ },
+  { group: "hooks", name: "empty hook", args: (c) => roll(c, "--pre-deploy", ""), names: /--pre-deploy: "" is empty/, fix: /write the command as words/ },
+  { group: "hooks", name: "hook of blanks only", args: (c) => roll(c, "--post-deploy", "   "), names: /--post-deploy: " {3}" is empty/, fix: /write the command as words/ },
+  { group: "hooks", name: "two commands on two lines of a hook", args: (c) => roll(c, "--pre-deploy", `python3 manage.py migrate\ntouch ${c.marker}`), names: /--pre-deploy: "python3 manage\.py migrate\\ntouch .*" has a line break between words/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "`&&` in an x-compose-roll hook", args: (c) => withFile(c, "hook-shell"), names: /x-compose-roll\.pre-deploy of service web .*"python3 manage\.py migrate && touch .*" has shell syntax/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "x-compose-roll hook as a `|` block of two commands", args: (c) => withFile(c, "hook-two-lines"), names: /x-compose-roll\.pre-deploy of service web .* has a line break between words/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "x-compose-roll hook list with an empty program", args: (c) => withFile(c, "hook-empty-program"), names: /x-compose-roll\.post-deploy of service web .*\["","manage\.py","clearsessions"\] is not a command: its program \(the first word\) is empty/, fix: /program first/ },
+  { group: "hooks", name: "x-compose-roll hook that is an empty list", args: (c) => withFile(c, "hook-empty-list"), names: /x-compose-roll\.pre-deploy of service web .*\[\] is not a command: the list is empty/, fix: /program first/ },
+  { group: "hooks", name: "hostile COMPOSE_ROLL_PRE_DEPLOY", args: (c) => roll(c), env: (c) => ({ COMPOSE_ROLL_PRE_DEPLOY: `migrate | sh -c "touch ${c.marker}"` }), names: /COMPOSE_ROLL_PRE_DEPLOY: "migrate \| sh .*" has shell syntax "\|"/, fix: /"sh", "-c"/ },
+  { group: "hooks", name: "zero pre-deploy timeout", args: (c) => roll(c, "--pre-deploy-timeout", "0"), names: /--pre-deploy-timeout: "0" is too short/, fix: /at least 1s/ },
+  { group: "hooks", name: "pre-deploy timeout that is not a duration", args: (c) => roll(c, "--pre-deploy-timeout", "abc"), names: /--pre-deploy-timeout: "abc" is not a duration/, fix: /90s/ },
+  { group: "hooks", name: "post-deploy timeout of years", args: (c) => roll(c, "--post-deploy-timeout", "99999h"), names: /--post-deploy-timeout: "99999h" is longer than 24 days/, fix: /shorter/ },
+  { group: "hooks", name: "x-compose-roll hook timeout of the wrong type", args: (c) => withFile(c, "hook-timeout-bool"), names: /top-level x-compose-roll\.post-deploy-timeout .*got true/, fix: /expected a duration/ },
+  // Migration gate
+  { group: "gate", name: "unknown migration gate mode", args: (c) => roll(c, "--migration-gate", "maybe"), names: /--migration-gate: "maybe" is not a gate mode/, fix: /off, warn, refuse/ },
+  { group: "gate", name: "migration gate mode in capitals", args: (c) => roll(c, "--migration-gate", "REFUSE"), names: /--migration-gate: "REFUSE" is not a gate mode/, fix: /off, warn, refuse/ },
+  { group: "gate", name: "x-compose-roll migration gate that is a number", args: (c) => withFile(c, "gate-number"), names: /x-compose-roll\.migration-gate of service web .*got 1$/, fix: /one of off, warn, refuse/ },
+  { group: "gate", name: "bad COMPOSE_ROLL_MIGRATION_GATE", args: (c) => roll(c), env: () => ({ COMPOSE_ROLL_MIGRATION_GATE: "nope" }), names: /COMPOSE_ROLL_MIGRATION_GATE: .*got "nope"/, fix: /one of off, warn, refuse/ },
+  { group: "gate", name: "x-compose-roll allow-breaking as a string", args: (c) => withFile(c, "allow-breaking-string"), names: /top-level x-compose-roll\.allow-breaking .*got "yes"/, fix: /expected true or false/ },
+  { group: "gate", name: "bad COMPOSE_ROLL_ALLOW_BREAKING", args: (c) => roll(c), env: () => ({ COMPOSE_ROLL_ALLOW_BREAKING: "perhaps" }), names: /COMPOSE_ROLL_ALLOW_BREAKING: "perhaps" must be true or false/, fix: /COMPOSE_ROLL_ALLOW_BREAKING=false/ },
+  // Warm-up and smoke checks
+  { group: "checks", name: "warm-up path without a leading /", args: (c) => roll(c, "--warmup", "visits"), names: /--warmup: "visits" does not start with a URL path/, fix: /starting with \// },
+  { group: "checks", name: "warm-up of zero requests", args: (c) => roll(c, "--warmup", "/x0"), names: /--warmup: "\/x0" asks for 0 requests/, fix: /\/x10/ },
+  { group: "checks", name: "warm-up of 100000 requests", args: (c) => roll(c, "--warmup", "/x100000"), names: /--warmup: "\/x100000" asks for 100000 requests; the count must be from 1 to 1000/, fix: /\/x10/ },
+  { group: "checks", name: "warm-up path with a blank", args: (c) => roll(c, "--warmup", "/visits", "--warmup", "/my visits"), names: /--warmup: "\/my visits" does not start with a URL path/, fix: /percent-encode/ },
+  { group: "checks", name: "x-compose-roll warm-up of zero requests", args: (c) => withFile(c, "warmup-count"), names: /x-compose-roll\.warmup of service web .*"\/visitsx0" asks for 0 requests/, fix: /\/visitsx10/ },
+  { group: "checks", name: "smoke check without =", args: (c) => roll(c, "--smoke", "/version"), names: /--smoke: "\/version" has no "="/, fix: /\/version=v2/ },
+  { group: "checks", name: "smoke check with nothing to look for", args: (c) => roll(c, "--smoke", "/="), names: /--smoke: "\/=" has nothing after "="/, fix: /\/version=v2/ },
+  { group: "checks", name: "smoke check without a path", args: (c) => roll(c, "--smoke", "=v2"), names: /--smoke: "=v2" does not start with a URL path/, fix: /\/version=v2/ },
+  { group: "checks", name: "bad COMPOSE_ROLL_SMOKE", args: (c) => roll(c), env: () => ({ COMPOSE_ROLL_SMOKE: "version" }), names: /COMPOSE_ROLL_SMOKE: "version" has no "="/, fix: /\/version=v2/ },
+  { group: "checks", name: "x-compose-roll smoke that is a mapping", args: (c) => withFile(c, "smoke-mapping"), names: /x-compose-roll\.smoke of service web .*got a mapping/, fix: /a string or a list of strings/ },
+  { group: "checks", name: "x-compose-roll smoke list with an empty item", args: (c) => withFile(c, "smoke-empty-item"), names: /x-compose-roll\.smoke of service web .*item 2 of the list must not be empty, got ""/, fix: /--smoke takes it/ },
+  { group: "checks", name: "check host with a blank", args: (c) => roll(c, "--check-host", "a b"), names: /--check-host: "a b" is not a host name/, fix: /shop\.example\.com/ },
+  { group: "checks", name: "check host with a port out of range", args: (c) => roll(c, "--check-host", "shop.example.com:99999"), names: /--check-host: "shop\.example\.com:99999" is not a host name/, fix: /shop\.example\.com/ },
+  { group: "checks", name: "check host with an empty label", args: (c) => roll(c, "--check-host", "shop..example.com"), names: /--check-host: "shop\.\.example\.com" is not a host name/, fix: /shop\.example\.com/ },
   // Usage
   { group: "usage", name: "unknown option", args: (c) => roll(c, "--frobnicate"), names: /unknown option '--frobnicate'/, fix: /--help/ },
   { group: "usage", name: "unknown subcommand", args: () => ["lock", "frobnicate"], names: /unknown command 'frobnicate'/, fix: /--help/ },
