@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RollbackFailedError, RolledBackError } from "../controller/errors.js";
+import { PreDeployError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
 import { FakeWorld } from "../controller/fakes.test-support.js";
 import type { ImageInfo } from "../controller/model.js";
 import type { History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
@@ -81,6 +81,38 @@ describe("deploy", () => {
     expect(state.held).toBeUndefined();
     await deploy(context(world, state, 0), request(v1));
     expect(state.revisions.map((r) => r.number)).toEqual([1, 2, 3]);
+  });
+
+  it("runs the pre-deploy step under the lock before any container changes; its failure records nothing", async () => {
+    const world = new FakeWorld([v1, v2]).seed(2, v1);
+    const state = new MemoryState();
+    const seen: string[] = [];
+    const before = async () => {
+      seen.push(
+        `lock ${state.held ? "held" : "free"}, ${world.events.length} events, ${world.routed.length} routed`,
+      );
+      throw new PreDeployError("pre-deploy hook failed with exit code 1; nothing changed");
+    };
+    await expect(deploy(context(world, state, 0), { ...request(v2), before })).rejects.toThrow(
+      PreDeployError,
+    );
+    expect(seen).toEqual(["lock held, 0 events, 2 routed"]);
+    expect(state.revisions).toEqual([]);
+    expect(state.held).toBeUndefined();
+    expect([...world.replicasById.values()].map((r) => r.imageId)).toEqual([v1.id, v1.id]);
+  });
+
+  it("refuses what the rollout would refuse before the pre-deploy step runs (no migration for a rollout that never starts)", async () => {
+    const world = new FakeWorld([v1, v2]).seed(2, v1);
+    world.routed.pop(); // Traefik's file lists one of the two running containers: the rollout refuses
+    let ran = false;
+    const before = async () => {
+      ran = true;
+    };
+    await expect(deploy(context(world, new MemoryState(), 0), { ...request(v2), before })).rejects.toThrow(
+      RefusedError,
+    );
+    expect(ran).toBe(false);
   });
 
   it("keeps the lock when the restore fails too (repair resumes from it), releases it after a rollback", async () => {

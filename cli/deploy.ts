@@ -15,6 +15,7 @@ import type {
   ServiceRef,
 } from "../controller/ports.js";
 import {
+  baseline,
   type Deps,
   observe,
   type Recovery,
@@ -215,7 +216,12 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
   });
   const signal = AbortSignal.any([req.signal, lease.signal]);
   try {
-    await req.before?.(signal);
+    if (req.before) {
+      // What the rollout would refuse (Traefik's file out of step, mixed images) is refused
+      // before the hook: a migration must not run for a rollout that then never starts.
+      if (!stale) baseline(await observe(deps, svc), svc, { dead: true });
+      await req.before(signal);
+    }
     // Numbered under the lock, so no other run can record the same number meanwhile.
     let history = await readHistory(ctx);
     if (history.length === 0 && !stale) history = await recordStart(ctx, mine);
