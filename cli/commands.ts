@@ -146,6 +146,7 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
   let image: ImageInfo | undefined;
   const ctx = await openContext(service, raw, {
     traefik: true,
+    writeBack: true,
     // The image is resolved once, here, before anything changes: pulled if the policy says
     // so (like `docker compose up`), its ID keys the port, and it is what we roll to.
     portByImage: async (engine, { opts, reporter, log, servicePullPolicy }) => {
@@ -217,7 +218,7 @@ export function undoTarget(
 }
 
 export async function undoCommand(service: string | undefined, raw: RawOptions): Promise<void> {
-  const ctx = await openContext(service, raw, { traefik: true });
+  const ctx = await openContext(service, raw, { traefik: true, writeBack: true });
   const obs = await observe(ctx.deps, ctx.svc);
   const running = current(obs).image;
   const history = await ctx.history.list(ctx.svc).catch(() => []);
@@ -239,7 +240,7 @@ export async function undoCommand(service: string | undefined, raw: RawOptions):
  * one, a service that is not at its baseline goes back to its newest complete revision.
  */
 export async function repairCommand(service: string | undefined, raw: RawOptions): Promise<void> {
-  const ctx = await openContext(service, raw, { traefik: true });
+  const ctx = await openContext(service, raw, { traefik: true, writeBack: true });
   const held = await ctx.lock.read(ctx.svc);
   const obs = await observe(ctx.deps, ctx.svc);
   if (held) {

@@ -51,6 +51,11 @@ export interface ContextNeeds {
   /** Work out the routing mode even without `traefik` (status shows it). */
   mode?: boolean;
   /**
+   * The commands that may write the compose files back (roll, undo, repair) need the images
+   * as written, before interpolation: one more `docker compose config` (Project.rawImages).
+   */
+  writeBack?: boolean;
+  /**
    * Per-image ports, once Docker answers (a rollout makes sure of its image there, pulling
    * it when the pull policy says so, reporting through `reporter`).
    */
@@ -80,6 +85,7 @@ export async function openContext(
     env,
     envFiles: raw.envFile ?? [],
     profiles: raw.profile ?? [],
+    rawImages: needs.writeBack ?? false,
     ...(raw.projectName ? { projectName: raw.projectName } : {}),
   });
   log.debug({ host: host.url, source: host.source }, "Docker engine");

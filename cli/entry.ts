@@ -3,6 +3,8 @@
 // BEFORE loading anything else: the rest needs Node 22.12+ (commander 15, require(esm),
 // undici's zstd), and on an older Node it would die with a stack trace from deep inside a
 // dependency. So this file uses only syntax an old Node parses, and imports the rest lazily.
+import { statSync } from "node:fs";
+
 const NEED: [number, number] = [22, 12];
 const parts = process.versions.node.split(".").map(Number);
 const major = parts[0] || 0;
@@ -18,6 +20,22 @@ if (major < NEED[0] || (major === NEED[0] && minor < NEED[1])) {
 function fail(err: { message?: string; hint?: string }): void {
   process.stderr.write(`compose-roll: ${err.message}\n${err.hint ? `  what to do: ${err.hint}\n` : ""}`);
   process.exitCode = 2;
+}
+
+/**
+ * The CLI to run: dist/cli/bundle.js (`npm run build`; rolldown.config.mjs), which starts in
+ * about half the time and 12 MB less than the separate modules tsc emits, unless it is missing
+ * or older than main.js (a `tsc`-only build since: then it would run yesterday's code).
+ */
+function cli(): Promise<{ run(argv: string[]): Promise<void> }> {
+  const here = (f: string) => new URL(f, import.meta.url);
+  try {
+    if (statSync(here("./bundle.js")).mtimeMs >= statSync(here("./main.js")).mtimeMs)
+      return import("./bundle.js" as string);
+  } catch {
+    // no bundle: the modules tsc emitted
+  }
+  return import("./main.js");
 }
 
 if (process.env.COMPOSE_ROLL_DOCKER_PLUGIN) {
@@ -41,8 +59,8 @@ if (process.env.COMPOSE_ROLL_DOCKER_PLUGIN) {
     }
     delete process.env.COMPOSE_ROLL_DOCKER_PLUGIN;
     process.argv = [process.argv[0] ?? "node", "docker roll", ...call.args];
-    return import("./main.js").then((m) => m.run(process.argv));
+    return cli().then((m) => m.run(process.argv));
   });
 } else {
-  import("./main.js").then((m) => m.run(process.argv));
+  cli().then((m) => m.run(process.argv));
 }

@@ -5,23 +5,27 @@
 // that keeps its Traefik options in its compose file then rolls with `--image` alone.
 // Pure: the caller reads the compose file, the environment and the history.
 import { dirname, isAbsolute, resolve } from "node:path";
-import { z } from "zod";
+// zod/mini: the same checks and messages as zod, a fraction of the code to load once bundled.
+import { z } from "zod/mini";
 import { RefusedError } from "../controller/errors.js";
 import { GATE, type OptionNames, PULL, parseOptions, type RawOptions, withSettings } from "./options.js";
 
 const DURATION = 'expected a duration like "90s" or "2m", or a number of seconds';
 // Numbers are normalised to the strings parseOptions reads, as if typed after the flag.
-const duration = z.union([z.string(), z.number()], { error: DURATION }).transform(String);
-const count = z.union([z.string(), z.number()], { error: "expected a whole number" }).transform(String);
-const text = z.string({ error: "expected a string" }).min(1, { error: "must not be empty" });
+const duration = z.pipe(z.union([z.string(), z.number()], { error: DURATION }), z.transform(String));
+const count = z.pipe(
+  z.union([z.string(), z.number()], { error: "expected a whole number" }),
+  z.transform(String),
+);
+const text = z.string({ error: "expected a string" }).check(z.minLength(1, { error: "must not be empty" }));
 const hook = z.union([z.string(), z.array(z.string())], {
   error: "expected a command: a string of words, or a list of words",
 });
 const specs = z.union([text, z.array(text)], { error: "expected a string or a list of strings" });
 
 /** One `x-compose-roll` block. Keys are the long flags' names; values are checked by parseOptions. */
-export const settingsSchema = z
-  .strictObject({
+export const settingsSchema = z.partial(
+  z.strictObject({
     "traefik-api": text,
     "traefik-url": text,
     "traefik-file": text,
@@ -48,8 +52,8 @@ export const settingsSchema = z
     warmup: specs,
     smoke: specs,
     "check-host": text,
-  })
-  .partial();
+  }),
+);
 
 export type Settings = z.infer<typeof settingsSchema>;
 export type SettingKey = keyof Settings;

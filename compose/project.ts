@@ -25,6 +25,11 @@ export interface ProjectInput {
   env: Record<string, string | undefined>;
   envFiles?: string[];
   profiles?: string[];
+  /**
+   * Also read each service's image before interpolation (a second `docker compose config`,
+   * run beside the first): only writing the compose files back needs it (default true).
+   */
+  rawImages?: boolean;
 }
 
 export interface ServiceConfig {
@@ -55,8 +60,8 @@ export interface Project {
   settings?: unknown;
   /** The same project, for further `docker compose` calls. */
   args: ComposeArgs;
-  /** The image of each service before interpolation, as compose merged it. */
-  rawImages: Record<string, string | undefined>;
+  /** The image of each service before interpolation, as compose merged it (unless not asked for). */
+  rawImages?: Record<string, string | undefined>;
 }
 
 export async function loadProject(input: ProjectInput): Promise<Project> {
@@ -79,13 +84,15 @@ export async function loadProject(input: ProjectInput): Promise<Project> {
   // Services' own x- blocks are dropped by `--format json` in compose 2.31; YAML keeps them.
   const [model, raw] = await Promise.all([
     compose(args, ["config", "--format", "yaml"], run).then(yamlRecord),
-    compose(args, ["config", "--no-interpolate", "--format", "yaml"], run).then(yamlRecord),
+    input.rawImages === false
+      ? undefined
+      : compose(args, ["config", "--no-interpolate", "--format", "yaml"], run).then(yamlRecord),
   ]);
   const services: Record<string, ServiceConfig> = {};
   for (const [svc, def] of Object.entries(asRecord(model.services)))
     services[svc] = serviceConfig(asRecord(def));
   const rawImages: Record<string, string | undefined> = {};
-  for (const [svc, def] of Object.entries(asRecord(raw.services))) {
+  for (const [svc, def] of Object.entries(asRecord(raw?.services))) {
     const image = asRecord(def).image;
     rawImages[svc] = typeof image === "string" ? image : undefined;
   }
@@ -98,7 +105,7 @@ export async function loadProject(input: ProjectInput): Promise<Project> {
     services,
     ...(model["x-compose-roll"] !== undefined ? { settings: unescaped(model["x-compose-roll"]) } : {}),
     args: { ...args, projectName: name },
-    rawImages,
+    ...(raw ? { rawImages } : {}),
   };
 }
 

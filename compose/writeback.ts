@@ -51,6 +51,7 @@ export function imageSource(project: Project, service: string): ImageSource {
     const node = imageNode(readFileSync(file, "utf8"), service);
     if (node && typeof node.value === "string") found = { file, raw: node.value };
   }
+  if (!project.rawImages) throw new Error("compose-roll bug: the project was loaded without rawImages");
   const merged = project.rawImages[service];
   if (!found || found.raw !== merged) {
     throw new RefusedError(

@@ -3,11 +3,15 @@
 // cli/context.ts picks the adapters by transport: the runner's own filesystem and network
 // when the engine is local (unix://) or tcp://, and the ssh connection to the engine
 // (SFTP, forwarded TCP streams) for ssh://, so a runner needs no port but that one.
-import http, { type IncomingHttpHeaders } from "node:http";
+import type { Agent as HttpAgent, IncomingHttpHeaders } from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
+
+// Not `import http from "node:http"`: as an ES module namespace, node:http evaluates its lazy
+// WebSocket/MessageEvent exports, which load undici (+17 MB RSS, issue 12); require does not.
+const http = process.getBuiltinModule("node:http");
 
 export interface HostFiles {
   /** " on ssh://root@h:22" for a remote host, "" for the local one: appended to messages. */
@@ -102,7 +106,7 @@ export function hostHttp(connect?: Connector, resolve: Resolver = async (h) => h
       );
       return undefined;
     };
-  const pooled: Record<string, http.Agent> = {
+  const pooled: Record<string, HttpAgent> = {
     "http:": new http.Agent({ keepAlive: true }),
     "https:": new https.Agent({ keepAlive: true }),
   };

@@ -4,7 +4,7 @@
 // authenticated connection per process, opens one exec channel per HTTP connection (reused
 // through keep-alive), and checks the host key against known_hosts before sending anything.
 import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
+import type { Agent as HttpAgent } from "node:http";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,10 @@ import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
 import { hostName, keyTypeOf, verify } from "./knownHosts.js";
 import { hostKeyAlgorithms, hostKeyRefusal, type SshSetup } from "./sshAuth.js";
+
+// Not `import http from "node:http"`: as an ES module namespace, node:http evaluates its lazy
+// WebSocket/MessageEvent exports, which load undici (+17 MB RSS, issue 12); require does not.
+const http = process.getBuiltinModule("node:http");
 
 // ssh2 is CommonJS: its named exports are not visible to ESM, only the default object.
 const { Client } = ssh2;
@@ -28,7 +32,7 @@ export class SshTransport {
   private busy = 0;
   /** Open channels per connection: failed when it drops (see connectOnce). */
   private readonly channels = new Map<Client, Set<Duplex>>();
-  readonly agent: http.Agent;
+  readonly agent: HttpAgent;
 
   constructor(
     private readonly e: SshEndpoint,
