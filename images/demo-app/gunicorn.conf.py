@@ -1,10 +1,11 @@
-"""gunicorn settings for the demo app (Debian bookworm's gunicorn 20.1). Env overrides in caps."""
+"""gunicorn settings for the demo app (gunicorn 23.0 from PyPI, pinned in images/build). Env overrides in caps."""
 import os
 
 bind = "0.0.0.0:8000"
 
 # gthread: each worker serves several requests at once in threads, so a /slow/ request doesn't
-# block a worker, and idle keep-alive connections (Traefik pools them) don't pin a thread.
+# block a worker, and idle keep-alive connections (Traefik pools them) don't pin a thread; nor, since
+# gunicorn 21, do connections that have not sent a request yet (20.1 gave each a thread: #2781).
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
