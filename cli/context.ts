@@ -5,7 +5,7 @@
 import type { pino } from "pino";
 import { checkRollable, loadProject, type Project } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
-import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../controller/ports.js";
+import type { Actor, Clock, Lock, Reporter, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
 import { connectTo } from "../engine/docker.js";
 import { type ResolvedHost, resolveHost } from "../engine/host.js";
@@ -33,7 +33,8 @@ export interface Context {
   deps: Deps & { engine: DockerEngine; router: TraefikRouter | LabelRouter };
   /** How Traefik routes the service: a file compose-roll owns, or Docker labels. */
   mode: Mode;
-  history: History;
+  /** The revision records on the Docker host (latestIn: a project's, any service). */
+  history: DockerHistory;
   lock: Lock;
   actor: Actor;
   settings: Record<string, string>;
