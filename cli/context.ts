@@ -105,6 +105,7 @@ export async function openContext(
   const last = (await history.list(svc).catch(() => []))[0];
   log.debug({ settings: last?.settings }, "settings of the last revision");
   // Flags > COMPOSE_ROLL_* > the service's x-compose-roll > the project's > the last revision's.
+  const serviceFile = project.services[name]?.settingsFile;
   const resolved = resolveSettings({
     flags: raw,
     env: process.env,
@@ -112,6 +113,11 @@ export async function openContext(
     service: project.services[name]?.settings,
     serviceName: name,
     ...(project.files[0] ? { file: project.files[0] } : {}),
+    // An override file's block is named as that file's, not the first -f file's.
+    blockFiles: {
+      ...(project.settingsFile ? { project: project.settingsFile } : {}),
+      ...(serviceFile ? { service: serviceFile } : {}),
+    },
     projectDir: project.dir,
     ...(last?.settings ? { remembered: last.settings } : {}),
   });
