@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import type { SFTPWrapper, Stats } from "ssh2";
-import type { HostFiles } from "./hostio.js";
+import { type HostFiles, writeTarget } from "./hostio.js";
 import type { SshTransport } from "./ssh.js";
 
 /** SSH_FX_NO_SUCH_FILE */
@@ -28,6 +28,28 @@ async function statOrUndefined(sftp: SFTPWrapper, path: string): Promise<Stats |
   }
 }
 
+/** A symbolic link's target; undefined for anything else (a file, a directory, nothing). */
+async function linkOf(sftp: SFTPWrapper, path: string): Promise<string | undefined> {
+  let st: Stats;
+  try {
+    st = await call<Stats>((cb) => sftp.lstat(path, cb));
+  } catch (err) {
+    if (missing(err)) return undefined;
+    throw err;
+  }
+  return st.isSymbolicLink() ? call<string>((cb) => sftp.readlink(path, cb)) : undefined;
+}
+
+/** Creates `dir` unless it is there (another run may make it meanwhile). */
+async function ensureDir(sftp: SFTPWrapper, dir: string): Promise<void> {
+  if (await statOrUndefined(sftp, dir)) return;
+  await call<void>((cb) => sftp.mkdir(dir, { mode: 0o755 }, (e) => cb(e, undefined))).catch(
+    async (err: Error) => {
+      if (!(await statOrUndefined(sftp, dir))?.isDirectory()) throw err;
+    },
+  );
+}
+
 export function sftpFiles(ssh: SshTransport): HostFiles {
   return {
     where: ` on ${ssh.address}`,
@@ -42,18 +64,12 @@ export function sftpFiles(ssh: SshTransport): HostFiles {
       }),
     isDirectory: (path) =>
       ssh.withSftp(async (sftp) => (await statOrUndefined(sftp, path))?.isDirectory() ?? false),
-    mkdir: (path) =>
+    mkdir: (path) => ssh.withSftp((sftp) => ensureDir(sftp, path)),
+    writeAtomic: (link, text, linkTempDir) =>
       ssh.withSftp(async (sftp) => {
-        if (await statOrUndefined(sftp, path)) return;
-        await call<void>((cb) => sftp.mkdir(path, { mode: 0o755 }, (e) => cb(e, undefined))).catch(
-          async (err: Error) => {
-            // Another run made it meanwhile.
-            if (!(await statOrUndefined(sftp, path))?.isDirectory()) throw err;
-          },
-        );
-      }),
-    writeAtomic: (path, text, tempDir) =>
-      ssh.withSftp(async (sftp) => {
+        // Through a symbolic link: its target is replaced, from a temp file beside it.
+        const { path, tempDir } = await writeTarget(link, linkTempDir, (p) => linkOf(sftp, p));
+        if (tempDir !== linkTempDir) await ensureDir(sftp, tempDir);
         const st = await statOrUndefined(sftp, path);
         const mode = st ? st.mode & 0o7777 : 0o644;
         const tmp = join(tempDir, `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
@@ -90,8 +106,10 @@ export function sftpFiles(ssh: SshTransport): HostFiles {
           })
           .catch(() => undefined);
       }),
-    checkWritable: (path, tempDir) =>
+    checkWritable: (link, linkTempDir) =>
       ssh.withSftp(async (sftp) => {
+        const { path, tempDir } = await writeTarget(link, linkTempDir, (p) => linkOf(sftp, p));
+        if (tempDir !== linkTempDir) await ensureDir(sftp, tempDir);
         const size = (await statOrUndefined(sftp, path))?.size ?? 0;
         const tmp = join(tempDir, `${basename(path)}.${process.pid}.check.tmp`);
         const handle = await call<Buffer>((cb) => sftp.open(tmp, "w", cb));
