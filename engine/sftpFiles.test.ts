@@ -18,17 +18,22 @@ function sftpError(err: unknown): Error {
   return Object.assign(new Error(e.message), { code: e.code === "ENOENT" ? 2 : 4 });
 }
 
-function fakeSftp() {
+/** Requests the server fails (after doing them, as a close whose flush fails has still closed). */
+type Failures = Partial<Record<"write" | "close", string>>;
+
+function fakeSftp(failures: Failures = {}) {
   const handles = new Map<string, number>();
   let seq = 0;
   const handleOf = (h: Buffer) => handles.get(h.toString()) as number;
-  const run = (cb: Cb, fn: () => unknown) => {
+  const run = (cb: Cb, fn: () => unknown, name?: keyof Failures) => {
     let v: unknown;
     try {
       v = fn();
     } catch (err) {
       return void setImmediate(() => cb(sftpError(err)));
     }
+    const failure = name && failures[name];
+    if (failure) return void setImmediate(() => cb(Object.assign(new Error(failure), { code: 4 })));
     setImmediate(() => cb(undefined, v));
   };
   const FLAGS: Record<string, string> = { r: "r", w: "w", wx: "wx" };
@@ -49,24 +54,28 @@ function fakeSftp() {
       });
     },
     write: (h: Buffer, data: Buffer, off: number, len: number, pos: number, cb: Cb) =>
-      run(cb, () => fs.writeSync(handleOf(h), data, off, len, pos)),
+      run(cb, () => fs.writeSync(handleOf(h), data, off, len, pos), "write"),
     fchmod: (h: Buffer, mode: number, cb: Cb) => run(cb, () => fs.fchmodSync(handleOf(h), mode)),
     fchown: (h: Buffer, uid: number, gid: number, cb: Cb) =>
       run(cb, () => fs.fchownSync(handleOf(h), uid, gid)),
     ext_openssh_fsync: (h: Buffer, cb: Cb) => run(cb, () => fs.fsyncSync(handleOf(h))),
     close: (h: Buffer, cb: Cb) =>
-      run(cb, () => {
-        fs.closeSync(handleOf(h));
-        handles.delete(h.toString());
-      }),
+      run(
+        cb,
+        () => {
+          fs.closeSync(handleOf(h));
+          handles.delete(h.toString());
+        },
+        "close",
+      ),
     ext_openssh_rename: (from: string, to: string, cb: Cb) => run(cb, () => fs.renameSync(from, to)),
     unlink: (p: string, cb: Cb) => run(cb, () => fs.unlinkSync(p)),
   };
   return { sftp: sftp as unknown as SFTPWrapper, open: () => handles.size };
 }
 
-function files() {
-  const fake = fakeSftp();
+function files(failures: Failures = {}) {
+  const fake = fakeSftp(failures);
   const ssh = {
     address: "ssh://deploy@docker-host:22",
     withSftp: <T>(fn: (s: SFTPWrapper) => Promise<T>) => fn(fake.sftp),
@@ -108,6 +117,27 @@ describe("sftpFiles", () => {
     expect(openHandles()).toBe(0);
     await expect(f.checkWritable(path, join(dynamic, "nowhere"))).rejects.toThrow();
     expect(openHandles()).toBe(0);
+  });
+
+  it("fails a check whose temp file does not close cleanly (a deferred ENOSPC), and removes it", async () => {
+    const { dynamic, tmp } = await traefikDir();
+    const { files: f, openHandles } = files({ close: "Failure: no space left on device" });
+    const path = join(dynamic, "web.yml");
+    fs.writeFileSync(path, "a: 1\n");
+    await expect(f.checkWritable(path, tmp)).rejects.toThrow(/no space left/);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+    expect(openHandles()).toBe(0);
+  });
+
+  it("reports why a write failed, not the close after it; the file is left as it was", async () => {
+    const { dynamic, tmp } = await traefikDir();
+    const { files: f } = files({ write: "Failure: quota exceeded", close: "Failure: bad handle" });
+    const path = join(dynamic, "web.yml");
+    fs.writeFileSync(path, "a: 1\n");
+    await expect(f.writeAtomic(path, "a: 2\n", tmp)).rejects.toThrow(/quota exceeded/);
+    await expect(f.checkWritable(path, tmp)).rejects.toThrow(/quota exceeded/);
+    expect(fs.readFileSync(path, "utf8")).toBe("a: 1\n");
+    expect(fs.readdirSync(tmp)).toEqual([]);
   });
 
   it("writes through a symbolic link: the link stays, its target is replaced beside it", async () => {
