@@ -5,7 +5,7 @@
 import type { pino } from "pino";
 import { checkRollable, loadProject, type Project } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
-import type { Actor, Clock, History, Lock, Reporter, ServiceRef } from "../controller/ports.js";
+import type { Actor, Clock, Lock, Reporter, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
 import { connectTo } from "../engine/docker.js";
 import { type ResolvedHost, resolveHost } from "../engine/host.js";
@@ -33,7 +33,8 @@ export interface Context {
   deps: Deps & { engine: DockerEngine; router: TraefikRouter | LabelRouter };
   /** How Traefik routes the service: a file compose-roll owns, or Docker labels. */
   mode: Mode;
-  history: History;
+  /** The revision records on the Docker host (latestIn: a project's, any service). */
+  history: DockerHistory;
   lock: Lock;
   actor: Actor;
   settings: Record<string, string>;
@@ -110,6 +111,7 @@ export async function openContext(
   const last = (await history.list(svc).catch(() => []))[0];
   log.debug({ settings: last?.settings }, "settings of the last revision");
   // Flags > COMPOSE_ROLL_* > the service's x-compose-roll > the project's > the last revision's.
+  const serviceFile = project.services[name]?.settingsFile;
   const resolved = resolveSettings({
     flags: raw,
     env: process.env,
@@ -117,6 +119,11 @@ export async function openContext(
     service: project.services[name]?.settings,
     serviceName: name,
     ...(project.files[0] ? { file: project.files[0] } : {}),
+    // An override file's block is named as that file's, not the first -f file's.
+    blockFiles: {
+      ...(project.settingsFile ? { project: project.settingsFile } : {}),
+      ...(serviceFile ? { service: serviceFile } : {}),
+    },
     projectDir: project.dir,
     ...(last?.settings ? { remembered: last.settings } : {}),
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PreDeployError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
 import { FakeWorld } from "../controller/fakes.test-support.js";
-import type { ImageInfo } from "../controller/model.js";
+import type { ImageInfo, Replica } from "../controller/model.js";
 import type { History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
 import { type DeployContext, deploy, historyLost } from "./deploy.js";
 
@@ -125,6 +125,20 @@ describe("deploy", () => {
     const clean = new MemoryState();
     await expect(deploy(context(world, clean, 0), request(v2))).rejects.toThrow(RolledBackError);
     expect(clean.held).toBeUndefined();
+  });
+
+  it("has the lock count an exited container as a replica, as the rollout and its restore do", async () => {
+    // docker-rollout#20: one of three replicas died; the rollout replaces it like the others,
+    // so a repair from the kept lock must converge to three, not to the two still running.
+    const world = new FakeWorld([v1, v2], { verify: v2.id, stop: "*" }).seed(3, v1);
+    const dead = [...world.replicasById.values()][2] as Replica;
+    Object.assign(dead, { running: false, exitCode: 137 });
+    world.routed = world.routed.filter((u) => u !== dead.url);
+    const state = new MemoryState();
+    await expect(deploy(context(world, state, 0), request(v2))).rejects.toThrow(RollbackFailedError);
+    expect(world.events.find((e) => e.type === "start")).toMatchObject({ replicas: 3 });
+    expect(state.acquired[0]).toMatchObject({ replicas: 3 });
+    expect(state.held).toMatchObject({ previous: { id: v1.id }, replicas: 3 });
   });
 
   it("exits 3 at once when another live rollout holds the lock and --wait is 0", async () => {

@@ -21,6 +21,7 @@ import {
   type Recovery,
   type RolloutRequest,
   type RolloutResult,
+  replicaCount,
   rollout,
 } from "../controller/rollout.js";
 import { systemClock } from "../engine/index.js";
@@ -177,7 +178,8 @@ async function lockInfo(ctx: DeployContext, req: DeployRequest): Promise<LockInf
     target: { ref: req.image.ref, id: req.image.id },
     previous: now.image,
     revision: (history[0]?.number ?? 0) + 1,
-    replicas: now.replicas,
+    // What the rollout restores to (exited containers counted), not only the running ones.
+    replicas: replicaCount(obs),
     command: req.command,
     ...(tag ? { process: tag } : {}),
     leaseMs: ctx.leaseMs,

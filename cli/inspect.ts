@@ -1,8 +1,10 @@
 // Read-only commands (history, status, lock status) and the one lock repair a human may do
 // (lock release). They print for people, or one JSON document with --json.
+import { RefusedError } from "../controller/errors.js";
 import type { Observation } from "../controller/model.js";
 import type { Revision } from "../controller/ports.js";
 import { observe } from "../controller/rollout.js";
+import { call } from "../engine/docker.js";
 import { human } from "../state/index.js";
 import { describeDrain } from "../traefik/labels.js";
 import { openContext } from "./context.js";
@@ -70,6 +72,7 @@ export function drift(obs: Observation): string[] {
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false, mode: true });
   const obs = await observe(ctx.deps, ctx.svc);
+  if (obs.replicas.length === 0) await checkProjectKnown(ctx);
   const lock = await ctx.lock.read(ctx.svc);
   const problems = drift(obs);
   const { mode } = ctx;
@@ -116,6 +119,27 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
     obs.routed.some((u) => !obs.replicas.some((r) => r.url === u));
   if (unsynced)
     out(`to make Traefik serve exactly the running containers: compose-roll sync ${ctx.svc.service}`);
+}
+
+/**
+ * A project the Docker host has no container of (running or not) and no rollout recorded
+ * for is a typo or the wrong host: an empty table would say "all is well" instead.
+ */
+async function checkProjectKnown(ctx: Awaited<ReturnType<typeof openContext>>): Promise<void> {
+  const { project } = ctx.svc;
+  const { docker } = ctx.deps.engine;
+  const containers = await call(`list the containers of project ${project}`, () =>
+    docker.listContainers({
+      all: true,
+      limit: 1,
+      filters: { label: [`com.docker.compose.project=${project}`] },
+    }),
+  );
+  if (containers.length > 0 || (await ctx.history.latestIn(project))) return;
+  throw new RefusedError(
+    `no compose project ${project} on this Docker host: no container of it, and no compose-roll rollout of it recorded`,
+    "`docker compose ls -a` lists the projects there: name one with -p (a project not started yet: `docker compose up -d` first)",
+  );
 }
 
 export async function lockStatusCommand(service: string | undefined, raw: RawOptions): Promise<void> {

@@ -226,6 +226,25 @@ describe("refusals name the key, the block and the file", () => {
     );
   });
 
+  it("the file that declares the block, when compose merged several", () => {
+    const OVERRIDE = "/srv/shop/compose.override.yaml";
+    const blockFiles = { service: OVERRIDE };
+    expect(refusal({ blockFiles, service: { drain: "soon" } }).message).toBe(
+      `x-compose-roll.drain of service web (${OVERRIDE}): "soon" is not a duration`,
+    );
+    expect(refusal({ blockFiles, service: { drian: "5s" } }).message).toBe(
+      `x-compose-roll of service web (${OVERRIDE}): unknown key "drian"`,
+    );
+    expect(refusal({ blockFiles, project: { drain: "soon" } }).message).toBe(
+      `top-level x-compose-roll.drain (${FILE}): "soon" is not a duration`,
+    );
+    expect(refusal({ blockFiles: { project: OVERRIDE }, project: ["drain: 5s"] }).message).toBe(
+      `top-level x-compose-roll (${OVERRIDE}) must be a mapping of settings, got a list`,
+    );
+    const { sources } = resolveSettings({ ...base, blockFiles, service: { drain: "5s" } });
+    expect(sources.drain).toBe(`x-compose-roll (service web, ${OVERRIDE})`);
+  });
+
   it("a bad value even when a higher layer overrides it: the file is wrong either way", () => {
     expect(refusal({ flags: { drain: "1s" }, project: { drain: "soon" } }).message).toMatch(/drain .*soon/);
   });

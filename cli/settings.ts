@@ -81,6 +81,11 @@ export interface SettingsInput {
   serviceName?: string;
   /** The compose file, for messages; its directory is the fallback project directory. */
   file?: string;
+  /**
+   * The file that declares each block, when compose merged several (an override file's
+   * block): named in its refusals and sources instead of `file`.
+   */
+  blockFiles?: { project?: string; service?: string };
   /** The compose project directory: relative paths in the compose file are relative to it. */
   projectDir?: string;
   /** The last revision's settings (settingsOf), keyed by RawOptions field. */
@@ -113,18 +118,21 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     envLayer(input.env),
   ];
   const dir = input.projectDir ?? (input.file ? dirname(input.file) : undefined);
-  const inFile = input.file ? ` (${input.file})` : "";
   if (input.service !== undefined && input.service !== null) {
     const svc = `service ${input.serviceName ?? "?"}`;
+    const file = input.blockFiles?.service ?? input.file;
+    const inFile = file ? ` (${file})` : "";
     layers.push(
       blockLayer(input.service, {
         name: (key) => `x-compose-roll${key ? `.${key}` : ""} of ${svc}${inFile}`,
-        source: `x-compose-roll (${svc}${input.file ? `, ${input.file}` : ""})`,
+        source: `x-compose-roll (${svc}${file ? `, ${file}` : ""})`,
         dir,
       }),
     );
   }
   if (input.project !== undefined && input.project !== null) {
+    const file = input.blockFiles?.project ?? input.file;
+    const inFile = file ? ` (${file})` : "";
     layers.push(
       blockLayer(input.project, {
         name: (key) => `top-level x-compose-roll${key ? `.${key}` : ""}${inFile}`,

@@ -69,6 +69,28 @@ describe("loadProject", () => {
     expect(p.services.web?.settings).toEqual({ "max-surge": 2 });
   });
 
+  it("knows which file declares each x-compose-roll block: the last one, as compose merges them", async () => {
+    const d = dir({
+      "compose.yaml":
+        "x-compose-roll: {drain: 5s}\nservices:\n  web:\n    image: a\n    x-compose-roll: {max-surge: 2}\n  api:\n    image: b\n    x-compose-roll: {drain: 1s}\n",
+      "compose.override.yaml": "services:\n  web:\n    x-compose-roll: {drain: soon}\n  api:\n    image: c\n",
+      "prod.yaml": "x-compose-roll: {drain: 9s}\n",
+    });
+    const found = await loadProject({ files: [], cwd: d, env: process.env });
+    expect(found.services.web?.settings).toEqual({ drain: "soon" });
+    expect(found.services.web?.settingsFile).toBe(join(d, "compose.override.yaml"));
+    expect(found.services.api?.settingsFile).toBe(join(d, "compose.yaml"));
+    expect(found.settingsFile).toBe(join(d, "compose.yaml"));
+    const three = await loadProject({
+      files: ["compose.yaml", "compose.override.yaml", "prod.yaml"],
+      cwd: d,
+      env: process.env,
+    });
+    expect(three.settings).toEqual({ drain: "9s" });
+    expect(three.settingsFile).toBe(join(d, "prod.yaml"));
+    expect(three.services.web?.settingsFile).toBe(join(d, "compose.override.yaml"));
+  });
+
   it("reads a literal $ in x-compose-roll as written, not as compose's $$ escape", async () => {
     const d = dir({
       "compose.yaml":

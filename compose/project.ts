@@ -2,7 +2,7 @@
 // them, then `docker compose config` for the model (interpolation, env files, profiles,
 // extends, include). Files are optional: a CI job that only knows `-p` and the service (say,
 // `undo` at 3 a.m.) goes by the containers' labels alone.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
@@ -45,6 +45,8 @@ export interface ServiceConfig {
   pullPolicy?: string;
   /** The service's `x-compose-roll` block, unvalidated (cli/settings.ts validates). */
   settings?: unknown;
+  /** The file that declares it (see declaringFile), for refusals to name. */
+  settingsFile?: string;
 }
 
 export interface Project {
@@ -58,6 +60,8 @@ export interface Project {
   services: Record<string, ServiceConfig>;
   /** The top-level `x-compose-roll` block, unvalidated. */
   settings?: unknown;
+  /** The file that declares it (see declaringFile), for refusals to name. */
+  settingsFile?: string;
   /** The same project, for further `docker compose` calls. */
   args: ComposeArgs;
   /** The image of each service before interpolation, as compose merged it (unless not asked for). */
@@ -88,15 +92,23 @@ export async function loadProject(input: ProjectInput): Promise<Project> {
       ? undefined
       : compose(args, ["config", "--no-interpolate", "--format", "yaml"], run).then(yamlRecord),
   ]);
+  const texts = files.map(readYaml);
   const services: Record<string, ServiceConfig> = {};
-  for (const [svc, def] of Object.entries(asRecord(model.services)))
-    services[svc] = serviceConfig(asRecord(def));
+  for (const [svc, def] of Object.entries(asRecord(model.services))) {
+    const cfg = serviceConfig(asRecord(def));
+    const file =
+      cfg.settings !== undefined && declaringFile(files, texts, ["services", svc, "x-compose-roll"]);
+    if (file) cfg.settingsFile = file;
+    services[svc] = cfg;
+  }
   const rawImages: Record<string, string | undefined> = {};
   for (const [svc, def] of Object.entries(asRecord(raw?.services))) {
     const image = asRecord(def).image;
     rawImages[svc] = typeof image === "string" ? image : undefined;
   }
   const name = typeof model.name === "string" ? model.name : normalizeProjectName(basename(dir));
+  const settingsFile =
+    model["x-compose-roll"] !== undefined && declaringFile(files, texts, ["x-compose-roll"]);
   return {
     name,
     dir,
@@ -104,6 +116,7 @@ export async function loadProject(input: ProjectInput): Promise<Project> {
     envFiles: envFiles.length ? envFiles : [join(dir, ".env")],
     services,
     ...(model["x-compose-roll"] !== undefined ? { settings: unescaped(model["x-compose-roll"]) } : {}),
+    ...(settingsFile ? { settingsFile } : {}),
     args: { ...args, projectName: name },
     ...(raw ? { rawImages } : {}),
   };
@@ -155,6 +168,29 @@ function findFiles(input: ProjectInput): string[] {
       return [join(dir, name), ...(override ? [override] : [])];
     }
     if (dir === dirname(dir)) return [];
+  }
+}
+
+/**
+ * Of the files compose merged, the one whose own YAML has `path` (an `x-compose-roll` key):
+ * the last, since compose takes an extension block whole from the last file that sets it.
+ * Undefined when none does (the block came through `extends` or `include`).
+ */
+function declaringFile(files: string[], texts: unknown[], path: string[]): string | undefined {
+  for (let i = files.length - 1; i >= 0; i--) {
+    let node: unknown = texts[i];
+    for (const key of path) node = asRecord(node)[key];
+    if (node !== undefined) return files[i];
+  }
+  return undefined;
+}
+
+/** A compose file's own YAML (anchors and `<<` merges resolved); compose has parsed it already. */
+function readYaml(file: string): unknown {
+  try {
+    return parse(readFileSync(file, "utf8"), { merge: true });
+  } catch {
+    return undefined;
   }
 }
 

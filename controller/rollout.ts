@@ -176,11 +176,20 @@ function stopped(signal: AbortSignal): Error | undefined {
   return signal.aborted && signal.reason instanceof ComposeRollError ? signal.reason : undefined;
 }
 
+/**
+ * How many replicas a rollout from `obs` keeps, and its restore goes back to: every container
+ * of the service, running or exited (baseline's `dead` are replaced like the others). The
+ * lock records the same number, so a repair from it converges to what this run would have.
+ */
+export function replicaCount(obs: Observation): number {
+  return obs.replicas.length;
+}
+
 async function fresh(deps: Deps, obs: Observation, svc: ServiceRef) {
   const base = baseline(obs, svc, { dead: true });
   const first = base.replicas.reduce((a, b) => (a.number <= b.number ? a : b));
   const template = await deps.engine.template(first.id);
-  return { template, from: template.sourceImage, n: base.replicas.length + base.dead.length };
+  return { template, from: template.sourceImage, n: replicaCount(obs) };
 }
 
 async function resume(deps: Deps, obs: Observation, svc: ServiceRef, rec: Recovery) {

@@ -6,6 +6,7 @@
 import type { Agent as HttpAgent, IncomingHttpHeaders } from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 
@@ -24,13 +25,44 @@ export interface HostFiles {
   /**
    * Replaces `path` atomically: a temp file in `tempDir` (same filesystem), synced, renamed
    * over `path`. Keeps the file's mode, and its owner when allowed. Rejects with the cause.
+   * A symbolic link at `path` is kept: the file it leads to is replaced (see writeTarget).
    */
   writeAtomic(path: string, text: string, tempDir: string): Promise<void>;
   /**
    * Proves a rewrite of `path` will fit: writes (and removes) a file in `tempDir` twice the
    * size of `path`, so a read-only mount or a full disk is refused before anything changes.
+   * Through a symbolic link, where writeAtomic would write (see writeTarget).
    */
   checkWritable(path: string, tempDir: string): Promise<void>;
+}
+
+/** Linux's MAXSYMLINKS: more links than this in a row is a loop. */
+const MAX_LINKS = 40;
+
+/**
+ * Where a write of `path` lands so that a symbolic link there survives it: the file at the
+ * end of its chain of links (a relative target resolves against its link's directory), or
+ * `path` itself when it is no link (or does not exist). A dangling link names the file to
+ * create. The temp directory moves with it, under the same name beside that file: the
+ * rename must stay on the target's filesystem. `readLink` gives a link's target, or
+ * undefined for anything that is not a link.
+ */
+export async function writeTarget(
+  path: string,
+  tempDir: string,
+  readLink: (path: string) => Promise<string | undefined>,
+): Promise<{ path: string; tempDir: string }> {
+  let target = path;
+  for (let i = 0; i < MAX_LINKS; i++) {
+    const next = await readLink(target);
+    if (next === undefined) {
+      return target === path
+        ? { path, tempDir }
+        : { path: target, tempDir: join(dirname(target), basename(tempDir)) };
+    }
+    target = isAbsolute(next) ? next : resolve(dirname(target), next);
+  }
+  throw new Error(`${path}: too many levels of symbolic links`);
 }
 
 export interface HttpRequest {

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import type { SFTPWrapper, Stats } from "ssh2";
-import type { HostFiles } from "./hostio.js";
+import { type HostFiles, writeTarget } from "./hostio.js";
 import type { SshTransport } from "./ssh.js";
 
 /** SSH_FX_NO_SUCH_FILE */
@@ -28,6 +28,72 @@ async function statOrUndefined(sftp: SFTPWrapper, path: string): Promise<Stats |
   }
 }
 
+/** A symbolic link's target; undefined for anything else (a file, a directory, nothing). */
+async function linkOf(sftp: SFTPWrapper, path: string): Promise<string | undefined> {
+  let st: Stats;
+  try {
+    st = await call<Stats>((cb) => sftp.lstat(path, cb));
+  } catch (err) {
+    if (missing(err)) return undefined;
+    throw err;
+  }
+  return st.isSymbolicLink() ? call<string>((cb) => sftp.readlink(path, cb)) : undefined;
+}
+
+/** Creates `dir` unless it is there (another run may make it meanwhile). */
+async function ensureDir(sftp: SFTPWrapper, dir: string): Promise<void> {
+  if (await statOrUndefined(sftp, dir)) return;
+  await call<void>((cb) => sftp.mkdir(dir, { mode: 0o755 }, (e) => cb(e, undefined))).catch(
+    async (err: Error) => {
+      if (!(await statOrUndefined(sftp, dir))?.isDirectory()) throw err;
+    },
+  );
+}
+
+interface TempOptions {
+  /** Refuse a name that is taken ("wx"); else truncate it ("w"). */
+  exclusive?: boolean;
+  /** The mode to leave it with: the server applies its umask at open, so it is set again. */
+  mode?: number;
+  /** The owner to give it, when the server lets us (best effort). */
+  owner?: { uid: number; gid: number };
+}
+
+/**
+ * Writes `data` to a new file `tmp` and syncs it (fsync@openssh.com, when the server has
+ * it), then closes it; a failed close fails the write (a flush it could not do). What failed
+ * first is what is reported. The caller removes `tmp` when it is not to stay.
+ */
+async function writeTemp(
+  sftp: SFTPWrapper,
+  tmp: string,
+  data: Buffer,
+  opts: TempOptions = {},
+): Promise<void> {
+  const { mode, owner } = opts;
+  const flags = opts.exclusive ? "wx" : "w";
+  const handle = await call<Buffer>((cb) => sftp.open(tmp, flags, mode === undefined ? {} : { mode }, cb));
+  let failed = true;
+  try {
+    await call<void>((cb) => sftp.write(handle, data, 0, data.length, 0, (e) => cb(e, undefined)));
+    if (mode !== undefined) await call<void>((cb) => sftp.fchmod(handle, mode, (e) => cb(e, undefined)));
+    if (owner)
+      await call<void>((cb) => sftp.fchown(handle, owner.uid, owner.gid, (e) => cb(e, undefined))).catch(
+        () => undefined,
+      );
+    await call<void>((cb) => sftp.ext_openssh_fsync(handle, (e) => cb(e, undefined))).catch(() => undefined);
+    failed = false;
+  } finally {
+    await call<void>((cb) => sftp.close(handle, (e) => cb(e, undefined))).catch((err: Error) => {
+      if (!failed) throw err;
+    });
+  }
+}
+
+async function removeTemp(sftp: SFTPWrapper, tmp: string): Promise<void> {
+  await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e, undefined))).catch(() => undefined);
+}
+
 export function sftpFiles(ssh: SshTransport): HostFiles {
   return {
     where: ` on ${ssh.address}`,
@@ -42,41 +108,23 @@ export function sftpFiles(ssh: SshTransport): HostFiles {
       }),
     isDirectory: (path) =>
       ssh.withSftp(async (sftp) => (await statOrUndefined(sftp, path))?.isDirectory() ?? false),
-    mkdir: (path) =>
+    mkdir: (path) => ssh.withSftp((sftp) => ensureDir(sftp, path)),
+    writeAtomic: (link, text, linkTempDir) =>
       ssh.withSftp(async (sftp) => {
-        if (await statOrUndefined(sftp, path)) return;
-        await call<void>((cb) => sftp.mkdir(path, { mode: 0o755 }, (e) => cb(e, undefined))).catch(
-          async (err: Error) => {
-            // Another run made it meanwhile.
-            if (!(await statOrUndefined(sftp, path))?.isDirectory()) throw err;
-          },
-        );
-      }),
-    writeAtomic: (path, text, tempDir) =>
-      ssh.withSftp(async (sftp) => {
+        // Through a symbolic link: its target is replaced, from a temp file beside it.
+        const { path, tempDir } = await writeTarget(link, linkTempDir, (p) => linkOf(sftp, p));
+        if (tempDir !== linkTempDir) await ensureDir(sftp, tempDir);
         const st = await statOrUndefined(sftp, path);
-        const mode = st ? st.mode & 0o7777 : 0o644;
         const tmp = join(tempDir, `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-        const handle = await call<Buffer>((cb) => sftp.open(tmp, "wx", { mode }, cb));
         try {
-          try {
-            const data = Buffer.from(text, "utf8");
-            await call<void>((cb) => sftp.write(handle, data, 0, data.length, 0, (e) => cb(e, undefined)));
-            // The server applies its umask at open; the original mode must win.
-            await call<void>((cb) => sftp.fchmod(handle, mode, (e) => cb(e, undefined)));
-            if (st)
-              await call<void>((cb) => sftp.fchown(handle, st.uid, st.gid, (e) => cb(e, undefined))).catch(
-                () => undefined,
-              );
-            await call<void>((cb) => sftp.ext_openssh_fsync(handle, (e) => cb(e, undefined))).catch(
-              () => undefined,
-            );
-          } finally {
-            await call<void>((cb) => sftp.close(handle, (e) => cb(e, undefined)));
-          }
+          await writeTemp(sftp, tmp, Buffer.from(text, "utf8"), {
+            exclusive: true,
+            mode: st ? st.mode & 0o7777 : 0o644,
+            ...(st ? { owner: { uid: st.uid, gid: st.gid } } : {}),
+          });
           await call<void>((cb) => sftp.ext_openssh_rename(tmp, path, (e) => cb(e, undefined)));
         } catch (err) {
-          await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e, undefined))).catch(() => undefined);
+          await removeTemp(sftp, tmp);
           throw err;
         }
         // Durability of the rename, as locally: OpenSSH's sftp-server open()s a directory
@@ -90,20 +138,16 @@ export function sftpFiles(ssh: SshTransport): HostFiles {
           })
           .catch(() => undefined);
       }),
-    checkWritable: (path, tempDir) =>
+    checkWritable: (link, linkTempDir) =>
       ssh.withSftp(async (sftp) => {
+        const { path, tempDir } = await writeTarget(link, linkTempDir, (p) => linkOf(sftp, p));
+        if (tempDir !== linkTempDir) await ensureDir(sftp, tempDir);
         const size = (await statOrUndefined(sftp, path))?.size ?? 0;
         const tmp = join(tempDir, `${basename(path)}.${process.pid}.check.tmp`);
-        const handle = await call<Buffer>((cb) => sftp.open(tmp, "w", cb));
         try {
-          const data = Buffer.alloc(Math.max(4096, 2 * size), "#");
-          await call<void>((cb) => sftp.write(handle, data, 0, data.length, 0, (e) => cb(e, undefined)));
-          await call<void>((cb) => sftp.ext_openssh_fsync(handle, (e) => cb(e, undefined))).catch(
-            () => undefined,
-          );
+          await writeTemp(sftp, tmp, Buffer.alloc(Math.max(4096, 2 * size), "#"));
         } finally {
-          await call<void>((cb) => sftp.close(handle, (e) => cb(e, undefined))).catch(() => undefined);
-          await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e, undefined))).catch(() => undefined);
+          await removeTemp(sftp, tmp);
         }
       }),
   };

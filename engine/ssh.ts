@@ -30,8 +30,8 @@ export class SshTransport {
   private sock: Socket | undefined;
   /** Channels a request is using; the TCP socket keeps the process alive only while > 0. */
   private busy = 0;
-  /** Open channels per connection: failed when it drops (see connectOnce). */
-  private readonly channels = new Map<Client, Set<Duplex>>();
+  /** What is in flight on each connection (channels, SFTP work): failed when it drops (see connectOnce). */
+  private readonly channels = new Map<Client, Set<InFlight>>();
   readonly agent: HttpAgent;
 
   constructor(
@@ -84,6 +84,7 @@ export class SshTransport {
       // wait forever, and with nothing else left to wait on Node exited 0 mid-rollout.
       conn.on("close", () => {
         this.client = undefined;
+        this.sftpSession = undefined;
         const lost = new EngineError(
           `ssh: the connection to ${this.where()} was lost`,
           "check the network to the Docker host; once it is back, `compose-roll repair` converges",
@@ -135,10 +136,18 @@ export class SshTransport {
    */
   private adopt(conn: Client, stream: ClientChannel): ClientChannel {
     const socket = this.socketLike(stream);
-    const open = this.channels.get(conn) ?? new Set<Duplex>();
-    this.channels.set(conn, open.add(socket));
-    stream.once("close", () => open.delete(socket));
+    const forget = this.enlist(conn, socket);
+    stream.once("close", forget);
     return stream;
+  }
+
+  /** Lists `what` under its connection until the returned function is called. */
+  private enlist(conn: Client, what: InFlight): () => void {
+    const open = this.channels.get(conn) ?? new Set<InFlight>();
+    this.channels.set(conn, open.add(what));
+    return () => {
+      open.delete(what);
+    };
   }
 
   /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
@@ -226,33 +235,57 @@ export class SshTransport {
 
   private sftpSession: Promise<SFTPWrapper> | undefined;
 
-  /** Runs `fn` with the connection's SFTP session (opened once), holding the process meanwhile. */
+  /**
+   * Runs `fn` with the connection's SFTP session (opened once), holding the process meanwhile.
+   * Listed under the connection like a channel: should it drop, the call rejects at once with
+   * the lost connection, whether the session was opening or `fn` had a request in flight
+   * (ssh2 would answer those "No response from server", or "Unable to start subsystem", which
+   * read as a refused write or a host without SFTP).
+   */
   async withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
     this.track(+1);
+    let forget = () => {};
     try {
       this.client ??= this.connectOnce();
       const conn = await this.client;
-      this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) =>
-        conn.sftp((err, sftp) => {
-          if (!err) {
-            sftp.once("close", () => {
-              this.sftpSession = undefined;
-            });
-            return resolve(sftp);
-          }
-          this.sftpSession = undefined;
-          reject(
-            new EngineError(
-              `ssh: ${this.e.host} offers no SFTP (${err.message}); compose-roll writes the Traefik file through it`,
-              `enable it in ${this.e.host}'s sshd_config: Subsystem sftp internal-sftp (Debian's default has it)`,
-            ),
-          );
-        }),
-      );
-      return await fn(await this.sftpSession);
+      const lost = new Promise<never>((_, reject) => {
+        forget = this.enlist(conn, { destroy: (err) => reject(err) });
+      });
+      const work = this.sftp(conn).then(fn);
+      // Once the connection is lost, whatever `work` ends with is beside the point.
+      work.catch(() => undefined);
+      return await Promise.race([work, lost]);
     } finally {
+      forget();
       this.track(-1);
     }
+  }
+
+  /** The connection's SFTP session, opened on first use. */
+  private sftp(conn: Client): Promise<SFTPWrapper> {
+    if (this.sftpSession) return this.sftpSession;
+    // Forgotten when it ends, unless a newer session (a new connection's) took its place.
+    const forget = () => {
+      if (this.sftpSession === session) this.sftpSession = undefined;
+    };
+    const session = new Promise<SFTPWrapper>((resolve, reject) =>
+      conn.sftp((err, sftp) => {
+        if (!err) {
+          sftp.once("close", forget);
+          return resolve(sftp);
+        }
+        reject(
+          new EngineError(
+            `ssh: ${this.e.host} offers no SFTP (${err.message}); compose-roll writes the Traefik file through it`,
+            `enable it in ${this.e.host}'s sshd_config: Subsystem sftp internal-sftp (Debian's default has it)`,
+          ),
+        );
+      }),
+    );
+    // A refusal, or conn.sftp() throwing at once (the socket just closed): never kept.
+    session.catch(forget);
+    this.sftpSession = session;
+    return session;
   }
 
   /** "ssh://root@h:22", for messages. */
@@ -315,6 +348,11 @@ export class SshTransport {
       rmSync(this.proxy.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** Something on a connection that its loss must fail (see connectOnce's "close"). */
+interface InFlight {
+  destroy(err: Error): unknown;
 }
 
 /** sshd's refusal of a forward: usually AllowTcpForwarding no, or nothing listening there. */

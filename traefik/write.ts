@@ -1,10 +1,10 @@
 // Atomic writes of the Traefik file on the runner's own filesystem: the local HostFiles
 // adapter (engine/hostio.ts). Over ssh the same port is served by SFTP (engine/sftpFiles.ts).
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readFile, readlink, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { RoutingError } from "../controller/errors.js";
-import type { HostFiles } from "../engine/hostio.js";
+import { type HostFiles, writeTarget } from "../engine/hostio.js";
 
 /** The file's text, or undefined when it does not exist. */
 export async function readFileText(path: string): Promise<string | undefined> {
@@ -37,13 +37,14 @@ export async function ensureTempDir(path: string): Promise<void> {
  * disk then refuses the rollout before anything changes, instead of failing its first write
  * with a new container booted, or its restore's with servers half moved.
  */
-export async function checkWritable(path: string): Promise<void> {
-  await ensureTempDir(path);
+export async function checkWritable(link: string): Promise<void> {
+  const { path, tempDir } = await writeTarget(link, tempDirOf(link), linkOf);
+  await mkdir(tempDir, { recursive: true, mode: 0o755 });
   const size = await stat(path).then(
     (st) => st.size,
     () => 0,
   );
-  const tmp = join(tempDirOf(path), `${basename(path)}.${process.pid}.check.tmp`);
+  const tmp = join(tempDir, `${basename(path)}.${process.pid}.check.tmp`);
   try {
     const fh = await open(tmp, "w");
     try {
@@ -60,9 +61,17 @@ export async function checkWritable(path: string): Promise<void> {
 /**
  * Replaces `path` atomically: temp file, fsync, rename over `path`, fsync the directory, so
  * Traefik never reads a half-written file (which could parse to fewer servers). Keeps the
- * file's mode (and owner, when allowed).
+ * file's mode (and owner, when allowed). A symbolic link is kept: its target is replaced,
+ * from a temp file beside it (writeTarget).
  */
-export async function writeFileAtomic(path: string, text: string, tempDir = tempDirOf(path)): Promise<void> {
+export async function writeFileAtomic(
+  link: string,
+  text: string,
+  linkTempDir = tempDirOf(link),
+): Promise<void> {
+  const { path, tempDir } = await writeTarget(link, linkTempDir, linkOf).catch((err: unknown) => {
+    throw wrapWrite(link, err);
+  });
   const dir = dirname(path);
   const tmp = join(tempDir, `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   let mode = 0o644;
@@ -72,7 +81,7 @@ export async function writeFileAtomic(path: string, text: string, tempDir = temp
     mode = st.mode & 0o7777;
     owner = { uid: st.uid, gid: st.gid };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw wrapWrite(path, err);
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw wrapWrite(link, err, dir);
   }
   try {
     await mkdir(tempDir, { recursive: true, mode: 0o755 });
@@ -88,12 +97,21 @@ export async function writeFileAtomic(path: string, text: string, tempDir = temp
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw wrapWrite(path, err);
+    throw wrapWrite(link, err, dir);
   }
   // Durability of the rename itself; not every filesystem allows fsync on a directory.
   const dh = await open(dir, "r").catch(() => undefined);
   await dh?.sync().catch(() => undefined);
   await dh?.close();
+}
+
+/** A symbolic link's target; undefined for anything else (a file, a directory, nothing). */
+async function linkOf(path: string): Promise<string | undefined> {
+  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
+    throw err;
+  });
+  return st?.isSymbolicLink() ? readlink(path) : undefined;
 }
 
 /** The runner's filesystem: what compose-roll always used (unix:// and tcp:// engines). */
@@ -108,7 +126,8 @@ export const localFiles: HostFiles = {
   checkWritable: (path) => checkWritable(path),
 };
 
-function wrapWrite(path: string, err: unknown): RoutingError {
+/** `dir`: where the write lands (a symbolic link's target's directory). */
+function wrapWrite(path: string, err: unknown, dir = dirname(path)): RoutingError {
   const msg = err instanceof Error ? err.message : String(err);
-  return new RoutingError(`could not write ${path}: ${msg}`, `check that ${dirname(path)} is writable`);
+  return new RoutingError(`could not write ${path}: ${msg}`, `check that ${dir} is writable`);
 }

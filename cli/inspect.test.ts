@@ -1,0 +1,84 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { RefusedError } from "../controller/errors.js";
+import type { Replica } from "../controller/model.js";
+import { FakeDocker } from "../state/fake-docker.test-support.js";
+import type { Context } from "./context.js";
+
+// statusCommand with everything openContext would connect to replaced by fakes: the
+// engine's containers (a FakeDocker behind it), Traefik's file, the history and the lock.
+const ctx = vi.hoisted(() => ({ current: undefined as unknown }));
+vi.mock("./context.js", () => ({ openContext: async () => ctx.current }));
+const { statusCommand } = await import("./inspect.js");
+
+const replica = (n: number): Replica => ({
+  id: `c${n}`,
+  name: `shop-web-${n}`,
+  number: n,
+  imageId: "sha256:v1",
+  imageRef: "app:v1",
+  running: true,
+  health: "healthy",
+  url: `http://shop-web-${n}:8000`,
+});
+
+function context(project: string, opts: { replicas?: Replica[]; latest?: string; docker?: FakeDocker }) {
+  const docker = opts.docker ?? new FakeDocker();
+  ctx.current = {
+    opts: { json: false },
+    svc: { project, service: "web" },
+    mode: { kind: "file" },
+    deps: {
+      engine: { docker: docker.api, replicas: async () => opts.replicas ?? [] },
+      router: { servers: async () => (opts.replicas ?? []).map((r) => r.url) },
+    },
+    history: { latestIn: async (p: string) => (p === project ? opts.latest : undefined) },
+    lock: { read: async () => undefined },
+  } as unknown as Context;
+}
+
+let printed: string[];
+beforeEach(() => {
+  printed = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    printed.push(String(chunk));
+    return true;
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("statusCommand", () => {
+  it("refuses a project the Docker host has never heard of, naming it and how to list projects", async () => {
+    context("nosuchproject", {});
+    const err = await statusCommand("web", {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as RefusedError).message).toMatch(/nosuchproject/);
+    expect((err as RefusedError).message).not.toMatch(/\n/);
+    expect((err as RefusedError).hint).toMatch(/docker compose ls/);
+    expect(printed.join("")).toBe("");
+  });
+
+  it("shows a project that has compose-roll history even when none of its containers is left", async () => {
+    context("shop", { latest: "web" });
+    await statusCommand("web", {});
+    expect(printed.join("")).toMatch(/^CONTAINER/m);
+  });
+
+  it("shows a project whose other services run, though this one has no container", async () => {
+    const docker = new FakeDocker();
+    docker.add("shop-db-1", "sha256:pg", {
+      "com.docker.compose.project": "shop",
+      "com.docker.compose.service": "db",
+    });
+    context("shop", { docker });
+    await statusCommand("web", {});
+    expect(printed.join("")).toMatch(/^CONTAINER/m);
+  });
+
+  it("shows the service's containers as before", async () => {
+    context("shop", { replicas: [replica(1)] });
+    await statusCommand("web", {});
+    expect(printed.join("")).toMatch(/shop-web-1\s+app:v1\s+running/);
+  });
+});
