@@ -6,6 +6,7 @@
 // replica and per arm. Loopback only, bounded in count and time. Prints figures; asserts nothing.
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../test/support/cli.js";
 import { PATIENT_HEALTH, ROOT, startDemo } from "../test/support/stack.js";
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   const results: {
     rollout: string;
     warmup: boolean;
-    replicas: { p50: number; p99: number; max: number }[];
+    replicas: { p50: number; p99: number; max: number; warmP99: number }[];
   }[] = [];
   try {
     const sync = await runCli(["sync", "web", ...base], { cwd: stack.dir, env: stack.composeEnv });
@@ -105,21 +106,29 @@ async function main(): Promise<void> {
         .filter((e) => e.type === "replica" && e.state === "routed")
         .map((e) => /http:\/\/([0-9a-f]{12})/.exec(String(e.detail))?.[1])
         .filter((h): h is string => Boolean(h));
-      const replicas = fresh.map((h) => {
-        const first = l.samples
+      const replicas = fresh.map((h, i) => {
+        const mine = l.samples
           .slice(from)
           .filter((s) => s.host === h)
-          .slice(0, FIRST)
+          .slice(0, FIRST);
+        const first = mine.map((s) => s.ms);
+        // The machine's own noise in the same seconds: what the replicas already warm (not
+        // this one, not the ones still to come) answered meanwhile.
+        const [t0, t1] = [mine[0]?.at ?? 0, mine.at(-1)?.at ?? 0];
+        const later = new Set(fresh.slice(i));
+        const others = l.samples
+          .filter((s) => s.host && !later.has(s.host) && s.at >= t0 && s.at <= t1)
           .map((s) => s.ms);
         return {
           p50: Math.round(pct(first, 50)),
           p99: Math.round(pct(first, 99)),
           max: Math.round(Math.max(...first)),
+          warmP99: Math.round(pct(others, 99)),
         };
       });
       results.push({ rollout: `${tag} → ${to}`, warmup: warm, replicas });
       console.log(
-        `${tag} → ${to} ${warm ? "with --warmup /visits/x50" : "without warm-up"}: p99 of the first ${FIRST} per new replica ${replicas.map((r) => `${r.p99} ms`).join(", ")}`,
+        `${tag} → ${to} ${warm ? "with --warmup /visits/x50" : "without warm-up"}: p99 of the first ${FIRST} per new replica ${replicas.map((r) => `${r.p99} ms (warm ones meanwhile ${r.warmP99} ms)`).join(", ")}`,
       );
       tag = to;
     }
@@ -130,9 +139,18 @@ async function main(): Promise<void> {
   const arm = (w: boolean) =>
     results.filter((r) => r.warmup === w).flatMap((r) => r.replicas.map((x) => x.p99));
   const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
-  const summary = { without: mean(arm(false)), with: mean(arm(true)) };
+  const excess = (w: boolean) =>
+    results.filter((r) => r.warmup === w).flatMap((r) => r.replicas.map((x) => x.p99 - x.warmP99));
+  const summary = {
+    without: mean(arm(false)),
+    with: mean(arm(true)),
+    aboveWarmWithout: mean(excess(false)),
+    aboveWarmWith: mean(excess(true)),
+    loadAverage: loadavg().map((x) => Math.round(x * 10) / 10),
+  };
   console.log(
-    `mean p99 of the first ${FIRST} requests to a new replica: without ${summary.without} ms, with ${summary.with} ms`,
+    `mean p99 of the first ${FIRST} requests to a new replica: without ${summary.without} ms, with ${summary.with} ms; ` +
+      `above the warm replicas' p99 in the same seconds: without ${summary.aboveWarmWithout} ms, with ${summary.aboveWarmWith} ms`,
   );
   writeFileSync(
     join(ROOT, "bench/results/warmup-latest.json"),
