@@ -1,4 +1,5 @@
-// `npm run bench:overhead [-- --modes file,labels] [-- --n 1,3,6] [-- --runs 2] [-- --slot 7]`
+// `npm run bench:overhead [-- --modes file,labels] [-- --n 1,3,6] [-- --runs 2] [-- --slot 7]
+//  [-- --drain 3000]`
 // Issue 12's overhead per replica, without load: rolls v1 → v2 on a fresh stack for every
 // (mode, N, run), and beside compose-roll's --json events records Traefik's API (polled every
 // 50 ms from outside) and Docker's event stream for the project, so each gap (boot, proof,
@@ -21,10 +22,13 @@ const { values } = parseArgs({
     n: { type: "string", default: "1,3,6" },
     runs: { type: "string", default: "2" },
     slot: { type: "string", default: "7" },
+    /** compose-roll's --drain in ms (the bench's default: 3000, compose-roll's own). */
+    drain: { type: "string" },
     note: { type: "string" },
   },
 });
 const TO = "compose-roll-demo/app:v2";
+const DRAIN = Number(values.drain ?? DRAIN_MS);
 const log = (m: string) => process.stderr.write(`overhead: ${m}\n`);
 const load1 = () => Math.round((os.loadavg()[0] ?? 0) * 10) / 10;
 
@@ -123,14 +127,14 @@ async function once(routing: Routing, n: number, run: number) {
     const load = load1();
     const api = pollApi(stack, service);
     const events = followDocker(stack.project);
-    const res = await cli(stack, ["web", "--image", TO, "--json", "--no-write", "--drain", `${DRAIN_MS}ms`]);
+    const res = await cli(stack, ["web", "--image", TO, "--json", "--no-write", "--drain", `${DRAIN}ms`]);
     const [listings, dockerEvents] = [await api.stop(), await events.stop()];
     const roll = res.stdout
       .split("\n")
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as RollEvent);
     if (res.code !== 0) log(`${routing} N=${n} run ${run} failed: ${res.stderr.trim()}`);
-    const b = breakdown(roll, { ...old, ...newUrls(roll) }, listings, dockerEvents, DRAIN_MS, n);
+    const b = breakdown(roll, { ...old, ...newUrls(roll) }, listings, dockerEvents, DRAIN, n);
     return { mode: routing, n, run, load, ok: res.code === 0, b, events: roll, docker: dockerEvents };
   } finally {
     await stack.down();
