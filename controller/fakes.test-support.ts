@@ -101,6 +101,8 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
   // Router
   /** The probe route prepare()/verify() left, as the file router keeps it until the next write. */
   probe: string | undefined;
+  /** Label mode's wait until Traefik dropped a drained server; unset (file mode) by default. */
+  leaving?: (url: string, timeoutMs: number, signal: AbortSignal) => Promise<void>;
   async servers() {
     return [...this.routed];
   }

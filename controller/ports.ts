@@ -94,6 +94,12 @@ export interface Router {
    * healthy. Sends no traffic. verify() works without it.
    */
   prepare?(url: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: resolves once Traefik no longer sends new requests to `url`, a server the last
+   * setServers() took out. Where setServers() waits for that itself (file mode), not needed;
+   * label mode's Traefik drops a server only when its container turns unhealthy, later.
+   */
+  leaving?(url: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
   /** Removes what prepare() or verify() left behind when no setServers() followed (a failed replica). */
   clear?(signal: AbortSignal): Promise<void>;
   /**

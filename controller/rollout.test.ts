@@ -166,6 +166,48 @@ describe("rollout", () => {
     expectRestored(world, 3);
   });
 
+  it("counts an old container's drain period from when the router says Traefik stopped sending (label mode)", async () => {
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    const log: string[] = [];
+    const urls = new Map([...world.replicasById.values()].map((r) => [r.url as string, r.name]));
+    world.leaving = async (url: string) => {
+      log.push(`out ${urls.get(url)} at ${world.now()}`);
+    };
+    const sleep = world.sleep.bind(world);
+    world.sleep = async (ms: number) => {
+      log.push(`sleep ${ms}`);
+      return sleep(ms);
+    };
+    const stop = world.stopAndRemove.bind(world);
+    world.stopAndRemove = async (r) => {
+      log.push(`stop ${r.name}`);
+      return stop(r);
+    };
+    await rollout(deps(world), request(v2));
+    expect(images(world)).toEqual(["app:v2", "app:v2", "app:v2"]);
+    expect(world.minServing).toBe(3);
+    // Each old one: out of Traefik, then the whole drain period, then its stop.
+    for (const name of urls.values()) {
+      const out = log.findIndex((l) => l.startsWith(`out ${name} `));
+      const stopAt = log.indexOf(`stop ${name}`);
+      expect(out).toBeGreaterThanOrEqual(0);
+      expect(log.slice(out + 1, stopAt)).toContain("sleep 3000");
+    }
+  });
+
+  it("restores when Traefik never drops a drained old container", async () => {
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    let calls = 0;
+    world.leaving = async () => {
+      if (++calls === 1)
+        throw new Error("demo-web-1 was still healthy or in Traefik 30000 ms after drain file");
+    };
+    const err = await rollout(deps(world), request(v2)).catch((e) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect(err.message).toMatch(/still healthy or in Traefik/);
+    expect(world.minServing).toBeGreaterThanOrEqual(3);
+  });
+
   it("with surge 3 boots all new containers side by side", async () => {
     const world = new FakeWorld([v1, v2]).seed(3, v1);
     await rollout(deps(world), request(v2, undefined, 3));

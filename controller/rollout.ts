@@ -259,13 +259,17 @@ async function execute(
       ...(detail ? { detail } : {}),
     });
 
-  // Out of Traefik's API now: in-flight requests finish on Traefik's old handler during
-  // the drain, in the background (the next replica boots meanwhile), and not cut short by
-  // a signal (the server is already out; stopping early could only drop requests).
+  // Out of Traefik's API now (or, label mode, once leaving() says so): in-flight requests
+  // finish on Traefik's old handler during the drain, in the background (the next replica
+  // boots meanwhile), and not cut short by a signal (the server is out or on its way out;
+  // stopping early could only drop requests). The drain period counts from when Traefik
+  // stopped sending, not from when we asked it to.
   const drain = (r: Replica) => {
     report(r, "draining", `${t.drainMs} ms`);
     drains.start(r.id, async () => {
-      await clock.sleep(t.drainMs, new AbortController().signal);
+      const never = new AbortController().signal;
+      if (r.url && router.leaving) await router.leaving(r.url, t.routeMs, never);
+      await clock.sleep(t.drainMs, never);
       await engine.stopAndRemove(r);
       report(r, "removed");
     });

@@ -137,13 +137,40 @@ describe("LabelRouter", () => {
     expect(execs).toHaveLength(1);
   });
 
+  it("leaving() waits until unhealthy AND out of the API; the stop after it owes no second wait", async () => {
+    const [a, b] = ["http://10.0.0.1:8000", "http://10.0.0.2:8000"];
+    const state = { servers: [a, b] };
+    const health: Record<string, string> = { old: "healthy" };
+    const { docker, execs } = fakeDocker(health, () => {
+      setTimeout(() => (state.servers = [b]), 150); // the API drops it before Docker's verdict
+      setTimeout(() => (health.old = "unhealthy"), 300);
+    });
+    const old = replica("old", a);
+    const r = router(state, docker, { kind: "file", path: "/tmp/drain" }, [old]);
+    await r.setServers([b], 3000, never);
+    const t0 = Date.now();
+    await r.leaving(a, 3000, never);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    const t1 = Date.now();
+    expect(await r.drainBeforeStop(old, 3000, never)).toBe(false);
+    expect(Date.now() - t1).toBeLessThan(250);
+    expect(execs).toHaveLength(1);
+    // A server setServers() did not drain (never listed, or unsafe): nothing to wait for here.
+    await r.leaving("http://10.0.0.9:8000", 3000, never);
+  });
+
   it("a failing drain command is a RoutingError naming the container and the output", async () => {
     const a = "http://10.0.0.1:8000";
     const { docker } = fakeDocker({ old: "healthy" }, () => {}, 1);
     const r = router({ servers: [a] }, docker, { kind: "file", path: "/tmp/drain" }, [replica("old", a)]);
-    await expect(r.setServers([], 1000, never)).rejects.toThrow(
+    await r.preflight();
+    // Launched in the background (the next replica boots meanwhile); its failure surfaces in
+    // leaving(), and the container, untouched, counts as routed again.
+    await r.setServers([], 1000, never);
+    await expect(r.leaving(a, 1000, never)).rejects.toThrow(
       /draining demo-web-old: \["touch","\/tmp\/drain"\] exited 1: touch: cannot touch/,
     );
+    expect(await r.servers()).toEqual([a]);
   });
 
   it("times out when the healthcheck ignores the drain file", async () => {

@@ -6,17 +6,19 @@
 //     i.e. proves, every new container before an old one goes);
 //   - verify(): waits until the API lists the URL, then sends a live request to exactly that
 //     URL (see README, "Label mode": Traefik cannot be asked to send to one server only);
-//   - setServers(): cannot add (Traefik does that); takes a server out by draining its
-//     container (drain file or drain command), then waits until Docker reports it unhealthy
-//     AND the API no longer lists it. Only then may the controller's drain wait and stop run.
+//   - setServers(): cannot add (Traefik does that); takes a server out by launching the drain
+//     of its container (drain file or drain command); leaving() then waits until Docker
+//     reports it unhealthy AND the API no longer lists it. Only then may the controller's
+//     drain wait and stop run.
 import type Docker from "dockerode";
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
 import type { Clock, Router } from "../controller/ports.js";
 import { execIn, healthOf } from "../engine/exec.js";
-import { type HostHttp, HttpFailure, localHttp } from "../engine/hostio.js";
+import { type HostHttp, localHttp } from "../engine/hostio.js";
 import { aborted, realClock, type TraefikApi } from "./api.js";
 import { type DrainMethod, describeDrain } from "./labels.js";
+import { directRequest } from "./probe.js";
 
 export interface LabelRouterOptions {
   api: TraefikApi;
@@ -36,7 +38,6 @@ export interface LabelRouterOptions {
 }
 
 const POLL_MS = 100;
-const GATEWAY_ERRORS = new Set([502, 503, 504]);
 
 export class LabelRouter implements Router {
   readonly mode = "labels" as const;
@@ -45,6 +46,10 @@ export class LabelRouter implements Router {
   private trusted: Set<string> | undefined;
   /** Servers whose drain setServers() began: their stop must wait until Traefik dropped them. */
   private readonly pending = new Set<string>();
+  /** Drains setServers() launched (the exec in flight); pending once it succeeded. */
+  private readonly starting = new Map<string, Promise<void>>();
+  /** Servers leaving() saw out of Traefik: their stop needs no further wait. */
+  private readonly out = new Set<string>();
 
   constructor(readonly opts: LabelRouterOptions) {
     this.clock = opts.clock ?? realClock;
@@ -105,9 +110,12 @@ export class LabelRouter implements Router {
       deadline,
       signal,
       async () => {
-        const verdict = await this.request(
+        const ms = Math.min(this.opts.requestTimeoutMs ?? 2000, this.left(deadline));
+        const verdict = await directRequest(
+          this.opts.http ?? localHttp,
+          this.opts.probePath,
           url,
-          Math.min(this.opts.requestTimeoutMs ?? 2000, this.left(deadline)),
+          ms,
           signal,
         );
         if (verdict === true) return true;
@@ -137,10 +145,20 @@ export class LabelRouter implements Router {
     let begun = false;
     for (const url of removed.filter((u) => listed.includes(u))) {
       const r = (await this.opts.replicas()).find((x) => x.url === url && x.running);
-      if (r && (await this.drainStart(r, this.left(deadline)))) {
-        this.pending.add(url);
-        begun = true;
-      }
+      if (!r || this.opts.drain.kind === "unsafe") continue;
+      // The exec (0.1-0.6 s on a loaded host) runs while the next replica is created; leaving()
+      // waits for it. If it fails the container, untouched, serves and counts as routed again,
+      // so the drain task's failure restores at full capacity.
+      const started = this.drainStart(r, this.left(deadline)).then(
+        () => void this.pending.add(url),
+        (err: unknown) => {
+          this.trusted?.add(url);
+          throw err;
+        },
+      );
+      started.catch(() => {}); // awaited (and reported) by leaving() or drainBeforeStop()
+      this.starting.set(url, started);
+      begun = true;
     }
     this.trusted = new Set(urls);
     // A begun drain cannot be taken back (the container will turn unhealthy): finish the step
@@ -191,6 +209,13 @@ export class LabelRouter implements Router {
   async drainBeforeStop(r: Replica, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     if (!r.url || !r.running || this.opts.drain.kind === "unsafe") return false;
     const url = r.url;
+    // leaving() saw it out of Traefik, and its caller waited the drain from then: with the
+    // drain file in place it cannot turn healthy (and be added) again.
+    if (this.out.delete(url)) return false;
+    // Launched by setServers() and not yet awaited: let it finish (a failure retries below).
+    const started = this.starting.get(url);
+    this.starting.delete(url);
+    await started?.catch(() => {});
     // Begun by setServers(): not again (a drain command need not be idempotent).
     const begun = this.pending.delete(url);
     const wasListed = begun || (await this.listed(signal)).includes(url);
@@ -206,6 +231,32 @@ export class LabelRouter implements Router {
     // in place it cannot turn healthy again.
     if (!wasListed && health !== "healthy" && health !== "none") return false;
     this.trusted?.delete(url);
+    await this.waitOut(r, timeoutMs, signal);
+    return true;
+  }
+
+  /**
+   * Resolves once Traefik no longer sends to `url`, a server setServers() began to drain:
+   * Docker calls the container unhealthy AND the API no longer lists it. The controller's
+   * drain period counts from here — before it, Traefik still sends new requests — and the
+   * stop that follows (drainBeforeStop) owes it no second wait.
+   */
+  async leaving(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const started = this.starting.get(url);
+    this.starting.delete(url);
+    await started;
+    if (!this.pending.has(url)) return;
+    const r = (await this.opts.replicas()).find((x) => x.url === url && x.running);
+    // Exited meanwhile: Traefik drops it on `die`; drainBeforeStop lets it go.
+    if (!r) return;
+    await this.waitOut(r, timeoutMs, signal);
+    this.pending.delete(url);
+    this.out.add(url);
+  }
+
+  /** Waits until Docker calls `r` unhealthy and Traefik's API no longer lists it. */
+  private async waitOut(r: Replica, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const url = r.url as string;
     const deadline = this.clock.now() + timeoutMs;
     await this.until(
       deadline,
@@ -220,7 +271,6 @@ export class LabelRouter implements Router {
           `check that its healthcheck fails while draining: \`docker inspect --format '{{json .State.Health}}' ${r.name}\``,
         ),
     );
-    return true;
   }
 
   /** Traefik's view for `status`: each listed server and the status Traefik gives it. */
@@ -230,24 +280,6 @@ export class LabelRouter implements Router {
       .catch(() => undefined)) as { serverStatus?: Record<string, string> } | undefined;
     if (!body) return { servers: [], status: {} };
     return { servers: await this.listed(signal), status: body.serverStatus ?? {} };
-  }
-
-  /** One direct GET: true when the container answered, else why not. */
-  private async request(url: string, timeoutMs: number, signal: AbortSignal): Promise<true | string> {
-    try {
-      const res = await (this.opts.http ?? localHttp).request({
-        url: new URL(this.opts.probePath, url).href,
-        fresh: true,
-        timeoutMs: Math.max(1, timeoutMs),
-        signal,
-        maxBody: 0,
-      });
-      return GATEWAY_ERRORS.has(res.status) ? `HTTP ${res.status}` : true;
-    } catch (err) {
-      if (signal.aborted) throw aborted();
-      if (err instanceof HttpFailure) return err.why === "timeout" ? "timed out" : err.code;
-      return (err as Error).message;
-    }
   }
 
   private async until(

@@ -4,6 +4,7 @@
 // to our own Traefik, whose default certificate is self-signed; proving identity is not what
 // the probe is for).
 import { type HostHttp, HttpFailure, localHttp } from "../engine/hostio.js";
+import { aborted } from "./api.js";
 import { PROBE_HEADER } from "./file.js";
 
 export interface ProbeTarget {
@@ -102,5 +103,32 @@ export async function sendProbe(
       connected: err.connected,
       detail: `no answer from the entrypoint at ${base.origin}: ${why}`,
     };
+  }
+}
+
+/**
+ * Label mode's proof: one GET straight at a container's `url` + `path` (no Traefik in the
+ * way, see docker-provider.ts). True when it answered, else why not.
+ */
+export async function directRequest(
+  http: HostHttp,
+  path: string,
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<true | string> {
+  try {
+    const res = await http.request({
+      url: new URL(path, url).href,
+      fresh: true,
+      timeoutMs: Math.max(1, timeoutMs),
+      signal,
+      maxBody: 0,
+    });
+    return GATEWAY_ERRORS.has(res.status) ? `HTTP ${res.status}` : true;
+  } catch (err) {
+    if (signal.aborted) throw aborted();
+    if (err instanceof HttpFailure) return err.why === "timeout" ? "timed out" : err.code;
+    return (err as Error).message;
   }
 }
