@@ -5,6 +5,7 @@ import { createTwoFilesPatch } from "diff";
 import type { FileWrite } from "../compose/writeback.js";
 import type { ImageInfo, Observation } from "../controller/model.js";
 import { type PlannedStep, planRollout } from "../controller/plan.js";
+import { replicaCount } from "../controller/rollout.js";
 import { formatSmoke, formatWarmup, type SmokeSpec, type WarmupSpec } from "../engine/checkSpec.js";
 import { setServers } from "../traefik/file.js";
 import { describeDrain } from "../traefik/labels.js";
@@ -32,7 +33,8 @@ export async function dryRun(
   truth: Truth,
 ): Promise<DryRun> {
   const now = current(obs);
-  const goal = { image, replicas: now.replicas, maxSurge: ctx.opts.maxSurge };
+  // As many as the rollout restores to: an exited container is a replica to replace too.
+  const goal = { image, replicas: replicaCount(obs), maxSurge: ctx.opts.maxSurge };
   const name = (n: number) => `${ctx.svc.project}-${ctx.svc.service}-${n}`;
   const steps = planRollout(obs, goal, name);
   const after = survivors(obs, steps, name);
@@ -51,7 +53,7 @@ export async function dryRun(
     })),
     image: { ref: image.ref, id: image.id },
     ...(now.image ? { from: now.image } : {}),
-    replicas: now.replicas,
+    replicas: goal.replicas,
     steps,
     traefik,
     compose: truth.plan

@@ -136,6 +136,19 @@ describe("preDeploy", () => {
     expect(err.message).toBe("pre-deploy hook `true` failed: interrupted by SIGINT; nothing changed");
   });
 
+  it("says the gate was skipped when the hook runs migrate behind a wrapper it cannot read", async () => {
+    const { world, tasks, ctx } = setup(
+      { preDeploy: ["sh", "-c", "python3 manage.py migrate --noinput"] },
+      planOf(""),
+    );
+    await preDeploy(ctx, v2, new AbortController().signal);
+    expect(tasks.ran).toEqual([["sh", "-c", "python3 manage.py migrate --noinput"]]);
+    expect(world.events.find((e) => e.type === "gate")).toMatchObject({
+      result: "skipped",
+      detail: expect.stringMatching(/does not read/),
+    });
+  });
+
   it("no hook: nothing runs", async () => {
     const { tasks, ctx } = setup({}, planOf(""));
     await preDeploy(ctx, v2, new AbortController().signal);

@@ -115,14 +115,15 @@ async function gate(
   const mode = ctx.opts.migrationGate;
   const cmd = migrateCommand(argv);
   if (!cmd || mode === "off") {
-    if (cmd)
-      reporter.event({
-        type: "gate",
-        result: "skipped",
-        migrations: [],
-        findings: [],
-        detail: "--migration-gate off",
-      });
+    const skipped = (detail: string) =>
+      reporter.event({ type: "gate", result: "skipped", migrations: [], findings: [], detail });
+    if (cmd) skipped("--migration-gate off");
+    // A migration behind a wrapper (sh -c, poetry run, a script) is one the gate cannot read:
+    // say so, rather than let a breaking migration through in silence.
+    else if (mode !== "off" && argv.some((w) => /\bmigrate\b/.test(w)))
+      skipped(
+        "the hook runs migrate in a way the gate does not read; give it as `python3 manage.py migrate …` (or django-admin) to have its plan judged",
+      );
     return;
   }
   const timeoutMs = ctx.opts.preDeployTimeoutMs;

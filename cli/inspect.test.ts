@@ -8,7 +8,7 @@ import type { Context } from "./context.js";
 // engine's containers (a FakeDocker behind it), Traefik's file, the history and the lock.
 const ctx = vi.hoisted(() => ({ current: undefined as unknown }));
 vi.mock("./context.js", () => ({ openContext: async () => ctx.current }));
-const { statusCommand } = await import("./inspect.js");
+const { historyCommand, statusCommand } = await import("./inspect.js");
 
 const replica = (n: number): Replica => ({
   id: `c${n}`,
@@ -31,7 +31,10 @@ function context(project: string, opts: { replicas?: Replica[]; latest?: string;
       engine: { docker: docker.api, replicas: async () => opts.replicas ?? [] },
       router: { servers: async () => (opts.replicas ?? []).map((r) => r.url) },
     },
-    history: { latestIn: async (p: string) => (p === project ? opts.latest : undefined) },
+    history: {
+      latestIn: async (p: string) => (p === project ? opts.latest : undefined),
+      list: async () => [],
+    },
     lock: { read: async () => undefined },
   } as unknown as Context;
 }
@@ -80,5 +83,26 @@ describe("statusCommand", () => {
     context("shop", { replicas: [replica(1)] });
     await statusCommand("web", {});
     expect(printed.join("")).toMatch(/shop-web-1\s+app:v1\s+running/);
+  });
+});
+
+describe("historyCommand", () => {
+  it("refuses a project the Docker host has never heard of instead of printing an empty history", async () => {
+    context("nosuchproject", {});
+    const err = await historyCommand("web", {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as RefusedError).message).toMatch(/no compose project nosuchproject/);
+    expect(printed.join("")).toBe("");
+  });
+
+  it("says a known project's service has no revisions yet", async () => {
+    const docker = new FakeDocker();
+    docker.add("shop-web-1", "sha256:v1", {
+      "com.docker.compose.project": "shop",
+      "com.docker.compose.service": "web",
+    });
+    context("shop", { docker, replicas: [replica(1)] });
+    await historyCommand("web", {});
+    expect(printed.join("")).toBe("no revisions of shop/web recorded\n");
   });
 });

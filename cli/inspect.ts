@@ -30,6 +30,8 @@ function table(rows: string[][]): void {
 export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false });
   const revs = await ctx.history.list(ctx.svc);
+  // "No revisions" for a project name with a typo in it would read as "never rolled".
+  if (revs.length === 0) await checkProjectKnown(ctx);
   // Only to tell "never rolled" from "records deleted"; history must work without Traefik.
   const obs = revs.length ? undefined : await observe(ctx.deps, ctx.svc).catch(() => undefined);
   const lost = obs && historyLost(ctx.svc, obs, revs);
