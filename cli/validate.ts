@@ -3,6 +3,7 @@
 // the user gave it (quoted as JSON, so a newline or a control character stays on the one
 // line) and says what to give instead.
 import { RefusedError } from "../controller/errors.js";
+import { isRequestPath } from "../engine/checkSpec.js";
 
 /** A value as refusals quote it: JSON, so "\n", "\u0000" and quotes print visibly on one line. */
 export const shown = (value: string): string => JSON.stringify(value);
@@ -47,8 +48,7 @@ export function checkProjectName(text: string, what: string): string {
 
 /** The path of the live probe: sent as is in an HTTP request line, so no blanks or controls. */
 export function checkProbePath(text: string, what: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (!text.startsWith("/") || /[\s\u0000-\u001f\u007f]/.test(text)) {
+  if (!isRequestPath(text)) {
     throw new RefusedError(
       `${what}: ${shown(text)} is not a URL path`,
       "give a path starting with /, without blanks (percent-encode them), e.g. /healthz",

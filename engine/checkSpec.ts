@@ -24,14 +24,20 @@ export const MAX_WARMUP_COUNT = 1000;
 // line carries it, and servers refuse request lines past 4-8 KiB anyway.
 const MAX_PATH = 2048;
 
-// Same text and rule as cli/validate.ts checkProbePath (the path goes as is into the request
-// line, so no blanks or controls), which engine/ cannot import.
 const quoted = (value: string): string => JSON.stringify(value);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const BAD_PATH_CHAR = /[\s\u0000-\u001f\u007f]/;
 
+/**
+ * A path that can go as is into an HTTP request line: starts with /, no blanks or controls.
+ * The one rule for warm-up, smoke and the live probe's path (cli/validate.ts checkProbePath).
+ */
+export function isRequestPath(path: string): boolean {
+  return path.startsWith("/") && !BAD_PATH_CHAR.test(path);
+}
+
 function checkPath(path: string, text: string, what: string, example: string): string {
-  if (!path.startsWith("/") || BAD_PATH_CHAR.test(path) || path.length > MAX_PATH) {
+  if (!isRequestPath(path) || path.length > MAX_PATH) {
     throw new RefusedError(
       `${what}: ${quoted(text)} does not start with a URL path`,
       `give a path starting with /, without blanks (percent-encode them), at most ${MAX_PATH} characters, e.g. ${example}`,
