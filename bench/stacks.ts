@@ -7,10 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ROOT } from "../test/support/stack.js";
+import { swarmUp } from "./swarm.js";
 
 const run = promisify(execFile);
 
-export type Routing = "file" | "labels";
+export type Routing = "file" | "labels" | "swarm";
 
 export interface StackOptions {
   routing: Routing;
@@ -37,6 +38,7 @@ export interface Stack {
 }
 
 export async function up(opts: StackOptions): Promise<Stack> {
+  if (opts.routing === "swarm") return swarmUp(opts);
   const example = opts.routing === "file" ? "minimal" : "demo-labels";
   const http = 19600 + 2 * opts.slot;
   const project = `cr-bench-${opts.slot}`;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ROOT } from "../test/support/stack.js";
 import { docker, ids, type Routing, type Stack } from "./stacks.js";
 import type { RollEvent } from "./stats.js";
+import { swarmService } from "./swarm.js";
 
 export interface Outcome {
   ok: boolean;
@@ -67,6 +68,33 @@ const scaleRemove: Strategy = {
   },
 };
 
+/**
+ * Docker Swarm's rolling update, start-first, one task at a time (bench/swarm.ts has the
+ * stack): Swarm starts a new task, waits for its healthcheck, then stops an old one, while
+ * Traefik's Swarm provider learns of either only at its next poll.
+ */
+const swarm: Strategy = {
+  name: "swarm",
+  routing: "swarm",
+  async roll(stack, to) {
+    await docker([
+      "service",
+      "update",
+      "--detach=false",
+      "--quiet",
+      "--no-resolve-image",
+      "--update-order",
+      "start-first",
+      "--update-parallelism",
+      "1",
+      "--image",
+      to,
+      swarmService(stack),
+    ]);
+    return { ok: true };
+  },
+};
+
 function composeRoll(routing: Routing): Strategy {
   return {
     name: `compose-roll ${routing}`,
@@ -95,7 +123,7 @@ function composeRoll(routing: Routing): Strategy {
   };
 }
 
-export const STRATEGIES: Strategy[] = [naive, scaleRemove, composeRoll("file"), composeRoll("labels")];
+export const STRATEGIES: Strategy[] = [naive, scaleRemove, swarm, composeRoll("file"), composeRoll("labels")];
 
 /** The flags that point compose-roll at `stack`. */
 export function stackArgs(stack: Stack): string[] {
