@@ -63,6 +63,11 @@ export class SshTransport {
       const sock = tcpConnect({ host: this.e.host, port: this.e.port });
       // Small request/response packets: without this, Nagle + delayed ACK add ~40 ms per API call.
       sock.setNoDelay(true);
+      // TCP keep-alive probes after 15 s idle: a NAT or firewall between a CI runner and the
+      // host drops idle flows (a quiet 10-minute migration), and a peer that vanished is
+      // noticed in seconds instead of the kernel's hours. Not ssh2's keepaliveInterval: its
+      // timer is not unref'd, and would hold the process open after the work is done.
+      sock.setKeepAlive(true, 15_000);
       this.sock = sock;
       const conn = new Client();
       conn.once("ready", () => resolve(conn));
