@@ -59,7 +59,7 @@ function startLoad(stack: Stack, out: string) {
 const statusFigures: { ms: number; rss_mb?: number; code: number | null }[] = [];
 
 async function once(s: Strategy, run: number): Promise<Run> {
-  const stack = await up({ routing: s.routing, slot: 0, replicas: 3 });
+  const stack = await up({ routing: s.routing, slot: 0, replicas: 3, ...s.stack });
   try {
     if (s.routing === "file") {
       const sync = await cli(stack, ["sync", "web"]);

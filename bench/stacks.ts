@@ -21,6 +21,8 @@ export interface StackOptions {
   /** issue 12's second stack: a 3 s boot and a 2 s health interval instead of 2 s / 1 s. */
   slowBoot?: boolean;
   image?: string;
+  /** Swarm stacks: how often Traefik's Swarm provider polls the Swarm API, s (its default: 15). */
+  swarmRefreshS?: number;
 }
 
 export interface Stack {

@@ -64,6 +64,7 @@ export async function swarmUp(opts: StackOptions): Promise<Stack> {
       "--providers.swarm=true",
       "--providers.swarm.exposedbydefault=false",
       `--providers.swarm.network=${names.net}`,
+      ...(opts.swarmRefreshS ? [`--providers.swarm.refreshSeconds=${opts.swarmRefreshS}s`] : []),
       "--log.level=INFO",
       "--entrypoints.web.http.aliasheadersstrategy=delete",
       "--serversTransport.forwardingTimeouts.idleConnTimeout=2s",
@@ -139,7 +140,7 @@ async function cleanup(names: { web: string; traefik: string; net: string }): Pr
   }
 }
 
-/** Traefik's Swarm provider lists the tasks at its next poll (every 15 s): wait for `n`. */
+/** Traefik's Swarm provider lists the tasks at its next poll (by default every 15 s): wait for `n`. */
 async function waitForServers(apiUrl: string, n: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
     const res = await fetch(`${apiUrl}/api/http/services/web@swarm`).catch(() => undefined);
