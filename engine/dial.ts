@@ -3,7 +3,7 @@
 // docker-modem reads DOCKER_HOST/DOCKER_CERT_PATH itself and merges them UNDER our options:
 // -H or a context must not be mixed with a DOCKER_HOST the user did not mean.
 import { readFileSync } from "node:fs";
-import https from "node:https";
+import type https from "node:https";
 import { createRequire } from "node:module";
 import { homedir, userInfo } from "node:os";
 import type Docker from "dockerode";
@@ -113,7 +113,9 @@ export function dial(e: Endpoint, env: NodeJS.ProcessEnv): Dialed {
 
 /** Only for a context created with --docker skip-tls-verify=true: the user's explicit choice. */
 function insecureAgent(): https.Agent {
-  return new https.Agent({ rejectUnauthorized: false });
+  // node:https only here: it loads tls and OpenSSL's TLS code (+4.5 MB RSS, issue 12), which a
+  // unix:// or plain tcp:// engine never uses.
+  return new (process.getBuiltinModule("node:https").Agent)({ rejectUnauthorized: false });
 }
 
 /** Node's codes for a certificate chain or name that did not verify. */

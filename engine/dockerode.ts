@@ -4,6 +4,10 @@
 // hands dockerode an agent). Together +19 MB RSS and ~0.2 s on every start (issue 12: a
 // command starts in ≤ 300 ms and < 80 MB). Empty modules in require's cache stand in for
 // them; anything that did reach one would fail with the stub's message, not silently.
+// docker-modem also requires node:https and dockerode node:zlib (for image builds) at load
+// time: https brings tls and OpenSSL's TLS code (+4.5 MB RSS) that a unix:// or http tcp://
+// engine never uses. While dockerode loads, those two resolve to stand-ins that load the
+// real module at their first use (a tls tcp:// engine), so nothing changes but when.
 import Module, { createRequire } from "node:module";
 import type Dockerode from "dockerode";
 
@@ -33,5 +37,42 @@ stub(fromDockerode.resolve, "@grpc/grpc-js", {});
 stub(fromDockerode.resolve, "@grpc/proto-loader", { loadSync: unused("BuildKit sessions") });
 stub(fromModem.resolve, "./ssh", unused("docker-modem's ssh transport"));
 
-const Docker = require("dockerode") as typeof Dockerode;
+/** Builtin `name`, loaded when a property of it is first read. */
+function lazyBuiltin(name: string): object {
+  let real: object | undefined;
+  const load = () => {
+    real ??= process.getBuiltinModule(`node:${name}`) as object;
+    return real;
+  };
+  return new Proxy(
+    {},
+    {
+      get: (_, key) => Reflect.get(load(), key),
+      has: (_, key) => Reflect.has(load(), key),
+      ownKeys: () => Reflect.ownKeys(load()),
+      getOwnPropertyDescriptor: (_, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(load(), key);
+        // A proxy may not report a property of its (empty) target as non-configurable.
+        return d && { ...d, configurable: true };
+      },
+    },
+  );
+}
+
+// require.cache is consulted before builtins for a name without "node:"; the entries live only
+// while dockerode loads, so no other module's require("https") sees them.
+const LAZY = ["https", "zlib"].filter((name) => !require.cache[name]);
+for (const name of LAZY) {
+  const m = new Module(name);
+  m.loaded = true;
+  m.exports = lazyBuiltin(name);
+  require.cache[name] = m;
+}
+let loaded: typeof Dockerode;
+try {
+  loaded = require("dockerode") as typeof Dockerode;
+} finally {
+  for (const name of LAZY) delete require.cache[name];
+}
+const Docker = loaded;
 export default Docker;

@@ -4,15 +4,18 @@
 // when the engine is local (unix://) or tcp://, and the ssh connection to the engine
 // (SFTP, forwarded TCP streams) for ssh://, so a runner needs no port but that one.
 import type { Agent as HttpAgent, IncomingHttpHeaders } from "node:http";
-import https from "node:https";
+import type https from "node:https";
 import { isIP } from "node:net";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
-import { connect as tlsConnect } from "node:tls";
 
 // Not `import http from "node:http"`: as an ES module namespace, node:http evaluates its lazy
 // WebSocket/MessageEvent exports, which load undici (+17 MB RSS, issue 12); require does not.
 const http = process.getBuiltinModule("node:http");
+// node:https and node:tls load at the first https:// URL: they bring OpenSSL's TLS code
+// (+4.5 MB RSS, issue 12), and Traefik's API, the entrypoint and health probes are often http.
+const tls = () => process.getBuiltinModule("node:tls");
+const httpsModule = () => process.getBuiltinModule("node:https");
 
 export interface HostFiles {
   /** " on ssh://root@h:22" for a remote host, "" for the local one: appended to messages. */
@@ -126,7 +129,7 @@ export function hostHttp(connect?: Connector, resolve: Resolver = async (h) => h
       (connect as Connector)(String(opts.host), Number(opts.port), signal).then(
         (raw) => {
           if (!secure) return cb(null, raw);
-          const s = tlsConnect({
+          const s = tls().connect({
             socket: raw,
             rejectUnauthorized: false,
             ...(typeof opts.servername === "string" ? { servername: opts.servername } : {}),
@@ -138,14 +141,17 @@ export function hostHttp(connect?: Connector, resolve: Resolver = async (h) => h
       );
       return undefined;
     };
-  const pooled: Record<string, HttpAgent> = {
-    "http:": new http.Agent({ keepAlive: true }),
-    "https:": new https.Agent({ keepAlive: true }),
+  const pooled: Record<string, HttpAgent> = {};
+  /** The keep-alive agent for "http:" or "https:", made at its first request. */
+  const agent = (proto: string): HttpAgent | undefined => {
+    let a = pooled[proto];
+    if (!a && (proto === "http:" || proto === "https:")) {
+      a = new (proto === "https:" ? httpsModule().Agent : http.Agent)({ keepAlive: true });
+      if (connect) Object.assign(a, { createConnection: open(proto === "https:") });
+      pooled[proto] = a;
+    }
+    return a;
   };
-  if (connect) {
-    for (const [proto, agent] of Object.entries(pooled))
-      Object.assign(agent, { createConnection: open(proto === "https:") });
-  }
   return {
     request: async (req) => {
       const url = new URL(req.url);
@@ -157,7 +163,7 @@ export function hostHttp(connect?: Connector, resolve: Resolver = async (h) => h
           connect
           ? { createConnection: open(secure) }
           : { agent: false }
-        : { agent: pooled[url.protocol] };
+        : { agent: agent(url.protocol) };
       return send(req, url, address, via);
     },
   };
@@ -184,7 +190,7 @@ function send(req: HttpRequest, url: URL, address: string, via: object): Promise
       connectSignal: signal,
       ...via,
     };
-    const r = (secure ? https.request : http.request)(options, (res) => {
+    const r = (secure ? httpsModule().request : http.request)(options, (res) => {
       connected = true;
       let body = "";
       res.setEncoding("utf8");
