@@ -21,12 +21,7 @@ function project(body: string) {
   );
   chmodSync(join(bin, "docker"), 0o755);
   const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
-  const args: ComposeArgs = {
-    files: [join(dir, "compose.yaml")],
-    envFiles: [],
-    profiles: [],
-    projectName: "p",
-  };
+  const args: ComposeArgs = { files: [join(dir, "compose.yaml")], envFiles: [], profiles: [], projectName: "p" };
   const calls = () => readFileSync(log, "utf8").split("\n").filter(Boolean).length;
   return { dir, env, args, calls };
 }
