@@ -17,7 +17,6 @@ import { actor, DockerHistory, DockerLock } from "../state/index.js";
 import type { LabelRouter } from "../traefik/docker-provider.js";
 import { TraefikRouter } from "../traefik/router.js";
 import { localFiles } from "../traefik/write.js";
-import { projectInput } from "./early.js";
 import { logger } from "./log.js";
 import { DrainFirstEngine, detectMode, labelRouter, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
@@ -81,7 +80,15 @@ export async function openContext(
     throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
   });
   const env = { ...process.env, ...cliEnv };
-  const project = await loadProject(projectInput(raw, env, needs.writeBack ?? false));
+  const project = await loadProject({
+    files: raw.file ?? [],
+    cwd: process.cwd(),
+    env,
+    envFiles: raw.envFile ?? [],
+    profiles: raw.profile ?? [],
+    rawImages: needs.writeBack ?? false,
+    ...(raw.projectName ? { projectName: raw.projectName } : {}),
+  });
   log.debug({ host: host.url, source: host.source }, "Docker engine");
   // The Traefik file, API and entrypoint are reached where the engine is: over ssh through
   // its one connection (SFTP, forwarded streams), else from this machine. Container names

@@ -98,11 +98,6 @@ function shared(cmd: Command): Command {
   );
 }
 
-/** Starts what the command can before its code loads: its `docker compose config` (cli/early.ts). */
-async function early(raw: RawOptions, writeBack: boolean): Promise<void> {
-  (await import("./early.js")).startEarly(raw, writeBack);
-}
-
 /** Only what the user typed: commander's defaults ([] for lists, true for --no-x) are not flags. */
 async function given(raw: RawOptions, cmd: Command): Promise<RawOptions> {
   const { explicitFlags } = await import("./settings.js");
@@ -135,57 +130,50 @@ export function program(): Command {
     .description(
       "write the Traefik file for the service's running containers and wait until Traefik serves it",
     )
-    .action(async (service: string, raw: RawOptions, cmd: Command) => {
-      await early(raw, false);
-      return (await commands()).syncCommand(service, await given(raw, cmd));
-    });
+    .action(async (service: string, raw: RawOptions, cmd: Command) =>
+      (await commands()).syncCommand(service, await given(raw, cmd)),
+    );
 
   shared(prog.command("undo [service]"))
     .description("roll back to the last complete revision before the current one, as a new revision")
     .option("--to-revision <n>", "roll back to this revision instead (see `history`)")
     .option("--no-write", "leave the compose files alone (they then still name the old image)")
     .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
-    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) => {
-      await early(raw, true);
-      return (await commands()).undoCommand(service, await given(raw, cmd));
-    });
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await commands()).undoCommand(service, await given(raw, cmd)),
+    );
 
   shared(prog.command("repair [service]"))
     .description("after a killed rollout: converge back to the image it replaced, at full capacity")
     .option("--no-write", "leave the compose files alone")
     .option("--dry-run", "print the plan; change nothing")
-    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) => {
-      await early(raw, true);
-      return (await commands()).repairCommand(service, await given(raw, cmd));
-    });
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await commands()).repairCommand(service, await given(raw, cmd)),
+    );
 
   shared(prog.command("history [service]"))
     .description("list the service's revisions, kept on the Docker host")
-    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) => {
-      await early(raw, false);
-      return (await inspect()).historyCommand(service, await given(raw, cmd));
-    });
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await inspect()).historyCommand(service, await given(raw, cmd)),
+    );
 
   shared(prog.command("status [service]"))
     .description("each container's image, health, Traefik membership and revision; flags drift")
-    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) => {
-      await early(raw, false);
-      return (await inspect()).statusCommand(service, await given(raw, cmd));
-    });
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await inspect()).statusCommand(service, await given(raw, cmd)),
+    );
 
   const lock = prog.command("lock").description("the service's rollout lock on the Docker host");
   shared(lock.command("status [service]"))
     .description("who holds the lock, since when, rolling to what")
-    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) => {
-      await early(raw, false);
-      return (await inspect()).lockStatusCommand(service, await given(raw, cmd));
-    });
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await inspect()).lockStatusCommand(service, await given(raw, cmd)),
+    );
   shared(lock.command("release [service]"))
     .description("remove the lock (for a holder that died on another host)")
-    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) => {
-      await early(raw, false);
-      return (await inspect()).lockReleaseCommand(service, await given(raw, cmd));
-    });
+    .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
+      (await inspect()).lockReleaseCommand(service, await given(raw, cmd)),
+    );
 
   prog
     .command("install-plugin")
@@ -243,10 +231,9 @@ export function program(): Command {
       "--check-host <name>",
       "Host header of warm-up and smoke requests (default: the container's address)",
     )
-    .action(async (service: string, raw: RawOptions, cmd: Command) => {
-      await early(raw, true);
-      return (await commands()).rollCommand(service, await given(raw, cmd));
-    });
+    .action(async (service: string, raw: RawOptions, cmd: Command) =>
+      (await commands()).rollCommand(service, await given(raw, cmd)),
+    );
   return prog;
 }
 

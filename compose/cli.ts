@@ -32,33 +32,8 @@ const CANDIDATES: [string, string[]][] = [
   ["docker-compose", []],
 ];
 
-/** Calls started ahead (prestart), by everything that decides their output. */
-const started = new Map<string, Promise<string>>();
-const keyOf = (a: ComposeArgs, args: string[], opts: RunOptions): string =>
-  JSON.stringify([globalArgs(a), args, opts.cwd, Object.entries(defined(opts.env)).sort()]);
-
-/**
- * Starts `compose(a, args, opts)` now; the first compose() call with equal arguments, cwd and
- * environment takes its result instead of running compose again. For read-only calls only.
- */
-export function prestart(a: ComposeArgs, args: string[], opts: RunOptions): void {
-  const key = keyOf(a, args, opts);
-  if (started.has(key)) return;
-  const p = run(a, args, opts);
-  p.catch(() => {}); // reported by the compose() call that takes it
-  started.set(key, p);
-}
-
 /** `docker compose <global flags> <args>`; a failure is a refusal quoting compose's own words. */
-export function compose(a: ComposeArgs, args: string[], opts: RunOptions): Promise<string> {
-  const key = keyOf(a, args, opts);
-  const early = started.get(key);
-  if (!early) return run(a, args, opts);
-  started.delete(key);
-  return early;
-}
-
-async function run(a: ComposeArgs, args: string[], opts: RunOptions): Promise<string> {
+export async function compose(a: ComposeArgs, args: string[], opts: RunOptions): Promise<string> {
   let lastMissing: Error | undefined;
   for (const [bin, prefix] of CANDIDATES) {
     try {

@@ -2,15 +2,35 @@
 // them, then `docker compose config` for the model (interpolation, env files, profiles,
 // extends, include). Files are optional: a CI job that only knows `-p` and the service (say,
 // `undo` at 3 a.m.) goes by the containers' labels alone.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { RefusedError } from "../controller/errors.js";
 import { type ComposeArgs, compose } from "./cli.js";
-import { composeCalls, type ProjectInput } from "./files.js";
 
-export { DEFAULT_FILES, type ProjectInput } from "./files.js";
+/** Compose's default file names, in its order of preference, and their override siblings. */
+export const DEFAULT_FILES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+const OVERRIDES: Record<string, string[]> = {
+  "compose.yaml": ["compose.override.yaml", "compose.override.yml"],
+  "compose.yml": ["compose.override.yml", "compose.override.yaml"],
+  "docker-compose.yml": ["docker-compose.override.yml", "docker-compose.override.yaml"],
+  "docker-compose.yaml": ["docker-compose.override.yaml", "docker-compose.override.yml"],
+};
+
+export interface ProjectInput {
+  files: string[];
+  projectName?: string;
+  cwd: string;
+  env: Record<string, string | undefined>;
+  envFiles?: string[];
+  profiles?: string[];
+  /**
+   * Also read each service's image before interpolation (a second `docker compose config`,
+   * run beside the first): only writing the compose files back needs it (default true).
+   */
+  rawImages?: boolean;
+}
 
 export interface ServiceConfig {
   /** The image compose would run now (interpolated). */
@@ -49,18 +69,28 @@ export interface Project {
 }
 
 export async function loadProject(input: ProjectInput): Promise<Project> {
-  const calls = composeCalls(input);
-  const { args } = calls;
-  const { files, envFiles } = args;
+  const files = findFiles(input);
+  const given = input.envFiles?.length ? input.envFiles : splitList(input.env.COMPOSE_ENV_FILES, ",");
+  const envFiles = given.map((f) => resolve(input.cwd, f));
+  const args: ComposeArgs = {
+    files,
+    envFiles,
+    profiles: input.profiles ?? [],
+    ...(input.projectName ? { projectName: input.projectName } : {}),
+  };
   if (files.length === 0) {
     const raw = input.projectName ?? input.env.COMPOSE_PROJECT_NAME ?? basename(input.cwd);
     const name = normalizeProjectName(raw);
     return { name, dir: input.cwd, files, envFiles, services: {}, args, rawImages: {} };
   }
   const dir = dirname(files[0] as string);
+  const run = { cwd: input.cwd, env: input.env };
+  // Services' own x- blocks are dropped by `--format json` in compose 2.31; YAML keeps them.
   const [model, raw] = await Promise.all([
-    compose(args, calls.model, calls.run).then(yamlRecord),
-    calls.raw && compose(args, calls.raw, calls.run).then(yamlRecord),
+    compose(args, ["config", "--format", "yaml"], run).then(yamlRecord),
+    input.rawImages === false
+      ? undefined
+      : compose(args, ["config", "--no-interpolate", "--format", "yaml"], run).then(yamlRecord),
   ]);
   const texts = files.map(readYaml);
   const services: Record<string, ServiceConfig> = {};
@@ -122,6 +152,25 @@ export async function serviceHash(
   }
 }
 
+/** -f flags, else COMPOSE_FILE, else compose's default file (and its override) here or above. */
+function findFiles(input: ProjectInput): string[] {
+  const given = input.files.length > 0 ? input.files : splitComposeFile(input.env);
+  if (given.length > 0) {
+    const paths = given.map((f) => resolve(input.cwd, f));
+    const missing = paths.find((p) => !existsSync(p));
+    if (missing) throw new RefusedError(`compose file not found: ${missing}`, "check -f / COMPOSE_FILE");
+    return paths;
+  }
+  for (let dir = resolve(input.cwd); ; dir = dirname(dir)) {
+    const name = DEFAULT_FILES.find((f) => existsSync(join(dir, f)));
+    if (name) {
+      const override = OVERRIDES[name]?.map((f) => join(dir, f)).find((p) => existsSync(p));
+      return [join(dir, name), ...(override ? [override] : [])];
+    }
+    if (dir === dirname(dir)) return [];
+  }
+}
+
 /**
  * Of the files compose merged, the one whose own YAML has `path` (an `x-compose-roll` key):
  * the last, since compose takes an extension block whole from the last file that sets it.
@@ -143,6 +192,14 @@ function readYaml(file: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+function splitComposeFile(env: ProjectInput["env"]): string[] {
+  return splitList(env.COMPOSE_FILE, env.COMPOSE_PATH_SEPARATOR ?? ":");
+}
+
+function splitList(v: string | undefined, sep: string): string[] {
+  return v ? v.split(sep).filter(Boolean) : [];
 }
 
 function yamlRecord(text: string): Record<string, unknown> {
