@@ -73,9 +73,8 @@ export function drift(obs: Observation): string[] {
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false, mode: true });
-  const obs = await observe(ctx.deps, ctx.svc);
+  const [obs, lock] = await Promise.all([observe(ctx.deps, ctx.svc), ctx.lock.read(ctx.svc)]);
   if (obs.replicas.length === 0) await checkProjectKnown(ctx);
-  const lock = await ctx.lock.read(ctx.svc);
   const problems = drift(obs);
   const { mode } = ctx;
   // Label mode: Traefik's own view (every server its API lists, and the status it gives it).
