@@ -16,5 +16,7 @@ describe("dockerode as compose-roll loads it", () => {
   it("gives dockerode stand-ins that name what compose-roll does not load", () => {
     expect(() => fromDockerode("tar-fs").pack("/tmp")).toThrow(/does not load image build contexts/);
     expect(() => fromDockerode("@grpc/proto-loader").loadSync("x")).toThrow(/BuildKit sessions/);
+    const fromModem = createRequire(fromDockerode.resolve("docker-modem"));
+    expect(() => fromModem("./ssh")()).toThrow(/docker-modem's ssh transport/);
   });
 });

@@ -2,8 +2,8 @@
 // @grpc/grpc-js and @grpc/proto-loader (BuildKit sessions, for image builds) and docker-modem
 // requires ssh2 (its own ssh:// transport; compose-roll dials ssh itself, engine/ssh.ts, and
 // hands dockerode an agent). Together +19 MB RSS and ~0.2 s on every start (issue 12: a
-// command starts in ≤ 300 ms and < 80 MB). Empty modules in require's cache stand in for
-// them; anything that did reach one would fail with the stub's message, not silently.
+// command starts in ≤ 300 ms and < 80 MB); dockerode's tar-fs (it packs a build context, with
+// tar-stream) another ~9 ms. Empty modules in require's cache stand in for them; anything that did reach one would fail with the stub's message, not silently.
 // docker-modem also requires node:https and dockerode node:zlib (for image builds) at load
 // time: https brings tls and OpenSSL's TLS code (+4.5 MB RSS) that a unix:// or http tcp://
 // engine never uses. While dockerode loads, those two resolve to stand-ins that load the
@@ -36,7 +36,6 @@ const unused = (what: string) => () => {
 stub(fromDockerode.resolve, "@grpc/grpc-js", {});
 stub(fromDockerode.resolve, "@grpc/proto-loader", { loadSync: unused("BuildKit sessions") });
 stub(fromModem.resolve, "./ssh", unused("docker-modem's ssh transport"));
-// tar-fs packs a build context (buildImage); it and tar-stream take ~9 ms of every start.
 stub(fromDockerode.resolve, "tar-fs", { pack: unused("image build contexts") });
 
 /** Builtin `name`, loaded when a property of it is first read. */
