@@ -21,7 +21,7 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
     /** fault → image IDs (or "*") it applies to; "route"/"unroute"/"stop" apply to any call. */
     readonly faults: Partial<Record<Fault, string>> = {},
     /** Abort this controller when the n-th event is reported. */
-    readonly interrupt?: { controller: AbortController; atEvent: number },
+    readonly interrupt?: { controller: AbortController; atEvent: number | ((e: RolloutEvent) => boolean) },
   ) {}
 
   seed(n: number, image: ImageInfo): this {
@@ -93,8 +93,19 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
     this.time += 2000;
     r.health = "healthy";
   }
+  /**
+   * Docker's timing, where it matters: a stop leaves the container exited for a moment before
+   * the remove, and Traefik's API answers after the container list; a drain can end between.
+   */
+  lagging = false;
+  private tick = () => new Promise<void>((resolve) => setImmediate(resolve));
   async stopAndRemove(replica: Replica) {
     if (this.faulty("stop")) throw new EngineError("stop failed");
+    const r = this.replicasById.get(replica.id);
+    if (this.lagging && r) {
+      Object.assign(r, { running: false, exitCode: 0 });
+      await this.tick();
+    }
     this.replicasById.delete(replica.id);
   }
 
@@ -104,7 +115,9 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
   /** Label mode's wait until Traefik dropped a drained server; unset (file mode) by default. */
   leaving?: (url: string, timeoutMs: number, signal: AbortSignal) => Promise<void>;
   async servers() {
-    return [...this.routed];
+    const routed = [...this.routed];
+    if (this.lagging) for (let i = 0; i < 3; i++) await this.tick();
+    return routed;
   }
   async prepare(url: string) {
     this.probe = url;
@@ -139,6 +152,7 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
   // Reporter
   event(e: RolloutEvent) {
     this.events.push(e);
-    if (this.interrupt && this.events.length === this.interrupt.atEvent) this.interrupt.controller.abort();
+    const at = this.interrupt?.atEvent;
+    if (typeof at === "function" ? at(e) : this.events.length === at) this.interrupt?.controller.abort();
   }
 }

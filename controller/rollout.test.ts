@@ -139,6 +139,25 @@ describe("rollout", () => {
     });
   }
 
+  it("restores past an old container whose drain ends while the loop observes (seen exited, then gone)", async () => {
+    // CI, label mode: the restore saw the old web-2 stopped but not yet removed, its drain
+    // over by the time the observation was filtered, and gave up: "web-2 exited with code 0".
+    const controller = new AbortController();
+    const secondDrain = (e: { type: string; state?: string; name?: string }) =>
+      e.type === "replica" && e.state === "draining" && e.name === "demo-web-2";
+    const world = new FakeWorld([v1, v2], {}, { controller, atEvent: secondDrain }).seed(3, v1);
+    world.lagging = true;
+    const err = await rollout(deps(world), request(v2, controller.signal)).catch((e) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect(err.cause.message).toMatch(/interrupted/);
+    expectRestored(world, 3);
+    // Each container is stopped once: the drain's stop, not a second "retire" of a ghost.
+    const removed = world.events.flatMap((e) =>
+      e.type === "replica" && e.state === "removed" ? [e.name] : [],
+    );
+    expect(new Set(removed).size).toBe(removed.length);
+  });
+
   it("reports rollback failure with the exact state when restoring fails too", async () => {
     // The new container crashes, and Docker then refuses to remove it.
     const world = new FakeWorld([v1, v2], { crash: v2.id, stop: "*" }).seed(2, v1);

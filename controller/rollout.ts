@@ -143,6 +143,10 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     try {
       await reconcile(deps, req, template, { image: from, replicas: n, maxSurge: 1 }, restore, drains);
     } catch (restoreErr) {
+      // Drains already begun cannot be taken back: let them finish (a failure among them
+      // changes nothing now), so the state shown is the one left, and no background stop
+      // outlives the report (and a later SIGTERM cannot kill the process in the middle of one).
+      await drains.settle().catch(() => {});
       const state = describe(await observe(deps, req.svc).catch(() => undefined));
       throw new RollbackFailedError(
         `rollback failed: ${(restoreErr as Error).message} (after: ${cause.message})`,
@@ -219,11 +223,13 @@ export async function reconcile(
   for (let i = 0; i < budget; i++) {
     drains.check();
     if (signal.aborted) throw stopped(signal) ?? new AbortedError("interrupted by a signal");
+    // Taken before observing, not after: see Drains.snapshot.
+    const draining = drains.snapshot();
     const seen = await observe(deps, req.svc);
     const obs = {
       ...seen,
-      replicas: seen.replicas.filter((r) => !drains.has(r.id)),
-      held: seen.replicas.filter((r) => drains.has(r.id)).map((r) => r.number),
+      replicas: seen.replicas.filter((r) => !draining.has(r.id)),
+      held: seen.replicas.filter((r) => draining.has(r.id)).map((r) => r.number),
     };
     const step = decide(obs, goal);
     if (step.kind === "done") {

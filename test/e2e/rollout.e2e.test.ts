@@ -117,10 +117,16 @@ describe("rollout under load", () => {
 
   it("restores when interrupted with SIGTERM mid-rollout", async () => {
     const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 240 }).start();
+    let killed = false;
     const run = await runCli(["web", "--image", "compose-roll-demo/app:v3", ...stackArgs(stack), "--json"], {
       cwd: stack.dir,
+      // One SIGTERM, as a cancelled CI job sends: a kill at every later "removed" could land
+      // after the command let go of its handlers, ending the process by signal (exit null).
       onEvent: (e, kill) => {
-        if (e.type === "replica" && e.state === "removed") kill("SIGTERM");
+        if (e.type === "replica" && e.state === "removed" && !killed) {
+          killed = true;
+          kill("SIGTERM");
+        }
       },
     });
     const load = await probe.stop();
