@@ -18,7 +18,7 @@ import type { LabelRouter } from "../traefik/docker-provider.js";
 import { TraefikRouter } from "../traefik/router.js";
 import { localFiles } from "../traefik/write.js";
 import { logger } from "./log.js";
-import { DrainFirstEngine, detectMode, labelRouter, type Mode } from "./mode.js";
+import { DrainFirstEngine, detectMode, firstReplica, labelRouter, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter } from "./reporter.js";
 import { checkGiven, resolveSettings } from "./settings.js";
@@ -76,19 +76,27 @@ export async function openContext(
   // One engine for everything: the API calls and the docker CLI subprocesses (compose), which
   // over ssh go through the same connection (so: connect first).
   const host = resolveHost({ host: raw.host, context: raw.context }, process.env);
+  const load = (env: Record<string, string | undefined>) =>
+    loadProject({
+      files: raw.file ?? [],
+      cwd: process.cwd(),
+      env,
+      envFiles: raw.envFile ?? [],
+      profiles: raw.profile ?? [],
+      rawImages: needs.writeBack ?? false,
+      ...(raw.projectName ? { projectName: raw.projectName } : {}),
+    });
+  // `docker compose config` only reads files, so it runs while the engine answers its version
+  // (~25 ms on a local socket), except over ssh, where compose's docker CLI environment points
+  // at the connection's local socket and so waits for the connection. The engine's error, if
+  // any, is still the one reported.
+  const early = host.endpoint.kind === "ssh" ? undefined : load({ ...process.env, ...host.cliEnv });
+  early?.catch(() => {});
   const { docker, apiVersion, cliEnv, ssh } = await connectTo(host).catch((err: ComposeRollError) => {
     throw new RefusedError(err.message, err.hint ?? "check DOCKER_HOST and that the Docker engine runs");
   });
   const env = { ...process.env, ...cliEnv };
-  const project = await loadProject({
-    files: raw.file ?? [],
-    cwd: process.cwd(),
-    env,
-    envFiles: raw.envFile ?? [],
-    profiles: raw.profile ?? [],
-    rawImages: needs.writeBack ?? false,
-    ...(raw.projectName ? { projectName: raw.projectName } : {}),
-  });
+  const project = await (early ?? load(env));
   log.debug({ host: host.url, source: host.source }, "Docker engine");
   // The Traefik file, API and entrypoint are reached where the engine is: over ssh through
   // its one connection (SFTP, forwarded streams), else from this machine. Container names
@@ -107,6 +115,11 @@ export async function openContext(
   checkRollable(project, name);
   log.debug({ project: project.name, files: project.files, apiVersion }, "project resolved");
 
+  // The routing mode is read from a running replica's labels, with the last revision's
+  // settings: both reads go to the engine at once.
+  const detecting = needs.traefik || needs.mode;
+  const replica = detecting ? firstReplica(docker, svc) : undefined;
+  replica?.catch(() => {});
   // The last revision remembers how this service is routed; flags given now win.
   const last = (await history.list(svc).catch(() => []))[0];
   log.debug({ settings: last?.settings }, "settings of the last revision");
@@ -129,11 +142,10 @@ export async function openContext(
   });
   // Label mode needs no --traefik-file: decide the mode before requiring one.
   let opts = parseOptions(name, resolved.raw, process.cwd(), false, resolved.names);
-  const mode: Mode =
-    needs.traefik || needs.mode
-      ? await detectMode(docker, svc, resolved.raw, opts, http).catch(overTcp(host))
-      : { kind: "file" };
-  if (needs.traefik || needs.mode) checkModeFlags(mode.kind, raw, name);
+  const mode: Mode = replica
+    ? await detectMode(docker, svc, resolved.raw, opts, http, replica).catch(overTcp(host))
+    : { kind: "file" };
+  if (detecting) checkModeFlags(mode.kind, raw, name);
   if (mode.kind === "file")
     opts = parseOptions(name, resolved.raw, process.cwd(), needs.traefik, resolved.names);
   else {

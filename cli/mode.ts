@@ -11,6 +11,7 @@ import type { Clock } from "../controller/ports.js";
 import { DockerEngine, type DockerEngineOptions } from "../engine/dockerEngine.js";
 import type { HostHttp } from "../engine/hostio.js";
 import { inspectContainer, serviceFilters } from "../engine/replicas.js";
+import type { ContainerInspect } from "../engine/types.js";
 import { TraefikApi } from "../traefik/api.js";
 import { LabelRouter } from "../traefik/docker-provider.js";
 import {
@@ -36,9 +37,20 @@ export type Mode =
       refusal?: RefusedError;
     };
 
+/** One running container of the service, inspected: new ones are clones (same labels, same healthcheck). */
+export async function firstReplica(
+  docker: Docker,
+  svc: { project: string; service: string },
+): Promise<ContainerInspect | undefined> {
+  const listed = await docker.listContainers({ filters: serviceFilters(svc) }).catch(() => []);
+  const first = listed.sort((a, b) => a.Names[0]?.localeCompare(b.Names[0] ?? "") ?? 0)[0];
+  return first && (await inspectContainer(docker, first.Id));
+}
+
 /**
- * Reads the labels and healthcheck of one running container of the service (new ones are
- * clones: same labels, same healthcheck) and asks Traefik's API about the @docker service.
+ * Reads the labels and healthcheck of one running container of the service and asks
+ * Traefik's API about the @docker service. `replica` may be read beforehand (openContext
+ * reads it beside the revision records, whose settings this needs).
  */
 export async function detectMode(
   docker: Docker,
@@ -46,10 +58,9 @@ export async function detectMode(
   raw: RawOptions,
   opts: Options,
   http?: HostHttp,
+  replica: Promise<ContainerInspect | undefined> = firstReplica(docker, svc),
 ): Promise<Mode> {
-  const listed = await docker.listContainers({ filters: serviceFilters(svc) }).catch(() => []);
-  const first = listed.sort((a, b) => a.Names[0]?.localeCompare(b.Names[0] ?? "") ?? 0)[0];
-  const c = first && (await inspectContainer(docker, first.Id));
+  const c = await replica;
   const labels = c?.Config.Labels ?? {};
   if (!c || !routedByLabels(labels)) return { kind: "file" };
   const api = new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, ""), ...(http ? { http } : {}) });
