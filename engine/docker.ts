@@ -174,3 +174,16 @@ export async function call<T>(what: string, fn: () => Promise<T>, hint?: string)
     throw engineError(err, what, hint);
   }
 }
+
+/** The Docker host's clock now, in ms. */
+export async function hostNow(docker: Docker): Promise<number> {
+  const info = (await call("read the Docker host's clock", () => docker.info())) as { SystemTime?: string };
+  const t = Date.parse(info.SystemTime ?? "");
+  if (Number.isNaN(t)) {
+    throw new EngineError(
+      `Docker: could not read the Docker host's clock (GET /info SystemTime is "${info.SystemTime}")`,
+      "check that the engine answers `docker info`; a lock's lease cannot be judged without it",
+    );
+  }
+  return t;
+}

@@ -76,3 +76,25 @@ export async function healthOf(docker: Docker, containerId: string): Promise<str
     throw engineError(err, `inspect container ${containerId.slice(0, 12)}`);
   }
 }
+
+/**
+ * When the latest finished healthcheck of the container began (the Docker host's clock, ms),
+ * or undefined when none has finished; null once it no longer runs.
+ */
+export async function lastCheckStart(
+  docker: Docker,
+  containerId: string,
+): Promise<number | undefined | null> {
+  try {
+    const c = (await docker.getContainer(containerId).inspect()) as unknown as ContainerInspect;
+    if (!c.State.Running) return null;
+    const starts = (c.State.Health?.Log ?? [])
+      .filter((l) => l.End && l.Start)
+      .map((l) => Date.parse(l.Start as string))
+      .filter((t) => !Number.isNaN(t));
+    return starts.length ? Math.max(...starts) : undefined;
+  } catch (err) {
+    if (statusOf(err) === 404) return null;
+    throw engineError(err, `inspect container ${containerId.slice(0, 12)}`);
+  }
+}

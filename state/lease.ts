@@ -67,18 +67,7 @@ export async function dropRenewals(
   await Promise.all(drop.map((r) => removeStateContainer(docker, r.id, what)));
 }
 
-/** The Docker host's clock now, in ms. */
-export async function hostNow(docker: Docker): Promise<number> {
-  const info = (await call("read the Docker host's clock", () => docker.info())) as { SystemTime?: string };
-  const t = Date.parse(info.SystemTime ?? "");
-  if (Number.isNaN(t)) {
-    throw new EngineError(
-      `Docker: could not read the Docker host's clock (GET /info SystemTime is "${info.SystemTime}")`,
-      "check that the engine answers `docker info`; a lock's lease cannot be judged without it",
-    );
-  }
-  return t;
-}
+export { hostNow } from "../engine/docker.js";
 
 /** When the lock `lockId` (created at `lockCreated`, host ms) was last renewed. */
 export function lastRenewed(all: Renewal[], lockId: string, lockCreated: number): number {

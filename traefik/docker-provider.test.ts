@@ -27,6 +27,13 @@ function fakeApi(state: { servers: string[] | undefined }): TraefikApi {
   } as unknown as TraefikApi;
 }
 
+/** Finished healthchecks per container, as Docker logs them (Start on this machine's clock). */
+const checks: Record<string, { Start: string; End: string }[]> = {};
+const checkNow = (id: string) => {
+  const at = new Date().toISOString();
+  checks[id] = [...(checks[id] ?? []), { Start: at, End: at }];
+};
+
 /** A Docker whose exec records argv and runs `onExec`; health per container from `health`. */
 function fakeDocker(
   health: Record<string, string>,
@@ -47,8 +54,11 @@ function fakeDocker(
         },
         inspect: async () => ({ ExitCode: exitCode }),
       }),
-      inspect: async () => ({ State: { Running: true, Health: { Status: health[id] } } }),
+      inspect: async () => ({
+        State: { Running: true, Health: { Status: health[id], Log: checks[id] ?? [] } },
+      }),
     }),
+    info: async () => ({ SystemTime: new Date().toISOString() }),
   } as unknown as Docker;
   return { docker, execs };
 }
@@ -188,6 +198,8 @@ describe("LabelRouter", () => {
     const state = { servers: [a] };
     const health: Record<string, string> = { n: "healthy", s: "starting", u: "unhealthy" };
     const { docker, execs } = fakeDocker(health, (id) => {
+      // The next healthcheck, begun after the drain file: it fails, the status stays.
+      setTimeout(() => checkNow(id), 50);
       if (id !== "n") return;
       setTimeout(() => (health.n = "unhealthy"), 200);
       setTimeout(() => (state.servers = [a]), 300);
@@ -220,5 +232,29 @@ describe("LabelRouter", () => {
     const t0 = Date.now();
     expect(await r.drainBeforeStop(replica("n", b), 2000, never)).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
+  });
+
+  it("drainBeforeStop decides on a healthcheck begun after the drain, not one already running", async () => {
+    const [a, b] = ["http://10.0.0.1:8000", "http://10.0.0.2:8000"];
+    const state = { servers: [a] };
+    const health: Record<string, string> = { r: "starting" };
+    const { docker } = fakeDocker(health, () => {
+      // A check begun before the drain file passes: healthy, and Traefik adds it...
+      setTimeout(() => {
+        health.r = "healthy";
+        state.servers = [a, b];
+      }, 150);
+      // ...then the next one, begun after, fails and Traefik drops it again.
+      setTimeout(() => {
+        checkNow("r");
+        health.r = "unhealthy";
+      }, 300);
+      setTimeout(() => (state.servers = [a]), 450);
+    });
+    const r = router(state, docker, { kind: "file", path: "/tmp/drain" });
+    const t0 = Date.now();
+    // Stopped at once (false), it would have cut a server Traefik sent to from 150 ms on.
+    expect(await r.drainBeforeStop(replica("r", b), 2000, never)).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(440);
   });
 });
