@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
-import { checkImageRef, hookArgv, parseArgv, parseDuration, parseOptions, traefikFileOf } from "./options.js";
+import { parseOptions, traefikFileOf } from "./options.js";
+import { checkImageRef, hookArgv, parseArgv, parseDuration } from "./parsers.js";
 
 it("parses durations as users write them, refusing the rest", () => {
   expect(parseDuration("90s", "x")).toBe(90_000);

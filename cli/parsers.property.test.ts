@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
-import { checkImageRef, MAX_DURATION_MS, parseDuration } from "./options.js";
+import { checkImageRef, MAX_DURATION_MS, parseDuration } from "./parsers.js";
 
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;
