@@ -1,52 +1,20 @@
 // The controller: observe, take the one step decide() names, observe again. Rolling
 // forward and restoring are the same loop with different goals, so a failure at any
 // step is undone by driving back to the previous image at full capacity.
-import { decide, type Step } from "./decide.js";
+import { decide } from "./decide.js";
 import { Drains } from "./drains.js";
 import {
   AbortedError,
   ComposeRollError,
-  HealthError,
   RefusedError,
   RollbackFailedError,
   RolledBackError,
 } from "./errors.js";
 import type { Goal, ImageInfo, Observation, Replica } from "./model.js";
-import type { Clock, Engine, ReplicaState, ReplicaTemplate, Reporter, Router, ServiceRef } from "./ports.js";
+import type { ReplicaTemplate, ServiceRef } from "./ports.js";
+import { type Deps, execute, type RolloutRequest } from "./steps.js";
 
-export interface Deps {
-  engine: Engine;
-  router: Router;
-  clock: Clock;
-  reporter: Reporter;
-}
-
-export interface Timeouts {
-  /** How long a new container may take to turn healthy. */
-  healthMs: number;
-  /** How long Traefik may take to list (or drop) a server and to answer the probe. */
-  routeMs: number;
-  /** How long a server stays out of Traefik before its container is stopped. */
-  drainMs: number;
-}
-
-export interface RolloutRequest {
-  svc: ServiceRef;
-  image: ImageInfo;
-  maxSurge: number;
-  timeouts: Timeouts;
-  /** Aborted on SIGINT/SIGTERM: the rollout stops at the next step and restores. */
-  signal: AbortSignal;
-  /** Labels for the containers it starts (revision bookkeeping); restores copy the old ones'. */
-  labels?: Record<string, string>;
-  /** Called before each step (a test switch kills the process at step k here). */
-  beforeStep?: (index: number, step: Step) => void;
-  /**
-   * Checks a new, healthy replica of the target image must pass before Traefik routes to it
-   * (smoke and warm-up requests); a throw fails the replica, and the rollout restores.
-   */
-  check?: (replica: Replica, signal: AbortSignal) => Promise<void>;
-}
+export type { Deps, RolloutRequest, Timeouts } from "./steps.js";
 
 export interface RolloutResult {
   result: "complete" | "unchanged";
@@ -244,125 +212,6 @@ export async function reconcile(
   throw new ComposeRollError(`no convergence after ${budget} steps`, "report this as a bug");
 }
 
-async function execute(
-  deps: Deps,
-  req: RolloutRequest,
-  template: ReplicaTemplate,
-  goal: Goal,
-  obs: Observation,
-  step: Step,
-  signal: AbortSignal,
-  drains: Drains,
-): Promise<void> {
-  const { engine, router, reporter, clock } = deps;
-  const t = req.timeouts;
-  const report = (r: Replica, state: ReplicaState, detail?: string) =>
-    reporter.event({
-      type: "replica",
-      name: r.name,
-      image: r.imageRef,
-      state,
-      ...(detail ? { detail } : {}),
-    });
-
-  // Out of Traefik's API now (or, label mode, once leaving() says so): in-flight requests
-  // finish on Traefik's old handler during the drain, in the background (the next replica
-  // boots meanwhile), and not cut short by a signal (the server is out or on its way out;
-  // stopping early could only drop requests). The drain period counts from when Traefik
-  // stopped sending, not from when we asked it to.
-  const drain = (r: Replica) => {
-    report(r, "draining", `${t.drainMs} ms`);
-    drains.start(r.id, async () => {
-      const never = new AbortController().signal;
-      if (r.url && router.leaving) await router.leaving(r.url, t.routeMs, never);
-      await clock.sleep(t.drainMs, never);
-      await engine.stopAndRemove(r);
-      report(r, "removed");
-    });
-  };
-
-  switch (step.kind) {
-    case "start": {
-      // Only the new image's containers get this rollout's labels; restored ones keep the
-      // old containers' (copied by the template), so they still name their own revision.
-      const labels = goal.image.id === req.image.id ? req.labels : undefined;
-      const t0 = clock.now();
-      const r = await engine.start(template, goal.image, step.number, labels);
-      // The create time is the app's boot as much as the healthcheck wait (issue 12's overhead
-      // counts create→healthy as the app's own); the event comes after, when the name is known.
-      report(r, "adding", `created in ${clock.now() - t0} ms`);
-      // Its probe route needs only its address: written now, Traefik's reload (and throttle
-      // window) passes while the app boots instead of after it turns healthy.
-      if (r.url) await router.prepare?.(r.url, signal);
-      return;
-    }
-    case "await-health": {
-      await engine.waitHealthy(step.replica, t.healthMs, signal);
-      report(step.replica, "healthy");
-      return;
-    }
-    case "route": {
-      const url = step.replica.url as string;
-      await admit(deps, req, goal, step.replica, t.routeMs, signal);
-      // One write adds the proven server and, when that keeps `replicas` serving, takes the
-      // oldest old one out (decide's swapOut): one Traefik reload per replica, not two.
-      const out = step.retire?.url;
-      const target = [...obs.routed.filter((u) => u !== out), url];
-      await router.setServers(target, t.routeMs, signal);
-      report(step.replica, "routed", `${url}; Traefik serves [${target.join(", ")}]`);
-      if (step.retire && out) drain(step.retire);
-      return;
-    }
-    case "retire": {
-      const r = step.replica;
-      if (r.url && obs.routed.includes(r.url)) {
-        const rest = obs.routed.filter((u) => u !== r.url);
-        await router.setServers(rest, t.routeMs, signal);
-        drain(r);
-        return;
-      }
-      // Not routed and not healthy: it never served (a failed new container) or it is failing.
-      const quick = r.health !== "healthy" && r.health !== "none";
-      await engine.stopAndRemove(r, { quick });
-      report(r, "removed");
-      return;
-    }
-    case "unroute-orphan": {
-      await router.setServers(
-        obs.routed.filter((u) => u !== step.url),
-        t.routeMs,
-        signal,
-      );
-      return;
-    }
-    case "fail": {
-      report(step.replica, "failed", step.reason);
-      throw new HealthError(step.reason);
-    }
-    case "done":
-      return;
-  }
-}
-
-/**
- * Everything that must hold before users reach a new, healthy replica: the caller's checks
- * (smoke, then warm-up, straight at the container), then Traefik routes a live request to it
- * (Router.verify). A throw here fails the step, and the loop restores. A restore's replicas
- * (the previous image) are not the release under test: they get Traefik's proof only.
- */
-async function admit(
-  deps: Deps,
-  req: RolloutRequest,
-  goal: Goal,
-  replica: Replica,
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<void> {
-  if (req.check && goal.image.id === req.image.id) await req.check(replica, signal);
-  await deps.router.verify(replica.url as string, timeoutMs, signal);
-}
-
-/** One line per container and server, for a human who has to take over. */
 export function describe(obs: Observation | undefined): string[] {
   if (!obs) return ["(could not observe the service)"];
   const routed = new Set(obs.routed);
