@@ -3,20 +3,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
+import { refusedOr } from "../controller/errors.test-support.js";
 import { checkImageRef, MAX_DURATION_MS, parseDuration } from "./parsers.js";
 
 const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;
-
-/** Either the parser's value or the refusal; anything else thrown fails the property. */
-function refusedOr<T>(f: () => T): T | RefusedError {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof RefusedError) return err;
-    throw err;
-  }
-}
 
 describe("parseDuration", () => {
   const part = fc.tuple(fc.nat({ max: 100_000 }), fc.constantFrom<Unit>("h", "m", "s", "ms"));

@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
+import { refusedOr } from "../controller/errors.test-support.js";
 import {
   DEFAULT_WARMUP_COUNT,
   formatSmoke,
@@ -11,15 +12,6 @@ import {
   parseSmoke,
   parseWarmup,
 } from "./checkSpec.js";
-
-function refusedOr<T>(f: () => T): T | RefusedError {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof RefusedError) return err;
-    throw err;
-  }
-}
 
 // Path characters: printable ASCII without blanks, plus non-ASCII (sent as UTF-8, legal to ask for).
 const pathChar = fc.oneof(
