@@ -212,6 +212,7 @@ export async function reconcile(
   throw new ComposeRollError(`no convergence after ${budget} steps`, "report this as a bug");
 }
 
+/** One line per container and server, for a human who has to take over. */
 export function describe(obs: Observation | undefined): string[] {
   if (!obs) return ["(could not observe the service)"];
   const routed = new Set(obs.routed);
