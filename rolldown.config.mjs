@@ -4,7 +4,7 @@
 // it instead of the ~300 separate modules tsc emits: issue 12, a command starts in ≤ 300 ms and
 // < 80 MB. Left outside, loaded from dist/ at run time as they are now:
 //   controller/errors.js   one copy of the error classes for both (exit codes use instanceof);
-//   engine/dial.js         it require()s the ssh modules lazily, relative to itself;
+//   host/dial.js           it require()s the ssh modules lazily, relative to itself;
 //   engine/dockerode.js    it stubs dockerode's unused dependencies through require.cache;
 // and every package that is not pure ESM JavaScript worth inlining (dockerode, ssh2 with its
 // native binding, ssh-config). All inside one split bundle, so --help still loads commander alone.
@@ -14,7 +14,7 @@ import { defineConfig } from "rolldown";
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), "dist");
 const OUT = join(DIST, "cli");
-const KEEP_OUT = ["controller/errors.js", "engine/dial.js", "engine/dockerode.js"].map((f) => join(DIST, f));
+const KEEP_OUT = ["controller/errors.js", "host/dial.js", "engine/dockerode.js"].map((f) => join(DIST, f));
 const PACKAGES = ["dockerode", "ssh2", "ssh-config"];
 
 export default defineConfig({

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RefusedError } from "../controller/errors.js";
-import { configDir } from "../engine/contexts.js";
+import { configDir } from "../host/contexts.js";
 
 export const PLUGIN_NAME = "roll";
 /** Set by the shim `install-plugin` writes: this process was started by the docker CLI. */

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AbortedError, HealthError, LockLostError } from "../controller/errors.js";
 import { DEFAULT_WARMUP_COUNT } from "./checkSpec.js";
 import { type ReplicaChecksOptions, replicaChecks } from "./checks.js";
-import { localHttp } from "./hostio.js";
+import { localHttp } from "../host/hostio.js";
 
 const servers: Server[] = [];
 afterEach(async () => {

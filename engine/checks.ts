@@ -7,7 +7,7 @@ import { AbortedError, ComposeRollError, HealthError } from "../controller/error
 import type { Clock } from "../controller/ports.js";
 import type { SmokeSpec, WarmupSpec } from "./checkSpec.js";
 import { systemClock } from "./health.js";
-import { type HostHttp, HttpFailure, type HttpRequest, type HttpResponse } from "./hostio.js";
+import { type HostHttp, HttpFailure, type HttpRequest, type HttpResponse } from "../host/hostio.js";
 
 export interface CheckTarget {
   /** The container's name, for messages. */

@@ -5,10 +5,10 @@
 // with every Docker upgrade. We pin min(ours, server's) once, after GET /version.
 import type Docker from "dockerode";
 import { EngineError } from "../controller/errors.js";
-import { type Dialed, dial, transportHint } from "./dial.js";
+import { type Dialed, dial, transportHint } from "../host/dial.js";
 import Dockerode from "./dockerode.js";
-import { describe, type ResolvedHost, resolveHost } from "./host.js";
-import type { SshTransport } from "./ssh.js";
+import { describe, type ResolvedHost, resolveHost } from "../host/host.js";
+import type { SshTransport } from "../host/ssh.js";
 
 /** Newest API this adapter was written against (Docker 27). Docker 29 accepts ≥ 1.44. */
 export const MAX_API_VERSION = "1.47";

@@ -3,7 +3,7 @@
 // (`http://traefik:8080`) is still reachable from the host at the container's IP. The
 // Engine API says which IP; the runner's DNS is never asked about a container name.
 import type Docker from "dockerode";
-import type { Resolver } from "./hostio.js";
+import type { Resolver } from "../host/hostio.js";
 
 interface Listed {
   Names?: string[];

@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     }
     // Per-call cost of each transport, with the same proxy in the path.
     const { connectTo } = await import("../engine/docker.js");
-    const { resolveHost } = await import("../engine/host.js");
+    const { resolveHost } = await import("../host/host.js");
     // The transport reads HOME (keys, known_hosts) from process.env.
     Object.assign(process.env, { HOME: sshd.home, SSH_AUTH_SOCK: "" });
     const viaSsh = await connectTo(resolveHost({ host: sshd.url }, process.env));

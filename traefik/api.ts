@@ -3,7 +3,7 @@
 // throttle (2 s) and is the only evidence that a write took effect.
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Clock } from "../controller/ports.js";
-import { type HostHttp, HttpFailure, localHttp } from "../engine/hostio.js";
+import { type HostHttp, HttpFailure, localHttp } from "../host/hostio.js";
 
 export interface TraefikApiOptions {
   /** Base URL of the API, e.g. http://127.0.0.1:8080 (path prefixes are kept). */

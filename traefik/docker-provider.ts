@@ -16,7 +16,7 @@ import type { Replica } from "../controller/model.js";
 import type { Clock, Router } from "../controller/ports.js";
 import { hostNow } from "../engine/docker.js";
 import { execIn, healthOf, lastCheckStart } from "../engine/exec.js";
-import { type HostHttp, localHttp } from "../engine/hostio.js";
+import { type HostHttp, localHttp } from "../host/hostio.js";
 import { aborted, realClock, type TraefikApi } from "./api.js";
 import { type DrainMethod, describeDrain } from "./labels.js";
 import { directRequest } from "./probe.js";

@@ -3,7 +3,7 @@
 // header of our choosing and, for https entrypoints, no certificate checks (we are talking
 // to our own Traefik, whose default certificate is self-signed; proving identity is not what
 // the probe is for).
-import { type HostHttp, HttpFailure, localHttp } from "../engine/hostio.js";
+import { type HostHttp, HttpFailure, localHttp } from "../host/hostio.js";
 import { aborted } from "./api.js";
 import { PROBE_HEADER } from "./file.js";
 

@@ -19,7 +19,7 @@ import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { AbortedError, ComposeRollError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Clock, Router } from "../controller/ports.js";
-import type { HostFiles, HostHttp } from "../engine/hostio.js";
+import type { HostFiles, HostHttp } from "../host/hostio.js";
 import { aborted, realClock, TraefikApi } from "./api.js";
 import {
   addProbe,

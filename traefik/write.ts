@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, open, readFile, readlink, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { RoutingError } from "../controller/errors.js";
-import { type HostFiles, writeTarget } from "../engine/hostio.js";
+import { type HostFiles, writeTarget } from "../host/hostio.js";
 
 /** The file's text, or undefined when it does not exist. */
 export async function readFileText(path: string): Promise<string | undefined> {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { connect as tcpConnect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Connector, HttpFailure, hostHttp, localHttp } from "./hostio.js";
-import { addressOf } from "./names.js";
+import { addressOf } from "../engine/names.js";
 
 const servers: Server[] = [];
 afterEach(async () => {

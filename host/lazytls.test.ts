@@ -41,7 +41,7 @@ afterAll(() => {
 describe("TLS modules load only for TLS", () => {
   it("a unix:// engine, dockerode and an http:// request load neither https nor tls", async () => {
     expect(tlsLoaded()).toEqual([]); // this file's process starts without them
-    const { default: Docker } = await import("./dockerode.js");
+    const { default: Docker } = await import("../engine/dockerode.js");
     const { dial } = await import("./dial.js");
     const { localHttp } = await import("./hostio.js");
     const http = process.getBuiltinModule("node:http");
@@ -69,7 +69,7 @@ describe("TLS modules load only for TLS", () => {
     const port = (server.address() as AddressInfo).port;
     const { localHttp } = await import("./hostio.js");
     const { dial } = await import("./dial.js");
-    const { default: Docker } = await import("./dockerode.js");
+    const { default: Docker } = await import("../engine/dockerode.js");
 
     const res = await localHttp.request({
       url: `https://127.0.0.1:${port}/`,
