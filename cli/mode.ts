@@ -9,9 +9,9 @@ import { RefusedError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
 import type { Clock } from "../controller/ports.js";
 import { DockerEngine, type DockerEngineOptions } from "../engine/dockerEngine.js";
-import type { HostHttp } from "../host/hostio.js";
 import { inspectContainer, serviceFilters } from "../engine/replicas.js";
 import type { ContainerInspect } from "../engine/types.js";
+import type { HostHttp } from "../host/hostio.js";
 import { TraefikApi } from "../traefik/api.js";
 import { LabelRouter } from "../traefik/docker-provider.js";
 import {

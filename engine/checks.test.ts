@@ -4,9 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { AbortedError, HealthError, LockLostError } from "../controller/errors.js";
+import { localHttp } from "../host/hostio.js";
 import { DEFAULT_WARMUP_COUNT } from "./checkSpec.js";
 import { type ReplicaChecksOptions, replicaChecks } from "./checks.js";
-import { localHttp } from "../host/hostio.js";
 
 const servers: Server[] = [];
 afterEach(async () => {

@@ -5,9 +5,9 @@
 // best effort and fails only when the container does not answer at all.
 import { AbortedError, ComposeRollError, HealthError } from "../controller/errors.js";
 import type { Clock } from "../controller/ports.js";
+import { type HostHttp, HttpFailure, type HttpRequest, type HttpResponse } from "../host/hostio.js";
 import type { SmokeSpec, WarmupSpec } from "./checkSpec.js";
 import { systemClock } from "./health.js";
-import { type HostHttp, HttpFailure, type HttpRequest, type HttpResponse } from "../host/hostio.js";
 
 export interface CheckTarget {
   /** The container's name, for messages. */

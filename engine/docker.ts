@@ -6,9 +6,9 @@
 import type Docker from "dockerode";
 import { EngineError } from "../controller/errors.js";
 import { type Dialed, dial, transportHint } from "../host/dial.js";
-import Dockerode from "./dockerode.js";
 import { describe, type ResolvedHost, resolveHost } from "../host/host.js";
 import type { SshTransport } from "../host/ssh.js";
+import Dockerode from "./dockerode.js";
 
 /** Newest API this adapter was written against (Docker 27). Docker 29 accepts ≥ 1.44. */
 export const MAX_API_VERSION = "1.47";

@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect as tcpConnect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Connector, HttpFailure, hostHttp, localHttp } from "./hostio.js";
 import { addressOf } from "../engine/names.js";
+import { type Connector, HttpFailure, hostHttp, localHttp } from "./hostio.js";
 
 const servers: Server[] = [];
 afterEach(async () => {
