@@ -9,7 +9,11 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{cli,controller,compose,engine,host,traefik,state,bench}/**/*.test.ts"],
+          include: [
+            "{cli,controller,compose,engine,host,traefik,state,bench}/**/*.test.ts",
+            // The docs' links and the README's length (test/ otherwise holds the slow suites).
+            "test/docs.test.ts",
+          ],
           environment: "node",
         },
       },

@@ -23,7 +23,8 @@ const { values } = parseArgs({
     "no-sweep": { type: "boolean", default: false },
     "sweep-only": { type: "boolean", default: false },
     note: { type: "string" },
-    /** Put the table into README.md between its bench markers. */
+    /** Put the table into docs/evidence.md between its bench markers (`--readme`: the old name). */
+    docs: { type: "boolean", default: false },
     readme: { type: "boolean", default: false },
     replot: { type: "boolean", default: false },
   },
@@ -242,20 +243,20 @@ async function main(): Promise<void> {
   if (!partial) {
     writeFileSync(join(dir, "latest.md"), `${md}\n`);
     writeFileSync(join(dir, "latest.svg"), await plot(runs));
-    if (values.readme) updateReadme(md);
+    if (values.docs || values.readme) updateDocs(md);
   }
   process.stdout.write(`${md}\n`);
 }
 
-/** Replaces what README.md holds between `<!-- bench:start -->` and `<!-- bench:end -->`. */
-function updateReadme(md: string): void {
-  const path = join(ROOT, "README.md");
+/** Replaces what docs/evidence.md holds between `<!-- bench:start -->` and `<!-- bench:end -->`. */
+function updateDocs(md: string): void {
+  const path = join(ROOT, "docs", "evidence.md");
   const text = readFileSync(path, "utf8");
   const [start, end] = ["<!-- bench:start -->", "<!-- bench:end -->"];
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a < 0 || b < a) {
-    log("README.md has no bench markers; table not copied");
+    log("docs/evidence.md has no bench markers; table not copied");
     return;
   }
   writeFileSync(path, `${text.slice(0, a + start.length)}\n${md}\n${text.slice(b)}`);
