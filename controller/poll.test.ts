@@ -1,22 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { fakeClock } from "./clock.test-support.js";
 import { AbortedError, RoutingError } from "./errors.js";
 import { pollUntil } from "./poll.js";
 import type { Clock } from "./ports.js";
-
-/** Time passes only when the code under test sleeps; `onSleep` runs after each sleep. */
-function fakeClock(start = 1000, onSleep?: () => void): Clock & { slept: number[] } {
-  let t = start;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => t,
-    sleep: async (ms) => {
-      slept.push(ms);
-      t += ms;
-      onSleep?.();
-    },
-  };
-}
 
 const never = new AbortController().signal;
 
@@ -32,7 +18,7 @@ function nthTry<T>(n: number, value: T) {
 
 describe("pollUntil", () => {
   it("returns what the n-th try found, sleeping the pace between tries", async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1000);
     const fn = nthTry(3, "found");
     expect(await pollUntil(clock.now() + 5000, clock, never, fn)).toBe("found");
     expect(fn.calls).toBe(3);
@@ -40,13 +26,13 @@ describe("pollUntil", () => {
   });
 
   it("keeps a falsy answer: only undefined means not yet", async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1000);
     expect(await pollUntil(clock.now() + 5000, clock, never, nthTry(2, false))).toBe(false);
     expect(await pollUntil(clock.now() + 5000, clock, never, nthTry(1, 0))).toBe(0);
   });
 
   it("gives up with undefined once the deadline has passed, the last pause cut to land on it", async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1000);
     const fn = nthTry(Number.POSITIVE_INFINITY, "never");
     expect(await pollUntil(clock.now() + 250, clock, never, fn, { everyMs: 100 })).toBeUndefined();
     expect(clock.slept).toEqual([100, 100, 50]);
@@ -54,7 +40,7 @@ describe("pollUntil", () => {
   });
 
   it("tries once even when the deadline has already passed", async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1000);
     const fn = nthTry(Number.POSITIVE_INFINITY, "never");
     expect(await pollUntil(clock.now() - 1, clock, never, fn)).toBeUndefined();
     expect(fn.calls).toBe(1);
@@ -62,7 +48,7 @@ describe("pollUntil", () => {
   });
 
   it("paces by everyMs", async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1000);
     await pollUntil(clock.now() + 5000, clock, never, nthTry(3, true), { everyMs: 700 });
     expect(clock.slept).toEqual([700, 700]);
   });
@@ -70,7 +56,7 @@ describe("pollUntil", () => {
   it("throws AbortedError without trying when the signal has already aborted", async () => {
     const ac = new AbortController();
     ac.abort();
-    const clock = fakeClock();
+    const clock = fakeClock(1000);
     const fn = nthTry(1, "x");
     await expect(pollUntil(clock.now() + 5000, clock, ac.signal, fn)).rejects.toBeInstanceOf(AbortedError);
     expect(fn.calls).toBe(0);
@@ -103,7 +89,7 @@ describe("pollUntil", () => {
   });
 
   it("ends at the first error a try throws, without retrying it", async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1000);
     let calls = 0;
     const fn = async () => {
       calls++;
