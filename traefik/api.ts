@@ -53,6 +53,23 @@ export const aborted = (): AbortedError => new AbortedError("interrupted while w
 /** How traefik/ waits for Traefik (or a container) to catch up: every 100 ms, interrupted as above. */
 export const POLL: PollOptions = { everyMs: 100, aborted };
 
+/**
+ * A try for pollUntil that reads Traefik's API, where an error (Traefik restarting, a
+ * timeout) is a try that failed: the wait goes on, and `onError` keeps the message for the
+ * report should it time out. An abort, or a RoutingError (a verdict), ends the wait.
+ */
+export const throughErrors =
+  <T>(read: () => Promise<T | undefined>, onError: (message: string) => void) =>
+  async (): Promise<T | undefined> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof AbortedError || err instanceof RoutingError) throw err;
+      onError((err as Error).message);
+      return undefined;
+    }
+  };
+
 /** `web` → `web@file`; an explicit provider is kept. */
 export const qualify = (name: string): string => (name.includes("@") ? name : `${name}@file`);
 
@@ -194,17 +211,14 @@ export class TraefikApi {
       this.clock.now() + timeoutMs,
       this.clock,
       signal,
-      async () => {
-        try {
+      throughErrors(
+        async () => {
           last = await this.service(name, signal);
           lastError = undefined;
           return last !== undefined && sameSet(last, expected) ? true : undefined;
-        } catch (err) {
-          if (err instanceof AbortedError) throw err;
-          lastError = (err as Error).message;
-          return undefined;
-        }
-      },
+        },
+        (message) => (lastError = message),
+      ),
       this.poll,
     );
     if (!listed) {
@@ -232,20 +246,18 @@ export class TraefikApi {
       this.clock.now() + timeoutMs,
       this.clock,
       signal,
-      async () => {
-        try {
+      throughErrors(
+        async () => {
           const r = await this.router(name, signal);
           if (r === undefined) lastError = "not listed";
           else if (r.rule !== rule) lastError = `still has rule ${r.rule}`;
           else if (r.status === "disabled") {
             throw new RoutingError(`Traefik loaded router ${r.name} but disabled it: ${r.errors.join("; ")}`);
           } else return r;
-        } catch (err) {
-          if (err instanceof AbortedError || err instanceof RoutingError) throw err;
-          lastError = (err as Error).message;
-        }
-        return undefined;
-      },
+          return undefined;
+        },
+        (message) => (lastError = message),
+      ),
       this.poll,
     );
     if (!loaded)

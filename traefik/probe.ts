@@ -4,11 +4,11 @@
 // Docker host's side over ssh) with a Host header of our choosing and, for https
 // entrypoints, no certificate checks (we are talking to our own Traefik, whose default
 // certificate is self-signed; proving identity is not what the probe is for).
-import { AbortedError, RoutingError } from "../controller/errors.js";
+import { RoutingError } from "../controller/errors.js";
 import { pollUntil } from "../controller/poll.js";
 import type { Clock } from "../controller/ports.js";
 import { type HostHttp, HttpFailure, localHttp } from "../host/hostio.js";
-import { aborted, POLL, type TraefikApi } from "./api.js";
+import { aborted, POLL, type TraefikApi, throughErrors } from "./api.js";
 import { PROBE_HEADER } from "./file.js";
 
 export interface ProbeTarget {
@@ -140,17 +140,14 @@ export async function probeEntryPoints(
     deadline,
     clock,
     signal,
-    async () => {
-      try {
+    throughErrors(
+      async () => {
         const routers = await api.routersFor(service, signal);
         const eps = new Set(routers.filter((r) => r.tls === tls).flatMap((r) => r.entryPoints));
         return { eps: eps.size > 0 ? [...eps].sort() : undefined };
-      } catch (err) {
-        if (err instanceof AbortedError) throw err;
-        lastError = (err as Error).message;
-        return undefined;
-      }
-    },
+      },
+      (message) => (lastError = message),
+    ),
     POLL,
   );
   if (!found) throw new RoutingError(`could not list Traefik's routers: ${lastError}`);
