@@ -147,9 +147,9 @@ export class LabelRouter implements Router {
     for (const url of removed.filter((u) => listed.includes(u))) {
       const r = (await this.opts.replicas()).find((x) => x.url === url && x.running);
       if (!r || this.opts.drain.kind === "unsafe") continue;
-      // The exec (an exec round trip, slower on a loaded host) runs while the next replica is
-      // created; leaving() waits for it. If it fails the container, untouched, serves and counts as routed again,
-      // so the drain task's failure restores at full capacity.
+      // The exec runs while the next replica is created (it takes longer on a loaded host);
+      // leaving() waits for it. If it fails the container, untouched, serves and counts as
+      // routed again, so the drain task's failure restores at full capacity.
       const started = startDrain(this.opts.docker, r, this.opts.drain, this.left(deadline)).then(
         () => void this.pending.add(url),
         (err: unknown) => {

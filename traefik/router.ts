@@ -1,14 +1,14 @@
 // The Router port over Traefik's file provider: compose-roll owns one dynamic YAML file,
 // writes it atomically, and believes a change only once Traefik's API shows it.
 //
-// Traefik's providers throttle passes the first change after a quiet period on at once,
-// then holds later ones for its throttle duration (2 s by default), keeping only the
-// latest. So timeouts budget one throttle window per write, the API is polled rather than
-// slept on, and as few writes as possible follow a container turning healthy: prepare()
-// writes the probe route while it boots, and setServers() removes the probe in the same
-// write that adds the server (and swaps an old one out). Any fs event in the watched
-// directory counts as a change for the throttle, hence temp files in a subdirectory (see
-// tempDirOf). docs/evidence.md has the reload times measured.
+// Traefik's providers throttle passes a change on at once after a quiet period, then holds
+// later ones for its throttle duration (2 s by default), keeping only the latest. So
+// timeouts budget one throttle window per write, the API is polled rather than slept on,
+// and as few writes as possible follow a container turning healthy: prepare() writes the
+// probe route while it boots, and setServers() removes the probe in the same write that
+// adds the server (and swaps an old one out). Any fs event in the watched directory counts
+// as a change for the throttle, hence temp files in a subdirectory (see tempDirOf).
+// docs/evidence.md has the reload times measured.
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { AbortedError, ComposeRollError, RefusedError, RoutingError } from "../controller/errors.js";
