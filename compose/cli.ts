@@ -45,7 +45,7 @@ export const SYSTEM_PLUGIN_DIRS = [
 
 /**
  * The compose plugin binary `docker compose` would run, to run it directly: the docker CLI's
- * own start costs ~40 ms of every compose call (half of a `config`), and the plugin runs the
+ * own start is about half of a quick compose call (a `config`), and the plugin runs the
  * same standalone. Only when the choice is unambiguous: exactly one docker-compose among the
  * directories the CLI searches, and no extra plugin directories configured (whose place in the
  * search order changed between docker versions). Otherwise undefined: ask `docker compose`.

@@ -14,7 +14,7 @@ export class Drains {
    * The containers draining now, as a copy. The loop takes it BEFORE it observes: a drain that
    * ends during the observation (its container seen stopped, then removed) must still be
    * hidden, or the loop sees an exited container of the old image; a restore, whose goal that
-   * image is, would call it a failed replica and give up (CI, label mode, 2026-12-04).
+   * image is, would call it a failed replica and give up.
    */
   snapshot(): ReadonlySet<string> {
     return new Set(this.tasks.keys());

@@ -1,4 +1,4 @@
-// The migration gate's pure core (issue 11). Before a Django pre-deploy hook runs
+// The migration gate's pure core. Before a Django pre-deploy hook runs
 // `manage.py migrate` in a one-off container of the NEW image, the OLD replicas still serve
 // and keep serving until the rollout ends; a migration they cannot live with fails their
 // requests. So compose-roll first runs the hook as `migrate --plan` (and `sqlmigrate` where

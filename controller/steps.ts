@@ -84,7 +84,7 @@ export async function execute(
       const labels = goal.image.id === req.image.id ? req.labels : undefined;
       const t0 = clock.now();
       const r = await engine.start(template, goal.image, step.number, labels);
-      // The create time is the app's boot as much as the healthcheck wait (issue 12's overhead
+      // The create time is the app's boot as much as the healthcheck wait (the overhead bench
       // counts create→healthy as the app's own); the event comes after, when the name is known.
       report(r, "adding", `created in ${clock.now() - t0} ms`);
       // Its probe route needs only its address: written now, Traefik's reload (and throttle

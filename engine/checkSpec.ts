@@ -1,4 +1,4 @@
-// Parsers for --warmup and --smoke (issue 11). Pure: the text the user gave → a spec, or a
+// Parsers for --warmup and --smoke. Pure: the text the user gave → a spec, or a
 // RefusedError (exit 2) naming the flag, the value as given and what to give instead. They
 // live in engine/ beside the runner (engine/checks.ts) rather than in cli/, which may import
 // engine but not the other way round; cli/options.ts calls them like its own parsers.

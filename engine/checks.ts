@@ -1,4 +1,4 @@
-// Smoke checks and warm-up for a new replica (issue 11): run after Docker calls it healthy
+// Smoke checks and warm-up for a new replica: run after Docker calls it healthy
 // and before it joins Traefik, straight at the container (never through Traefik, which
 // would spread them over the old replicas too). A smoke check that fails is a HealthError,
 // so the controller rolls the replica back like one that never became healthy; warm-up is

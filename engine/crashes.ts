@@ -1,8 +1,8 @@
 // Notices, the moment it happens, that a container of the new image died on its own while a
 // rollout goes forward. Without it the controller saw the death only at its next observation,
 // after the step in hand: a routed container that crashed kept its server in Traefik while
-// the next replica booted (measured: 1-3 s of 502s and hung keep-alive requests, 114 failed
-// requests in the fault matrix), and one that crashed while being probed was probed for the
+// the next replica booted (502s and hung keep-alive requests for as long as that took),
+// and one that crashed while being probed was probed for the
 // whole --route-timeout. A container compose-roll (or anyone) stops gets a `kill` event
 // before its `die`; a crash, an OOM kill or `exit` in the app does not.
 import type { Readable } from "node:stream";

@@ -1,12 +1,13 @@
 // dockerode, loaded without what compose-roll never uses. At load time dockerode requires
 // @grpc/grpc-js and @grpc/proto-loader (BuildKit sessions, for image builds) and docker-modem
-// requires ssh2 (its own ssh:// transport; compose-roll dials ssh itself, engine/ssh.ts, and
-// hands dockerode an agent). Together +19 MB RSS and ~0.2 s on every start (issue 12: a
-// command starts in ≤ 300 ms and < 80 MB); dockerode's tar-fs (it packs a build context, with
-// tar-stream) another ~9 ms. Empty modules in require's cache stand in for them; anything that did reach one would fail with the stub's message, not silently.
+// requires ssh2 (its own ssh:// transport; compose-roll dials ssh itself, host/ssh.ts, and
+// hands dockerode an agent), and dockerode tar-fs (it packs a build context, with
+// tar-stream): a large share of every command's start time and memory, for code it never
+// runs (docs/evidence.md has the figures). Empty modules in require's cache stand in for
+// them; anything that did reach one would fail with the stub's message, not silently.
 // docker-modem also requires node:https and dockerode node:zlib (for image builds) at load
-// time: https brings tls and OpenSSL's TLS code (+4.5 MB RSS) that a unix:// or http tcp://
-// engine never uses. While dockerode loads, those two resolve to stand-ins that load the
+// time: https brings tls and OpenSSL's TLS code, which a unix:// or http tcp:// engine never
+// uses. While dockerode loads, those two resolve to stand-ins that load the
 // real module at their first use (a tls tcp:// engine), so nothing changes but when.
 import Module, { createRequire } from "node:module";
 import type Dockerode from "dockerode";

@@ -11,7 +11,7 @@ import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
 import type { SshTransport } from "./ssh.js";
 
-// ssh2 (+18 MB, ~0.15 s) and ssh-config load only for an ssh:// engine: require(esm), so
+// ssh2 and ssh-config, heavy to load, load only for an ssh:// engine: require(esm), so
 // dial() stays sync.
 const require = createRequire(import.meta.url);
 const sshModules = () => ({
@@ -113,8 +113,8 @@ export function dial(e: Endpoint, env: NodeJS.ProcessEnv): Dialed {
 
 /** Only for a context created with --docker skip-tls-verify=true: the user's explicit choice. */
 function insecureAgent(): https.Agent {
-  // node:https only here: it loads tls and OpenSSL's TLS code (+4.5 MB RSS, issue 12), which a
-  // unix:// or plain tcp:// engine never uses.
+  // node:https only here: it loads tls and OpenSSL's TLS code, megabytes of memory a unix://
+  // or plain tcp:// engine never uses.
   return new (process.getBuiltinModule("node:https").Agent)({ rejectUnauthorized: false });
 }
 

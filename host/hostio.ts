@@ -10,10 +10,11 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 
 // Not `import http from "node:http"`: as an ES module namespace, node:http evaluates its lazy
-// WebSocket/MessageEvent exports, which load undici (+17 MB RSS, issue 12); require does not.
+// WebSocket/MessageEvent exports, which load undici (a sizeable share of a command's
+// memory); require does not.
 const http = process.getBuiltinModule("node:http");
 // node:https and node:tls load at the first https:// URL: they bring OpenSSL's TLS code
-// (+4.5 MB RSS, issue 12), and Traefik's API, the entrypoint and health probes are often http.
+// (megabytes of memory), and Traefik's API, the entrypoint and health probes are often http.
 const tls = () => process.getBuiltinModule("node:tls");
 const httpsModule = () => process.getBuiltinModule("node:https");
 

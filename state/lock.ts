@@ -45,9 +45,9 @@ export class DockerLock implements Lock {
     const labels = encodeLock(svc, info);
     const what = `take the lock of ${svc.project}/${svc.service} (container ${name})`;
     // A 409 followed by a 404 has two causes, both cured by trying again: the holder released
-    // in between, or (measured on Docker 20.10, every time two runners race) the winner's
-    // create is still running: Docker reserves the name first and only makes the container
-    // inspectable ~10-20 ms later, once its filesystem layer exists.
+    // in between, or (whenever two runners race) the winner's create is still running: Docker
+    // reserves the name first and only makes the container inspectable once its filesystem
+    // layer exists, milliseconds later.
     for (const delay of RETRY_MS) {
       if (delay) await sleep(delay);
       const made = await createStateContainer(this.docker, name, info.target.id, labels, what);

@@ -1,5 +1,5 @@
 // Whether a lock holder's process still runs, as Linux's /proc tells it. `process.kill(pid, 0)`
-// alone is not enough (issue 13, reproduced): it succeeds on a zombie, and a SIGKILLed
+// alone is not enough: it succeeds on a zombie, and a SIGKILLed
 // compose-roll stays one until its parent reaps it. A parent that never reaps (a CI
 // container whose PID 1 is a shell that `exec`d into something else, `sh -c 'cr & exec
 // sleep'`) keeps it one forever, and the rerun then refused "locked by pid <the dead one>".

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { fakeClock } from "../controller/clock.test-support.js";
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
-import type { Clock } from "../controller/ports.js";
 import { qualify, TraefikApi } from "./api.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -35,20 +35,6 @@ const serviceBody = (urls: string[]) => ({
   provider: "file",
   status: "enabled",
 });
-
-/** Time passes only when the code under test sleeps. */
-function fakeClock(): Clock & { slept: number[] } {
-  let t = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => t,
-    sleep: async (ms) => {
-      slept.push(ms);
-      t += ms;
-    },
-  };
-}
 
 const never = new AbortController().signal;
 

@@ -2,6 +2,7 @@
 // It answers what Traefik has actually LOADED, which can lag the file by the providers
 // throttle (2 s) and is the only evidence that a write took effect.
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
+import { type PollOptions, pollUntil } from "../controller/poll.js";
 import type { Clock } from "../controller/ports.js";
 import { type HostHttp, HttpFailure, localHttp } from "../host/hostio.js";
 
@@ -49,6 +50,26 @@ export const realClock: Clock = {
 
 export const aborted = (): AbortedError => new AbortedError("interrupted while waiting for Traefik");
 
+/** How traefik/ waits for Traefik (or a container) to catch up: every 100 ms, interrupted as above. */
+export const POLL: PollOptions = { everyMs: 100, aborted };
+
+/**
+ * A try for pollUntil that reads Traefik's API, where an error (Traefik restarting, a
+ * timeout) is a try that failed: the wait goes on, and `onError` keeps the message for the
+ * report should it time out. An abort, or a RoutingError (a verdict), ends the wait.
+ */
+export const throughErrors =
+  <T>(read: () => Promise<T | undefined>, onError: (message: string) => void) =>
+  async (): Promise<T | undefined> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof AbortedError || err instanceof RoutingError) throw err;
+      onError((err as Error).message);
+      return undefined;
+    }
+  };
+
 /** `web` → `web@file`; an explicit provider is kept. */
 export const qualify = (name: string): string => (name.includes("@") ? name : `${name}@file`);
 
@@ -64,7 +85,8 @@ const show = (urls: string[] | undefined): string =>
 export class TraefikApi {
   readonly url: string;
   private readonly timeoutMs: number;
-  private readonly pollMs: number;
+  /** How waitForServers/waitForRouter poll. */
+  private readonly poll: PollOptions;
   private readonly clock: Clock;
   private readonly http: HostHttp;
 
@@ -72,7 +94,7 @@ export class TraefikApi {
     this.http = opts.http ?? localHttp;
     this.url = opts.url.replace(/\/+$/, "");
     this.timeoutMs = opts.requestTimeoutMs ?? 2000;
-    this.pollMs = opts.pollMs ?? 100;
+    this.poll = { everyMs: opts.pollMs ?? 100, aborted };
     this.clock = opts.clock ?? realClock;
   }
 
@@ -183,28 +205,28 @@ export class TraefikApi {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<void> {
-    const deadline = this.clock.now() + timeoutMs;
     let last: string[] | undefined;
     let lastError: string | undefined;
-    for (;;) {
-      if (signal.aborted) throw aborted();
-      try {
-        last = await this.service(name, signal);
-        lastError = undefined;
-        if (last !== undefined && sameSet(last, expected)) return;
-      } catch (err) {
-        if (err instanceof AbortedError) throw err;
-        lastError = (err as Error).message;
-      }
-      const left = deadline - this.clock.now();
-      if (left <= 0) {
-        throw new RoutingError(
-          `Traefik did not list exactly ${show(expected)} for ${qualify(name)} within ${timeoutMs} ms; ` +
-            `last seen ${show(last)}${lastError ? `; last error: ${lastError}` : ""}`,
-          "check Traefik's log for a rejected configuration, and that it watches the file's directory",
-        );
-      }
-      await this.clock.sleep(Math.min(this.pollMs, left), signal);
+    const listed = await pollUntil(
+      this.clock.now() + timeoutMs,
+      this.clock,
+      signal,
+      throughErrors(
+        async () => {
+          last = await this.service(name, signal);
+          lastError = undefined;
+          return last !== undefined && sameSet(last, expected) ? true : undefined;
+        },
+        (message) => (lastError = message),
+      ),
+      this.poll,
+    );
+    if (!listed) {
+      throw new RoutingError(
+        `Traefik did not list exactly ${show(expected)} for ${qualify(name)} within ${timeoutMs} ms; ` +
+          `last seen ${show(last)}${lastError ? `; last error: ${lastError}` : ""}`,
+        "check Traefik's log for a rejected configuration, and that it watches the file's directory",
+      );
     }
   }
 
@@ -219,29 +241,30 @@ export class TraefikApi {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<ApiRouter> {
-    const deadline = this.clock.now() + timeoutMs;
     let lastError = "not listed";
-    for (;;) {
-      if (signal.aborted) throw aborted();
-      try {
-        const r = await this.router(name, signal);
-        if (r === undefined) lastError = "not listed";
-        else if (r.rule !== rule) lastError = `still has rule ${r.rule}`;
-        else if (r.status === "disabled") {
-          throw new RoutingError(`Traefik loaded router ${r.name} but disabled it: ${r.errors.join("; ")}`);
-        } else return r;
-      } catch (err) {
-        if (err instanceof AbortedError || err instanceof RoutingError) throw err;
-        lastError = (err as Error).message;
-      }
-      const left = deadline - this.clock.now();
-      if (left <= 0) {
-        throw new RoutingError(
-          `Traefik did not load router ${qualify(name)} within ${timeoutMs} ms (${lastError})`,
-        );
-      }
-      await this.clock.sleep(Math.min(this.pollMs, left), signal);
-    }
+    const loaded = await pollUntil(
+      this.clock.now() + timeoutMs,
+      this.clock,
+      signal,
+      throughErrors(
+        async () => {
+          const r = await this.router(name, signal);
+          if (r === undefined) lastError = "not listed";
+          else if (r.rule !== rule) lastError = `still has rule ${r.rule}`;
+          else if (r.status === "disabled") {
+            throw new RoutingError(`Traefik loaded router ${r.name} but disabled it: ${r.errors.join("; ")}`);
+          } else return r;
+          return undefined;
+        },
+        (message) => (lastError = message),
+      ),
+      this.poll,
+    );
+    if (!loaded)
+      throw new RoutingError(
+        `Traefik did not load router ${qualify(name)} within ${timeoutMs} ms (${lastError})`,
+      );
+    return loaded;
   }
 }
 

@@ -13,11 +13,13 @@
 import type Docker from "dockerode";
 import { AbortedError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
+import { pollUntil } from "../controller/poll.js";
 import type { Clock, Router } from "../controller/ports.js";
 import { hostNow } from "../engine/docker.js";
-import { execIn, healthOf, lastCheckStart } from "../engine/exec.js";
+import { healthOf } from "../engine/exec.js";
 import { type HostHttp, localHttp } from "../host/hostio.js";
-import { aborted, realClock, type TraefikApi } from "./api.js";
+import { POLL, realClock, type TraefikApi } from "./api.js";
+import { checkedSince, startDrain } from "./drain-container.js";
 import { type DrainMethod, describeDrain } from "./labels.js";
 import { directRequest } from "./probe.js";
 
@@ -37,8 +39,6 @@ export interface LabelRouterOptions {
   /** Where the live request is sent from: the runner (default) or the Docker host (ssh). */
   http?: HostHttp;
 }
-
-const POLL_MS = 100;
 
 export class LabelRouter implements Router {
   readonly mode = "labels" as const;
@@ -147,10 +147,10 @@ export class LabelRouter implements Router {
     for (const url of removed.filter((u) => listed.includes(u))) {
       const r = (await this.opts.replicas()).find((x) => x.url === url && x.running);
       if (!r || this.opts.drain.kind === "unsafe") continue;
-      // The exec (0.1-0.6 s on a loaded host) runs while the next replica is created; leaving()
-      // waits for it. If it fails the container, untouched, serves and counts as routed again,
-      // so the drain task's failure restores at full capacity.
-      const started = this.drainStart(r, this.left(deadline)).then(
+      // The exec runs while the next replica is created (it takes longer on a loaded host);
+      // leaving() waits for it. If it fails the container, untouched, serves and counts as
+      // routed again, so the drain task's failure restores at full capacity.
+      const started = startDrain(this.opts.docker, r, this.opts.drain, this.left(deadline)).then(
         () => void this.pending.add(url),
         (err: unknown) => {
           this.trusted?.add(url);
@@ -181,26 +181,6 @@ export class LabelRouter implements Router {
   }
 
   /**
-   * Starts taking `r` out of Traefik: creates the drain file or runs the drain command.
-   * False when nothing can (unsafe): the container is then stopped while still listed.
-   */
-  async drainStart(r: Replica, timeoutMs: number): Promise<boolean> {
-    const m = this.opts.drain;
-    if (m.kind === "unsafe") return false;
-    const argv = m.kind === "file" ? ["touch", m.path] : m.argv;
-    const res = await execIn(this.opts.docker, r.id, argv, Math.max(1000, timeoutMs));
-    if (res.exitCode !== 0) {
-      throw new RoutingError(
-        `draining ${r.name}: ${JSON.stringify(argv)} exited ${res.exitCode}${res.output ? `: ${res.output}` : ""}`,
-        m.kind === "file"
-          ? `the image needs \`touch\` and a writable ${m.path}; or pass --drain-command <argv> / --drain-file <path>`
-          : "fix the drain command so it exits 0",
-      );
-    }
-    return true;
-  }
-
-  /**
    * Before any stop: a running container Traefik lists, or may list any moment (healthy but
    * not yet picked up: the provider adds it on the health_status event), is drained first and
    * waited for until Docker calls it unhealthy AND the API no longer lists it. One still
@@ -221,7 +201,7 @@ export class LabelRouter implements Router {
     const begun = this.pending.delete(url);
     let wasListed = begun || (await this.listed(signal)).includes(url);
     try {
-      if (!begun) await this.drainStart(r, timeoutMs);
+      if (!begun) await startDrain(this.opts.docker, r, this.opts.drain, timeoutMs);
     } catch (err) {
       // It exited meanwhile: Traefik drops it on `die`, nothing left to drain.
       if ((await healthOf(this.opts.docker, r.id)) === "exited") return false;
@@ -230,10 +210,11 @@ export class LabelRouter implements Router {
     let health = await healthOf(this.opts.docker, r.id);
     if (!wasListed && (health === "starting" || health === "unhealthy")) {
       // A healthcheck already running when the drain began can still pass: the container
-      // turns healthy, Traefik adds it, and a stop now would cut it (seen in labels.e2e: 56
-      // requests got 502 when a restore stopped a booting replica). Decide on a check that
-      // began after the drain, which fails.
-      await this.checkedSince(r.id, await hostNow(this.opts.docker), timeoutMs, signal);
+      // turns healthy, Traefik adds it, and a stop now would cut the requests it was just
+      // given (a restore stopping a booting replica). Decide on a check that began after the
+      // drain, which fails.
+      const since = await hostNow(this.opts.docker);
+      await checkedSince(this.opts.docker, this.clock, r.id, since, timeoutMs, signal);
       health = await healthOf(this.opts.docker, r.id);
       wasListed = (await this.listed(signal)).includes(url);
     }
@@ -264,19 +245,6 @@ export class LabelRouter implements Router {
     this.out.add(url);
   }
 
-  /**
-   * Waits until a healthcheck that began after `since` (the Docker host's clock) has finished,
-   * the container stopped, or `timeoutMs` passed (then the caller decides on what it sees).
-   */
-  private async checkedSince(id: string, since: number, timeoutMs: number, signal: AbortSignal) {
-    const deadline = this.clock.now() + timeoutMs;
-    for (;;) {
-      const last = await lastCheckStart(this.opts.docker, id);
-      if (last === null || (last !== undefined && last > since) || this.left(deadline) === 0) return;
-      await this.clock.sleep(Math.min(POLL_MS, this.left(deadline)), signal);
-    }
-  }
-
   /** Waits until Docker calls `r` unhealthy and Traefik's API no longer lists it. */
   private async waitOut(r: Replica, timeoutMs: number, signal: AbortSignal): Promise<void> {
     const url = r.url as string;
@@ -305,18 +273,21 @@ export class LabelRouter implements Router {
     return { servers: await this.listed(signal), status: body.serverStatus ?? {} };
   }
 
+  /** Polls `check` until it holds; throws `timeout()` once the deadline has passed. */
   private async until(
     deadline: number,
     signal: AbortSignal,
     check: () => Promise<boolean>,
     timeout: () => Error,
   ): Promise<void> {
-    for (;;) {
-      if (signal.aborted) throw aborted();
-      if (await check()) return;
-      if (this.left(deadline) <= 0) throw timeout();
-      await this.clock.sleep(Math.min(POLL_MS, this.left(deadline)), signal);
-    }
+    const held = await pollUntil(
+      deadline,
+      this.clock,
+      signal,
+      async () => ((await check()) ? true : undefined),
+      POLL,
+    );
+    if (!held) throw timeout();
   }
 
   private left(deadline: number): number {

@@ -155,9 +155,10 @@ function checkUrls(urls: string[]): string[] {
  * Entries whose URL stays keep their node (weight, comments); the rest of loadBalancer
  * (healthCheck, passHostHeader, sticky, ...) is untouched. A blank or missing file gets a
  * fresh service; so does a file without the service when `create` is set (sync adopting a
- * file), while a rollout refuses it as not the file it thinks it is. An empty list is refused: Traefik would keep the service and answer 503
- * to everything (measured on 3.7.15), and a blank file would be skipped as "empty
- * provider config" leaving the OLD servers live; neither is ever what the core means.
+ * file), while a rollout refuses it as not the file it thinks it is. An empty list is
+ * refused: Traefik would keep the service and answer 503 to everything, and a blank file
+ * would be skipped as "empty provider config" leaving the OLD servers live; neither is ever
+ * what the core means.
  */
 export function setServers(
   text: string | undefined,

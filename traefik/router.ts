@@ -1,20 +1,14 @@
 // The Router port over Traefik's file provider: compose-roll owns one dynamic YAML file,
 // writes it atomically, and believes a change only once Traefik's API shows it.
 //
-// Reload latency, measured against Traefik 3.7.15 (file provider watching a directory,
-// default providersThrottleDuration 2 s, API polled every 100 ms; host binary and container):
-//   - a write after a quiet period: in the API after 6-126 ms (the throttle forwards the
-//     first change at once; the spread is our 100 ms poll);
-//   - a write within 2 s of the previous apply: 1.95-2.16 s (the throttle sleeps 2 s after
-//     forwarding anything, and keeps only the latest config meanwhile);
-//   - verify() after a quiet period ~120 ms, right after another write ~2.1 s; a
-//     setServers() right after verify() ~1.95 s (the probe removal used the window).
-// So budget ~2 s per write in timeouts, and poll, never sleep; and spend as few writes as
-// possible after a container turns healthy: prepare() writes the probe route while it
-// boots, and setServers() removes the probe in the same write that adds the server (and
-// swaps an old one out). Measured on the demo (issue 12): ~5 s → ~1 s per replica. Any fs event in the watched
-// directory counts as a change for the throttle, hence temp files in a subdirectory (see
-// tempDirOf). With --providers.providersThrottleDuration=100ms every step took 0.1-0.3 s.
+// Traefik's providers throttle passes a change on at once after a quiet period, then holds
+// later ones for its throttle duration (2 s by default), keeping only the latest. So
+// timeouts budget one throttle window per write, the API is polled rather than slept on,
+// and as few writes as possible follow a container turning healthy: prepare() writes the
+// probe route while it boots, and setServers() removes the probe in the same write that
+// adds the server (and swaps an old one out). Any fs event in the watched directory counts
+// as a change for the throttle, hence temp files in a subdirectory (see tempDirOf).
+// docs/evidence.md has the reload times measured.
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { AbortedError, ComposeRollError, RefusedError, RoutingError } from "../controller/errors.js";
@@ -32,18 +26,8 @@ import {
   setServers,
   tempDirOf,
 } from "./file.js";
-import { type ProbeTarget, type ProbeVerdict, sendProbe } from "./probe.js";
+import { type ProbeOptions, probeEntryPoints, probeUntil, sendProbe } from "./probe.js";
 import { localFiles } from "./write.js";
-
-export interface ProbeOptions extends ProbeTarget {
-  /**
-   * Entrypoints the probe router joins. Default: those of the routers that send to the
-   * service and match the URL's scheme (https ↔ routers with tls).
-   */
-  entryPoints?: string[];
-  /** Cap on one probe request. Default 2000. */
-  requestTimeoutMs?: number;
-}
 
 export interface TraefikRouterOptions {
   /** The dynamic file compose-roll owns, inside Traefik's providers.file.directory. */
@@ -66,7 +50,6 @@ export interface TraefikRouterOptions {
   http?: HostHttp;
 }
 
-const POLL_MS = 100;
 /** How long prepare() may spend finding the entrypoints; verify() retries with its own deadline. */
 const PREPARE_MS = 5_000;
 
@@ -252,7 +235,18 @@ export class TraefikRouter implements Router {
       const rule = `Header(\`${PROBE_HEADER}\`, \`${token}\`)`;
       await this.api.waitForRouter(name, rule, this.left(deadline), signal);
       await this.api.waitForServers(name, [url], this.left(deadline), signal);
-      await this.probeUntil(url, token, deadline, timeoutMs, signal);
+      const { probe, http } = this.opts;
+      await probeUntil({
+        probe,
+        token,
+        server: url,
+        service,
+        deadline,
+        timeoutMs,
+        clock: this.clock,
+        signal,
+        http,
+      });
       return;
     } catch (err) {
       failure = err;
@@ -272,71 +266,12 @@ export class TraefikRouter implements Router {
     const { file } = this;
     const { service, probe } = this.opts;
     const tls = new URL(probe.url).protocol === "https:";
-    const entryPoints = probe.entryPoints ?? (await this.entryPointsFor(tls, deadline, signal));
+    const entryPoints =
+      probe.entryPoints ?? (await probeEntryPoints(this.api, service, tls, deadline, this.clock, signal));
     const token = randomBytes(16).toString("hex");
     await this.write(addProbe(await this.text(), { service, token, url, entryPoints, tls }, file));
     this.prepared = { url, token };
     return token;
-  }
-
-  /** Sends probes every 100 ms until one is proven or the deadline passes. */
-  private async probeUntil(
-    url: string,
-    token: string,
-    deadline: number,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ) {
-    const { probe } = this.opts;
-    let last: ProbeVerdict = { ok: false, answered: false, detail: "no probe sent" };
-    for (;;) {
-      const left = this.left(deadline);
-      if (left <= 0) {
-        throw new RoutingError(
-          `Traefik did not route a probe to ${url} within ${timeoutMs} ms: ${last.ok ? "" : last.detail}`,
-          `check that ${url} is reachable from Traefik's network and that ${probe.url} is an entrypoint of ${this.opts.service}'s routers`,
-        );
-      }
-      const verdict = await sendProbe(
-        probe,
-        token,
-        Math.min(probe.requestTimeoutMs ?? 2000, left),
-        signal,
-        this.opts.http,
-      );
-      if (signal.aborted) throw aborted();
-      if (verdict.ok) return;
-      // Near the deadline a probe gets only what time is left and may time out for that
-      // alone; Traefik's last real answer (a 502, say) is the better reason to report.
-      if (verdict.answered || !last.answered) last = verdict;
-      await this.clock.sleep(Math.min(POLL_MS, Math.max(0, this.left(deadline))), signal);
-    }
-  }
-
-  /**
-   * The entrypoints real traffic to the service uses, on the side (TLS or not) the probe
-   * URL speaks. None found (no router yet, or a scheme mismatch): Traefik's default
-   * entrypoints, and the probe's answer will say if that was wrong.
-   */
-  private async entryPointsFor(
-    tls: boolean,
-    deadline: number,
-    signal: AbortSignal,
-  ): Promise<string[] | undefined> {
-    // Retried until the deadline like every other API read: an API that blips (Traefik
-    // restarting) must not fail the step while it would answer a second later.
-    for (;;) {
-      try {
-        const routers = await this.api.routersFor(this.opts.service, signal);
-        const eps = new Set(routers.filter((r) => r.tls === tls).flatMap((r) => r.entryPoints));
-        return eps.size > 0 ? [...eps].sort() : undefined;
-      } catch (err) {
-        if (err instanceof AbortedError) throw err;
-        if (this.left(deadline) <= 0)
-          throw new RoutingError(`could not list Traefik's routers: ${(err as Error).message}`);
-      }
-      await this.clock.sleep(Math.min(POLL_MS, this.left(deadline)), signal);
-    }
   }
 
   private left(deadline: number): number {

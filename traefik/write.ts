@@ -19,8 +19,8 @@ export async function readFileText(path: string): Promise<string | undefined> {
  * atomic, even when the directory is a bind mount), but NOT watched: Traefik's directory
  * watcher is not recursive, and EVERY event in the watched directory makes the file
  * provider re-read it and send a (possibly unchanged) config through the 2 s throttle.
- * A temp file next to the real one cost 2 s per write on 3.7.15 (its create event used up
- * the throttle window, so the rename waited for the next one). Traefik does recurse into
+ * A temp file next to the real one would cost a throttle window per write (its create event
+ * uses up the window, so the rename waits for the next one). Traefik does recurse into
  * subdirectories when loading, so the directory stays world-readable and holds only names
  * it skips (not .yml/.yaml/.toml).
  */
