@@ -61,6 +61,12 @@ const sameSet = (a: string[], b: string[]): boolean => {
 const show = (urls: string[] | undefined): string =>
   urls === undefined ? "(service absent)" : `[${[...urls].sort().join(", ")}]`;
 
+/**
+ * The most of one API answer read: a page of 500 routers is well under 1 MiB. Past it the
+ * answer is not Traefik's (or not sane), and is refused instead of held in memory.
+ */
+export const API_BODY_CAP = 4 * 1024 * 1024;
+
 export class TraefikApi {
   readonly url: string;
   private readonly timeoutMs: number;
@@ -88,6 +94,7 @@ export class TraefikApi {
         timeoutMs: this.timeoutMs,
         ...(signal ? { signal } : {}),
         headers: { accept: "application/json" },
+        maxBody: API_BODY_CAP + 1,
       })
       .catch((err: unknown) => {
         if (!(err instanceof HttpFailure)) throw err;
@@ -100,6 +107,8 @@ export class TraefikApi {
     const text = res.body;
     if (res.status < 200 || res.status > 299)
       throw new Error(`GET ${this.url + path}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (text.length > API_BODY_CAP)
+      throw new Error(`GET ${this.url + path} answered with more than ${API_BODY_CAP / 1024 / 1024} MiB`);
     try {
       return { body: JSON.parse(text), headers: res.headers };
     } catch {
