@@ -13,6 +13,7 @@ import type { ImageInfo } from "../controller/model.js";
 import type { Clock, ReplicaTemplate, TaskOptions, TaskResult, Tasks } from "../controller/ports.js";
 import { call, engineError, statusOf } from "./docker.js";
 import { systemClock } from "./health.js";
+import { LineBuffer } from "./lines.js";
 import { type ClonePlan, Label, planClone, serviceOf } from "./template.js";
 import {
   type ContainerInspect,
@@ -200,23 +201,11 @@ export const LINE_CAP = 64 * 1024;
 export function splitLines(emit: (line: string) => void): PassThrough {
   const s = new PassThrough();
   const text = new StringDecoder("utf8"); // a character split across chunks stays whole
-  let buf = "";
-  s.on("data", (d: Buffer) => {
-    buf += text.write(d);
-    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-      let line = buf.slice(0, nl).replace(/\r$/, "");
-      for (; line.length > LINE_CAP; line = line.slice(LINE_CAP)) emit(line.slice(0, LINE_CAP));
-      emit(line);
-      buf = buf.slice(nl + 1);
-    }
-    while (buf.length > LINE_CAP) {
-      emit(buf.slice(0, LINE_CAP));
-      buf = buf.slice(LINE_CAP);
-    }
-  });
+  const lines = new LineBuffer(LINE_CAP, "split", emit);
+  s.on("data", (d: Buffer) => lines.push(text.write(d)));
   s.on("end", () => {
-    buf += text.end();
-    if (buf) emit(buf);
+    lines.push(text.end());
+    lines.end();
   });
   return s;
 }
