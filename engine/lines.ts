@@ -47,9 +47,9 @@ export class LineBuffer {
   }
 
   private line(line: string): void {
-    if (line.length <= this.cap) return this.emit(line);
-    if (this.long === "drop") return;
-    for (let at = 0; at < line.length; at += this.cap) this.emit(line.slice(at, at + this.cap));
+    if (line.length <= this.cap) this.emit(line);
+    else if (this.long === "drop") return;
+    else for (let at = 0; at < line.length; at += this.cap) this.emit(line.slice(at, at + this.cap));
   }
 }
 
