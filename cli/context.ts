@@ -20,7 +20,7 @@ import { localFiles } from "../traefik/write.js";
 import { logger } from "./log.js";
 import { DrainFirstEngine, detectMode, firstReplica, labelRouter, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
-import { HumanReporter, JsonReporter } from "./reporter.js";
+import { HumanReporter, JsonReporter, visible } from "./reporter.js";
 import { checkGiven, resolveSettings } from "./settings.js";
 import { checkModeFlags } from "./validate.js";
 
@@ -204,7 +204,7 @@ export async function openContext(
       }),
     );
   }
-  const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
+  const say = (line: string) => process.stderr.write(`compose-roll: ${visible(line)}\n`);
   return {
     opts,
     sources: resolved.sources,
