@@ -67,6 +67,19 @@ const show = (urls: string[] | undefined): string =>
  */
 export const API_BODY_CAP = 4 * 1024 * 1024;
 
+/**
+ * For a preflight, where nothing has changed yet: what failed is a refusal (exit 2), not an
+ * internal error; an interruption stays one.
+ */
+export function refusal(err: unknown): never {
+  if (err instanceof RefusedError || err instanceof AbortedError) throw err;
+  const e = err as Error & { hint?: string };
+  throw new RefusedError(
+    e.message,
+    e.hint ?? "check that Traefik runs and that --traefik-api points at its API; then retry",
+  );
+}
+
 export class TraefikApi {
   readonly url: string;
   private readonly timeoutMs: number;
