@@ -22,7 +22,8 @@ const pulled = {
   seconds: 1.5,
 } as const;
 
-it("on a terminal, redraws one progress line in place, then prints the result", () => {
+/** A reporter on a terminal: its lines, and its raw in-place redraws. */
+function onTerminal() {
   const lines: string[] = [];
   const raw: string[] = [];
   const r = new HumanReporter(
@@ -30,6 +31,11 @@ it("on a terminal, redraws one progress line in place, then prints the result", 
     (l) => lines.push(l),
     (s) => raw.push(s),
   );
+  return { r, lines, raw };
+}
+
+it("on a terminal, redraws one progress line in place, then prints the result", () => {
+  const { r, lines, raw } = onTerminal();
   for (const e of [pulling, layer(1), layer(2), pulled]) r.event(e);
   expect(lines).toEqual([
     `[  0.0s] pulling ${ref} from 127.0.0.1:5000`,
@@ -64,13 +70,7 @@ it("under --json, every pull event is one JSON line", () => {
 });
 
 it("shows control characters from hook output and labels escaped, never acting on the terminal", () => {
-  const lines: string[] = [];
-  const raw: string[] = [];
-  const r = new HumanReporter(
-    clock,
-    (l) => lines.push(l),
-    (s) => raw.push(s),
-  );
+  const { r, lines, raw } = onTerminal();
   const hostile = "\x1b]0;owned\x07\x1b[2J\rdone\x9b31m\u202e";
   r.event({ type: "output", hook: "pre-deploy", stream: "stdout", line: `migrating ${hostile}` });
   r.event({ type: "replica", name: `web-1${hostile}`, image: "app:v2", state: "healthy" });
