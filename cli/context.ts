@@ -10,7 +10,7 @@ import type { Deps } from "../controller/rollout.js";
 import { connectTo } from "../engine/docker.js";
 import { DockerEngine, systemClock } from "../engine/index.js";
 import { containerResolver } from "../engine/names.js";
-import { type ResolvedHost, resolveHost } from "../host/host.js";
+import { insecureWarning, type ResolvedHost, resolveHost } from "../host/host.js";
 import { type HostFiles, type HostHttp, hostHttp } from "../host/hostio.js";
 import { sftpFiles } from "../host/sftpFiles.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
@@ -20,7 +20,7 @@ import { localFiles } from "../traefik/write.js";
 import { logger } from "./log.js";
 import { DrainFirstEngine, detectMode, firstReplica, labelRouter, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
-import { HumanReporter, JsonReporter } from "./reporter.js";
+import { HumanReporter, JsonReporter, visible } from "./reporter.js";
 import { checkGiven, resolveSettings } from "./settings.js";
 import { checkModeFlags } from "./validate.js";
 
@@ -76,6 +76,8 @@ export async function openContext(
   // One engine for everything: the API calls and the docker CLI subprocesses (compose), which
   // over ssh go through the same connection (so: connect first).
   const host = resolveHost({ host: raw.host, context: raw.context }, process.env);
+  const insecure = insecureWarning(host.endpoint);
+  if (insecure) process.stderr.write(`compose-roll: warning: ${insecure}\n`);
   const load = (env: Record<string, string | undefined>) =>
     loadProject({
       files: raw.file ?? [],
@@ -202,7 +204,7 @@ export async function openContext(
       }),
     );
   }
-  const say = (line: string) => process.stderr.write(`compose-roll: ${line}\n`);
+  const say = (line: string) => process.stderr.write(`compose-roll: ${visible(line)}\n`);
   return {
     opts,
     sources: resolved.sources,

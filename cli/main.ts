@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "../controller/errors.js";
 import { DEFAULTS, type RawOptions } from "./options.js";
+import { visible } from "./reporter.js";
 
 // Command modules (and zod, dockerode, yaml behind them) load only when their command runs:
 // `--help` and a usage error need commander alone (issue 12: ≤ 300 ms, < 80 MB to start).
@@ -259,14 +260,14 @@ function report(err: unknown): void {
     process.stderr.write(
       "  state now (fix what failed, then `compose-roll repair`, which resumes from the kept lock):\n",
     );
-    for (const line of e.state) process.stderr.write(`    ${line}\n`);
+    for (const line of e.state) process.stderr.write(`    ${visible(line)}\n`);
   }
   if (!(e instanceof ComposeRollError) && e.stack) process.stderr.write(`${e.stack}\n`);
 }
 
-/** One line whatever a message quotes (a compose error, a value with a newline in it). */
+/** One line whatever a message quotes (a compose error, a label's value), controls escaped. */
 function oneLine(text: string): string {
-  return text.trim().replace(/\r?\n/g, "\\n");
+  return visible(text.trim().replace(/\r\n/g, "\n"));
 }
 
 /** Runs the CLI on `argv` (node, script, args...) and sets the exit code. */

@@ -22,7 +22,8 @@ const pulled = {
   seconds: 1.5,
 } as const;
 
-it("on a terminal, redraws one progress line in place, then prints the result", () => {
+/** A reporter on a terminal: its lines, and its raw in-place redraws. */
+function onTerminal() {
   const lines: string[] = [];
   const raw: string[] = [];
   const r = new HumanReporter(
@@ -30,6 +31,11 @@ it("on a terminal, redraws one progress line in place, then prints the result", 
     (l) => lines.push(l),
     (s) => raw.push(s),
   );
+  return { r, lines, raw };
+}
+
+it("on a terminal, redraws one progress line in place, then prints the result", () => {
+  const { r, lines, raw } = onTerminal();
   for (const e of [pulling, layer(1), layer(2), pulled]) r.event(e);
   expect(lines).toEqual([
     `[  0.0s] pulling ${ref} from 127.0.0.1:5000`,
@@ -61,4 +67,32 @@ it("under --json, every pull event is one JSON line", () => {
     status: "pulling",
     layers: { done: 1 },
   });
+});
+
+it("shows control characters from hook output and labels escaped, never acting on the terminal", () => {
+  const { r, lines, raw } = onTerminal();
+  const hostile = "\x1b]0;owned\x07\x1b[2J\rdone\x9b31m\u202e";
+  r.event({ type: "output", hook: "pre-deploy", stream: "stdout", line: `migrating ${hostile}` });
+  r.event({ type: "replica", name: `web-1${hostile}`, image: "app:v2", state: "healthy" });
+  r.event({ ...layer(1), ref: `app:${hostile}` });
+  const redraw = "\r\x1b[2K"; // the reporter's own: back to the line's start, clear it
+  for (const text of [...lines, ...raw.map((s) => (s.startsWith(redraw) ? s.slice(redraw.length) : s))]) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not reach the terminal
+    expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  }
+  expect(lines[0]).toContain("migrating \\x1b]0;owned\\x07\\x1b[2J\\rdone\\x9b31m\\u202e");
+});
+
+it("under --json, escapes the C1 controls JSON.stringify leaves raw, and the line parses back", () => {
+  const lines: string[] = [];
+  const line = "a\x9b2Jb\x7fc\x1bd";
+  new JsonReporter((l) => lines.push(l)).event({
+    type: "output",
+    hook: "post-deploy",
+    stream: "stderr",
+    line,
+  });
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not reach the terminal
+  expect(lines[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  expect(JSON.parse(lines[0] as string).line).toBe(line);
 });

@@ -3,6 +3,21 @@
 import type { Clock, Reporter, RolloutEvent } from "../controller/ports.js";
 
 type Write = (line: string) => void;
+
+/**
+ * `text` with every control character shown escaped (\x1b, \r, \x9b, \u202e): a hook's
+ * output, a label or an image name comes from elsewhere, and must not move the cursor,
+ * clear the screen, retitle the window or reorder what the line says.
+ */
+export function visible(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: those are what is escaped
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    if (c === "\r") return "\\r";
+    if (c === "\n") return "\\n";
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u${n.toString(16)}`;
+  });
+}
 type PullEvent = Extract<RolloutEvent, { type: "pull" }>;
 
 export class HumanReporter implements Reporter {
@@ -29,13 +44,13 @@ export class HumanReporter implements Reporter {
     const progress = e.type === "pull" && e.status === "pulling" && e.layers !== undefined;
     if (progress) {
       if (!this.live) return;
-      this.live(`\r\x1b[2K${at} ${HumanReporter.text(e)}`);
+      this.live(`\r\x1b[2K${at} ${visible(HumanReporter.text(e))}`);
       this.liveOpen = true;
       return;
     }
     if (this.liveOpen && this.live) this.live("\r\x1b[2K");
     this.liveOpen = false;
-    this.write(`${at} ${HumanReporter.text(e)}`);
+    this.write(`${at} ${visible(HumanReporter.text(e))}`);
   }
 
   static text(e: RolloutEvent): string {
@@ -115,6 +130,13 @@ function pullText(e: PullEvent): string {
 export class JsonReporter implements Reporter {
   constructor(private readonly write: Write = (l) => process.stdout.write(`${l}\n`)) {}
   event(e: RolloutEvent): void {
-    this.write(JSON.stringify({ time: new Date().toISOString(), ...e }));
+    this.write(
+      JSON.stringify({ time: new Date().toISOString(), ...e }).replace(
+        // JSON.stringify escapes C0 only; DEL and C1 (\x9b is a CSI) would still reach a terminal.
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: those are what is escaped
+        /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+      ),
+    );
   }
 }

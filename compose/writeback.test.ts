@@ -1,11 +1,13 @@
 import {
   chmodSync,
   chownSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -159,5 +161,68 @@ describe("imageSource and planWriteBack", () => {
     chmodSync(p.files[0] as string, 0o600);
     applyWrites(planWriteBack(p, "web", "a:2", {}).writes);
     expect(statSync(p.files[0] as string).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("write-back through links and planted temp names", () => {
+  const root = process.getuid?.() === 0;
+  const envProject = () =>
+    project(
+      { "compose.yaml": "services:\n  web:\n    image: ${WEB_IMAGE}\n" },
+      ["compose.yaml"],
+      "${WEB_IMAGE}",
+    );
+  const victim = (body: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), "cr-victim-")), "secret");
+    writeFileSync(file, body);
+    chmodSync(file, 0o600);
+    return file;
+  };
+
+  it("never follows a link planted at the temp name it used to use", () => {
+    const p = envProject();
+    const env = p.envFiles[0] as string;
+    writeFileSync(env, "WEB_IMAGE=app:v1\n");
+    chmodSync(env, 0o664);
+    if (root) chownSync(env, 1000, 1000);
+    const secret = victim("root only\n");
+    symlinkSync(secret, join(p.dir, `..env.compose-roll-${process.pid}.tmp`));
+    applyWrites(planWriteBack(p, "web", "app:v2", {}).writes);
+    expect(readFileSync(env, "utf8")).toBe("WEB_IMAGE=app:v2\n");
+    expect(readFileSync(secret, "utf8")).toBe("root only\n");
+    const st = statSync(secret);
+    expect(st.mode & 0o777).toBe(0o600);
+    expect(st.uid).toBe(process.getuid?.());
+  });
+
+  it("refuses, before any change, a symlinked .env whose target is outside the project", () => {
+    const p = envProject();
+    const secret = victim("WEB_IMAGE=app:v1\n");
+    symlinkSync(secret, p.envFiles[0] as string);
+    expect(() => planWriteBack(p, "web", "app:v2", {})).toThrow(RefusedError);
+    expect(() => planWriteBack(p, "web", "app:v2", {})).toThrow(/\.env is a symbolic link to .*outside/);
+    expect(readFileSync(secret, "utf8")).toBe("WEB_IMAGE=app:v1\n");
+    expect(lstatSync(p.envFiles[0] as string).isSymbolicLink()).toBe(true);
+  });
+
+  it("writes a symlinked .env's target inside the project, keeping the link", () => {
+    const p = envProject();
+    mkdirSync(join(p.dir, "envs"));
+    const real = join(p.dir, "envs", "prod.env");
+    writeFileSync(real, "WEB_IMAGE=app:v1\n");
+    symlinkSync("envs/prod.env", p.envFiles[0] as string);
+    applyWrites(planWriteBack(p, "web", "app:v2", {}).writes);
+    expect(readFileSync(real, "utf8")).toBe("WEB_IMAGE=app:v2\n");
+    expect(lstatSync(p.envFiles[0] as string).isSymbolicLink()).toBe(true);
+  });
+
+  it.runIf(root)("refuses a link to a file inside the project that another user owns", () => {
+    const p = envProject();
+    const real = join(p.dir, "other.env");
+    writeFileSync(real, "WEB_IMAGE=app:v1\n");
+    chownSync(real, 4321, 4321);
+    symlinkSync("other.env", p.envFiles[0] as string);
+    expect(() => planWriteBack(p, "web", "app:v2", {})).toThrow(/owned by uid 4321/);
+    expect(readFileSync(real, "utf8")).toBe("WEB_IMAGE=app:v1\n");
   });
 });

@@ -3,20 +3,24 @@
 // ref goes where the project declares the image: a variable's env file, or the literal
 // `image:` scalar in the compose file that declares it. Only that value's bytes change:
 // comments, quoting, order and every other line stay as they were.
+import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  constants,
   existsSync,
   fchmodSync,
   fchownSync,
   fsyncSync,
+  lstatSync,
   openSync,
   readFileSync,
   realpathSync,
   renameSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { isScalar, parseDocument, Scalar } from "yaml";
 import { RefusedError } from "../controller/errors.js";
 import type { Project } from "./project.js";
@@ -28,6 +32,8 @@ export type ImageSource =
 
 export interface FileWrite {
   path: string;
+  /** The file actually replaced: `path`, or a symbolic link's checked target (writeTarget). */
+  target?: string;
   /** undefined: the file does not exist yet (a new .env). */
   before: string | undefined;
   after: string;
@@ -95,7 +101,10 @@ export function planWriteBack(
   if (source.kind === "literal") {
     const before = readFileSync(source.file, "utf8");
     const after = spliceImage(before, service, ref, source.file);
-    const writes = before === after ? [] : [{ path: source.file, before, after }];
+    const writes =
+      before === after
+        ? []
+        : [{ path: source.file, target: writeTarget(project, source.file), before, after }];
     return { ref, source, writes, summary: `image: ${ref} in ${source.file}`, warnings: [] };
   }
   const { variable, prefix, suffix } = source;
@@ -116,7 +125,7 @@ export function planWriteBack(
   for (const path of targets) {
     const before = existsSync(path) ? readFileSync(path, "utf8") : undefined;
     const after = setEnv(before ?? "", variable, value);
-    if (after !== before) writes.push({ path, before, after });
+    if (after !== before) writes.push({ path, target: writeTarget(project, path), before, after });
   }
   const warnings =
     env[variable] !== undefined
@@ -129,8 +138,57 @@ export function planWriteBack(
 
 /** Writes a plan's files, each atomically (a temp file beside it, then rename). */
 export function applyWrites(writes: FileWrite[]): void {
-  for (const w of writes) atomicWrite(w.path, w.after);
+  for (const w of writes) atomicWrite(w, w.after);
 }
+
+/**
+ * Where a write to `path` lands. A symbolic link (the file itself, or a directory on its way
+ * inside the project) is followed only to a file inside the project directory owned by the
+ * user running compose-roll or by the project directory's owner: anyone who can plant a link
+ * there could write that file anyway. Any other link is refused before anything changes, so
+ * a run as root never writes through a planted link into a file its planter could not write.
+ */
+export function writeTarget(project: Project, path: string): string {
+  const link = lstatSync(path, { throwIfNoEntry: false });
+  const realDir = realpathSync(project.dir);
+  let real: string;
+  try {
+    real = link ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path));
+  } catch (err) {
+    throw new RefusedError(
+      `${path} is a symbolic link to nothing (${(err as Error).message})`,
+      `make it a plain file, ${NO_WRITE}`,
+    );
+  }
+  // Inside the project, any link on the way counts (a linked subdirectory too); outside it,
+  // the file given by -f or --env-file counts only if it is itself a link.
+  const lexical = resolve(path);
+  const throughLink = inside(lexical, resolve(project.dir))
+    ? real !== join(realDir, relative(resolve(project.dir), lexical))
+    : link?.isSymbolicLink() === true;
+  if (!throughLink) return real;
+  const fix = `replace the link with the file itself (cp --remove-destination ${real} ${path}), ${NO_WRITE}`;
+  if (!inside(real, realDir)) {
+    throw new RefusedError(
+      `${path} is a symbolic link to ${real}, outside the project directory ${realDir}: compose-roll does not write through it`,
+      fix,
+    );
+  }
+  const owner = statSync(real, { throwIfNoEntry: false })?.uid;
+  const allowed = [process.getuid?.(), statSync(realDir).uid];
+  if (owner !== undefined && !allowed.includes(owner)) {
+    throw new RefusedError(
+      `${path} is a symbolic link to ${real}, owned by uid ${owner}, neither the user running compose-roll nor the project directory's owner: compose-roll does not write through it`,
+      fix,
+    );
+  }
+  return real;
+}
+
+const inside = (file: string, dir: string) => {
+  const rel = relative(dir, file);
+  return rel !== "" && !rel.startsWith("..") && !rel.startsWith("/");
+};
 
 function imageNode(text: string, service: string): Scalar | undefined {
   const doc = parseDocument(text, { keepSourceTokens: false });
@@ -184,25 +242,41 @@ export function setEnv(text: string, variable: string, value: string): string {
   return `${text}${sep}${variable}=${value}\n`;
 }
 
-/** Temp file beside it, fsync, rename; the file keeps its mode and (when allowed) owner. */
-function atomicWrite(path: string, content: string): void {
-  const real = existsSync(path) ? realpathSync(path) : path;
+/** A new temp file only we opened: O_EXCL (so O_NOFOLLOW too) under an unguessable name. */
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * Temp file beside the target, fsync, rename; the file keeps its mode and (when allowed)
+ * owner. The temp file is new, so the owner it gets is the replaced file's own: a
+ * deploy user's file written by root stays the deploy user's, and nothing else changes hands.
+ */
+function atomicWrite(w: FileWrite, content: string): void {
+  const real = w.target ?? w.path;
+  if (real === w.path && lstatSync(w.path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new RefusedError(`${w.path} is a symbolic link that was not checked`, NO_WRITE);
+  }
   const st = existsSync(real) ? statSync(real) : undefined;
   const mode = st ? st.mode & 0o7777 : 0o644;
-  const tmp = join(dirname(real), `.${basename(real)}.compose-roll-${process.pid}.tmp`);
-  const fd = openSync(tmp, "w", mode);
+  const tmp = join(dirname(real), `.${basename(real)}.compose-roll-${randomBytes(8).toString("hex")}.tmp`);
+  const fd = openSync(tmp, CREATE_NEW, mode);
   try {
-    writeFileSync(fd, content);
-    fchmodSync(fd, mode); // open() applied the umask: a 0664 file would come back 0644
-    // A deploy user's file written by root stays the deploy user's (root may chown; others keep theirs).
-    if (st && (st.uid !== process.getuid?.() || st.gid !== process.getgid?.())) {
-      try {
-        fchownSync(fd, st.uid, st.gid);
-      } catch {}
+    try {
+      writeFileSync(fd, content);
+      fchmodSync(fd, mode); // open() applied the umask: a 0664 file would come back 0644
+      if (st && (st.uid !== process.getuid?.() || st.gid !== process.getgid?.())) {
+        try {
+          fchownSync(fd, st.uid, st.gid);
+        } catch {}
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    renameSync(tmp, real);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {}
+    throw err;
   }
-  renameSync(tmp, real);
 }

@@ -34,4 +34,24 @@ describe("CrashFilter", () => {
   it("skips lines that are not JSON", async () => {
     expect(await crashes(["garbage\n", ev("die", "b", { exitCode: "137" })])).toEqual(["web-b 137"]);
   });
+
+  it("holds at most 1 MiB of an event line that never ends, drops it whole, and sees the next event", async () => {
+    const seen: string[] = [];
+    const f = new CrashFilter(
+      async () => true,
+      (name, code) => seen.push(`${name} ${code}`),
+    );
+    const junk = "x".repeat(1 << 20);
+    const before = process.memoryUsage().heapUsed;
+    let peak = 0;
+    for (let i = 0; i < 48; i++) {
+      f.push(junk);
+      peak = Math.max(peak, process.memoryUsage().heapUsed - before);
+    }
+    // The end of the flood, which a piece of it must not be read as: then a real event.
+    f.push(`${ev("die", "spoof", { exitCode: "9" })}${ev("die", "c", { exitCode: "1" })}`);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(peak).toBeLessThan(16 << 20);
+    expect(seen).toEqual(["web-c 1"]);
+  });
 });

@@ -8,6 +8,7 @@
 import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import type { ServiceRef } from "../controller/ports.js";
+import { EVENT_LINE_CAP, LineBuffer } from "./lines.js";
 import { serviceFilters } from "./replicas.js";
 
 interface DockerEvent {
@@ -20,7 +21,9 @@ interface DockerEvent {
 /** Feeds event lines to `onCrash` for containers of `imageId` that died without being stopped. */
 export class CrashFilter {
   private readonly stopped = new Set<string>();
-  private buf = "";
+  private readonly lines = new LineBuffer(EVENT_LINE_CAP, "drop", (line) => {
+    if (line.trim()) this.event(line.trim());
+  });
 
   constructor(
     private readonly isTarget: (id: string) => Promise<boolean>,
@@ -28,12 +31,7 @@ export class CrashFilter {
   ) {}
 
   push(chunk: string): void {
-    this.buf += chunk;
-    for (let nl = this.buf.indexOf("\n"); nl >= 0; nl = this.buf.indexOf("\n")) {
-      const line = this.buf.slice(0, nl).trim();
-      this.buf = this.buf.slice(nl + 1);
-      if (line) this.event(line);
-    }
+    this.lines.push(chunk);
   }
 
   private event(line: string): void {

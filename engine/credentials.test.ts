@@ -96,6 +96,8 @@ case "$url" in
   tok.example.com) echo '{"ServerURL":"tok.example.com","Username":"<token>","Secret":"refresh-tok"}' ;;
   https://index.docker.io/v1/) echo '{"ServerURL":"x","Username":"hubuser","Secret":"hubpass"}' ;;
   broken.example.com) echo "keychain locked" >&2; exit 1 ;;
+  loud.example.com) head -c 3000000 /dev/zero | tr '\\0' x >&2; exit 1 ;;
+  huge.example.com) head -c 3000000 /dev/zero | tr '\\0' x ;;
   *) echo "credentials not found in native keychain"; exit 1 ;;
 esac
 `,
@@ -191,5 +193,30 @@ esac
     await expect(credentialsFor("reg.example.com/app", { env: env() })).rejects.toThrow(
       /docker-credential-nosuchhelper .* is not on PATH/,
     );
+  });
+
+  it("refuses a helper name that is not [a-z0-9_-], before running anything", async () => {
+    const ran: string[] = [];
+    const run = async (program: string) => {
+      ran.push(program);
+      return { code: 0, stdout: "{}", stderr: "" };
+    };
+    for (const name of ["../../tmp/evil", "/usr/bin/id", "test;id", "Test", "a b"]) {
+      write({ credHelpers: { "reg.example.com": name } });
+      const err = await credentialsFor("reg.example.com/app", { env: env(), run }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RefusedError);
+      expect((err as Error).message).toMatch(/is not a credential helper name/);
+    }
+    expect(ran).toEqual([]);
+  });
+
+  it("reads at most a bounded answer from a helper: a flood on stderr or stdout is cut", async () => {
+    write({ credsStore: "test" });
+    const loud = await credentialsFor("loud.example.com/app", { env: env() }).catch((e: unknown) => e);
+    expect(loud).toBeInstanceOf(RefusedError);
+    expect((loud as Error).message.length).toBeLessThan(600);
+    const huge = await credentialsFor("huge.example.com/app", { env: env() }).catch((e: unknown) => e);
+    expect(huge).toBeInstanceOf(RefusedError);
+    expect((huge as Error).message).toMatch(/more than 64 KiB/);
   });
 });

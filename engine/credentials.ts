@@ -118,6 +118,16 @@ export type HelperRunner = (
   serverUrl: string,
 ) => Promise<{ code: number | null; stdout: string; stderr: string }>;
 
+/**
+ * The most of a helper's stdout and of its stderr read: an answer is a few hundred bytes of
+ * JSON. Past it, stderr is cut (only its start is ever shown) and a flooding stdout stops the
+ * helper and fails the lookup.
+ */
+export const HELPER_OUTPUT_CAP = 64 * 1024;
+
+/** A credential helper's name: docker-credential-<name> is looked up on PATH, never a path. */
+const HELPER_NAME = /^[a-z0-9_-]+$/;
+
 export const runHelper: HelperRunner = (program, serverUrl) =>
   new Promise((resolve, reject) => {
     const child = spawn(program, ["get"], { stdio: ["pipe", "pipe", "pipe"], timeout: 60_000 });
@@ -125,9 +135,13 @@ export const runHelper: HelperRunner = (program, serverUrl) =>
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
       stdout += d;
+      if (stdout.length > HELPER_OUTPUT_CAP) {
+        child.kill();
+        reject(new Error(`it wrote more than ${HELPER_OUTPUT_CAP / 1024} KiB`));
+      }
     });
     child.stderr.on("data", (d: Buffer) => {
-      stderr += d;
+      if (stderr.length < HELPER_OUTPUT_CAP) stderr = (stderr + d).slice(0, HELPER_OUTPUT_CAP);
     });
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
@@ -137,6 +151,13 @@ export const runHelper: HelperRunner = (program, serverUrl) =>
     child.stdin.end(serverUrl);
   });
 
+/** A helper's first line, cut to what a message can hold, without control characters. */
+const oneLine = (out: string) => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: those are what is removed
+  const line = (out.split("\n")[0] ?? "").replace(/[\u0000-\u001f\u007f-\u009f]/g, "");
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+};
+
 /** Asks a credential helper, per docker-credential-helpers' protocol. */
 async function fromHelper(
   name: string,
@@ -144,6 +165,12 @@ async function fromHelper(
   run: HelperRunner,
 ): Promise<AuthConfig | undefined> {
   const program = `docker-credential-${name}`;
+  if (!HELPER_NAME.test(name)) {
+    throw new RefusedError(
+      `${JSON.stringify(name)} (the docker config's credential helper for ${serverUrl}) is not a credential helper name`,
+      "name it as docker does, [a-z0-9_-] only (docker-credential-<name> is found on PATH), or remove it",
+    );
+  }
   let res: Awaited<ReturnType<HelperRunner>>;
   try {
     res = await run(program, serverUrl);
@@ -163,7 +190,7 @@ async function fromHelper(
     // The helpers' shared "credentials not found in native keychain": pull anonymously, like docker.
     if (/credentials not found/i.test(out)) return undefined;
     throw new RefusedError(
-      `credential helper ${program} failed for ${serverUrl}: ${out.split("\n")[0] || `exit code ${res.code}`}`,
+      `credential helper ${program} failed for ${serverUrl}: ${oneLine(out) || `exit code ${res.code}`}`,
       `run: echo ${serverUrl} | ${program} get`,
     );
   }

@@ -76,5 +76,26 @@ try {
 } finally {
   for (const name of LAZY) delete require.cache[name];
 }
+silenceModemDebug();
 const Docker = loaded;
 export default Docker;
+
+/**
+ * docker-modem logs each request on the `modem` debug channel (DEBUG=modem, DEBUG=*): a
+ * pull's X-Registry-Auth header and a create's body, a service's environment, unredacted.
+ * The channel is switched off whatever DEBUG says; -v logs requests through the redacting logger.
+ */
+function silenceModemDebug(): void {
+  let debug: { enabled(name: string): boolean; disable(): string; enable(namespaces: string): void };
+  try {
+    debug = fromModem("debug");
+  } catch {
+    return; // a docker-modem release without it
+  }
+  if (!debug.enabled("modem")) return;
+  const asked = process.env.DEBUG ?? "";
+  debug.enable(`${debug.disable()},-modem`);
+  process.stderr.write(
+    `compose-roll: warning: DEBUG=${asked} does not print docker-modem's debug output (registry credentials, container environments); use -v\n`,
+  );
+}

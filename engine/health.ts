@@ -7,6 +7,7 @@ import type Docker from "dockerode";
 import { AbortedError, EngineError, HealthError } from "../controller/errors.js";
 import type { Clock } from "../controller/ports.js";
 import { call, dockerMessage, statusOf } from "./docker.js";
+import { EVENT_LINE_CAP, LineBuffer } from "./lines.js";
 import type { ContainerInspect } from "./types.js";
 
 export const systemClock: Clock = {
@@ -112,36 +113,30 @@ export async function waitHealthy(
               ),
         );
 
-      let buf = "";
-      stream.on("data", (chunk: Buffer) => {
-        buf += chunk.toString("utf8");
-        let nl = buf.indexOf("\n");
-        while (nl >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          nl = buf.indexOf("\n");
-          if (!line) continue;
-          let ev: DockerEvent;
-          try {
-            ev = JSON.parse(line) as DockerEvent;
-          } catch {
-            continue;
-          }
-          // API ≥ 1.46 drops the legacy `status`; Action carries "health_status: healthy" on all.
-          const action = ev.Action ?? ev.status ?? "";
-          if (action === "health_status: healthy") resolve();
-          else if (action === "health_status: unhealthy" || action === "die") {
-            // A restart policy may have started it again by now: the event's exit code is the
-            // one to report, the inspect only adds the last probe's output.
-            const code = ev.Actor?.Attributes?.exitCode ?? "?";
-            const why = action === "die" ? `exited with code ${code}` : "is unhealthy";
-            inspect().then(
-              (c) => fail(why + lastProbe(c)),
-              () => fail(why),
-            );
-          }
+      const lines = new LineBuffer(EVENT_LINE_CAP, "drop", (raw) => {
+        const line = raw.trim();
+        if (!line) return;
+        let ev: DockerEvent;
+        try {
+          ev = JSON.parse(line) as DockerEvent;
+        } catch {
+          return;
+        }
+        // API ≥ 1.46 drops the legacy `status`; Action carries "health_status: healthy" on all.
+        const action = ev.Action ?? ev.status ?? "";
+        if (action === "health_status: healthy") resolve();
+        else if (action === "health_status: unhealthy" || action === "die") {
+          // A restart policy may have started it again by now: the event's exit code is the
+          // one to report, the inspect only adds the last probe's output.
+          const code = ev.Actor?.Attributes?.exitCode ?? "?";
+          const why = action === "die" ? `exited with code ${code}` : "is unhealthy";
+          inspect().then(
+            (c) => fail(why + lastProbe(c)),
+            () => fail(why),
+          );
         }
       });
+      stream.on("data", (chunk: Buffer) => lines.push(chunk.toString("utf8")));
       stream.on("error", onError);
       stream.on("close", () => onError(new Error("the event stream closed")));
 

@@ -6,12 +6,14 @@
 // network alias or Traefik label, so nothing can route to it or restart it.
 import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import type Docker from "dockerode";
 import { AbortedError, EngineError } from "../controller/errors.js";
 import type { ImageInfo } from "../controller/model.js";
 import type { Clock, ReplicaTemplate, TaskOptions, TaskResult, Tasks } from "../controller/ports.js";
 import { call, engineError, statusOf } from "./docker.js";
 import { systemClock } from "./health.js";
+import { LineBuffer } from "./lines.js";
 import { type ClonePlan, Label, planClone, serviceOf } from "./template.js";
 import {
   type ContainerInspect,
@@ -189,29 +191,35 @@ export class DockerTasks implements Tasks {
   }
 }
 
+/**
+ * The longest line a hook's output is held for: a longer one (a progress bar redrawn with
+ * \r, a dump without newlines) is passed on in pieces of this size, as they come.
+ */
+export const LINE_CAP = 64 * 1024;
+
+/** A stream that calls `emit` with each line written to it, as they come. */
+export function splitLines(emit: (line: string) => void): PassThrough {
+  const s = new PassThrough();
+  const text = new StringDecoder("utf8"); // a character split across chunks stays whole
+  const lines = new LineBuffer(LINE_CAP, "split", emit);
+  s.on("data", (d: Buffer) => lines.push(text.write(d)));
+  s.on("end", () => {
+    lines.push(text.end());
+    lines.end();
+  });
+  return s;
+}
+
 /** Splits the attached stream into lines as they come; keeps stdout (bounded) and stderr's last line. */
 function collect(docker: Docker, stream: NodeJS.ReadableStream, opts: TaskOptions) {
   let stdout = "";
   let lastError = "";
   const sink = (kind: "stdout" | "stderr") => {
-    const s = new PassThrough();
-    let buf = "";
-    const emit = (line: string) => {
+    return splitLines((line) => {
       if (kind === "stdout" && stdout.length < STDOUT_LIMIT) stdout += `${line}\n`;
       if (kind === "stderr" && line.trim()) lastError = line.trim();
       opts.onLine?.(line, kind);
-    };
-    s.on("data", (d: Buffer) => {
-      buf += d.toString("utf8");
-      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-        emit(buf.slice(0, nl).replace(/\r$/, ""));
-        buf = buf.slice(nl + 1);
-      }
     });
-    s.on("end", () => {
-      if (buf) emit(buf);
-    });
-    return s;
   };
   const [out, err] = [sink("stdout"), sink("stderr")];
   docker.modem.demuxStream(stream, out, err);

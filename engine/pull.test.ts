@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { RefusedError } from "../controller/errors.js";
+import { exitCodeFor, RefusedError } from "../controller/errors.js";
 import { ensureImage, type PullMessage, type PullProgress, PullTracker, pullImage } from "./pull.js";
 import { classifyPullError, pullPolicyOf } from "./pullPolicy.js";
 
@@ -192,6 +192,13 @@ describe("ensureImage", () => {
     const absent = fakeDocker({ pull: ok });
     await ensureImage(absent, "app:v1", "missing", noCreds);
     expect(absent.pulls).toBe(1);
+  });
+
+  it("refuses (exit 2) an image the daemon says it pulled but does not have: nothing changed yet", async () => {
+    const ghost = fakeDocker({ pull: ok, afterPull: false });
+    const err = await ensureImage(ghost, "app:v1", "missing", noCreds).catch((e: unknown) => e);
+    expect(exitCodeFor(err)).toBe(2);
+    expect((err as Error).message).toMatch(/reported app:v1 pulled, but it is not on the host/);
   });
 
   it("always: pulls even a present image; never: refuses an absent one without pulling", async () => {

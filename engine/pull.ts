@@ -157,9 +157,9 @@ export async function ensureImage(
   await pullImage(docker, ref, opts);
   const pulled = await inspectImage(docker, ref);
   if (!pulled) {
-    throw engineError(
-      new Error(`the daemon reported ${ref} pulled, but it is not on the host`),
-      `inspect ${ref}`,
+    // Before any change: a refusal (exit 2), not an internal error.
+    throw new RefusedError(
+      `Docker: the daemon reported ${ref} pulled, but it is not on the host`,
       `retry; if it persists, run \`docker pull ${ref}\` on the Docker host`,
     );
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { exitCodeFor } from "../controller/errors.js";
 import { serviceFilters, toReplica, urlOf } from "./replicas.js";
 import type { ContainerInspect } from "./types.js";
 
@@ -13,6 +14,21 @@ const edit = (f: (c: ContainerInspect) => void): ContainerInspect => {
 };
 
 describe("toReplica", () => {
+  it("refuses (exit 2) a container whose compose number label is not a number", () => {
+    const c = edit((x) => {
+      (x.Config.Labels as Record<string, string>)["com.docker.compose.container-number"] = "one";
+    });
+    const err = (() => {
+      try {
+        return toReplica(c, [8000], {});
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(exitCodeFor(err)).toBe(2);
+    expect((err as Error).message).toMatch(/container-number=one, not a number/);
+  });
+
   it("maps a running, healthy compose container", () => {
     const r = toReplica(container, [8000], { network: "crfix_front" });
     expect(r).toEqual({

@@ -1,7 +1,7 @@
 // The service's containers as Replica objects. Listing alone is not enough: only inspect
 // has the exit code and health, so each listed container is inspected.
 import type Docker from "dockerode";
-import { EngineError } from "../controller/errors.js";
+import { RefusedError } from "../controller/errors.js";
 import type { Health, Replica } from "../controller/model.js";
 import type { ServiceRef } from "../controller/ports.js";
 import { call, engineError, statusOf } from "./docker.js";
@@ -38,7 +38,8 @@ export function toReplica(
   const name = containerName(c);
   const number = Number(labels[Label.number]);
   if (!Number.isInteger(number)) {
-    throw new EngineError(
+    // Found while observing, before any change (mid-rollout, the loop turns it into a restore).
+    throw new RefusedError(
       `container ${name} has ${Label.number}=${labels[Label.number] ?? "(none)"}, not a number`,
       `remove or relabel ${name}; compose-roll only manages containers compose numbered`,
     );

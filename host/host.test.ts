@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { RefusedError } from "../controller/errors.js";
 import { configDir, contextId, currentContext, readContext } from "./contexts.js";
-import { parseHost, resolveHost, describe as show } from "./host.js";
+import { insecureWarning, parseHost, resolveHost, describe as show } from "./host.js";
 
 let dir: string;
 
@@ -187,5 +187,20 @@ describe("the context store", () => {
   it("finds the config directory as the CLI does", () => {
     expect(configDir({ DOCKER_CONFIG: "/x" })).toBe("/x");
     expect(configDir({ HOME: "/home/u" })).toBe("/home/u/.docker");
+  });
+});
+
+describe("insecureWarning", () => {
+  it("warns in one line about a plain tcp:// engine off this machine, and about nothing else", () => {
+    const line = insecureWarning(parseHost("tcp://docker.example:2375", undefined, "-H"));
+    expect(line).toMatch(
+      /tcp:\/\/docker\.example:2375 has no TLS: .*registry credentials.*DOCKER_TLS_VERIFY=1/,
+    );
+    expect(line).not.toContain("\n");
+    expect(insecureWarning(parseHost("tcp://docker.example:2376", { verify: true }, "-H"))).toBeUndefined();
+    expect(insecureWarning(parseHost("tcp://127.0.0.1:2375", undefined, "-H"))).toBeUndefined();
+    expect(insecureWarning(parseHost("tcp://localhost:2375", undefined, "-H"))).toBeUndefined();
+    expect(insecureWarning(parseHost("ssh://deploy@docker.example", undefined, "-H"))).toBeUndefined();
+    expect(insecureWarning(parseHost("unix:///var/run/docker.sock", undefined, "-H"))).toBeUndefined();
   });
 });

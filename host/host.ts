@@ -172,3 +172,15 @@ export function describe(e: Endpoint): string {
       return `ssh://${e.user ? `${e.user}@` : ""}${e.host}:${e.port}`;
   }
 }
+
+/**
+ * A line to warn with before using `e`, or undefined. Plain tcp:// to another machine sends
+ * every API call in the clear, registry credentials (X-Registry-Auth) and environments
+ * included, and anyone on the path can drive the engine: allowed, as by the docker CLI, but
+ * never silently. Loopback stays quiet (a tunnel or a test engine).
+ */
+export function insecureWarning(e: Endpoint): string | undefined {
+  if (e.kind !== "tcp" || e.tls) return undefined;
+  if (/^(localhost|127\.\d+\.\d+\.\d+|::1)$/.test(e.host)) return undefined;
+  return `${describe(e)} has no TLS: API calls, registry credentials and container environments cross the network in the clear, and anyone on the path can drive the engine; use DOCKER_TLS_VERIFY=1 with certificates, or ssh://`;
+}

@@ -159,3 +159,22 @@ describe("sftpFiles", () => {
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });
+
+describe("sftpFiles' temp names", () => {
+  it("never truncates or removes a file already at a check's temp name", async () => {
+    const { dynamic, tmp } = await traefikDir();
+    const { files: f, openHandles } = files();
+    const path = join(dynamic, "web.yml");
+    fs.writeFileSync(path, "a: 1\n");
+    const victim = join(dynamic, "secret");
+    fs.writeFileSync(victim, "root only\n", { mode: 0o600 });
+    // What the check's name used to be: guessable, so a link or a file could wait there.
+    const planted = join(tmp, `web.yml.${process.pid}.check.tmp`);
+    fs.symlinkSync(victim, planted);
+    await f.checkWritable(path, tmp);
+    expect(fs.readFileSync(victim, "utf8")).toBe("root only\n");
+    expect(fs.lstatSync(planted).isSymbolicLink()).toBe(true);
+    expect(fs.readdirSync(tmp)).toEqual([`web.yml.${process.pid}.check.tmp`]);
+    expect(openHandles()).toBe(0);
+  });
+});

@@ -51,18 +51,21 @@ async function ensureDir(sftp: SFTPWrapper, dir: string): Promise<void> {
 }
 
 interface TempOptions {
-  /** Refuse a name that is taken ("wx"); else truncate it ("w"). */
-  exclusive?: boolean;
   /** The mode to leave it with: the server applies its umask at open, so it is set again. */
   mode?: number;
   /** The owner to give it, when the server lets us (best effort). */
   owner?: { uid: number; gid: number };
 }
 
+/** An unguessable name in `dir`: nothing can be planted there in advance. */
+const tempName = (dir: string, path: string, suffix: string) =>
+  join(dir, `${basename(path)}.${randomBytes(8).toString("hex")}.${suffix}`);
+
 /**
- * Writes `data` to a new file `tmp` and syncs it (fsync@openssh.com, when the server has
- * it), then closes it; a failed close fails the write (a flush it could not do). What failed
- * first is what is reported. The caller removes `tmp` when it is not to stay.
+ * Writes `data` to a new file `tmp`, created exclusively ("wx": SSH_FXF_EXCL, so whatever is
+ * already there, a file or a planted link, is never opened), syncs it (fsync@openssh.com,
+ * when the server has it), then closes it; a failed close fails the write (a flush it could
+ * not do). What failed first is what is reported, and a failed temp file is removed.
  */
 async function writeTemp(
   sftp: SFTPWrapper,
@@ -71,9 +74,8 @@ async function writeTemp(
   opts: TempOptions = {},
 ): Promise<void> {
   const { mode, owner } = opts;
-  const flags = opts.exclusive ? "wx" : "w";
-  const handle = await call<Buffer>((cb) => sftp.open(tmp, flags, mode === undefined ? {} : { mode }, cb));
-  let failed = true;
+  const handle = await call<Buffer>((cb) => sftp.open(tmp, "wx", mode === undefined ? {} : { mode }, cb));
+  let failure: unknown;
   try {
     await call<void>((cb) => sftp.write(handle, data, 0, data.length, 0, (e) => cb(e, undefined)));
     if (mode !== undefined) await call<void>((cb) => sftp.fchmod(handle, mode, (e) => cb(e, undefined)));
@@ -82,11 +84,17 @@ async function writeTemp(
         () => undefined,
       );
     await call<void>((cb) => sftp.ext_openssh_fsync(handle, (e) => cb(e, undefined))).catch(() => undefined);
-    failed = false;
-  } finally {
-    await call<void>((cb) => sftp.close(handle, (e) => cb(e, undefined))).catch((err: Error) => {
-      if (!failed) throw err;
-    });
+  } catch (err) {
+    failure = err;
+  }
+  const closed = await call<void>((cb) => sftp.close(handle, (e) => cb(e, undefined))).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  failure ??= closed;
+  if (failure) {
+    await removeTemp(sftp, tmp);
+    throw failure;
   }
 }
 
@@ -115,13 +123,12 @@ export function sftpFiles(ssh: SshTransport): HostFiles {
         const { path, tempDir } = await writeTarget(link, linkTempDir, (p) => linkOf(sftp, p));
         if (tempDir !== linkTempDir) await ensureDir(sftp, tempDir);
         const st = await statOrUndefined(sftp, path);
-        const tmp = join(tempDir, `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+        const tmp = tempName(tempDir, path, "tmp");
+        await writeTemp(sftp, tmp, Buffer.from(text, "utf8"), {
+          mode: st ? st.mode & 0o7777 : 0o644,
+          ...(st ? { owner: { uid: st.uid, gid: st.gid } } : {}),
+        });
         try {
-          await writeTemp(sftp, tmp, Buffer.from(text, "utf8"), {
-            exclusive: true,
-            mode: st ? st.mode & 0o7777 : 0o644,
-            ...(st ? { owner: { uid: st.uid, gid: st.gid } } : {}),
-          });
           await call<void>((cb) => sftp.ext_openssh_rename(tmp, path, (e) => cb(e, undefined)));
         } catch (err) {
           await removeTemp(sftp, tmp);
@@ -143,12 +150,9 @@ export function sftpFiles(ssh: SshTransport): HostFiles {
         const { path, tempDir } = await writeTarget(link, linkTempDir, (p) => linkOf(sftp, p));
         if (tempDir !== linkTempDir) await ensureDir(sftp, tempDir);
         const size = (await statOrUndefined(sftp, path))?.size ?? 0;
-        const tmp = join(tempDir, `${basename(path)}.${process.pid}.check.tmp`);
-        try {
-          await writeTemp(sftp, tmp, Buffer.alloc(Math.max(4096, 2 * size), "#"));
-        } finally {
-          await removeTemp(sftp, tmp);
-        }
+        const tmp = tempName(tempDir, path, "check.tmp");
+        await writeTemp(sftp, tmp, Buffer.alloc(Math.max(4096, 2 * size), "#"), { mode: 0o600 });
+        await removeTemp(sftp, tmp);
       }),
   };
 }

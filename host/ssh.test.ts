@@ -4,6 +4,7 @@
 import type { AddressInfo, Socket } from "node:net";
 import ssh2 from "ssh2";
 import { afterEach, describe, expect, it } from "vitest";
+import { exitCodeFor, RefusedError } from "../controller/errors.js";
 import { parseKnownHosts } from "./knownHosts.js";
 import { SshTransport } from "./ssh.js";
 
@@ -23,8 +24,13 @@ interface Remote {
   sessions: () => number;
 }
 
-/** `answerSubsystem: false`: the SFTP subsystem request is heard and never answered. */
-async function silentSftpServer(opts: { answerSubsystem?: boolean } = {}): Promise<Remote> {
+/**
+ * `answerSubsystem: false`: the SFTP subsystem request is heard and never answered;
+ * `refuseSubsystem`: it is refused, as by an sshd without a Subsystem sftp line.
+ */
+async function silentSftpServer(
+  opts: { answerSubsystem?: boolean; refuseSubsystem?: boolean } = {},
+): Promise<Remote> {
   const heard: string[] = [];
   let sessions = 0;
   let opened!: (s: Socket) => void;
@@ -38,8 +44,9 @@ async function silentSftpServer(opts: { answerSubsystem?: boolean } = {}): Promi
     client.on("ready", () => {
       client.on("session", (accept) => {
         const session = accept();
-        session.on("sftp", (acceptSftp) => {
+        session.on("sftp", (acceptSftp, refuseSftp) => {
           sessions++;
+          if (opts.refuseSubsystem) return refuseSftp();
           if (opts.answerSubsystem === false) return opened(sock);
           const sftp = acceptSftp();
           for (const ev of ["OPEN", "STAT", "LSTAT", "READ", "WRITE", "MKDIR", "CLOSE"])
@@ -80,6 +87,20 @@ afterEach(() => {
 });
 
 describe("SshTransport.withSftp", () => {
+  it("refuses (exit 2) a host whose sshd offers no SFTP, naming the sshd_config line", async () => {
+    const remote = await silentSftpServer({ refuseSubsystem: true });
+    const ssh = transport(remote.port);
+    cleanup.push(
+      () => ssh.close(),
+      () => remote.server.close(),
+    );
+    const err = await ssh.withSftp(async () => "ran").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect(exitCodeFor(err)).toBe(2);
+    expect((err as RefusedError).message).toMatch(/offers no SFTP/);
+    expect((err as RefusedError).hint).toMatch(/Subsystem sftp internal-sftp/);
+  });
+
   it("rejects at once, as a lost connection, when it drops while the SFTP session opens", async () => {
     const remote = await silentSftpServer({ answerSubsystem: false });
     const ssh = transport(remote.port);

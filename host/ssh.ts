@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
-import { EngineError } from "../controller/errors.js";
+import { EngineError, RefusedError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
 import { hostName, keyTypeOf, verify } from "./knownHosts.js";
 import { hostKeyAlgorithms, hostKeyRefusal, type SshSetup } from "./sshAuth.js";
@@ -279,8 +279,10 @@ export class SshTransport {
           sftp.once("close", forget);
           return resolve(sftp);
         }
+        // Refused: the first SFTP request is the preflight's read or writability check,
+        // before anything changed.
         reject(
-          new EngineError(
+          new RefusedError(
             `ssh: ${this.e.host} offers no SFTP (${err.message}); compose-roll writes the Traefik file through it`,
             `enable it in ${this.e.host}'s sshd_config: Subsystem sftp internal-sftp (Debian's default has it)`,
           ),

@@ -123,3 +123,24 @@ describe("DockerHistory", () => {
     expect(await history.latestIn("shop")).toBe("web");
   });
 });
+
+describe("a tampered revision number", () => {
+  it("is skipped with a warning, and the next rollout records the number after the sane ones", async () => {
+    const { fake, history, damaged } = setup();
+    for (let n = 1; n <= 2; n++) await history.record(svc, rev(n), 10);
+    const huge = 999_999_999_999_999;
+    const name = revisionName(svc, huge);
+    const labels = { ...encodeRevision(svc, rev(3)), [RevisionLabel.number]: String(huge) };
+    fake.add(name, img(3), labels);
+    const list = await history.list(svc);
+    expect(list.map((r) => r.number)).toEqual([2, 1]);
+    expect(damaged).toContainEqual([
+      name,
+      expect.stringMatching(/revision\.number is "999999999999999", beyond/),
+    ]);
+    // What deploy does: the next number after the newest record.
+    const next = (list[0]?.number ?? 0) + 1;
+    await history.record(svc, rev(next), 10);
+    expect((await history.list(svc)).map((r) => r.number)).toEqual([3, 2, 1]);
+  });
+});

@@ -149,6 +149,19 @@ function int(l: Labels, key: string): number {
   return Number(v);
 }
 
+/**
+ * The highest revision number a record may hold: a rollout a second for thirty years. A
+ * larger one was made by hand or tampered with; counted on from, it would soon outgrow what
+ * a label reads back, and every later rollout would refuse to record.
+ */
+export const MAX_REVISION = 999_999_999;
+
+function revisionNumber(l: Labels, key: string): number {
+  const n = int(l, key);
+  if (n > MAX_REVISION) throw new Bad(`${short(key)} is "${n}", beyond ${MAX_REVISION}`);
+  return n;
+}
+
 function time(l: Labels, key: string): string {
   const v = text(l, key);
   if (Number.isNaN(Date.parse(v))) throw new Bad(`${short(key)} is "${v}", not a time`);
@@ -221,13 +234,14 @@ export function decodeRevision(svc: ServiceRef, labels: Labels | null | undefine
       throw new Bad(`revision.result is "${result}", not one of ${RESULTS.join(", ")}`);
     }
     const rev: Revision = {
-      number: int(l, RevisionLabel.number),
+      number: revisionNumber(l, RevisionLabel.number),
       image: { ref: text(l, RevisionLabel.imageRef), id: text(l, RevisionLabel.imageId) },
       by: readActor(l, RevisionLabel),
       at: time(l, RevisionLabel.at),
       result: result as RevisionResult,
     };
-    if (optional(l, RevisionLabel.previous) !== undefined) rev.previous = int(l, RevisionLabel.previous);
+    if (optional(l, RevisionLabel.previous) !== undefined)
+      rev.previous = revisionNumber(l, RevisionLabel.previous);
     const prevRef = l[RevisionLabel.previousImageRef];
     const prevId = l[RevisionLabel.previousImageId];
     if ((prevRef === undefined) !== (prevId === undefined)) {

@@ -193,3 +193,11 @@ describe("TraefikApi", () => {
     expect(calls).toBe(2);
   });
 });
+
+describe("TraefikApi's reads", () => {
+  it("read at most 4 MiB of an answer, and say so instead of parsing a flood", async () => {
+    const url = await fake((_req, res) => json(res, 200, { pad: "x".repeat(5 * 1024 * 1024) }));
+    const api = new TraefikApi({ url });
+    await expect(api.raw("/api/rawdata")).rejects.toThrow(/answered with more than 4 MiB/);
+  });
+});

@@ -82,6 +82,25 @@ const sameSet = (a: string[], b: string[]): boolean => {
 const show = (urls: string[] | undefined): string =>
   urls === undefined ? "(service absent)" : `[${[...urls].sort().join(", ")}]`;
 
+/**
+ * The most of one API answer read: a page of 500 routers is well under 1 MiB. Past it the
+ * answer is not Traefik's (or not sane), and is refused instead of held in memory.
+ */
+export const API_BODY_CAP = 4 * 1024 * 1024;
+
+/**
+ * For a preflight, where nothing has changed yet: what failed is a refusal (exit 2), not an
+ * internal error; an interruption stays one.
+ */
+export function refusal(err: unknown): never {
+  if (err instanceof RefusedError || err instanceof AbortedError) throw err;
+  const e = err as Error & { hint?: string };
+  throw new RefusedError(
+    e.message,
+    e.hint ?? "check that Traefik runs and that --traefik-api points at its API; then retry",
+  );
+}
+
 export class TraefikApi {
   readonly url: string;
   private readonly timeoutMs: number;
@@ -110,6 +129,7 @@ export class TraefikApi {
         timeoutMs: this.timeoutMs,
         ...(signal ? { signal } : {}),
         headers: { accept: "application/json" },
+        maxBody: API_BODY_CAP + 1,
       })
       .catch((err: unknown) => {
         if (!(err instanceof HttpFailure)) throw err;
@@ -122,6 +142,8 @@ export class TraefikApi {
     const text = res.body;
     if (res.status < 200 || res.status > 299)
       throw new Error(`GET ${this.url + path}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (text.length > API_BODY_CAP)
+      throw new Error(`GET ${this.url + path} answered with more than ${API_BODY_CAP / 1024 / 1024} MiB`);
     try {
       return { body: JSON.parse(text), headers: res.headers };
     } catch {

@@ -98,6 +98,24 @@ describe("LabelRouter", () => {
     await expect(r.preflight()).rejects.toBeInstanceOf(RefusedError);
   });
 
+  it("refuses (exit 2), not fails, when the API errs on the service before anything changed", async () => {
+    const api = {
+      ...fakeApi({ servers: [] }),
+      service: async () => {
+        throw new Error("GET http://traefik.invalid/api/http/services/web-demo@docker: HTTP 500 oops");
+      },
+    } as unknown as TraefikApi;
+    const r = new LabelRouter({
+      api,
+      service: "web-demo@docker",
+      docker: fakeDocker({}, () => {}).docker,
+      replicas: async () => [],
+      drain: { kind: "unsafe" },
+      probePath: "/",
+    });
+    await expect(r.preflight()).rejects.toBeInstanceOf(RefusedError);
+  });
+
   it("hides a server that joined by itself until verify() proved it with a live request", async () => {
     const state = { servers: ["http://10.0.0.1:8000"] };
     const r = router(state, fakeDocker({}, () => {}).docker, { kind: "unsafe" });

@@ -18,7 +18,7 @@ import type { Clock, Router } from "../controller/ports.js";
 import { hostNow } from "../engine/docker.js";
 import { healthOf } from "../engine/exec.js";
 import { type HostHttp, localHttp } from "../host/hostio.js";
-import { POLL, realClock, type TraefikApi } from "./api.js";
+import { POLL, realClock, refusal, type TraefikApi } from "./api.js";
 import { checkedSince, startDrain } from "./drain-container.js";
 import { type DrainMethod, describeDrain } from "./labels.js";
 import { directRequest } from "./probe.js";
@@ -63,7 +63,7 @@ export class LabelRouter implements Router {
   /** Refuses when the API does not answer or has no such @docker service. */
   async preflight(signal?: AbortSignal): Promise<void> {
     await this.opts.api.ping(signal);
-    await this.trust(signal);
+    await this.trust(signal).catch(refusal);
   }
 
   /** What Traefik's API lists for the service right now (empty when it has no such service). */

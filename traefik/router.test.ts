@@ -281,3 +281,29 @@ describe("TraefikRouter on a file that is not yet in shape", () => {
     expect(await readFile(file, "utf8")).toContain("# routes only");
   });
 });
+
+describe("TraefikRouter.preflight: nothing has changed yet, so a failure is a refusal (exit 2)", () => {
+  it("refuses a Traefik file it cannot read, and an API that fails on the service", async () => {
+    const { dir, api, entry } = await setup();
+    const unreadable = join(dir, "dynamic", "a-directory.yml");
+    await mkdir(unreadable);
+    const router = new TraefikRouter({ file: unreadable, service: "web", api, probe: { url: entry } });
+    await expect(router.preflight()).rejects.toBeInstanceOf(RefusedError);
+    const failing = await listen(
+      createServer((req, res) => {
+        if (req.url === "/api/overview") return res.end("{}");
+        res.writeHead(500);
+        res.end("internal error");
+      }),
+    );
+    const file = join(dir, "dynamic", "listed.yml");
+    await writeFile(
+      file,
+      "http:\n  services:\n    web:\n      loadBalancer:\n        servers:\n          - url: http://a:80\n",
+    );
+    const broken = new TraefikRouter({ file, service: "web", api: failing, probe: { url: entry } });
+    const err = await broken.preflight().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toMatch(/HTTP 500/);
+  });
+});

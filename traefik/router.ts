@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { AbortedError, ComposeRollError, RefusedError, RoutingError } from "../controller/errors.js";
 import type { Clock, Router } from "../controller/ports.js";
 import type { HostFiles, HostHttp } from "../host/hostio.js";
-import { aborted, realClock, TraefikApi } from "./api.js";
+import { aborted, realClock, refusal, TraefikApi } from "./api.js";
 import {
   addProbe,
   hasProbe,
@@ -134,8 +134,9 @@ export class TraefikRouter implements Router {
     });
     // A file without the service is not refused here: sync creates it, and a rollout
     // refuses it when it observes (readServers).
-    const listed = listServers(await this.text(), service, file) ?? [];
-    if (listed.length > 0 && (await this.api.service(service, signal)) === undefined) {
+    const text = await this.text().catch(refusal);
+    const listed = listServers(text, service, file) ?? [];
+    if (listed.length > 0 && (await this.api.service(service, signal).catch(refusal)) === undefined) {
       throw new RefusedError(
         `${file} defines ${service} but Traefik's API has no ${service}@file`,
         `start Traefik with --providers.file.directory=${dir} (the directory, not the file)`,

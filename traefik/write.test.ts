@@ -106,3 +106,19 @@ describe("a Traefik file that is a symbolic link", () => {
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
   });
 });
+
+it("never opens, truncates or removes a file already at a check's temp name", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cr-write-"));
+  const path = join(dir, "web.yml");
+  await writeFile(path, "a: 1\n");
+  await mkdir(tempDirOf(path));
+  const victim = join(dir, "secret");
+  await writeFile(victim, "root only\n", { mode: 0o600 });
+  // What the check's name used to be: guessable, so a link or a file could wait there.
+  const planted = join(tempDirOf(path), `web.yml.${process.pid}.check.tmp`);
+  await symlink(victim, planted);
+  await checkWritable(path);
+  expect(await readFile(victim, "utf8")).toBe("root only\n");
+  expect((await lstat(planted)).isSymbolicLink()).toBe(true);
+  expect(await readdir(tempDirOf(path))).toEqual([`web.yml.${process.pid}.check.tmp`]);
+});

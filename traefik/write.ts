@@ -1,6 +1,7 @@
 // Atomic writes of the Traefik file on the runner's own filesystem: the local HostFiles
 // adapter (engine/hostio.ts). Over ssh the same port is served by SFTP (engine/sftpFiles.ts).
 import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import { lstat, mkdir, open, readFile, readlink, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { RoutingError } from "../controller/errors.js";
@@ -44,9 +45,11 @@ export async function checkWritable(link: string): Promise<void> {
     (st) => st.size,
     () => 0,
   );
-  const tmp = join(tempDir, `${basename(path)}.${process.pid}.check.tmp`);
+  // A new file under an unguessable name, opened exclusively: whatever waits in the temp
+  // directory (a file, a planted link) is never opened, truncated or removed.
+  const tmp = join(tempDir, `${basename(path)}.${randomBytes(8).toString("hex")}.check.tmp`);
+  const fh = await open(tmp, CREATE_NEW, 0o600);
   try {
-    const fh = await open(tmp, "w");
     try {
       await fh.writeFile(Buffer.alloc(Math.max(4096, 2 * size), "#"));
       await fh.sync();
@@ -57,6 +60,9 @@ export async function checkWritable(link: string): Promise<void> {
     await unlink(tmp).catch(() => undefined);
   }
 }
+
+/** O_EXCL (which implies not following a link at the name) and O_NOFOLLOW, spelled out. */
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * Replaces `path` atomically: temp file, fsync, rename over `path`, fsync the directory, so
@@ -73,7 +79,7 @@ export async function writeFileAtomic(
     throw wrapWrite(link, err);
   });
   const dir = dirname(path);
-  const tmp = join(tempDir, `${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const tmp = join(tempDir, `${basename(path)}.${randomBytes(8).toString("hex")}.tmp`);
   let mode = 0o644;
   let owner: { uid: number; gid: number } | undefined;
   try {
@@ -85,7 +91,13 @@ export async function writeFileAtomic(
   }
   try {
     await mkdir(tempDir, { recursive: true, mode: 0o755 });
-    const fh = await open(tmp, "wx", mode);
+  } catch (err) {
+    throw wrapWrite(link, err, dir);
+  }
+  const fh = await open(tmp, CREATE_NEW, mode).catch((err: unknown) => {
+    throw wrapWrite(link, err, dir);
+  });
+  try {
     try {
       await fh.writeFile(text, "utf8");
       await fh.chmod(mode); // open() applies the umask; the original mode must win
