@@ -8,7 +8,8 @@ import { dirname, isAbsolute, resolve } from "node:path";
 // zod/mini: the same checks and messages as zod, a fraction of the code to load once bundled.
 import { z } from "zod/mini";
 import { RefusedError } from "../controller/errors.js";
-import { GATE, type OptionNames, PULL, parseOptions, type RawOptions, withSettings } from "./options.js";
+import { type OptionNames, parseOptions, type RawOptions, withSettings } from "./options.js";
+import { envNameOf, fieldOf, type OptionRow, SETTINGS, type ValueType } from "./table/index.js";
 
 const DURATION = 'expected a duration like "90s" or "2m", or a number of seconds';
 // Numbers are normalised to the strings parseOptions reads, as if typed after the flag.
@@ -23,52 +24,39 @@ const hook = z.union([z.string(), z.array(z.string())], {
 });
 const specs = z.union([text, z.array(text)], { error: "expected a string or a list of strings" });
 
+const flag = z.boolean({ error: "expected true or false" });
+const enumOf = (values: readonly string[]) =>
+  z.enum(values as [string, ...string[]], { error: `expected one of ${values.join(", ")}` });
+const SCHEMA: Record<Exclude<ValueType, "enum" | "list">, z.ZodMiniType> = {
+  text,
+  duration,
+  count,
+  boolean: flag,
+  hook,
+  specs,
+};
+
+function schemaOf(o: OptionRow): z.ZodMiniType {
+  if (o.values) return enumOf(o.values);
+  if (o.type === "enum" || o.type === "list") throw new Error(`${o.key}: no x-compose-roll schema`);
+  return SCHEMA[o.type];
+}
+
 /** One `x-compose-roll` block. Keys are the long flags' names; values are checked by parseOptions. */
 export const settingsSchema = z.partial(
-  z.strictObject({
-    "traefik-api": text,
-    "traefik-url": text,
-    "traefik-file": text,
-    "traefik-service": text,
-    port: count,
-    network: text,
-    "probe-path": text,
-    "health-timeout": duration,
-    "route-timeout": duration,
-    drain: duration,
-    "max-surge": count,
-    wait: duration,
-    "lock-stale-after": duration,
-    "lock-lease": duration,
-    "history-limit": count,
-    pull: z.enum(PULL, { error: `expected one of ${PULL.join(", ")}` }),
-    write: z.boolean({ error: "expected true or false" }),
-    "pre-deploy": hook,
-    "post-deploy": hook,
-    "pre-deploy-timeout": duration,
-    "post-deploy-timeout": duration,
-    "migration-gate": z.enum(GATE, { error: `expected one of ${GATE.join(", ")}` }),
-    "allow-breaking": z.boolean({ error: "expected true or false" }),
-    warmup: specs,
-    smoke: specs,
-    "check-host": text,
-  }),
+  z.strictObject(Object.fromEntries(SETTINGS.map((o) => [o.key, schemaOf(o)]))),
 );
 
-export type Settings = z.infer<typeof settingsSchema>;
-export type SettingKey = keyof Settings;
-export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
-const BOOLEANS: readonly SettingKey[] = ["write", "allow-breaking"];
+export type SettingKey = string;
+export const SETTING_KEYS: readonly SettingKey[] = SETTINGS.map((o) => o.key);
+const BOOLEANS: readonly SettingKey[] = SETTINGS.filter((o) => o.type === "boolean").map((o) => o.key);
 
 /** The RawOptions field a setting fills ("traefik-api" → traefikApi). */
 export function rawKeyOf(key: SettingKey): keyof RawOptions | undefined {
-  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof RawOptions;
+  return fieldOf(key) as keyof RawOptions;
 }
 
-/** COMPOSE_ROLL_TRAEFIK_API for traefik-api. */
-export function envNameOf(key: SettingKey): string {
-  return `COMPOSE_ROLL_${key.toUpperCase().replace(/-/g, "_")}`;
-}
+export { envNameOf };
 
 export interface SettingsInput {
   /** What commander parsed: only values given on the command line (see explicitFlags). */
