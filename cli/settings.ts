@@ -8,8 +8,12 @@ import { dirname, isAbsolute, resolve } from "node:path";
 // zod/mini: the same checks and messages as zod, a fraction of the code to load once bundled.
 import { z } from "zod/mini";
 import { RefusedError } from "../controller/errors.js";
-import { type OptionNames, parseOptions, type RawOptions, withSettings } from "./options.js";
+import { type OptionNames, parseOptions, type RawOptions } from "./options.js";
+import { type RecordHost, rememberedValues } from "./remembered.js";
+import { describe, suggest } from "./suggest.js";
 import { envNameOf, fieldOf, type OptionRow, SETTINGS, type ValueType } from "./table/index.js";
+
+export { suggest };
 
 const DURATION = 'expected a duration like "90s" or "2m", or a number of seconds';
 // Numbers are normalised to the strings parseOptions reads, as if typed after the flag.
@@ -78,6 +82,8 @@ export interface SettingsInput {
   projectDir?: string;
   /** The last revision's settings (settingsOf), keyed by RawOptions field. */
   remembered?: Record<string, string>;
+  /** The Docker host they were read from (cli/remembered.ts). */
+  host?: RecordHost;
 }
 
 export interface ResolvedSettings {
@@ -87,6 +93,8 @@ export interface ResolvedSettings {
   sources: Record<string, string>;
   /** For parseOptions, so a refusal names the variable or block a value came from, not its flag. */
   names: OptionNames;
+  /** Lines to show: remembered settings that were not followed, and why. */
+  ignored: string[];
 }
 
 interface Layer {
@@ -129,9 +137,15 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
       }),
     );
   }
+  // Only the routing settings a revision remembers (REMEMBERED), nothing else it recorded.
+  const remembered = rememberedValues(
+    input.remembered,
+    input.host,
+    (field) => layers.some((l) => l.values[field] !== undefined),
+    input.flags.trustHostSettings === true,
+  );
   layers.push({
-    // Only the routing settings a revision remembers (REMEMBERED), nothing else it recorded.
-    values: withSettings({}, input.remembered),
+    values: remembered.values,
     source: () => "last revision",
     label: (key) => `${key} (last revision)`,
   });
@@ -151,7 +165,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     sources[key] = layer.source(key, layer.values[field]);
     if (layer.label) names[field] = layer.label(key);
   }
-  return { raw, sources, names };
+  return { raw, sources, names, ignored: remembered.ignored };
 }
 
 /** COMPOSE_ROLL_<KEY> variables; an empty one counts as unset, as CI templates leave them. */
@@ -258,50 +272,6 @@ function checked(
   }
   parseOptions("service", values, dir ?? "/", false, names);
   return values;
-}
-
-/** The known key a misspelt one most likely meant: same letters ignoring case and -/_, or one or two slips. */
-export function suggest<K extends string>(word: string, known: readonly K[]): K | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
-  const w = norm(word);
-  let best: { key: K; d: number } | undefined;
-  for (const key of known) {
-    const d = distance(w, norm(key));
-    if (!best || d < best.d) best = { key, d };
-  }
-  const allowed = w.length >= 5 ? 2 : 1;
-  return best && best.d <= allowed ? best.key : undefined;
-}
-
-/** Edit distance counting a swap of two neighbours as one slip (optimal string alignment). */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number) => d[i]?.[j] as number;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        v = Math.min(v, at(i - 2, j - 2) + 1);
-      (d[i] as number[])[j] = v;
-    }
-  }
-  return at(a.length, b.length);
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return "nothing";
-  if (Array.isArray(value)) {
-    // A list of commands with one that is not a string: name that one.
-    const odd = value.find((v) => typeof v !== "string");
-    return odd === undefined || !value.some((v) => typeof v === "string")
-      ? "a list"
-      : `a list holding ${describe(odd)}`;
-  }
-  if (typeof value === "object") return "a mapping";
-  return JSON.stringify(value);
 }
 
 /**

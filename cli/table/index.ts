@@ -25,12 +25,6 @@ export const OPTIONS: readonly OptionRow[] = [
 /** The options that are also COMPOSE_ROLL_* variables and x-compose-roll keys. */
 export const SETTINGS: readonly OptionRow[] = OPTIONS.filter((o) => o.setting);
 
-/**
- * A count a Docker host's records may hold (the lock's replicas): a tampered record must not
- * make a repair start thousands of containers. compose-roll itself never records more.
- */
-export const MAX_REPLICAS = 64;
-
 /** The RawOptions field of a key: "traefik-api" → traefikApi. */
 export function fieldOf(key: string): string {
   return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
