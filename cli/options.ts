@@ -6,61 +6,11 @@ import { RefusedError } from "../controller/errors.js";
 import type { SmokeSpec, WarmupSpec } from "../engine/checkSpec.js";
 import type { PullPolicy } from "../engine/pullPolicy.js";
 import type { Gate } from "./parsers.js";
-import { fieldOf, OPTIONS, REMEMBERED } from "./table/index.js";
+import { fieldOf, OPTIONS, REMEMBERED, type RawOptions } from "./table/index.js";
 import { checkName, checkService } from "./validate.js";
 
-/** Options every command shares, as commander hands them over (strings). */
-export interface RawOptions {
-  file?: string[];
-  envFile?: string[];
-  profile?: string[];
-  projectName?: string;
-  traefikApi?: string;
-  traefikUrl?: string;
-  traefikFile?: string;
-  traefikService?: string;
-  probePath?: string;
-  port?: string;
-  network?: string;
-  healthTimeout?: string;
-  routeTimeout?: string;
-  drain?: string;
-  /** Label mode: the file whose existence fails the healthcheck (--drain-file). */
-  drainFile?: string;
-  /** Label mode: argv exec'd in an old container to fail its healthcheck (JSON array or words). */
-  drainCommand?: string;
-  allowUnsafeDrain?: boolean;
-  maxSurge?: string;
-  image?: string;
-  json?: boolean;
-  verbose?: boolean;
-  wait?: string;
-  lockStaleAfter?: string;
-  lockLease?: string;
-  historyLimit?: string;
-  toRevision?: string;
-  // Settings from the compose file / environment (cli/settings.ts) need these too.
-  pull?: string;
-  /** false = --no-write. */
-  write?: boolean;
-  dryRun?: boolean;
-  /** -H/--host and --context: which Docker engine (engine/host.ts), as for the docker CLI. */
-  host?: string;
-  context?: string;
-  /** Follow the last revision's local paths and URLs even when they come from a tcp:// host. */
-  trustHostSettings?: boolean;
-  /** Deploy hooks: a string split like compose's `command:`, or (from x-compose-roll) an argv list. */
-  preDeploy?: string | string[];
-  postDeploy?: string | string[];
-  preDeployTimeout?: string;
-  postDeployTimeout?: string;
-  migrationGate?: string;
-  allowBreaking?: boolean;
-  /** Repeatable flags; a string or a list in x-compose-roll. */
-  warmup?: string | string[];
-  smoke?: string | string[];
-  checkHost?: string;
-}
+/** Options as commander hands them over (strings), generated from the option table. */
+export type { RawOptions };
 
 export interface Options {
   service: string;

@@ -19,7 +19,7 @@ const all = { commands: SERVICE_COMMANDS, modes: BOTH_MODES } as const;
 /** An on/off flag: off unless given (`--no-x` flags say otherwise themselves). */
 export const onOff = (v: RawValue): boolean => v === true;
 
-export const COMPOSE: readonly OptionRow[] = [
+export const COMPOSE = [
   {
     key: "file",
     short: "-f",
@@ -61,9 +61,9 @@ export const COMPOSE: readonly OptionRow[] = [
     help: "compose profile to enable (repeatable)",
     ...all,
   },
-];
+] as const satisfies readonly OptionRow[];
 
-export const CONNECTION: readonly OptionRow[] = [
+export const CONNECTION = [
   {
     key: "host",
     short: "-H",
@@ -102,9 +102,9 @@ export const CONNECTION: readonly OptionRow[] = [
     parse: onOff,
     ...all,
   },
-];
+] as const satisfies readonly OptionRow[];
 
-export const PLUGIN: readonly OptionRow[] = [
+export const PLUGIN = [
   {
     key: "dir",
     arg: "<path>",
@@ -114,4 +114,4 @@ export const PLUGIN: readonly OptionRow[] = [
     commands: ["install-plugin"],
     modes: BOTH_MODES,
   },
-];
+] as const satisfies readonly OptionRow[];

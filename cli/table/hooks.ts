@@ -10,7 +10,7 @@ const COMMAND =
   "Words split as compose splits `command:` (no shell), or in x-compose-roll a list of words. " +
   "Runs in a one-off container of the new image with the service's env, env files, networks, volumes and user.";
 
-export const HOOKS: readonly OptionRow[] = [
+export const HOOKS = [
   {
     key: "pre-deploy",
     arg: "<command>",
@@ -106,4 +106,4 @@ export const HOOKS: readonly OptionRow[] = [
     parse: (v, what) => (v === undefined ? undefined : checkHostName(String(v), what)),
     ...roll,
   },
-];
+] as const satisfies readonly OptionRow[];

@@ -6,11 +6,11 @@ import { COMPOSE, CONNECTION, PLUGIN } from "./general.js";
 import { HOOKS } from "./hooks.js";
 import { LOCKING, ROLL, TIMING } from "./rollout.js";
 import { DRAINING, ROUTING } from "./routing.js";
-import type { OptionRow } from "./types.js";
+import type { OptionRow, RawOptionsOf } from "./types.js";
 
 export type { CommandName, OptionRow, RawValue, RoutingMode, ValueType } from "./types.js";
 
-export const OPTIONS: readonly OptionRow[] = [
+const ROWS = [
   ...COMPOSE,
   ...ROUTING,
   ...TIMING,
@@ -20,7 +20,12 @@ export const OPTIONS: readonly OptionRow[] = [
   ...ROLL,
   ...HOOKS,
   ...PLUGIN,
-];
+] as const;
+
+export const OPTIONS: readonly OptionRow[] = ROWS;
+
+/** The options as commander hands them over (and the lower layers fill them), by field. */
+export type RawOptions = RawOptionsOf<typeof ROWS>;
 
 /** The options that are also COMPOSE_ROLL_* variables and x-compose-roll keys. */
 export const SETTINGS: readonly OptionRow[] = OPTIONS.filter((o) => o.setting);

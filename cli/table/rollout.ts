@@ -10,7 +10,7 @@ import type { OptionRow } from "./types.js";
 const all = { commands: SERVICE_COMMANDS, modes: BOTH_MODES } as const;
 const DURATION = "Durations: `90s`, `2m`, `1m30s`, `500ms`, or a number of seconds, up to 24 days.";
 
-export const TIMING: readonly OptionRow[] = [
+export const TIMING = [
   {
     key: "health-timeout",
     arg: "<duration>",
@@ -63,9 +63,9 @@ export const TIMING: readonly OptionRow[] = [
     parse: (v, what) => wholeNumber(String(v), what, "maxSurge"),
     ...all,
   },
-];
+] as const satisfies readonly OptionRow[];
 
-export const LOCKING: readonly OptionRow[] = [
+export const LOCKING = [
   {
     key: "wait",
     arg: "<duration>",
@@ -113,11 +113,11 @@ export const LOCKING: readonly OptionRow[] = [
     parse: (v, what) => wholeNumber(String(v), what, "historyLimit"),
     ...all,
   },
-];
+] as const satisfies readonly OptionRow[];
 
 const ROLLOUTS = ["roll", "undo", "repair"] as const;
 
-export const ROLL: readonly OptionRow[] = [
+export const ROLL = [
   {
     key: "image",
     arg: "<ref>",
@@ -171,4 +171,4 @@ export const ROLL: readonly OptionRow[] = [
     commands: ["undo"],
     modes: BOTH_MODES,
   },
-];
+] as const satisfies readonly OptionRow[];

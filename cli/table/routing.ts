@@ -9,7 +9,7 @@ const all = { commands: SERVICE_COMMANDS, modes: BOTH_MODES } as const;
 const fileMode = { commands: SERVICE_COMMANDS, modes: ["file"] } as const;
 const labelMode = { commands: SERVICE_COMMANDS, modes: ["labels"] } as const;
 
-export const ROUTING: readonly OptionRow[] = [
+export const ROUTING = [
   {
     key: "traefik-api",
     arg: "<url>",
@@ -95,9 +95,9 @@ export const ROUTING: readonly OptionRow[] = [
     parse: (v, what) => checkProbePath(String(v), what),
     ...fileMode,
   },
-];
+] as const satisfies readonly OptionRow[];
 
-export const DRAINING: readonly OptionRow[] = [
+export const DRAINING = [
   {
     key: "drain-file",
     arg: "<path>",
@@ -131,4 +131,4 @@ export const DRAINING: readonly OptionRow[] = [
     parse: onOff,
     ...labelMode,
   },
-];
+] as const satisfies readonly OptionRow[];

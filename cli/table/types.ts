@@ -70,3 +70,19 @@ export interface OptionRow {
 
 /** A value before parsing: commander's text, a list of repeated flags, an on/off flag, or a YAML value. */
 export type RawValue = string | string[] | boolean | undefined;
+
+/** "traefik-api" → "traefikApi", as commander names the option's value. */
+type Camel<S extends string> = S extends `${infer A}-${infer B}` ? `${A}${Capitalize<Camel<B>>}` : S;
+
+/** A value before parsing, by the row: on/off, a command or specs (a string or a list), repeated flags. */
+type RawOf<R> = R extends { type: "boolean" }
+  ? boolean
+  : R extends { type: "hook" | "specs" }
+    ? string | string[]
+    : R extends { repeatable: true }
+      ? string[]
+      : string;
+
+export type RawOptionsOf<Rows extends readonly OptionRow[]> = {
+  [R in Rows[number] as Camel<R["key"]>]?: RawOf<R>;
+};
