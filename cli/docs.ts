@@ -26,8 +26,9 @@ Each setting is taken from the first of these that names it:
 Every layer is validated before anything changes, with the same parsers as the flags: a bad
 value in the environment or in a block is refused (exit 2, naming the variable or the block and
 the file) even when a higher layer overrides it. \`--dry-run\` lists each setting with where it came from.
-Options that are not settings (the compose ones, the Docker host, \`--image\`, \`--dry-run\`,
-\`--json\`, \`-v\`, the label-mode drain options) are taken from the command line only.`;
+The options that are not settings are taken from the command line only: ${OPTIONS.filter((o) => !o.setting)
+  .map((o) => `\`${longFlag(o)}\``)
+  .join(", ")}.`;
 
 const REMEMBERED_DOC = `## Remembered settings
 

@@ -4,7 +4,7 @@ import { type Command, CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
 import { EXIT_CODES } from "../controller/errors.js";
 import { exitCodesHelp, packageVersion, program } from "./main.js";
-import { type CommandName, flagSpec, OPTIONS } from "./table/index.js";
+import { type CommandName, flagSpec, OPTIONS, SERVICE_COMMANDS } from "./table/index.js";
 
 const PKG = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8")) as {
   version: string;
@@ -47,17 +47,7 @@ describe("commander's options", () => {
     const cmd = root.commands.find((c) => c.name() === first) as Command;
     return second ? (cmd.commands.find((c) => c.name() === second) as Command) : cmd;
   };
-  const names: CommandName[] = [
-    "roll",
-    "undo",
-    "repair",
-    "sync",
-    "history",
-    "status",
-    "lock status",
-    "lock release",
-    "install-plugin",
-  ];
+  const names: CommandName[] = [...SERVICE_COMMANDS, "install-plugin"];
 
   it.each(names)("%s takes exactly the table's options for it", (name) => {
     const declared = find(name).options.map((o) => o.flags);

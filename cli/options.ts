@@ -6,7 +6,7 @@ import { RefusedError } from "../controller/errors.js";
 import type { SmokeSpec, WarmupSpec } from "../engine/checkSpec.js";
 import type { PullPolicy } from "../engine/pullPolicy.js";
 import type { Gate } from "./parsers.js";
-import { fieldOf, OPTIONS, REMEMBERED, type RawOptions } from "./table/index.js";
+import { fieldOf, OPTIONS, type RawOptions, REMEMBERED } from "./table/index.js";
 import { checkName, checkService } from "./validate.js";
 
 /** Options as commander hands them over (strings), generated from the option table. */

@@ -13,7 +13,7 @@ import { type RecordHost, rememberedValues } from "./remembered.js";
 import { describe, suggest } from "./suggest.js";
 import { envNameOf, fieldOf, type OptionRow, SETTINGS, type ValueType } from "./table/index.js";
 
-export { suggest };
+export { envNameOf, suggest };
 
 const DURATION = 'expected a duration like "90s" or "2m", or a number of seconds';
 // Numbers are normalised to the strings parseOptions reads, as if typed after the flag.
@@ -27,21 +27,18 @@ const hook = z.union([z.string(), z.array(z.string())], {
   error: "expected a command: a string of words, or a list of words",
 });
 const specs = z.union([text, z.array(text)], { error: "expected a string or a list of strings" });
+const boolean = z.boolean({ error: "expected true or false" });
+const SCHEMA = { text, duration, count, boolean, hook, specs } satisfies Record<
+  Exclude<ValueType, "enum" | "list">,
+  z.ZodMiniType
+>;
 
-const flag = z.boolean({ error: "expected true or false" });
-const enumOf = (values: readonly string[]) =>
-  z.enum(values as [string, ...string[]], { error: `expected one of ${values.join(", ")}` });
-const SCHEMA: Record<Exclude<ValueType, "enum" | "list">, z.ZodMiniType> = {
-  text,
-  duration,
-  count,
-  boolean: flag,
-  hook,
-  specs,
-};
-
+/** The x-compose-roll schema of a setting, by its row's type. */
 function schemaOf(o: OptionRow): z.ZodMiniType {
-  if (o.values) return enumOf(o.values);
+  if (o.values) {
+    const one = `expected one of ${o.values.join(", ")}`;
+    return z.enum(o.values as [string, ...string[]], { error: one });
+  }
   if (o.type === "enum" || o.type === "list") throw new Error(`${o.key}: no x-compose-roll schema`);
   return SCHEMA[o.type];
 }
@@ -59,8 +56,6 @@ const BOOLEANS: readonly SettingKey[] = SETTINGS.filter((o) => o.type === "boole
 export function rawKeyOf(key: SettingKey): keyof RawOptions | undefined {
   return fieldOf(key) as keyof RawOptions;
 }
-
-export { envNameOf };
 
 export interface SettingsInput {
   /** What commander parsed: only values given on the command line (see explicitFlags). */

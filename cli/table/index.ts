@@ -3,6 +3,9 @@
 // cli/options.ts the defaults and the parsing, cli/docs.ts docs/configuration.md.
 // The order is --help's, and the settings' order in `--dry-run`.
 import { COMPOSE, CONNECTION, PLUGIN } from "./general.js";
+
+export { SERVICE_COMMANDS } from "./general.js";
+
 import { HOOKS } from "./hooks.js";
 import { LOCKING, ROLL, TIMING } from "./rollout.js";
 import { DRAINING, ROUTING } from "./routing.js";
