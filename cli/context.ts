@@ -141,7 +141,9 @@ export async function openContext(
     },
     projectDir: project.dir,
     ...(last?.settings ? { remembered: last.settings } : {}),
+    host: { url: host.url, remote: host.endpoint.kind === "tcp" },
   });
+  for (const line of resolved.ignored) process.stderr.write(`compose-roll: ${line}\n`);
   // Label mode needs no --traefik-file: decide the mode before requiring one.
   let opts = parseOptions(name, resolved.raw, process.cwd(), false, resolved.names);
   const mode: Mode = replica

@@ -1,102 +1,56 @@
 #!/usr/bin/env node
 // Entry point: commander parses, cli/commands.ts orchestrates, and every error leaves
 // through exitCodeFor() with one line saying what happened and what to do.
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
-import { ComposeRollError, ExitCode, exitCodeFor, RollbackFailedError } from "../controller/errors.js";
-import { DEFAULTS, type RawOptions } from "./options.js";
+import {
+  ComposeRollError,
+  EXIT_CODES,
+  ExitCode,
+  exitCodeFor,
+  RollbackFailedError,
+} from "../controller/errors.js";
+import type { RawOptions } from "./options.js";
 import { visible } from "./reporter.js";
+import { type CommandName, flagSpec, helpLine, OPTIONS } from "./table/index.js";
 
 // Command modules (and zod, dockerode, yaml behind them) load only when their command runs:
-// `--help` and a usage error need commander alone (issue 12: ≤ 300 ms, < 80 MB to start).
+// `--help` and a usage error need commander alone (≤ 300 ms, < 80 MB to start).
 const commands = () => import("./commands.js");
 const inspect = () => import("./inspect.js");
 
-function shared(cmd: Command): Command {
-  return (
-    cmd
-      .option("-f, --file <path>", "compose file (repeatable; default as docker compose)", collect, [])
-      .option("-p, --project-name <name>", "compose project (default as docker compose)")
-      .option(
-        "--env-file <path>",
-        "compose env file (repeatable; default as docker compose: .env)",
-        collect,
-        [],
-      )
-      .option("--profile <name>", "compose profile to enable (repeatable)", collect, [])
-      .option(
-        "--traefik-api <url>",
-        `Traefik API base URL (default: the last rollout's, else ${DEFAULTS.traefikApi})`,
-      )
-      .option(
-        "--traefik-url <url>",
-        `Traefik entrypoint your service's routers use, for live probes (default: the last rollout's, else ${DEFAULTS.traefikUrl})`,
-      )
-      .option(
-        "--traefik-file <path>",
-        "the YAML file compose-roll owns, in the directory Traefik watches (default: last rollout's)",
-      )
-      .option("--traefik-service <name>", "Traefik service name (default: the compose service)")
-      .option(
-        "--port <n>",
-        "container port Traefik targets on the new image (default: its single exposed port)",
-      )
-      .option("--network <name>", "network Traefik reaches the containers on (default: their only network)")
-      .option(
-        "--probe-path <path>",
-        "path of the live request sent through Traefik to a new container (default /)",
-      )
-      // No commander defaults: they would hide COMPOSE_ROLL_* and x-compose-roll (cli/settings.ts).
-      .option(
-        "--health-timeout <duration>",
-        `how long a new container may take to turn healthy (default ${DEFAULTS.healthTimeout})`,
-      )
-      .option(
-        "--route-timeout <duration>",
-        `how long Traefik may take to apply a change (default ${DEFAULTS.routeTimeout})`,
-      )
-      .option(
-        "--drain <duration>",
-        `how long a server stays out of Traefik before its container stops (default ${DEFAULTS.drain})`,
-      )
-      .option("--max-surge <n>", `new containers started side by side (default ${DEFAULTS.maxSurge})`)
-      .option(
-        "--drain-file <path>",
-        `label mode: the file whose existence fails the healthcheck (default ${DEFAULTS.drainFile})`,
-      )
-      .option(
-        "--drain-command <argv>",
-        "label mode: command exec'd in an old container to fail its healthcheck (words or a JSON array)",
-      )
-      .option(
-        "--allow-unsafe-drain",
-        "label mode: roll even though nothing takes old containers out of Traefik before they stop",
-      )
-      .option(
-        "--wait <duration>",
-        "wait this long for another rollout's lock (default: fail at once, exit 3)",
-      )
-      .option(
-        "--lock-stale-after <duration>",
-        "only for a lock an older compose-roll took on another host (no lease): stale after this (default 30m)",
-      )
-      .option(
-        "--lock-lease <duration>",
-        "this run renews its lock every lease/6; dead elsewhere, it frees after one lease (default 60s)",
-      )
-      .option("--history-limit <n>", "revisions kept on the Docker host (default 10)")
-      .option(
-        "-H, --host <url>",
-        "Docker engine: unix://, tcp:// (TLS: DOCKER_TLS_VERIFY), ssh://user@host (default: as docker)",
-      )
-      .option(
-        "--context <name>",
-        "Docker CLI context to use (default: DOCKER_CONTEXT, then `docker context use`)",
-      )
-      .option("--json", "one JSON event per line on stdout, for CI")
-      .option("-v, --verbose", "debug logs on stderr")
-  );
+/** The command's options, from the option table (cli/table/), in its order. */
+function withOptions(cmd: Command, name: CommandName): Command {
+  for (const o of OPTIONS) {
+    if (!o.commands.includes(name)) continue;
+    // No commander defaults: they would hide COMPOSE_ROLL_* and x-compose-roll (cli/settings.ts).
+    if (o.repeatable) cmd.option(flagSpec(o), helpLine(o), collect, []);
+    else if (o.required) cmd.requiredOption(flagSpec(o), helpLine(o));
+    else cmd.option(flagSpec(o), helpLine(o));
+  }
+  return cmd;
+}
+
+/** The exit codes for `--help`, from controller/errors.ts's table. */
+export function exitCodesHelp(): string {
+  return `\nExit codes:\n${EXIT_CODES.map((r) => `  ${r.code}  ${r.short}`).join("\n")}`;
+}
+
+/**
+ * compose-roll's version, from its package.json: two directories up from the bundle or the
+ * modules tsc emits (dist/cli/), one up from the sources (cli/, under test).
+ */
+export function packageVersion(): string {
+  for (const up of ["../../package.json", "../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as Record<string, unknown>;
+      if (pkg.name === "compose-roll" && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // not there: the next candidate
+    }
+  }
+  return "unknown";
 }
 
 /** Only what the user typed: commander's defaults ([] for lists, true for --no-x) are not flags. */
@@ -112,12 +66,8 @@ function collect(value: string, previous: string[]): string[] {
 export function program(): Command {
   const prog = new Command("compose-roll")
     .description("Roll a Docker Compose service to a new image behind Traefik with zero dropped requests.")
-    .addHelpText(
-      "after",
-      "\nExit codes: 0 done, 1 unexpected error, 2 refused (nothing changed), 3 lock held,\n" +
-        "            5 rolled back (still serving the previous image), 6 pre-deploy hook or migration gate failed\n" +
-        "            (nothing changed), 7 rollback failed (see the state printed), 8 post-deploy hook failed",
-    )
+    .version(packageVersion(), "-V, --version", "print compose-roll's version")
+    .addHelpText("after", exitCodesHelp())
     // Usage errors are refusals too (exit 2, in main()), in compose-roll's one-line form;
     // subcommands inherit both settings.
     .exitOverride()
@@ -127,7 +77,7 @@ export function program(): Command {
     })
     .showHelpAfterError("  what to do: see `compose-roll --help`, or `compose-roll <command> --help`");
 
-  shared(prog.command("sync <service>"))
+  withOptions(prog.command("sync <service>"), "sync")
     .description(
       "write the Traefik file for the service's running containers and wait until Traefik serves it",
     )
@@ -135,102 +85,51 @@ export function program(): Command {
       (await commands()).syncCommand(service, await given(raw, cmd)),
     );
 
-  shared(prog.command("undo [service]"))
+  withOptions(prog.command("undo [service]"), "undo")
     .description("roll back to the last complete revision before the current one, as a new revision")
-    .option("--to-revision <n>", "roll back to this revision instead (see `history`)")
-    .option("--no-write", "leave the compose files alone (they then still name the old image)")
-    .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
     .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
       (await commands()).undoCommand(service, await given(raw, cmd)),
     );
 
-  shared(prog.command("repair [service]"))
+  withOptions(prog.command("repair [service]"), "repair")
     .description("after a killed rollout: converge back to the image it replaced, at full capacity")
-    .option("--no-write", "leave the compose files alone")
-    .option("--dry-run", "print the plan; change nothing")
     .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
       (await commands()).repairCommand(service, await given(raw, cmd)),
     );
 
-  shared(prog.command("history [service]"))
+  withOptions(prog.command("history [service]"), "history")
     .description("list the service's revisions, kept on the Docker host")
     .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
       (await inspect()).historyCommand(service, await given(raw, cmd)),
     );
 
-  shared(prog.command("status [service]"))
+  withOptions(prog.command("status [service]"), "status")
     .description("each container's image, health, Traefik membership and revision; flags drift")
     .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
       (await inspect()).statusCommand(service, await given(raw, cmd)),
     );
 
   const lock = prog.command("lock").description("the service's rollout lock on the Docker host");
-  shared(lock.command("status [service]"))
+  withOptions(lock.command("status [service]"), "lock status")
     .description("who holds the lock, since when, rolling to what")
     .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
       (await inspect()).lockStatusCommand(service, await given(raw, cmd)),
     );
-  shared(lock.command("release [service]"))
+  withOptions(lock.command("release [service]"), "lock release")
     .description("remove the lock (for a holder that died on another host)")
     .action(async (service: string | undefined, raw: RawOptions, cmd: Command) =>
       (await inspect()).lockReleaseCommand(service, await given(raw, cmd)),
     );
 
-  prog
-    .command("install-plugin")
+  withOptions(prog.command("install-plugin"), "install-plugin")
     .description(
       "make `docker roll ...` run compose-roll: writes docker-roll into $DOCKER_CONFIG/cli-plugins",
     )
-    .option("--dir <path>", "plugin directory (default: ~/.docker/cli-plugins)")
     .action(async (raw: { dir?: string }) => (await import("./plugin.js")).installPluginCommand(raw));
 
-  shared(prog.command("roll <service>", { isDefault: true }))
+  withOptions(prog.command("roll <service>", { isDefault: true }), "roll")
     .description(
       "roll the service to a new image, one replica at a time (`compose-roll <service> --image <ref>`)",
-    )
-    .requiredOption("--image <ref>", "the image to roll to (pulled first when not on the Docker host)")
-    .option(
-      "--pull <policy>",
-      "missing: pull the image only when it is not on the Docker host; always; never (default: the service's pull_policy, else missing)",
-    )
-    .option("--no-write", "leave the compose files alone (they then still name the old image)")
-    .option("--dry-run", "print the plan (settings and their sources, steps, file diffs); change nothing")
-    .option(
-      "--pre-deploy <command>",
-      "run this in a one-off container of the NEW image before any traffic moves (e.g. a migration); no shell",
-    )
-    .option(
-      "--pre-deploy-timeout <duration>",
-      `kill the pre-deploy command after this (default ${DEFAULTS.preDeployTimeout})`,
-    )
-    .option(
-      "--post-deploy <command>",
-      "run this in a one-off container of the new image after a complete rollout",
-    )
-    .option(
-      "--post-deploy-timeout <duration>",
-      `kill the post-deploy command after this (default ${DEFAULTS.postDeployTimeout})`,
-    )
-    .option(
-      "--migration-gate <mode>",
-      "before a Django `migrate` pre-deploy hook, judge its plan: refuse, warn or off (default refuse)",
-    )
-    .option("--allow-breaking", "let a migration the gate calls breaking through, with a warning")
-    .option(
-      "--warmup <path[xN]>",
-      "send N requests (default 10) to each new container before it joins Traefik (repeatable)",
-      collect,
-      [],
-    )
-    .option(
-      "--smoke <path=text>",
-      "each new container must answer path with 2xx containing text before it joins Traefik (repeatable)",
-      collect,
-      [],
-    )
-    .option(
-      "--check-host <name>",
-      "Host header of warm-up and smoke requests (default: the container's address)",
     )
     .action(async (service: string, raw: RawOptions, cmd: Command) =>
       (await commands()).rollCommand(service, await given(raw, cmd)),

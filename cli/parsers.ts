@@ -3,7 +3,7 @@
 // it (exit 2) naming the input as given and saying what to give instead.
 import { RefusedError } from "../controller/errors.js";
 import { splitWords } from "./shellwords.js";
-import { shown } from "./validate.js";
+import { atLeast, shown } from "./validate.js";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 // Node's timers fire after 1 ms for anything longer than 2^31-1 ms (24.8 days), so a longer
@@ -124,4 +124,25 @@ export function parseArgv(text: string, what: string): string[] {
     );
   }
   return argv as string[];
+}
+
+/** A timeout: a duration of at least a second (zero would fail every rollout at its first wait). */
+export function parseTimeout(text: string, what: string): number {
+  return atLeast(parseDuration(text, what), 1000, text, what);
+}
+
+export const GATE = ["off", "warn", "refuse"] as const;
+export type Gate = (typeof GATE)[number];
+
+export const PULL = ["missing", "always", "never"] as const;
+export type Pull = (typeof PULL)[number];
+
+export function gateOf(text: string, what: string): Gate {
+  if ((GATE as readonly string[]).includes(text)) return text as Gate;
+  throw new RefusedError(`${what}: ${shown(text)} is not a gate mode`, `use one of ${GATE.join(", ")}`);
+}
+
+/** A repeatable value: one string (a flag given once, a scalar in x-compose-roll) or a list. */
+export function listOf(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }

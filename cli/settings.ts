@@ -8,7 +8,12 @@ import { dirname, isAbsolute, resolve } from "node:path";
 // zod/mini: the same checks and messages as zod, a fraction of the code to load once bundled.
 import { z } from "zod/mini";
 import { RefusedError } from "../controller/errors.js";
-import { GATE, type OptionNames, PULL, parseOptions, type RawOptions, withSettings } from "./options.js";
+import { type OptionNames, parseOptions, type RawOptions } from "./options.js";
+import { type RecordHost, rememberedValues } from "./remembered.js";
+import { describe, suggest } from "./suggest.js";
+import { envNameOf, fieldOf, type OptionRow, SETTINGS, type ValueType } from "./table/index.js";
+
+export { envNameOf, suggest };
 
 const DURATION = 'expected a duration like "90s" or "2m", or a number of seconds';
 // Numbers are normalised to the strings parseOptions reads, as if typed after the flag.
@@ -22,52 +27,34 @@ const hook = z.union([z.string(), z.array(z.string())], {
   error: "expected a command: a string of words, or a list of words",
 });
 const specs = z.union([text, z.array(text)], { error: "expected a string or a list of strings" });
+const boolean = z.boolean({ error: "expected true or false" });
+const SCHEMA = { text, duration, count, boolean, hook, specs } satisfies Record<
+  Exclude<ValueType, "enum" | "list">,
+  z.ZodMiniType
+>;
+
+/** The x-compose-roll schema of a setting, by its row's type. */
+function schemaOf(o: OptionRow): z.ZodMiniType {
+  if (o.values) {
+    const one = `expected one of ${o.values.join(", ")}`;
+    return z.enum(o.values as [string, ...string[]], { error: one });
+  }
+  if (o.type === "enum" || o.type === "list") throw new Error(`${o.key}: no x-compose-roll schema`);
+  return SCHEMA[o.type];
+}
 
 /** One `x-compose-roll` block. Keys are the long flags' names; values are checked by parseOptions. */
 export const settingsSchema = z.partial(
-  z.strictObject({
-    "traefik-api": text,
-    "traefik-url": text,
-    "traefik-file": text,
-    "traefik-service": text,
-    port: count,
-    network: text,
-    "probe-path": text,
-    "health-timeout": duration,
-    "route-timeout": duration,
-    drain: duration,
-    "max-surge": count,
-    wait: duration,
-    "lock-stale-after": duration,
-    "lock-lease": duration,
-    "history-limit": count,
-    pull: z.enum(PULL, { error: `expected one of ${PULL.join(", ")}` }),
-    write: z.boolean({ error: "expected true or false" }),
-    "pre-deploy": hook,
-    "post-deploy": hook,
-    "pre-deploy-timeout": duration,
-    "post-deploy-timeout": duration,
-    "migration-gate": z.enum(GATE, { error: `expected one of ${GATE.join(", ")}` }),
-    "allow-breaking": z.boolean({ error: "expected true or false" }),
-    warmup: specs,
-    smoke: specs,
-    "check-host": text,
-  }),
+  z.strictObject(Object.fromEntries(SETTINGS.map((o) => [o.key, schemaOf(o)]))),
 );
 
-export type Settings = z.infer<typeof settingsSchema>;
-export type SettingKey = keyof Settings;
-export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
-const BOOLEANS: readonly SettingKey[] = ["write", "allow-breaking"];
+export type SettingKey = string;
+export const SETTING_KEYS: readonly SettingKey[] = SETTINGS.map((o) => o.key);
+const BOOLEANS: readonly SettingKey[] = SETTINGS.filter((o) => o.type === "boolean").map((o) => o.key);
 
 /** The RawOptions field a setting fills ("traefik-api" → traefikApi). */
 export function rawKeyOf(key: SettingKey): keyof RawOptions | undefined {
-  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof RawOptions;
-}
-
-/** COMPOSE_ROLL_TRAEFIK_API for traefik-api. */
-export function envNameOf(key: SettingKey): string {
-  return `COMPOSE_ROLL_${key.toUpperCase().replace(/-/g, "_")}`;
+  return fieldOf(key) as keyof RawOptions;
 }
 
 export interface SettingsInput {
@@ -90,6 +77,8 @@ export interface SettingsInput {
   projectDir?: string;
   /** The last revision's settings (settingsOf), keyed by RawOptions field. */
   remembered?: Record<string, string>;
+  /** The Docker host they were read from (cli/remembered.ts). */
+  host?: RecordHost;
 }
 
 export interface ResolvedSettings {
@@ -99,6 +88,8 @@ export interface ResolvedSettings {
   sources: Record<string, string>;
   /** For parseOptions, so a refusal names the variable or block a value came from, not its flag. */
   names: OptionNames;
+  /** Lines to show: remembered settings that were not followed, and why. */
+  ignored: string[];
 }
 
 interface Layer {
@@ -141,9 +132,15 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
       }),
     );
   }
+  // Only the routing settings a revision remembers (REMEMBERED), nothing else it recorded.
+  const remembered = rememberedValues(
+    input.remembered,
+    input.host,
+    (field) => layers.some((l) => l.values[field] !== undefined),
+    input.flags.trustHostSettings === true,
+  );
   layers.push({
-    // Only the routing settings a revision remembers (REMEMBERED), nothing else it recorded.
-    values: withSettings({}, input.remembered),
+    values: remembered.values,
     source: () => "last revision",
     label: (key) => `${key} (last revision)`,
   });
@@ -163,7 +160,7 @@ export function resolveSettings(input: SettingsInput): ResolvedSettings {
     sources[key] = layer.source(key, layer.values[field]);
     if (layer.label) names[field] = layer.label(key);
   }
-  return { raw, sources, names };
+  return { raw, sources, names, ignored: remembered.ignored };
 }
 
 /** COMPOSE_ROLL_<KEY> variables; an empty one counts as unset, as CI templates leave them. */
@@ -270,50 +267,6 @@ function checked(
   }
   parseOptions("service", values, dir ?? "/", false, names);
   return values;
-}
-
-/** The known key a misspelt one most likely meant: same letters ignoring case and -/_, or one or two slips. */
-export function suggest<K extends string>(word: string, known: readonly K[]): K | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
-  const w = norm(word);
-  let best: { key: K; d: number } | undefined;
-  for (const key of known) {
-    const d = distance(w, norm(key));
-    if (!best || d < best.d) best = { key, d };
-  }
-  const allowed = w.length >= 5 ? 2 : 1;
-  return best && best.d <= allowed ? best.key : undefined;
-}
-
-/** Edit distance counting a swap of two neighbours as one slip (optimal string alignment). */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number) => d[i]?.[j] as number;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        v = Math.min(v, at(i - 2, j - 2) + 1);
-      (d[i] as number[])[j] = v;
-    }
-  }
-  return at(a.length, b.length);
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return "nothing";
-  if (Array.isArray(value)) {
-    // A list of commands with one that is not a string: name that one.
-    const odd = value.find((v) => typeof v !== "string");
-    return odd === undefined || !value.some((v) => typeof v === "string")
-      ? "a list"
-      : `a list holding ${describe(odd)}`;
-  }
-  if (typeof value === "object") return "a mapping";
-  return JSON.stringify(value);
 }
 
 /**

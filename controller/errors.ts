@@ -1,5 +1,5 @@
-// Named errors, each with the one exit code it maps to. The table in exitCodeFor() is
-// the single place exit codes are decided; README documents the same table.
+// Named errors, each with the one exit code it maps to. EXIT_CODES is the single place exit
+// codes are decided; `--help` and docs/exit-codes.md are generated from it.
 
 export class ComposeRollError extends Error {
   override name = "ComposeRollError";
@@ -83,23 +83,110 @@ export class PostDeployError extends ComposeRollError {
   override name = "PostDeployError";
 }
 
-export const ExitCode = {
-  ok: 0,
-  unexpected: 1,
-  refused: 2,
-  lockHeld: 3,
-  rolledBack: 5,
-  preDeployFailed: 6,
-  rollbackFailed: 7,
-  postDeployFailed: 8,
-} as const;
+/** One exit code: its number, name, the error it comes from, and what the user does next. */
+export interface ExitRow {
+  readonly code: number;
+  readonly name: string;
+  /** The error class it maps from; none for success and the catch-all. */
+  readonly error?: abstract new (
+    ...args: never[]
+  ) => Error;
+  /** For --help: a few words. */
+  readonly short: string;
+  readonly meaning: string;
+  readonly next: string;
+}
+
+/**
+ * Every exit code, in order. exitCodeFor() takes the first row whose error matches, so a
+ * subclass (LockLostError, an AbortedError) comes before any rule its parent would match.
+ */
+export const EXIT_CODES = [
+  {
+    code: 0,
+    name: "ok",
+    short: "done",
+    meaning: "done: rolled out (or already on that image), or the command did what it was asked",
+    next: "nothing",
+  },
+  {
+    code: 1,
+    name: "unexpected",
+    short: "unexpected error",
+    meaning: "an error compose-roll has no name for: a bug, or a failure it did not foresee",
+    next: "run `compose-roll status`; report it with the output of the same command with `--verbose`",
+  },
+  {
+    code: 2,
+    name: "refused",
+    error: RefusedError,
+    short: "refused (nothing changed)",
+    meaning:
+      "refused before any change: bad input (a usage error too), Docker or Traefik unreachable, service not found or not rollable, image not pullable",
+    next: "fix what the `what to do:` line names, and run the command again",
+  },
+  {
+    code: 3,
+    name: "lockHeld",
+    error: LockHeldError,
+    short: "lock held",
+    meaning:
+      "another rollout holds the service's lock (the message names who, where, since when, to what); nothing changed",
+    next: "wait for it (`--wait <duration>`), or see who holds it with `compose-roll lock status`",
+  },
+  {
+    code: 4,
+    name: "lockLost",
+    error: LockLostError,
+    short: "lock lost to another run",
+    meaning: "this run lost its lock to another run; it stopped driving the service",
+    next: "run `compose-roll status` to see the service as the other run leaves it",
+  },
+  {
+    code: 5,
+    name: "rolledBack",
+    error: RolledBackError,
+    short: "rolled back (still serving the previous image)",
+    meaning:
+      "the new image failed (health, crash, routing, Docker error), or the run was stopped (SIGINT, SIGTERM), and everything was restored: the previous image serves, all replicas in Traefik",
+    next: "read why the new image failed (the line above), fix it, and roll again",
+  },
+  {
+    code: 6,
+    name: "preDeployFailed",
+    error: PreDeployError,
+    short: "pre-deploy hook or migration gate failed (nothing changed)",
+    meaning:
+      "the pre-deploy hook failed (non-zero exit, timeout, signal, Docker error) or the migration gate refused a pending migration; containers, Traefik file and compose files are as before",
+    next: "fix the migration or the hook, or pass `--migration-gate warn` / `--allow-breaking` on purpose",
+  },
+  {
+    code: 7,
+    name: "rollbackFailed",
+    error: RollbackFailedError,
+    short: "rollback failed (see the state printed)",
+    meaning:
+      "the restore failed too (Traefik's API or file, or the Docker host, unreachable); the state is printed line by line and the lock is kept",
+    next: "fix what failed, then run `compose-roll repair`, which resumes from the kept lock",
+  },
+  {
+    code: 8,
+    name: "postDeployFailed",
+    error: PostDeployError,
+    short: "post-deploy hook failed",
+    meaning: "the rollout completed, but the post-deploy hook failed; nothing was rolled back",
+    next: "fix and rerun the post-deploy step by hand; the new image serves",
+  },
+] as const satisfies readonly ExitRow[];
+
+type Row = (typeof EXIT_CODES)[number];
+export const ExitCode = Object.fromEntries(EXIT_CODES.map((r) => [r.name, r.code])) as {
+  readonly [R in Row as R["name"]]: R["code"];
+};
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof RefusedError) return ExitCode.refused;
-  if (err instanceof LockHeldError) return ExitCode.lockHeld;
-  if (err instanceof RolledBackError) return ExitCode.rolledBack;
-  if (err instanceof RollbackFailedError) return ExitCode.rollbackFailed;
-  if (err instanceof PreDeployError) return ExitCode.preDeployFailed;
-  if (err instanceof PostDeployError) return ExitCode.postDeployFailed;
+  for (const row of EXIT_CODES as readonly ExitRow[]) {
+    if (row.error && err instanceof row.error) return row.code;
+  }
   return ExitCode.unexpected;
 }

@@ -142,6 +142,12 @@ function optional(l: Labels, key: string): string | undefined {
   return v === undefined || v === "" ? undefined : v;
 }
 
+/**
+ * The most replicas a lock may ask `repair` to restore: a tampered record must not make it
+ * start thousands of containers. docs/configuration.md states the cap.
+ */
+export const MAX_LOCK_REPLICAS = 64;
+
 function int(l: Labels, key: string): number {
   const v = text(l, key);
   if (v === "") throw new Bad(`${short(key)} is empty`);
@@ -285,7 +291,7 @@ export function decodeLock(svc: ServiceRef, labels: Labels | null | undefined): 
       target: { ref: text(l, LockLabel.targetRef), id: text(l, LockLabel.targetId) },
       previous: { ref: text(l, LockLabel.previousRef), id: text(l, LockLabel.previousId) },
       revision: int(l, LockLabel.revision),
-      replicas: int(l, LockLabel.replicas),
+      replicas: Math.min(int(l, LockLabel.replicas), MAX_LOCK_REPLICAS),
       command: text(l, LockLabel.command),
     };
     // An older compose-roll wrote neither (see state/stale.ts).
