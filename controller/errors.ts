@@ -41,7 +41,10 @@ export class AbortedError extends ComposeRollError {
   override name = "AbortedError";
 }
 
-/** The rollout's lock lease was lost (released by hand, pruned, or unrenewable): it stops like on a signal. */
+/**
+ * The rollout's lock was lost (released by hand, pruned, taken over, or unrenewable for half a
+ * lease): it stops driving at once and restores nothing, as the service may be another run's now.
+ */
 export class LockLostError extends AbortedError {
   override name = "LockLostError";
 }
@@ -88,6 +91,7 @@ export const ExitCode = {
   unexpected: 1,
   refused: 2,
   lockHeld: 3,
+  lockLost: 4,
   rolledBack: 5,
   preDeployFailed: 6,
   rollbackFailed: 7,
@@ -95,6 +99,8 @@ export const ExitCode = {
 } as const;
 
 export function exitCodeFor(err: unknown): number {
+  // Before anything an AbortedError would map to: LockLostError is one.
+  if (err instanceof LockLostError) return ExitCode.lockLost;
   if (err instanceof RefusedError) return ExitCode.refused;
   if (err instanceof LockHeldError) return ExitCode.lockHeld;
   if (err instanceof RolledBackError) return ExitCode.rolledBack;

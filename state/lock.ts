@@ -7,6 +7,7 @@
 // another host is recognised within one lease, on the Docker host's clock.
 import { LockHeldError } from "../controller/errors.js";
 import type { Lock, LockInfo, ServiceRef } from "../controller/ports.js";
+import { cutOff } from "../engine/guard.js";
 import {
   createStateContainer,
   inspectState,
@@ -87,6 +88,18 @@ export class DockerLock implements Lock {
     this.held.delete(key(svc));
     await removeStateContainer(this.docker, made.id, what).catch(() => {});
     return false;
+  }
+
+  /** The fencing check before each change: the lock container is still the one we created. */
+  async holds(svc: ServiceRef): Promise<boolean> {
+    const mine = this.held.get(key(svc));
+    if (!mine) return false;
+    return (await this.inspect(svc, lockName(svc)))?.Id === mine.lockId;
+  }
+
+  abandon(svc: ServiceRef, why: Error): void {
+    this.held.delete(key(svc));
+    cutOff(this.docker, why);
   }
 
   async release(svc: ServiceRef, info?: LockInfo): Promise<void> {
