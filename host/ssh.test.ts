@@ -147,6 +147,15 @@ describe("SshTransport.withSftp", () => {
 
 describe("SshTransport bounds", () => {
   const quick = { keepaliveMs: 100, keepaliveMissed: 2, channelOpenMs: 60_000, sftpMs: 60_000 };
+  const connect = async (limits: SshLimits) => {
+    const remote = await silentSftpServer();
+    const ssh = transport(remote.port, limits);
+    cleanup.push(
+      () => ssh.close(),
+      () => remote.server.close(),
+    );
+    return { remote, ssh };
+  };
   const within = (p: Promise<unknown>, ms: number) =>
     Promise.race([
       p.then(
@@ -164,12 +173,7 @@ describe("SshTransport bounds", () => {
     );
 
   it("notices a peer that went silent (no reset, no FIN) within keepaliveMs x (missed + 1), and fails what was in flight", async () => {
-    const remote = await silentSftpServer();
-    const ssh = transport(remote.port, quick);
-    cleanup.push(
-      () => ssh.close(),
-      () => remote.server.close(),
-    );
+    const { remote, ssh } = await connect(quick);
     const pending = readTraefikFile(ssh);
     const serverSide = await remote.sftpOpened;
     await expect.poll(() => remote.heard).toContain("OPEN");
@@ -185,24 +189,14 @@ describe("SshTransport bounds", () => {
   });
 
   it("gives up SFTP work the server never answers after sftpMs", async () => {
-    const remote = await silentSftpServer();
-    const ssh = transport(remote.port, { ...quick, keepaliveMs: 60_000, sftpMs: 300 });
-    cleanup.push(
-      () => ssh.close(),
-      () => remote.server.close(),
-    );
+    const { remote, ssh } = await connect({ ...quick, keepaliveMs: 60_000, sftpMs: 300 });
     const outcome = await within(readTraefikFile(ssh), 3000);
     expect(outcome).toBeInstanceOf(Error);
     expect((outcome as Error).message).toMatch(/did not answer over SFTP within 0.3s/);
   });
 
   it("gives up a channel the server never opens after channelOpenMs", async () => {
-    const remote = await silentSftpServer();
-    const ssh = transport(remote.port, { ...quick, keepaliveMs: 60_000, channelOpenMs: 300 });
-    cleanup.push(
-      () => ssh.close(),
-      () => remote.server.close(),
-    );
+    const { remote, ssh } = await connect({ ...quick, keepaliveMs: 60_000, channelOpenMs: 300 });
     const outcome = await within(ssh.forward("10.0.0.5", 8080, new AbortController().signal), 3000);
     expect(remote.heard).toContain("TCPIP");
     expect(outcome).toBeInstanceOf(Error);
