@@ -191,6 +191,7 @@ describe("SshTransport bounds", () => {
   it("gives up SFTP work the server never answers after sftpMs", async () => {
     const { remote, ssh } = await connect({ ...quick, keepaliveMs: 60_000, sftpMs: 300 });
     const outcome = await within(readTraefikFile(ssh), 3000);
+    expect(remote.heard).toContain("OPEN"); // heard, never answered
     expect(outcome).toBeInstanceOf(Error);
     expect((outcome as Error).message).toMatch(/did not answer over SFTP within 0.3s/);
   });
