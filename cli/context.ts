@@ -13,6 +13,7 @@ import { containerResolver } from "../engine/names.js";
 import { insecureWarning, type ResolvedHost, resolveHost } from "../host/host.js";
 import { type HostFiles, type HostHttp, hostHttp } from "../host/hostio.js";
 import { sftpFiles } from "../host/sftpFiles.js";
+import { fileRef } from "../state/claims.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
 import type { LabelRouter } from "../traefik/docker-provider.js";
 import { TraefikRouter } from "../traefik/router.js";
@@ -215,7 +216,11 @@ export async function openContext(
     deps: { engine, router, clock, reporter },
     mode,
     history,
-    lock: new DockerLock({ docker }),
+    // The Traefik file is claimed with the lock: other services' rollouts may write it too.
+    lock: new DockerLock({
+      docker,
+      files: mode.kind === "file" && opts.traefikFile ? [fileRef(opts.traefikFile, ssh?.address)] : [],
+    }),
     actor: actor(),
     settings: settingsOf(opts),
     log,

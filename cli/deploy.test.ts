@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { PreDeployError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
+import {
+  ExitCode,
+  exitCodeFor,
+  LockLostError,
+  PreDeployError,
+  RefusedError,
+  RollbackFailedError,
+  RolledBackError,
+} from "../controller/errors.js";
 import { FakeWorld } from "../controller/fakes.test-support.js";
 import type { ImageInfo, Replica } from "../controller/model.js";
-import type { History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
+import type { Clock, History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
 import { type DeployContext, deploy, historyLost } from "./deploy.js";
 
 const img = (tag: string): ImageInfo => ({ ref: `app:${tag}`, id: `sha256:${tag}`, exposedPorts: [8000] });
@@ -192,6 +200,97 @@ describe("deploy", () => {
     expect(
       (await state.list(svc)).map((r) => `${r.number} ${r.image.ref} ← ${r.previousImage?.ref}`),
     ).toEqual(["2 app:v3 ← app:v2", "1 app:v2 ← app:v1"]);
+  });
+});
+
+/** A lease clock whose every sleep ends on the next turn of the event loop, with time moved on by it. */
+function hurriedClock(): Clock {
+  let t = 0;
+  return {
+    now: () => t,
+    sleep: (ms, signal) =>
+      new Promise<void>((ok, fail) => {
+        const timer = setTimeout(() => {
+          t += ms;
+          ok();
+        }, 0);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          fail(signal.reason);
+        });
+      }),
+  };
+}
+
+describe("deploy, when the lock is lost", () => {
+  /** Runs v1 → v2 with `state`; what the world looked like when the run said it lost the lock. */
+  async function lose(world: FakeWorld, state: MemoryState) {
+    const said: string[] = [];
+    let atLoss: string | undefined;
+    const snapshot = () => JSON.stringify([world.events, world.routed, [...world.replicasById.values()]]);
+    const ctx = {
+      ...context(world, state, 0),
+      leaseClock: hurriedClock(),
+      say: (line: string) => {
+        said.push(line);
+        if (line.startsWith("lost the lock")) atLoss = snapshot();
+      },
+    };
+    const err = await deploy(ctx, request(v2)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { err, said, changedAfterLoss: atLoss !== undefined && atLoss !== snapshot() };
+  }
+
+  it("a renewal that never answers: stops at its deadline, restores nothing, exit 4", async () => {
+    const world = new FakeWorld([v1, v2]).seed(2, v1);
+    const state = new MemoryState();
+    state.renew = () => new Promise<boolean>(() => {});
+    const { err, changedAfterLoss } = await lose(world, state);
+    expect(err).toBeInstanceOf(LockLostError);
+    expect(exitCodeFor(err)).toBe(ExitCode.lockLost);
+    expect(exitCodeFor(err)).toBe(4);
+    expect((err as Error).message).toMatch(
+      /lease could not be renewed for .*did not answer a lease renewal within 8s/,
+    );
+    expect(world.events.map((e) => e.type)).not.toContain("restore");
+    expect(changedAfterLoss).toBe(false);
+    expect(state.revisions.filter((r) => r.number > 1)).toEqual([]);
+  });
+
+  it("taken over by another run: no restore, exit 4, the new holder named", async () => {
+    const state = new MemoryState();
+    const theirs: LockInfo = {
+      by: other,
+      since: "2026-01-01T12:05:00.000Z",
+      target: v3,
+      previous: v1,
+      revision: 2,
+      replicas: 2,
+      command: "roll --image app:v3",
+    };
+    // Once our first new container is up, another runner breaks our lock and takes it.
+    const world = new FakeWorld(
+      [v1, v2, v3],
+      {},
+      {
+        controller: new AbortController(),
+        atEvent: (e) => {
+          if (e.type === "replica" && e.state === "healthy") state.held = theirs;
+          return false;
+        },
+      },
+    ).seed(2, v1);
+    const { err, changedAfterLoss } = await lose(world, state);
+    expect(exitCodeFor(err)).toBe(4);
+    expect((err as LockLostError).message).toMatch(
+      /taken over by another run; it is held now by ci@other-runner \(pid 7\) since 2026-01-01T12:05:00.000Z/,
+    );
+    expect((err as LockLostError).hint).toMatch(/compose-roll status/);
+    expect(world.events.map((e) => e.type)).not.toContain("restore");
+    expect(changedAfterLoss).toBe(false);
+    expect(state.held).toBe(theirs); // not released from under its new holder
   });
 });
 

@@ -268,6 +268,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
           "com.compose-roll.previous-image-id": from.id,
         },
         ...(req.check ? { check: req.check } : {}),
+        fence: lease.fence,
         beforeStep: () => {
           if (req.killAtStep !== undefined && ++killAt === req.killAtStep)
             process.kill(process.pid, "SIGKILL");
@@ -283,10 +284,13 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
     });
     if (result.result === "complete") await record(ctx, { ...rev, result: "complete" });
     return result;
+  } catch (err) {
+    throw lease.lost() ?? err; // a pre-deploy hook cut short by the loss, too
   } finally {
     await lease.stop();
     if (keep) ctx.say("keeping the rollout lock: `compose-roll repair` resumes from it");
-    else
+    // A lost lock is not ours to release any more.
+    else if (!lease.lost())
       await ctx.lock
         .release(svc, mine)
         .catch((err: Error) => ctx.say(`could not release the lock: ${err.message}`));

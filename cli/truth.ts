@@ -5,6 +5,7 @@
 // compose itself that the files and the containers agree.
 import { type Project, serviceHash } from "../compose/project.js";
 import { applyWrites, planWriteBack, type WriteBackPlan } from "../compose/writeback.js";
+import { withWriteLock } from "../compose/writeLock.js";
 import type { Replica } from "../controller/model.js";
 import type { Reporter } from "../controller/ports.js";
 
@@ -66,9 +67,16 @@ export async function prepareTruth(t: TruthInput): Promise<Truth> {
       return;
     }
     try {
-      // Planned again from the files as they are now: someone may have edited them meanwhile.
-      const fresh = planWriteBack(project, service, ref, env);
-      applyWrites(fresh.writes);
+      // Planned again from the files as they are now, under their write lock: someone may
+      // have edited them meanwhile, another service's write-back among them (one .env).
+      const fresh = await withWriteLock(
+        plan.writes.map((w) => w.path),
+        () => {
+          const again = planWriteBack(project, service, ref, env);
+          applyWrites(again.writes);
+          return again;
+        },
+      );
       const unset = fresh.source.kind === "variable" ? fresh.source.variable : undefined;
       const after = await serviceHash(project, service, unset ? { ...env, [unset]: undefined } : env);
       const agrees = after === target;

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { RefusedError } from "../controller/errors.js";
 import { compose, composePlugin } from "./cli.js";
 
 /** A fake HOME and system plugin directories; `plugins` names where a docker-compose sits. */
@@ -61,5 +62,30 @@ describe("composePlugin", () => {
     expect(out.trim()).toBe("app:v7");
     // Compose's own error still comes through as the refusal.
     await expect(compose(project, ["config"], { cwd: d, env })).rejects.toThrow(/needs TAG/);
+  });
+});
+
+describe("compose", () => {
+  it("kills a `docker compose` that never finishes, with a line saying so", async () => {
+    const root = mkdtempSync(join(tmpdir(), "cr-hang-"));
+    const bin = join(root, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "docker"), "#!/bin/sh\nexec /bin/sleep 30\n");
+    chmodSync(join(bin, "docker"), 0o755);
+    // Extra plugin directories: composePlugin() leaves the choice to `docker`, which is ours.
+    mkdirSync(join(root, "config"));
+    writeFileSync(join(root, "config", "config.json"), '{"cliPluginsExtraDirs": []}');
+    const t0 = Date.now();
+    const err = await compose({ files: [], envFiles: [], profiles: [] }, ["config", "--format", "yaml"], {
+      cwd: root,
+      env: { PATH: bin, DOCKER_CONFIG: join(root, "config") },
+      timeoutMs: 300,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect(String(err)).toMatch(/docker compose config yaml did not finish within 0.3s and was killed/);
   });
 });

@@ -27,7 +27,16 @@ export function globalArgs(a: ComposeArgs): string[] {
 export interface RunOptions {
   cwd: string;
   env: Record<string, string | undefined>;
+  /** Killed after this long (default COMPOSE_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
+
+/**
+ * How long one `docker compose config` may take. It reads files, but over ssh it also dials
+ * the engine (through our connection, host/ssh.ts listen()): a connection that went silent
+ * would otherwise hold it, and the run, for as long as the kernel keeps retrying.
+ */
+export const COMPOSE_TIMEOUT_MS = 120_000;
 
 /** The compose binary: the Docker CLI plugin, else a standalone docker-compose v2. */
 const CANDIDATES: [string, string[]][] = [
@@ -104,21 +113,31 @@ function isNoPlugin(err: unknown): boolean {
 
 function exec(bin: string, args: string[], opts: RunOptions): Promise<string> {
   return new Promise((resolve, reject) => {
+    const timeout = opts.timeoutMs ?? COMPOSE_TIMEOUT_MS;
+    const what = `docker compose ${args
+      .filter((x) => !x.startsWith("-"))
+      .slice(-2)
+      .join(" ")}`;
     execFile(
       bin,
       args,
-      { cwd: opts.cwd, env: defined(opts.env), maxBuffer: 64 * 1024 * 1024 },
+      { cwd: opts.cwd, env: defined(opts.env), maxBuffer: 64 * 1024 * 1024, timeout, killSignal: "SIGKILL" },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return reject(err);
+        if (err.killed) {
+          return reject(
+            new RefusedError(
+              `${what} did not finish within ${timeout / 1000}s and was killed; nothing was changed`,
+              "check the connection to the Docker host (compose reaches it through DOCKER_HOST), then retry; `docker compose config` by hand shows where it hangs",
+            ),
+          );
+        }
         const said = composeMessage(stderr) || err.message;
         if (isNoPlugin({ message: said })) return reject(new Error(said));
         reject(
           new RefusedError(
-            `docker compose ${args
-              .filter((x) => !x.startsWith("-"))
-              .slice(-2)
-              .join(" ")}: ${said}`,
+            `${what}: ${said}`,
             "fix the compose files or the variables they need, then retry (`docker compose config` shows the same error)",
           ),
         );

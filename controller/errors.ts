@@ -41,7 +41,10 @@ export class AbortedError extends ComposeRollError {
   override name = "AbortedError";
 }
 
-/** The rollout's lock lease was lost (released by hand, pruned, or unrenewable): it stops like on a signal. */
+/**
+ * The rollout's lock was lost (released by hand, pruned, taken over, or unrenewable for half a
+ * lease): it stops driving at once and restores nothing, as the service may be another run's now.
+ */
 export class LockLostError extends AbortedError {
   override name = "LockLostError";
 }
@@ -131,7 +134,7 @@ export const EXIT_CODES = [
     error: LockHeldError,
     short: "lock held",
     meaning:
-      "another rollout holds the service's lock (the message names who, where, since when, to what); nothing changed",
+      "another rollout holds the service's lock, or the lock of a Traefik file it writes (the message names who, where, since when, to what); nothing changed",
     next: "wait for it (`--wait <duration>`), or see who holds it with `compose-roll lock status`",
   },
   {
@@ -139,7 +142,8 @@ export const EXIT_CODES = [
     name: "lockLost",
     error: LockLostError,
     short: "lock lost to another run",
-    meaning: "this run lost its lock to another run; it stopped driving the service",
+    meaning:
+      "this run lost its lock (renewals failed past half the lease, or another run took it over); it stopped driving the service and restored nothing, since the holder named in the message owns it now",
     next: "run `compose-roll status` to see the service as the other run leaves it",
   },
   {

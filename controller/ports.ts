@@ -268,4 +268,14 @@ export interface Lock {
   renew(svc: ServiceRef, info: LockInfo): Promise<boolean>;
   /** Releases only if the lock still belongs to `info` (same host, pid and since), unless forced. */
   release(svc: ServiceRef, info?: LockInfo): Promise<void>;
+  /**
+   * Whether the lock this process took is still the one on the host (its token: the lock
+   * container's ID, new on every take). Cheaper than renew; without it, renew is used.
+   */
+  holds?(svc: ServiceRef): Promise<boolean>;
+  /**
+   * The lock is lost: from now on nothing this process asks of the Docker host may go
+   * through (in-flight requests are cut, a dropped ssh connection is not dialled again).
+   */
+  abandon?(svc: ServiceRef, why: Error): void;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HealthError, RefusedError, RollbackFailedError, RolledBackError } from "./errors.js";
+import { HealthError, LockLostError, RefusedError, RollbackFailedError, RolledBackError } from "./errors.js";
 import { FakeWorld, type Fault } from "./fakes.test-support.js";
 import type { ImageInfo } from "./model.js";
 import { type RolloutRequest, rollout } from "./rollout.js";
@@ -272,5 +272,28 @@ describe("rollout", () => {
       expect(res.result).toBe("complete");
       expectRestored(world, 3);
     });
+  });
+
+  it("a lost lock stops it where it is: no restore, the LockLostError itself, also when lost during a restore", async () => {
+    // Lost mid-rollout: the fence refuses the next step; nothing is restored.
+    const world = new FakeWorld([v1, v2]).seed(3, v1);
+    const lost = new LockLostError("lost the lock of demo/web: taken over");
+    let steps = 0;
+    const fence = async () => {
+      if (++steps > 3) throw lost;
+    };
+    await expect(rollout(deps(world), { ...request(v2), fence })).rejects.toBe(lost);
+    expect(world.events.map((e) => e.type)).not.toContain("restore");
+    const changes = world.events.length;
+    // Lost while restoring after a failure: stops there too, and says the lock was lost, not that the restore failed.
+    const failing = new FakeWorld([v1, v2], { verify: v2.id }).seed(3, v1);
+    let restoring = false;
+    const during = async () => {
+      restoring ||= failing.events.some((e) => e.type === "restore");
+      if (restoring) throw lost;
+    };
+    await expect(rollout(deps(failing), { ...request(v2), fence: during })).rejects.toBe(lost);
+    expect(failing.events.at(-1)?.type).toBe("restore");
+    expect(world.events).toHaveLength(changes);
   });
 });

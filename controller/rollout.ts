@@ -6,6 +6,7 @@ import { Drains } from "./drains.js";
 import {
   AbortedError,
   ComposeRollError,
+  LockLostError,
   RefusedError,
   RollbackFailedError,
   RolledBackError,
@@ -105,12 +106,17 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     await reconcile(deps, req, template, goal, req.signal, drains);
   } catch (err) {
     const cause = stopped(req.signal) ?? (err instanceof Error ? err : new Error(String(err)));
+    // No restore without the lock: the restore would drive a service another run may own now.
+    const lost = lockLost(req.signal, err);
+    if (lost) throw lost;
     deps.reporter.event({ type: "restore", reason: cause.message, to: from.ref });
     // The restore must not be cut short by the signal that may have caused it.
     const restore = new AbortController().signal;
     try {
       await reconcile(deps, req, template, { image: from, replicas: n, maxSurge: 1 }, restore, drains);
     } catch (restoreErr) {
+      const lostNow = lockLost(req.signal, restoreErr);
+      if (lostNow) throw lostNow;
       // Drains already begun cannot be taken back: let them finish (a failure among them
       // changes nothing now), so the state shown is the one left, and no background stop
       // outlives the report (and a later SIGTERM cannot kill the process in the middle of one).
@@ -141,6 +147,13 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     seconds: seconds(),
   });
   return { result: "complete", from, to: req.image, replicas: n };
+}
+
+/** The LockLostError, when the lock was lost (whatever the step in flight then failed with). */
+function lockLost(signal: AbortSignal, err: unknown): LockLostError | undefined {
+  const reason = stopped(signal);
+  if (reason instanceof LockLostError) return reason;
+  return err instanceof LockLostError ? err : undefined;
 }
 
 /** Why the rollout was stopped, when its caller gave a reason (a new container crashed); else a signal. */
@@ -207,6 +220,7 @@ export async function reconcile(
       continue;
     }
     req.beforeStep?.(i, step);
+    await req.fence?.();
     await execute(deps, req, template, goal, obs, step, signal, drains);
   }
   throw new ComposeRollError(`no convergence after ${budget} steps`, "report this as a bug");

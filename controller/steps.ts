@@ -34,6 +34,11 @@ export interface RolloutRequest {
   /** Called before each step (a test switch kills the process at step k here). */
   beforeStep?: (index: number, step: Step) => void;
   /**
+   * Awaited before each step, of the rollout and of its restore: throws (a LockLostError)
+   * once this run may no longer change the service, as another run may hold it now.
+   */
+  fence?: () => Promise<void>;
+  /**
    * Checks a new, healthy replica of the target image must pass before Traefik routes to it
    * (smoke and warm-up requests); a throw fails the replica, and the rollout restores.
    */

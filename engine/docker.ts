@@ -9,6 +9,7 @@ import { type Dialed, dial, transportHint } from "../host/dial.js";
 import { describe, type ResolvedHost, resolveHost } from "../host/host.js";
 import type { SshTransport } from "../host/ssh.js";
 import Dockerode from "./dockerode.js";
+import { guard } from "./guard.js";
 
 /** Newest API this adapter was written against (Docker 27). Docker 29 accepts ≥ 1.44. */
 export const MAX_API_VERSION = "1.47";
@@ -93,6 +94,7 @@ async function open(options: Docker.DockerOptions, where: string, dialed?: Diale
   } catch (err) {
     throw engineError(err, "read DOCKER_HOST");
   }
+  guard(docker, close);
   let v: { ApiVersion?: string; MinAPIVersion?: string; Version?: string };
   try {
     v = await docker.version();

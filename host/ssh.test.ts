@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { exitCodeFor, RefusedError } from "../controller/errors.js";
 import { parseKnownHosts } from "./knownHosts.js";
 import { SshTransport } from "./ssh.js";
+import { SSH_LIMITS, type SshLimits } from "./sshLiveness.js";
 
 const { Server, utils } = ssh2;
 type Server = InstanceType<typeof ssh2.Server>;
@@ -42,6 +43,8 @@ async function silentSftpServer(
     client.on("error", () => undefined);
     client.on("authentication", (ctx) => ctx.accept());
     client.on("ready", () => {
+      // A forward is heard and never answered (nor refused).
+      client.on("tcpip", () => heard.push("TCPIP"));
       client.on("session", (accept) => {
         const session = accept();
         session.on("sftp", (acceptSftp, refuseSftp) => {
@@ -66,7 +69,7 @@ async function silentSftpServer(
   };
 }
 
-function transport(port: number): SshTransport {
+function transport(port: number, limits: SshLimits = SSH_LIMITS): SshTransport {
   const [type, b64] = hostKey.public.split(" ");
   return new SshTransport(
     { kind: "ssh", host: "127.0.0.1", port, user: "deploy" },
@@ -77,6 +80,7 @@ function transport(port: number): SshTransport {
       knownHosts: parseKnownHosts(`[127.0.0.1]:${port} ${type} ${b64}\n`),
       knownHostsFiles: [],
     },
+    limits,
   );
 }
 
@@ -159,5 +163,75 @@ describe("SshTransport.withSftp", () => {
     // The next file operation connects again and opens a new session, not the dead one's.
     void ssh.withSftp(async () => undefined).catch(() => undefined);
     await expect.poll(() => remote.sessions()).toBe(2);
+  });
+});
+
+describe("SshTransport bounds", () => {
+  const quick = { keepaliveMs: 100, keepaliveMissed: 2, channelOpenMs: 60_000, sftpMs: 60_000 };
+  const connect = async (limits: SshLimits) => {
+    const remote = await silentSftpServer();
+    const ssh = transport(remote.port, limits);
+    cleanup.push(
+      () => ssh.close(),
+      () => remote.server.close(),
+    );
+    return { remote, ssh };
+  };
+  const within = (p: Promise<unknown>, ms: number) =>
+    Promise.race([
+      p.then(
+        () => "resolved",
+        (err: Error) => err,
+      ),
+      new Promise<string>((r) => setTimeout(() => r("still waiting"), ms).unref()),
+    ]);
+  const readTraefikFile = (ssh: SshTransport) =>
+    ssh.withSftp(
+      (sftp) =>
+        new Promise<Buffer>((resolve, reject) =>
+          sftp.readFile("/etc/traefik/dynamic/web.yml", (err, b) => (err ? reject(err) : resolve(b))),
+        ),
+    );
+
+  it("notices a peer that went silent (no reset, no FIN) within keepaliveMs x (missed + 1), and fails what was in flight", async () => {
+    const { remote, ssh } = await connect(quick);
+    const pending = readTraefikFile(ssh);
+    const serverSide = await remote.sftpOpened;
+    await expect.poll(() => remote.heard).toContain("OPEN");
+    // The server stops reading: the keepalives go out and nothing ever comes back.
+    serverSide.pause();
+    const t0 = Date.now();
+    const outcome = await within(pending, 3000);
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(
+      /ssh: the connection to ssh:\/\/deploy@127\.0\.0\.1:\d+ was lost/,
+    );
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it("gives up SFTP work the server never answers after sftpMs", async () => {
+    const { remote, ssh } = await connect({ ...quick, keepaliveMs: 60_000, sftpMs: 300 });
+    const outcome = await within(readTraefikFile(ssh), 3000);
+    expect(remote.heard).toContain("OPEN"); // heard, never answered
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(/did not answer over SFTP within 0.3s/);
+  });
+
+  it("gives up a channel the server never opens after channelOpenMs", async () => {
+    const { remote, ssh } = await connect({ ...quick, keepaliveMs: 60_000, channelOpenMs: 300 });
+    const outcome = await within(ssh.forward("10.0.0.5", 8080, new AbortController().signal), 3000);
+    expect(remote.heard).toContain("TCPIP");
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(/did not open a channel within 0.3s/);
+  });
+
+  it("once closed, never dials again (a run that lost its lock)", async () => {
+    const remote = await silentSftpServer();
+    const ssh = transport(remote.port, quick);
+    cleanup.push(() => remote.server.close());
+    ssh.close();
+    const outcome = await within(readTraefikFile(ssh), 3000);
+    expect((outcome as Error).message).toMatch(/was closed/);
+    expect(remote.sessions()).toBe(0);
   });
 });

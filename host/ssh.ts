@@ -14,6 +14,7 @@ import { EngineError, RefusedError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
 import { hostName, keyTypeOf, verify } from "./knownHosts.js";
 import { hostKeyAlgorithms, hostKeyRefusal, type SshSetup } from "./sshAuth.js";
+import { keepAlive, SSH_LIMITS, type SshLimits, within } from "./sshLiveness.js";
 
 // Not `import http from "node:http"`: as an ES module namespace, node:http evaluates its lazy
 // WebSocket/MessageEvent exports, which load undici (+17 MB RSS, issue 12); require does not.
@@ -33,10 +34,13 @@ export class SshTransport {
   /** What is in flight on each connection (channels, SFTP work): failed when it drops (see connectOnce). */
   private readonly channels = new Map<Client, Set<InFlight>>();
   readonly agent: HttpAgent;
+  /** Closed for good: a run that lost its lock must not dial the host again (engine/guard.ts). */
+  private closed = false;
 
   constructor(
     private readonly e: SshEndpoint,
     private readonly setup: SshSetup,
+    private readonly limits: SshLimits = SSH_LIMITS,
   ) {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     // Node's Agent calls createConnection(options, callback) for each new HTTP connection.
@@ -70,7 +74,10 @@ export class SshTransport {
       sock.setKeepAlive(true, 15_000);
       this.sock = sock;
       const conn = new Client();
-      conn.once("ready", () => resolve(conn));
+      conn.once("ready", () => {
+        conn.once("close", keepAlive(conn, sock, this.limits));
+        resolve(conn);
+      });
       conn.on("error", (err: Error & { level?: string }) => {
         this.client = undefined;
         if (refusal) return reject(refusal);
@@ -123,10 +130,16 @@ export class SshTransport {
   ): Promise<ClientChannel> {
     this.track(+1);
     try {
-      this.client ??= this.connectOnce();
-      const conn = await this.client;
-      const stream = await new Promise<ClientChannel>((resolve, reject) =>
+      const conn = await this.connection();
+      const opening = new Promise<ClientChannel>((resolve, reject) =>
         how(conn, (err, s) => (err ? reject(err) : resolve(s))),
+      );
+      const ms = this.limits.channelOpenMs;
+      const stream = await within(
+        opening,
+        ms,
+        () => this.silent(`open a channel within ${ms / 1000}s`),
+        (late) => late.close(),
       );
       return this.adopt(conn, stream);
     } catch (err) {
@@ -251,19 +264,42 @@ export class SshTransport {
     this.track(+1);
     let forget = () => {};
     try {
-      this.client ??= this.connectOnce();
-      const conn = await this.client;
+      const conn = await this.connection();
       const lost = new Promise<never>((_, reject) => {
         forget = this.enlist(conn, { destroy: (err) => reject(err) });
       });
       const work = this.sftp(conn).then(fn);
       // Once the connection is lost, whatever `work` ends with is beside the point.
       work.catch(() => undefined);
-      return await Promise.race([work, lost]);
+      const ms = this.limits.sftpMs;
+      return await within(Promise.race([work, lost]), ms, () =>
+        this.silent(`answer over SFTP within ${ms / 1000}s`),
+      );
     } finally {
       forget();
       this.track(-1);
     }
+  }
+
+  /** The one connection, dialled on first use (and again after a drop, unless closed). */
+  private connection(): Promise<Client> {
+    if (this.closed) {
+      return Promise.reject(
+        new EngineError(
+          `ssh: the connection to ${this.where()} was closed`,
+          "this run no longer uses the Docker host",
+        ),
+      );
+    }
+    this.client ??= this.connectOnce();
+    return this.client;
+  }
+
+  private silent(what: string): EngineError {
+    return new EngineError(
+      `ssh: ${this.where()} did not ${what}`,
+      "check the network to the Docker host and its sshd; once it answers again, `compose-roll repair` converges",
+    );
   }
 
   /** The connection's SFTP session, opened on first use. */
@@ -348,6 +384,7 @@ export class SshTransport {
 
   /** Closes the ssh connection (idle keep-alive channels with it) and the subprocess socket. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
     this.sock?.destroy();
     if (this.proxy) {

@@ -7,6 +7,8 @@
 // another host is recognised within one lease, on the Docker host's clock.
 import { LockHeldError } from "../controller/errors.js";
 import type { Lock, LockInfo, ServiceRef } from "../controller/ports.js";
+import { cutOff } from "../engine/guard.js";
+import { claimFiles, dropClaims, type FileRef } from "./claims.js";
 import {
   createStateContainer,
   inspectState,
@@ -31,10 +33,13 @@ export class DockerLock implements Lock {
   private readonly onDamaged: NonNullable<StateOptions["onDamaged"]>;
   /** The locks this process took: their container IDs and newest lease renewal. */
   private readonly held = new Map<string, { lockId: string; gen: number; renewal?: string }>();
+  /** Files the rollouts of this process write that other services' rollouts may write too (state/claims.ts). */
+  private readonly files: FileRef[];
 
-  constructor(opts: StateOptions) {
+  constructor(opts: StateOptions & { files?: FileRef[] }) {
     this.docker = opts.docker;
     this.onDamaged = opts.onDamaged ?? warnDamaged;
+    this.files = opts.files ?? [];
   }
 
   async acquire(
@@ -52,6 +57,10 @@ export class DockerLock implements Lock {
       if (delay) await sleep(delay);
       const made = await createStateContainer(this.docker, name, info.target.id, labels, what);
       if (made.created) {
+        await claimFiles(this.docker, svc, this.files, made.id, info.target.id).catch(async (err: Error) => {
+          await removeStateContainer(this.docker, made.id, what).catch(() => {});
+          throw err;
+        });
         this.held.set(key(svc), { lockId: made.id, gen: 0 });
         // Renewals of locks that are gone (a holder killed before it could clean up).
         await dropRenewals(this.docker, svc, { notOf: made.id }).catch(() => {});
@@ -89,6 +98,18 @@ export class DockerLock implements Lock {
     return false;
   }
 
+  /** The fencing check before each change: the lock container is still the one we created. */
+  async holds(svc: ServiceRef): Promise<boolean> {
+    const mine = this.held.get(key(svc));
+    if (!mine) return false;
+    return (await this.inspect(svc, lockName(svc)))?.Id === mine.lockId;
+  }
+
+  abandon(svc: ServiceRef, why: Error): void {
+    this.held.delete(key(svc));
+    cutOff(this.docker, why);
+  }
+
   async release(svc: ServiceRef, info?: LockInfo): Promise<void> {
     const name = lockName(svc);
     const what = `release the lock of ${svc.project}/${svc.service} (container ${name})`;
@@ -105,6 +126,7 @@ export class DockerLock implements Lock {
     // belongs to a new holder and the ID no longer exists (404, ignored).
     await removeStateContainer(this.docker, c.Id, what);
     await dropRenewals(this.docker, svc, { of: c.Id }).catch(() => {});
+    await dropClaims(this.docker, c.Id).catch(() => {});
   }
 
   private inspect(svc: ServiceRef, name: string): Promise<StateInspect | undefined> {

@@ -183,7 +183,7 @@ describe("the lock", () => {
     },
   );
 
-  it("a holder whose lock is released under it stops and restores (exit 5)", async () => {
+  it("a holder whose lock is released under it stops where it is: no restore, exit 4, saying nobody holds it now", async () => {
     const from = await settled();
     let released: Promise<CliRun> | undefined;
     const holder = await roll(other(tagOf(from)), ["--lock-lease", "10s", "--json"], {
@@ -194,8 +194,17 @@ describe("the lock", () => {
       },
     });
     expect((await (released as Promise<CliRun>)).code).toBe(0);
-    expect(holder.code, holder.stderr).toBe(5);
+    expect(holder.code, holder.stderr).toBe(4);
     expect(holder.stderr).toMatch(/lost the lock: it was released or taken over by another run/);
+    expect(holder.stderr).toMatch(/it is held now by nobody \(it was released\)/);
+    expect(holder.stderr).toMatch(/compose-roll status/);
+    expect(holder.events.map((e) => e.type)).not.toContain("restore");
+    // What it left is for whoever released the lock: here, put back as it was.
+    for (const c of await containers(stack.project)) {
+      if (c.image !== from) await sh("docker", ["rm", "-f", c.name]);
+    }
+    const sync = await runCli(["sync", "web", ...stackArgs(stack)], { cwd: stack.dir });
+    expect(sync.code, sync.stderr).toBe(0);
     expect(await running()).toBe(from);
   });
 

@@ -229,4 +229,53 @@ describe("ssh://", () => {
       `rollout over ssh ${overSsh.ms} ms (${formatReport(overSsh.load)}); local ${local.ms} ms (${formatReport(local.load)})`,
     );
   });
+
+  it("a holder cut off longer than its lease stops (exit 4, no restore) before the cut ends; the run that took over finishes", async () => {
+    const target = "compose-roll-demo/app:v2";
+    let cutAt = 0;
+    let waiter: Promise<Awaited<ReturnType<typeof runCli>>> | undefined;
+    const holder = runCli(["web", "--image", target, ...stackArgs(stack), "--lock-lease", "10s", "--json"], {
+      cwd: stack.dir,
+      env: { ...clean, DOCKER_HOST: sshd.url, HOME: sshd.home },
+      onEvent: (e) => {
+        if (cutAt || e.type !== "replica" || e.state !== "healthy") return;
+        sshd.freeze(true);
+        cutAt = Date.now();
+        // Another runner on the engine's own socket, on "another host": it may take the lock
+        // once the holder's lease ran out, and resumes the interrupted rollout.
+        waiter = runCli(["web", "--image", target, ...stackArgs(stack), "--wait", "60s", "--json"], {
+          cwd: stack.dir,
+          env: clean,
+          prefix: ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', "other-runner"],
+        });
+      },
+    });
+    let endedAt = 0;
+    const held = holder.then((r) => {
+      endedAt = Date.now();
+      return r;
+    });
+    try {
+      await expect.poll(() => cutAt, { timeout: 120_000, interval: 200 }).toBeGreaterThan(0);
+      // The cut lasts longer than the lease: the waiter takes over meanwhile.
+      await new Promise((r) => setTimeout(r, 16_000));
+    } finally {
+      sshd.freeze(false);
+    }
+    const resumedAt = Date.now();
+    const old = await held;
+    const next = await (waiter as NonNullable<typeof waiter>);
+    console.log(
+      `ssh cut (10 s lease): the holder stopped ${((endedAt - cutAt) / 1000).toFixed(1)} s after the cut; the cut lasted ${((resumedAt - cutAt) / 1000).toFixed(1)} s`,
+    );
+    expect(old.code, old.stderr).toBe(4);
+    expect(endedAt).toBeLessThan(resumedAt); // nothing of it went through sshd after the cut
+    expect(old.stderr).toMatch(/lost the lock of .*: its 10s lease could not be renewed for \d+s/);
+    expect(old.stderr).toMatch(/compose-roll status/);
+    expect(old.events.map((e) => e.type)).not.toContain("restore");
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/taking over a stale lock: .* on another host, last renewed its 10s lease/);
+    const cs = await containers(stack.project);
+    expect(cs.map((c) => c.image)).toEqual(Array(3).fill(target));
+  }, 240_000);
 });

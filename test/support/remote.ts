@@ -3,7 +3,7 @@
 // a loopback port with its own host key and an authorized key, so `docker system dial-stdio`
 // runs on "the remote side" exactly as it would on a production host.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -122,7 +122,30 @@ export interface Sshd {
   knownHostsLine: string;
   /** sshd's log so far (-e: to stderr). */
   log(): string;
+  /**
+   * SIGSTOP (true) or SIGCONT (false) to sshd and every process it forked: each open
+   * connection stays up and answers nothing, as a host whose network silently went away.
+   */
+  freeze(stopped: boolean): void;
   stop(): Promise<void>;
+}
+
+/** `pid` and every process below it, from /proc. */
+function tree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i] as number) ?? []));
+  return out;
 }
 
 /**
@@ -180,7 +203,17 @@ export async function startSshd(opts: { logLevel?: string; setEnv?: string } = {
     home,
     knownHostsLine,
     log: () => log,
+    freeze: (stopped) => {
+      for (const p of tree(child.pid as number)) {
+        try {
+          process.kill(p, stopped ? "SIGSTOP" : "SIGCONT");
+        } catch {
+          // exited meanwhile
+        }
+      }
+    },
     stop: async () => {
+      if (child.pid) process.kill(child.pid, "SIGCONT");
       child.kill("SIGTERM");
     },
   };
