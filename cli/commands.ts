@@ -1,8 +1,9 @@
 // The commands that change the service: roll, undo, repair (through cli/deploy.ts) and
 // sync. Each resolves its target, refuses what it cannot do, then hands over.
 import { AbortedError, HealthError, RefusedError } from "../controller/errors.js";
-import type { ImageInfo, Observation, Replica } from "../controller/model.js";
-import type { Engine, Revision } from "../controller/ports.js";
+import type { ImageInfo, Observation } from "../controller/model.js";
+import type { Engine } from "../controller/ports.js";
+import { current, historyLost, repairTarget, undoTarget } from "../controller/revisions.js";
 import { baseline, observe } from "../controller/rollout.js";
 import { replicaChecks } from "../engine/checks.js";
 import { watchCrashes } from "../engine/crashes.js";
@@ -10,7 +11,7 @@ import { ensureImage } from "../engine/pull.js";
 import { pullPolicyOf } from "../engine/pullPolicy.js";
 import { TraefikRouter } from "../traefik/router.js";
 import { type Context, openContext } from "./context.js";
-import { current, type DeployRequest, deploy, historyLost } from "./deploy.js";
+import { type DeployRequest, deploy } from "./deploy.js";
 import { dryRun, formatDryRun } from "./dryrun.js";
 import { postDeploy, preDeploy } from "./hooks.js";
 import type { RawOptions } from "./options.js";
@@ -185,38 +186,6 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
   await run(ctx, image as ImageInfo, `roll --image ${ref}`, true);
 }
 
-/**
- * Kubernetes' rollback: the newest complete revision before the current one whose image
- * differs, rolled out as a NEW revision. Without a readable history, the running
- * containers' labels still say which image they replaced.
- */
-export function undoTarget(
-  history: Revision[],
-  runningId: string,
-  replicas: Replica[],
-  toRevision?: number,
-): { ref: string; id: string; why: string } | undefined {
-  if (toRevision !== undefined) {
-    const rev = history.find((r) => r.number === toRevision);
-    if (!rev) {
-      const kept = history.map((r) => r.number).join(", ") || "none";
-      throw new RefusedError(
-        `--to-revision: no revision ${toRevision} in the history (kept: ${kept})`,
-        "pick one `compose-roll history` lists",
-      );
-    }
-    return { ...rev.image, why: `revision ${rev.number}` };
-  }
-  const at = history.findIndex((r) => r.result === "complete" && r.image.id === runningId);
-  const older = history.slice(at + 1).find((r) => r.result === "complete" && r.image.id !== runningId);
-  if (older) return { ...older.image, why: `revision ${older.number}` };
-  const labelled = replicas.find(
-    (r) => r.running && r.imageId === runningId && r.previousImage,
-  )?.previousImage;
-  if (labelled && labelled.id !== runningId) return { ...labelled, why: "the running containers' labels" };
-  return undefined;
-}
-
 export async function undoCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: true, writeBack: true });
   const obs = await observe(ctx.deps, ctx.svc);
@@ -268,7 +237,7 @@ export async function repairCommand(service: string | undefined, raw: RawOptions
     }
   }
   const history = await ctx.history.list(ctx.svc).catch(() => []);
-  const good = history.find((r) => r.result === "complete")?.image ?? current(obs).image;
+  const good = repairTarget(history, obs);
   if (!good) throw new RefusedError(`nothing of ${ctx.svc.service} runs and no revision is recorded`);
   ctx.say(`repair: converging on ${good.ref}`);
   await run(ctx, await recordedImage(ctx, good, "the last complete revision"), "repair");

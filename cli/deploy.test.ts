@@ -3,7 +3,7 @@ import { PreDeployError, RefusedError, RollbackFailedError, RolledBackError } fr
 import { FakeWorld } from "../controller/fakes.test-support.js";
 import type { ImageInfo, Replica } from "../controller/model.js";
 import type { History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
-import { type DeployContext, deploy, historyLost } from "./deploy.js";
+import { type DeployContext, deploy } from "./deploy.js";
 
 const img = (tag: string): ImageInfo => ({ ref: `app:${tag}`, id: `sha256:${tag}`, exposedPorts: [8000] });
 const [v1, v2, v3] = [img("v1"), img("v2"), img("v3")];
@@ -192,21 +192,5 @@ describe("deploy", () => {
     expect(
       (await state.list(svc)).map((r) => `${r.number} ${r.image.ref} ← ${r.previousImage?.ref}`),
     ).toEqual(["2 app:v3 ← app:v2", "1 app:v2 ← app:v1"]);
-  });
-});
-
-describe("historyLost", () => {
-  const obs = (revision?: number) =>
-    ({
-      replicas: [{ running: true, ...(revision ? { revision } : {}) }],
-      routed: [],
-    }) as unknown as Parameters<typeof historyLost>[1];
-  it("speaks only when records are gone although compose-roll rolled the running containers", () => {
-    expect(historyLost(svc, obs(7), [])).toMatch(
-      /no revision records of demo\/web .* rolled out as revision 7/,
-    );
-    expect(historyLost(svc, obs(), [])).toBeUndefined(); // never rolled: nothing was lost
-    const rev = { number: 1 } as Revision;
-    expect(historyLost(svc, obs(7), [rev])).toBeUndefined();
   });
 });

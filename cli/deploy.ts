@@ -3,7 +3,7 @@
 // a killed run when its stale lock says one was interrupted, roll, record the revision,
 // release the lock. The rollout itself is the controller's; this file only orchestrates.
 import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
-import type { ImageInfo, Observation } from "../controller/model.js";
+import type { ImageInfo } from "../controller/model.js";
 import type {
   Actor,
   Clock,
@@ -14,6 +14,7 @@ import type {
   RevisionResult,
   ServiceRef,
 } from "../controller/ports.js";
+import { current, historyLost, nextRevision } from "../controller/revisions.js";
 import {
   baseline,
   type Deps,
@@ -67,19 +68,6 @@ export interface DeployRequest {
   before?: (signal: AbortSignal) => Promise<void>;
   /** Checks a new replica must pass before it is routed (RolloutRequest.check). */
   check?: RolloutRequest["check"];
-}
-
-/** The image the service runs now, and how many replicas serve it (most common image wins). */
-export function current(obs: Observation): { image?: { ref: string; id: string }; replicas: number } {
-  const running = obs.replicas.filter((r) => r.running);
-  const counts = new Map<string, { ref: string; id: string; n: number }>();
-  for (const r of running) {
-    const c = counts.get(r.imageId) ?? { ref: r.imageRef, id: r.imageId, n: 0 };
-    c.n++;
-    counts.set(r.imageId, c);
-  }
-  const top = [...counts.values()].sort((a, b) => b.n - a.n)[0];
-  return top ? { image: { ref: top.ref, id: top.id }, replicas: running.length } : { replicas: 0 };
 }
 
 /**
@@ -142,22 +130,6 @@ async function readHistory(ctx: DeployContext): Promise<Revision[]> {
   });
 }
 
-/**
- * Records gone although compose-roll rolled the running containers (they carry the revision
- * label): say so, once, instead of quietly starting over. Nothing is rolled back to on the
- * strength of what is gone: undo falls back to the containers' own previous-image labels.
- */
-export function historyLost(svc: ServiceRef, obs: Observation, history: Revision[]): string | undefined {
-  if (history.length) return undefined;
-  const revs = obs.replicas.flatMap((r) => (r.running && r.revision ? [r.revision] : []));
-  if (!revs.length) return undefined;
-  return (
-    `no revision records of ${svc.project}/${svc.service} are on the Docker host, although its containers were rolled out as revision ${Math.max(...revs)}: ` +
-    "they were deleted (`docker system prune --volumes`, or `docker volume prune` after `docker container prune`); " +
-    "continuing without history: undo can go back only to the image the running containers name, and revisions start again at 1"
-  );
-}
-
 /** What the lock will say: the service as it runs now, and the revision this run will record. */
 async function lockInfo(ctx: DeployContext, req: DeployRequest): Promise<LockInfo> {
   const tag = selfTag();
@@ -177,7 +149,7 @@ async function lockInfo(ctx: DeployContext, req: DeployRequest): Promise<LockInf
     since: new Date(ctx.deps.clock.now()).toISOString(),
     target: { ref: req.image.ref, id: req.image.id },
     previous: now.image,
-    revision: (history[0]?.number ?? 0) + 1,
+    revision: nextRevision(history),
     // What the rollout restores to (exited containers counted), not only the running ones.
     replicas: replicaCount(obs),
     command: req.command,
@@ -227,7 +199,7 @@ export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<Ro
     // Numbered under the lock, so no other run can record the same number meanwhile.
     let history = await readHistory(ctx);
     if (history.length === 0 && !stale) history = await recordStart(ctx, mine);
-    const number = (history[0]?.number ?? 0) + 1;
+    const number = nextRevision(history);
     let recovery: Recovery | undefined;
     if (stale) {
       // The killed run's view: what it replaced and at what capacity.

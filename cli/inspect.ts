@@ -3,12 +3,13 @@
 import { RefusedError } from "../controller/errors.js";
 import type { Observation } from "../controller/model.js";
 import type { Revision } from "../controller/ports.js";
+import { historyLost } from "../controller/revisions.js";
 import { observe } from "../controller/rollout.js";
 import { call } from "../engine/docker.js";
 import { human } from "../state/index.js";
 import { describeDrain } from "../traefik/labels.js";
 import { openContext } from "./context.js";
-import { describeLock, historyLost } from "./deploy.js";
+import { describeLock } from "./deploy.js";
 import { describeMode } from "./mode.js";
 import type { RawOptions } from "./options.js";
 

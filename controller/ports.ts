@@ -1,6 +1,6 @@
 // Ports: the only ways the controller touches the world. Each has one real adapter
 // (engine/, traefik/, state/, cli/) and fakes in unit tests.
-import type { Goal, ImageInfo, Observation, Replica } from "./model.js";
+import type { ImageInfo, Replica } from "./model.js";
 
 /** Where the service lives: the compose project and service, resolved by compose/. */
 export interface ServiceRef {
@@ -173,13 +173,6 @@ export type RolloutEvent =
 export interface Reporter {
   event(e: RolloutEvent): void;
 }
-
-/** What the controller reads from the world each time round its loop. */
-export interface Observer {
-  observe(): Promise<Observation>;
-}
-
-export type { Goal };
 
 /** Who ran something: recorded with every revision and lock. */
 export interface Actor {
