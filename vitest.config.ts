@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{cli,controller,compose,engine,host,traefik,state,bench}/**/*.test.ts"],
+          include: ["{app,cli,controller,compose,engine,host,traefik,state,bench}/**/*.test.ts"],
           environment: "node",
         },
       },

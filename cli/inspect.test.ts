@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RefusedError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
+import { hasProjectContainers } from "../engine/docker.js";
 import { FakeDocker } from "../state/fake-docker.test-support.js";
 import type { Context } from "./context.js";
 
@@ -26,11 +27,14 @@ function context(project: string, opts: { replicas?: Replica[]; latest?: string;
   ctx.current = {
     opts: { json: false },
     svc: { project, service: "web" },
-    mode: { kind: "file" },
     deps: {
-      engine: { docker: docker.api, replicas: async () => opts.replicas ?? [] },
-      router: { servers: async () => (opts.replicas ?? []).map((r) => r.url) },
+      engine: { replicas: async () => opts.replicas ?? [] },
+      router: {
+        servers: async () => (opts.replicas ?? []).map((r) => r.url),
+        describe: () => ({ mode: "file", summary: "file", service: "web@file" }),
+      },
     },
+    projectHasContainers: (p: string) => hasProjectContainers(docker.api, p),
     history: {
       latestIn: async (p: string) => (p === project ? opts.latest : undefined),
       list: async () => [],

@@ -1,16 +1,13 @@
 // Read-only commands (history, status, lock status) and the one lock repair a human may do
 // (lock release). They print for people, or one JSON document with --json.
+import { drift } from "../app/drift.js";
+import { describeLock } from "../app/lock.js";
 import { RefusedError } from "../controller/errors.js";
-import type { Observation } from "../controller/model.js";
 import type { Revision } from "../controller/ports.js";
 import { historyLost } from "../controller/revisions.js";
 import { observe } from "../controller/rollout.js";
-import { call } from "../engine/docker.js";
 import { human } from "../state/index.js";
-import { describeDrain } from "../traefik/labels.js";
-import { openContext } from "./context.js";
-import { describeLock } from "./deploy.js";
-import { describeMode } from "./mode.js";
+import { type Context, openContext } from "./context.js";
 import type { RawOptions } from "./options.js";
 
 const out = (line: string): void => {
@@ -54,50 +51,31 @@ export async function historyCommand(service: string | undefined, raw: RawOption
   ]);
 }
 
-/** Drift: what makes the service differ from "every container healthy, in Traefik, one image". */
-export function drift(obs: Observation): string[] {
-  const routed = new Set(obs.routed);
-  const found: string[] = [];
-  for (const r of obs.replicas) {
-    if (r.running && r.url && !routed.has(r.url))
-      found.push(`${r.name} runs but Traefik does not route to it`);
-    if (!r.running) found.push(`${r.name} is not running (exit ${r.exitCode ?? "?"})`);
-    else if (r.health === "unhealthy") found.push(`${r.name} is unhealthy`);
-  }
-  const known = new Set(obs.replicas.map((r) => r.url));
-  for (const url of obs.routed)
-    if (!known.has(url)) found.push(`Traefik routes to ${url}, but no container is there`);
-  const images = new Set(obs.replicas.filter((r) => r.running).map((r) => r.imageRef));
-  if (images.size > 1) found.push(`mixed versions: ${[...images].join(", ")}`);
-  return found;
-}
-
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false, mode: true });
   const [obs, lock] = await Promise.all([observe(ctx.deps, ctx.svc), ctx.lock.read(ctx.svc)]);
   if (obs.replicas.length === 0) await checkProjectKnown(ctx);
   const problems = drift(obs);
-  const { mode } = ctx;
+  const routing = ctx.deps.router.describe();
   // Label mode: Traefik's own view (every server its API lists, and the status it gives it).
-  const view = "view" in ctx.deps.router ? await ctx.deps.router.view() : undefined;
+  const view = await ctx.deps.router.view?.();
   const drain =
-    mode.kind === "labels"
-      ? mode.drain
-        ? describeDrain(mode.drain)
-        : `none: a rollout will refuse (${mode.refusal?.hint ?? "see --allow-unsafe-drain"})`
+    routing.mode === "labels"
+      ? (routing.drain ??
+        `none: a rollout will refuse (${routing.refusal?.hint ?? "see --allow-unsafe-drain"})`)
       : undefined;
   if (ctx.opts.json)
     return out(
       JSON.stringify({
         service: ctx.svc,
-        mode: mode.kind,
-        ...(mode.kind === "labels" ? { traefikService: mode.service, drain, traefik: view } : {}),
+        mode: routing.mode,
+        ...(routing.mode === "labels" ? { traefikService: routing.service, drain, traefik: view } : {}),
         ...obs,
         drift: problems,
         lock: lock ?? null,
       }),
     );
-  out(`mode: ${describeMode(mode)}`);
+  out(`mode: ${routing.summary}`);
   if (drain) out(`drain: ${drain}`);
   const routed = new Set(view ? view.servers : obs.routed);
   const inTraefik = (url: string | undefined) =>
@@ -127,17 +105,9 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
  * A project the Docker host has no container of (running or not) and no rollout recorded
  * for is a typo or the wrong host: an empty table would say "all is well" instead.
  */
-async function checkProjectKnown(ctx: Awaited<ReturnType<typeof openContext>>): Promise<void> {
+async function checkProjectKnown(ctx: Context): Promise<void> {
   const { project } = ctx.svc;
-  const { docker } = ctx.deps.engine;
-  const containers = await call(`list the containers of project ${project}`, () =>
-    docker.listContainers({
-      all: true,
-      limit: 1,
-      filters: { label: [`com.docker.compose.project=${project}`] },
-    }),
-  );
-  if (containers.length > 0 || (await ctx.history.latestIn(project))) return;
+  if ((await ctx.projectHasContainers(project)) || (await ctx.history.latestIn(project))) return;
   throw new RefusedError(
     `no compose project ${project} on this Docker host: no container of it, and no compose-roll rollout of it recorded`,
     "`docker compose ls -a` lists the projects there: name one with -p (a project not started yet: `docker compose up -d` first)",

@@ -79,7 +79,57 @@ export interface Tasks {
   run(template: ReplicaTemplate, image: ImageInfo, argv: string[], opts: TaskOptions): Promise<TaskResult>;
 }
 
+/**
+ * How a router routes the service, in its mode's own words: what `status` and `--dry-run`
+ * print, and what a rollout must refuse before anything changes.
+ */
+export interface Routing {
+  mode: "file" | "labels";
+  /** One line naming the mode and the Traefik service it routes. */
+  summary: string;
+  /** The Traefik service as Traefik names it (web@file's file-side name, or web-demo@docker). */
+  service: string;
+  /** The file compose-roll owns (file mode). */
+  file?: string;
+  /** How an old container leaves Traefik before it stops (label mode); unset when none is safe. */
+  drain?: string;
+  /** Set when this mode cannot roll the service safely: a rollout throws it before any change. */
+  refusal?: Error & { hint?: string };
+  /** The dry run's words for the two steps Traefik takes part in. */
+  steps: { route(name: string): string; retire(name: string, image: string): string };
+}
+
+/**
+ * File mode's capability: compose-roll owns the list of servers, so it can rewrite it to
+ * match the running containers (sync, repair) and show the change (dry run). Label mode has
+ * none: Traefik lists healthy containers itself.
+ */
+export interface OwnedServers {
+  readonly file: string;
+  /** The service's name in the file. */
+  readonly service: string;
+  /** The servers listed, or undefined when the file does not define the service (yet). */
+  listed(): Promise<string[] | undefined>;
+  /** Router.setServers; `create` adds the service to a file that lacks it instead of refusing. */
+  setServers(
+    urls: string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    opts?: { create?: boolean },
+  ): Promise<void>;
+  /** The file's text now and as it would be listing exactly `urls`; writes nothing. */
+  preview(urls: string[]): Promise<{ before?: string; after: string }>;
+  /** Whether any Traefik router sends to the service; undefined when the API cannot tell. */
+  routed(signal: AbortSignal): Promise<boolean | undefined>;
+}
+
 export interface Router {
+  /** How this router routes the service (see Routing). */
+  describe(): Routing;
+  /** Present when compose-roll owns the server list (file mode). */
+  readonly owned?: OwnedServers;
+  /** Traefik's own view of the service, where it differs from servers() (label mode: each server's status). */
+  view?(signal?: AbortSignal): Promise<{ servers: string[]; status: Record<string, string> }>;
   /** Server URLs listed in the file compose-roll owns (empty when the file does not exist). */
   servers(): Promise<string[]>;
   /**
@@ -107,6 +157,38 @@ export interface Router {
    * Traefik's API shows exactly that set. Rejects with RoutingError on timeout.
    */
   setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void>;
+}
+
+export type PullPolicy = "missing" | "always" | "never";
+
+/** Makes the image a rollout goes to present on the Docker host. */
+export interface Images {
+  /**
+   * Pulls `ref` when `policy` says so (reporting progress), else takes it as it is on the
+   * host; refuses what the policy forbids. `policyFrom` names where the policy came from.
+   */
+  ensure(
+    ref: string,
+    policy: PullPolicy,
+    opts: {
+      onProgress?: (p: PullProgress) => void;
+      policyFrom?: string;
+      debug?: (fields: Record<string, unknown>, msg: string) => void;
+    },
+  ): Promise<ImageInfo>;
+}
+
+/** Docker's event stream, as the use cases need it. */
+export interface ContainerEvents {
+  /**
+   * Calls `onCrash` when a container of the service running `imageId` dies without having
+   * been stopped (no `kill` before its `die`). Best effort; returns the function that stops.
+   */
+  watchCrashes(
+    svc: ServiceRef,
+    imageId: string,
+    onCrash: (name: string, exitCode: string) => void,
+  ): Promise<() => void>;
 }
 
 export interface Clock {

@@ -1,9 +1,10 @@
 // When to pull (compose's `pull_policy` vocabulary) and what a failed pull means, in
 // words a user can act on. Pure: engine/pull.ts does the pulling.
 import { RefusedError } from "../controller/errors.js";
+import type { PullPolicy } from "../controller/ports.js";
 
 /** `missing`: pull only when the image is not on the host (compose's default). */
-export type PullPolicy = "missing" | "always" | "never";
+export type { PullPolicy };
 
 export const PULL_POLICIES = ["missing", "always", "never"] as const;
 

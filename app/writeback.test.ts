@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { loadProject, serviceHash } from "../compose/project.js";
 import type { Replica } from "../controller/model.js";
 import type { RolloutEvent } from "../controller/ports.js";
-import { prepareTruth } from "./truth.js";
+import { prepareTruth } from "./writeback.js";
 
 async function setup(compose: string, env = "") {
   const dir = join(mkdtempSync(join(tmpdir(), "cr-truth-")), "shop");

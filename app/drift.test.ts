@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import type { Replica } from "../controller/model.js";
+import { drift } from "./drift.js";
+
+const replica = (over: Partial<Replica> = {}): Replica => ({
+  id: "c1",
+  name: "demo-web-1",
+  number: 1,
+  imageId: "sha256:v3",
+  imageRef: "app:v3",
+  running: true,
+  health: "healthy",
+  url: "http://10.0.0.1:8000",
+  ...over,
+});
+
+describe("drift", () => {
+  it("is empty for a converged service", () => {
+    expect(drift({ replicas: [replica()], routed: ["http://10.0.0.1:8000"] })).toEqual([]);
+  });
+
+  it("names unrouted containers, servers without containers, dead ones and mixed versions", () => {
+    const obs = {
+      replicas: [
+        replica(),
+        replica({ id: "c2", name: "demo-web-2", imageRef: "app:v2", url: "http://10.0.0.2:8000" }),
+        replica({ id: "c3", name: "demo-web-3", running: false, exitCode: 137, url: "http://10.0.0.3:8000" }),
+      ],
+      routed: ["http://10.0.0.1:8000", "http://10.0.0.3:8000", "http://10.0.0.9:8000"],
+    };
+    expect(drift(obs)).toEqual([
+      "demo-web-2 runs but Traefik does not route to it",
+      "demo-web-3 is not running (exit 137)",
+      "Traefik routes to http://10.0.0.9:8000, but no container is there",
+      "mixed versions: app:v3, app:v2",
+    ]);
+  });
+});
