@@ -1,10 +1,10 @@
 // What a use case needs, owned by the use-case layer: the ports it acts through and the
 // settings it acts on, already resolved. cli/context.ts builds one from the command line,
 // the environment and the compose project; a test builds one from fakes.
-import type { Project } from "../compose/project.js";
 import type {
   Actor,
   Clock,
+  ComposeProject,
   ContainerEvents,
   History,
   Images,
@@ -76,9 +76,8 @@ export interface AppContext {
    * image is resolved (its ID keys it).
    */
   portByImage: Record<string, number>;
-  /** The compose project, for writing the new ref back; env pins the Docker host for compose. */
-  project: Project;
-  env: Record<string, string | undefined>;
+  /** The compose project, kept in step with what runs (the write-back). */
+  compose: ComposeProject;
   /** Paces lease renewals (default: real time); not deps.clock, which a test makes jump. */
   leaseClock: Clock;
   /** One line for the person running it (stderr). */

@@ -31,7 +31,7 @@ describe("dryRun", () => {
       opts: { maxSurge: 1 },
       svc: { project: "shop", service: "web" },
       deps: { router: { describe: () => routing } },
-      project: { files: [] },
+      compose: { files: [] },
     } as unknown as AppContext;
     const plan = await planDryRun(ctx, obs, v2, { labels: {} } as unknown as Truth);
     expect(plan.replicas).toBe(3);

@@ -2,9 +2,9 @@
 // nothing changed: no lock, no container, no Traefik write, no compose write. The CLI adds
 // the settings and prints it.
 import { createTwoFilesPatch } from "diff";
-import type { FileWrite } from "../compose/writeback.js";
 import type { ImageInfo, Observation } from "../controller/model.js";
 import { type PlannedStep, planRollout } from "../controller/plan.js";
+import type { FileWrite } from "../controller/ports.js";
 import { current } from "../controller/revisions.js";
 import { replicaCount } from "../controller/rollout.js";
 import type { AppContext } from "./context.js";
@@ -21,7 +21,7 @@ export interface RolloutPlan {
 }
 
 export async function planDryRun(
-  ctx: Pick<AppContext, "opts" | "svc" | "deps" | "project">,
+  ctx: Pick<AppContext, "opts" | "svc" | "deps" | "compose">,
   obs: Observation,
   image: ImageInfo,
   truth: Truth,
@@ -56,7 +56,7 @@ export async function planDryRun(
           diff: truth.plan.writes.map((w: FileWrite) => patch(w.path, w.before, w.after, 0)).join(""),
           warnings: truth.plan.warnings,
         }
-      : { skipped: ctx.project.files.length ? "--no-write" : "no compose file found" },
+      : { skipped: ctx.compose.files.length ? "--no-write" : "no compose file found" },
   };
 }
 

@@ -2,6 +2,7 @@
 // in-memory world as engine, router, clock and reporter, and the history and lock in memory.
 import type { FakeWorld } from "../controller/fakes.test-support.js";
 import type {
+  ComposeProject,
   ContainerEvents,
   History,
   Images,
@@ -70,6 +71,16 @@ const noTasks: Tasks = {
     throw new Error("no one-off containers in this test");
   },
 };
+/** No compose files: the write-back says so and changes nothing. */
+const noCompose: ComposeProject = {
+  files: [],
+  image: () => undefined,
+  hash: async () => "",
+  planWriteBack: () => {
+    throw new Error("no compose files in this test");
+  },
+  write: () => {},
+};
 const noEvents: ContainerEvents = { watchCrashes: async () => () => {} };
 
 /** Resolves only what `world` already has; a test that pulls passes its own `images`. */
@@ -106,8 +117,7 @@ export function testContext(
     tasks: noTasks,
     checks: () => undefined,
     portByImage: {},
-    project: { name: "demo", files: [], services: {} } as unknown as AppContext["project"],
-    env: {},
+    compose: noCompose,
     leaseClock: world,
     say: (line) => said.push(line),
     debug: () => {},

@@ -4,7 +4,7 @@
 // image on the host, and a rollback should not depend on a registry.
 import { RefusedError } from "../controller/errors.js";
 import type { ImageInfo } from "../controller/model.js";
-import { pullPolicyOf } from "../engine/pullPolicy.js";
+import { pullPolicyOf } from "../controller/pullPolicy.js";
 import type { AppContext } from "./context.js";
 
 export type ImageContext = Pick<AppContext, "opts" | "deps" | "images" | "portByImage" | "say" | "debug">;

@@ -41,11 +41,10 @@ export async function roll(
   const seen = await observe(ctx.deps, ctx.svc);
   checkAddresses(seen.replicas);
   const truth = await prepareTruth({
-    project: ctx.project,
+    compose: ctx.compose,
     service: ctx.svc.service,
     ref: image.ref,
     write: ctx.opts.write,
-    env: ctx.env,
     running: seen.replicas.filter((r) => r.running),
     reporter: ctx.deps.reporter,
     say: ctx.say,

@@ -2,6 +2,7 @@
 // settings a use case acts on, and the adapters behind the ports it has no business naming.
 import type Docker from "dockerode";
 import type { AppContext, RolloutOptions } from "../app/context.js";
+import { composeProject } from "../compose/adapter.js";
 import type { Project } from "../compose/project.js";
 import type { Actor, Clock, History, Lock, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
@@ -91,8 +92,7 @@ export function appContext(w: AppWiring): AppContext {
         })?.run({ name: replica.name, url: replica.url as string }, signal);
     },
     portByImage: w.portByImage,
-    project: w.project,
-    env: w.env,
+    compose: composeProject(w.project, w.env),
     leaseClock: systemClock,
     say: w.say,
     debug: w.debug,
