@@ -1,18 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Replica } from "../controller/model.js";
+import { aReplica as replica } from "../controller/fakes.test-support.js";
 import { drift } from "./drift.js";
-
-const replica = (over: Partial<Replica> = {}): Replica => ({
-  id: "c1",
-  name: "demo-web-1",
-  number: 1,
-  imageId: "sha256:v3",
-  imageRef: "app:v3",
-  running: true,
-  health: "healthy",
-  url: "http://10.0.0.1:8000",
-  ...over,
-});
 
 describe("drift", () => {
   it("is empty for a converged service", () => {

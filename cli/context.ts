@@ -11,6 +11,7 @@ import type { Deps } from "../controller/rollout.js";
 import { connectTo, hasProjectContainers } from "../engine/docker.js";
 import { DockerEngine, systemClock } from "../engine/index.js";
 import { containerResolver } from "../engine/names.js";
+import { firstReplica } from "../engine/replicas.js";
 import { type ResolvedHost, resolveHost } from "../host/host.js";
 import { type HostFiles, hostHttp } from "../host/hostio.js";
 import { sftpFiles } from "../host/sftpFiles.js";
@@ -19,7 +20,7 @@ import { DrainFirstEngine, FileModeRouter, LabelModeRouter } from "../traefik/mo
 import { localFiles } from "../traefik/write.js";
 import { appContext } from "./app-context.js";
 import { logger } from "./log.js";
-import { detectMode, firstReplica, type Mode } from "./mode.js";
+import { detectMode, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter } from "./reporter.js";
 import { checkGiven, resolveSettings } from "./settings.js";

@@ -5,7 +5,7 @@
 // The adapters for each mode are traefik/modes.ts's.
 import type Docker from "dockerode";
 import { RefusedError } from "../controller/errors.js";
-import { inspectContainer, serviceFilters } from "../engine/replicas.js";
+import { firstReplica } from "../engine/replicas.js";
 import type { ContainerInspect } from "../engine/types.js";
 import type { HostHttp } from "../host/hostio.js";
 import { TraefikApi } from "../traefik/api.js";
@@ -31,16 +31,6 @@ export type Mode =
       drain?: DrainMethod;
       refusal?: RefusedError;
     };
-
-/** One running container of the service, inspected: new ones are clones (same labels, same healthcheck). */
-export async function firstReplica(
-  docker: Docker,
-  svc: { project: string; service: string },
-): Promise<ContainerInspect | undefined> {
-  const listed = await docker.listContainers({ filters: serviceFilters(svc) }).catch(() => []);
-  const first = listed.sort((a, b) => a.Names[0]?.localeCompare(b.Names[0] ?? "") ?? 0)[0];
-  return first && (await inspectContainer(docker, first.Id));
-}
 
 /**
  * Reads the labels and healthcheck of one running container of the service and asks

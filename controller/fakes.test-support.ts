@@ -14,6 +14,19 @@ import type {
   ServiceRef,
 } from "./ports.js";
 
+/** One running, healthy replica of demo/web on app:v3; `over` changes any field. */
+export const aReplica = (over: Partial<Replica> = {}): Replica => ({
+  id: "c1",
+  name: "demo-web-1",
+  number: 1,
+  imageId: "sha256:v3",
+  imageRef: "app:v3",
+  running: true,
+  health: "healthy",
+  url: "http://10.0.0.1:8000",
+  ...over,
+});
+
 export type Fault = "start" | "health" | "crash" | "health-timeout" | "verify" | "route" | "unroute" | "stop";
 
 export class FakeWorld implements Engine, Router, Clock, Reporter {

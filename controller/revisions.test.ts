@@ -1,6 +1,7 @@
 // Worked examples of the revision rules, in the spirit of Kubernetes' rollback tests: a
 // history (newest first, as History.list returns it) and what each rule makes of it.
 import { describe, expect, it } from "vitest";
+import { aReplica as replica } from "./fakes.test-support.js";
 import type { Observation, Replica } from "./model.js";
 import type { Revision } from "./ports.js";
 import { current, historyLost, nextRevision, repairTarget, undoTarget } from "./revisions.js";
@@ -13,17 +14,6 @@ const rev = (number: number, tag: string, result: Revision["result"] = "complete
   by,
   at: `2026-11-0${number}T00:00:00Z`,
   result,
-});
-const replica = (over: Partial<Replica> = {}): Replica => ({
-  id: "c1",
-  name: "demo-web-1",
-  number: 1,
-  imageId: "sha256:v3",
-  imageRef: "app:v3",
-  running: true,
-  health: "healthy",
-  url: "http://10.0.0.1:8000",
-  ...over,
 });
 const running = (...tags: string[]): Observation => ({
   replicas: tags.map((t, i) =>
