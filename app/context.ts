@@ -80,6 +80,8 @@ export interface AppContext {
   compose: ComposeProject;
   /** Paces lease renewals (default: real time); not deps.clock, which a test makes jump. */
   leaseClock: Clock;
+  /** Whether the Docker host has any container of the compose project, or any rollout of it recorded. */
+  knownProject(project: string): Promise<boolean>;
   /** One line for the person running it (stderr). */
   say(line: string): void;
   debug(fields: Record<string, unknown>, msg: string): void;

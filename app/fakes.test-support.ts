@@ -119,6 +119,7 @@ export function testContext(
     portByImage: {},
     compose: noCompose,
     leaseClock: world,
+    knownProject: async () => true,
     say: (line) => said.push(line),
     debug: () => {},
     ...rest,

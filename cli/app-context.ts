@@ -8,6 +8,7 @@ import type { Actor, Clock, History, Lock, ServiceRef } from "../controller/port
 import type { Deps } from "../controller/rollout.js";
 import { replicaChecks } from "../engine/checks.js";
 import { DockerEvents } from "../engine/crashes.js";
+import { hasProjectContainers } from "../engine/docker.js";
 import { systemClock } from "../engine/health.js";
 import { DockerTasks } from "../engine/oneoff.js";
 import { DockerImages } from "../engine/pull.js";
@@ -51,7 +52,7 @@ export interface AppWiring {
   svc: ServiceRef;
   deps: Deps;
   docker: Docker;
-  history: History;
+  history: History & { latestIn(project: string): Promise<string | undefined> };
   lock: Lock;
   actor: Actor;
   settings: Record<string, string>;
@@ -94,6 +95,8 @@ export function appContext(w: AppWiring): AppContext {
     portByImage: w.portByImage,
     compose: composeProject(w.project, w.env),
     leaseClock: systemClock,
+    knownProject: async (project) =>
+      (await hasProjectContainers(w.docker, project)) || (await w.history.latestIn(project)) !== undefined,
     say: w.say,
     debug: w.debug,
   };

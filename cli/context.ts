@@ -2,13 +2,12 @@
 // from the last revision's settings), the compose project, Docker, the state on the Docker
 // host, and Traefik (checked by preflight) in the routing mode the service is in (cli/mode.ts:
 // a file compose-roll owns, or Docker labels). Any failure here is a refusal: nothing changed.
-import type { pino } from "pino";
 import type { AppContext } from "../app/context.js";
 import { checkRollable, loadProject } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
-import type { Clock, Engine, History, Lock, Reporter, Router, ServiceRef } from "../controller/ports.js";
+import type { Clock, Engine, Lock, Reporter, Router, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
-import { connectTo, hasProjectContainers } from "../engine/docker.js";
+import { connectTo } from "../engine/docker.js";
 import { DockerEngine, systemClock } from "../engine/index.js";
 import { containerResolver } from "../engine/names.js";
 import { firstReplica } from "../engine/replicas.js";
@@ -34,13 +33,8 @@ export interface Context {
   svc: ServiceRef;
   /** The controller's ports; the router knows its routing mode (Router.describe()). */
   deps: Deps;
-  /** The revision records on the Docker host (latestIn: a project's, any service). */
-  history: History & { latestIn(project: string): Promise<string | undefined> };
   lock: Lock;
-  log: pino.Logger;
   say: (line: string) => void;
-  /** Whether the Docker host has any container of the compose project (running or not). */
-  projectHasContainers(project: string): Promise<boolean>;
   /** The same, as the use cases see it. */
   app: AppContext;
 }
@@ -218,11 +212,8 @@ export async function openContext(
     sources: resolved.sources,
     svc,
     deps,
-    history,
     lock,
-    log,
     say,
-    projectHasContainers: (name) => hasProjectContainers(docker, name),
     app,
   };
 }

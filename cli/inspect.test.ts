@@ -24,9 +24,13 @@ const replica = (n: number): Replica => ({
 
 function context(project: string, opts: { replicas?: Replica[]; latest?: string; docker?: FakeDocker }) {
   const docker = opts.docker ?? new FakeDocker();
-  ctx.current = {
-    opts: { json: false },
-    svc: { project, service: "web" },
+  const svc = { project, service: "web" };
+  const history = {
+    latestIn: async (p: string) => (p === project ? opts.latest : undefined),
+    list: async () => [],
+  };
+  const app = {
+    svc,
     deps: {
       engine: { replicas: async () => opts.replicas ?? [] },
       router: {
@@ -34,12 +38,15 @@ function context(project: string, opts: { replicas?: Replica[]; latest?: string;
         describe: () => ({ mode: "file", summary: "file", service: "web@file" }),
       },
     },
-    projectHasContainers: (p: string) => hasProjectContainers(docker.api, p),
-    history: {
-      latestIn: async (p: string) => (p === project ? opts.latest : undefined),
-      list: async () => [],
-    },
+    history,
     lock: { read: async () => undefined },
+    knownProject: async (p: string) =>
+      (await hasProjectContainers(docker.api, p)) || (await history.latestIn(p)) !== undefined,
+  };
+  ctx.current = {
+    opts: { json: false },
+    svc,
+    app,
   } as unknown as Context;
 }
 
