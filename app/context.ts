@@ -3,12 +3,12 @@
 // the environment and the compose project; a test builds one from fakes.
 import type {
   Actor,
-  Clock,
   ComposeProject,
   ContainerEvents,
   History,
   Images,
   Lock,
+  LockKeeping,
   PullPolicy,
   ServiceRef,
   Tasks,
@@ -58,6 +58,8 @@ export interface AppContext {
   deps: Deps;
   history: History;
   lock: Lock;
+  /** How this run holds the lock: staleness of another holder, the lease it keeps. */
+  keeping: LockKeeping;
   actor: Actor;
   /** Recorded with each revision, so a later command on another runner needs fewer flags. */
   settings: Record<string, string>;
@@ -78,8 +80,6 @@ export interface AppContext {
   portByImage: Record<string, number>;
   /** The compose project, kept in step with what runs (the write-back). */
   compose: ComposeProject;
-  /** Paces lease renewals (default: real time); not deps.clock, which a test makes jump. */
-  leaseClock: Clock;
   /** Whether the Docker host has any container of the compose project, or any rollout of it recorded. */
   knownProject(project: string): Promise<boolean>;
   /** One line for the person running it (stderr). */

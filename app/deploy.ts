@@ -7,7 +7,6 @@ import type { ImageInfo } from "../controller/model.js";
 import type { LockInfo, Revision, RevisionResult } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
 import { baseline, observe, type Recovery, type RolloutResult, rollout } from "../controller/rollout.js";
-import { keepLease } from "../state/index.js";
 import type { AppContext } from "./context.js";
 import { preDeploy } from "./hooks.js";
 import { lockFor, readHistory } from "./lock.js";
@@ -34,14 +33,7 @@ export async function deploy(ctx: AppContext, req: DeployRequest): Promise<Rollo
   // `compose-roll repair` (or the next run) takes it over once this process is gone and
   // converges from it, as after a kill. Released, the record would be lost with the state mixed.
   let keep = false;
-  const lease = keepLease({
-    lock: ctx.lock,
-    svc,
-    info: mine,
-    leaseMs: opts.lockLeaseMs,
-    clock: ctx.leaseClock,
-    say: ctx.say,
-  });
+  const lease = ctx.keeping.keep({ svc, info: mine, leaseMs: opts.lockLeaseMs, say: ctx.say });
   const signal = AbortSignal.any([req.signal, lease.signal]);
   try {
     if (req.release) {

@@ -12,6 +12,7 @@ import type {
   ServiceRef,
   Tasks,
 } from "../controller/ports.js";
+import { lockKeeping } from "../state/keeping.js";
 import type { AppContext, RolloutOptions } from "./context.js";
 
 export class MemoryState implements History, Lock {
@@ -118,7 +119,7 @@ export function testContext(
     checks: () => undefined,
     portByImage: {},
     compose: noCompose,
-    leaseClock: world,
+    keeping: lockKeeping(state, world),
     knownProject: async () => true,
     say: (line) => said.push(line),
     debug: () => {},

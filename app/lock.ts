@@ -7,10 +7,12 @@ import type { ImageInfo } from "../controller/model.js";
 import type { LockInfo, Revision } from "../controller/ports.js";
 import { current, historyLost, nextRevision } from "../controller/revisions.js";
 import { observe, replicaCount } from "../controller/rollout.js";
-import { human, isStale, pidAlive, selfTag } from "../state/index.js";
 import type { AppContext } from "./context.js";
 
-export type LockContext = Pick<AppContext, "deps" | "svc" | "history" | "lock" | "actor" | "opts" | "say">;
+export type LockContext = Pick<
+  AppContext,
+  "deps" | "svc" | "history" | "lock" | "keeping" | "actor" | "opts" | "say"
+>;
 
 export function describeLock(l: LockInfo): string {
   const job = l.by.ciJob ? ` (${l.by.ciJob})` : "";
@@ -18,11 +20,8 @@ export function describeLock(l: LockInfo): string {
 }
 
 function lockHeld(ctx: LockContext, holder: LockInfo): LockHeldError {
-  const { leaseMs, renewedAgoMs } = holder;
-  const lease =
-    leaseMs !== undefined && renewedAgoMs !== undefined && holder.by.host !== ctx.actor.host
-      ? `; if that run is dead, its lease runs out in ${human(Math.max(0, leaseMs - renewedAgoMs))} (then rerun)`
-      : "";
+  const left = ctx.keeping.leaseLeft(holder, ctx.actor);
+  const lease = left !== undefined ? `; if that run is dead, its lease runs out in ${left} (then rerun)` : "";
   return new LockHeldError(
     `${ctx.svc.project}/${ctx.svc.service} is locked: ${describeLock(holder)}`,
     `wait for it (--wait 10m)${lease}; a human who knows that run is dead: \`compose-roll lock release\``,
@@ -43,11 +42,10 @@ export async function takeLock(
     const got = await ctx.lock.acquire(ctx.svc, info);
     if (got.acquired) return { mine: info, waited: announced };
     const holder = got.holder;
-    const stale = isStale(holder, {
+    const stale = ctx.keeping.stale(holder, {
       self: ctx.actor,
       tag: info.process,
       now: new Date(ctx.deps.clock.now()),
-      alive: pidAlive,
       staleAfterMs: ctx.opts.lockStaleMs,
     });
     if (stale.stale) {
@@ -74,7 +72,7 @@ export async function readHistory(ctx: LockContext): Promise<Revision[]> {
 
 /** What the lock will say: the service as it runs now, and the revision this run will record. */
 export async function lockInfo(ctx: LockContext, image: ImageInfo, command: string): Promise<LockInfo> {
-  const tag = selfTag();
+  const tag = ctx.keeping.self();
   const obs = await observe(ctx.deps, ctx.svc);
   const now = current(obs);
   if (!now.image) {

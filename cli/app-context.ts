@@ -13,6 +13,7 @@ import { systemClock } from "../engine/health.js";
 import { DockerTasks } from "../engine/oneoff.js";
 import { DockerImages } from "../engine/pull.js";
 import type { HostHttp } from "../host/hostio.js";
+import { lockKeeping } from "../state/keeping.js";
 import type { Options } from "./options.js";
 
 /** The use cases' settings, from the resolved options and the compose file's pull_policy. */
@@ -94,7 +95,7 @@ export function appContext(w: AppWiring): AppContext {
     },
     portByImage: w.portByImage,
     compose: composeProject(w.project, w.env),
-    leaseClock: systemClock,
+    keeping: lockKeeping(w.lock, systemClock),
     knownProject: async (project) =>
       (await hasProjectContainers(w.docker, project)) || (await w.history.latestIn(project)) !== undefined,
     say: w.say,

@@ -8,6 +8,7 @@ export type {
   History,
   Lock,
   LockInfo,
+  LockKeeping,
   ProcessTag,
   Revision,
   RevisionResult,

@@ -90,3 +90,24 @@ export interface Lock {
   /** Releases only if the lock still belongs to `info` (same host, pid and since), unless forced. */
   release(svc: ServiceRef, info?: LockInfo): Promise<void>;
 }
+
+/**
+ * How a rollout holds its lock, by the rules of the lock's keeper (state/): who this process
+ * is, when another holder counts as gone, and renewing the lease while the rollout runs.
+ */
+export interface LockKeeping {
+  /** This process as a lock records it (undefined where that cannot be told). */
+  self(): ProcessTag | undefined;
+  /** Whether `holder` is gone, as seen by `self` (one line why, either way). */
+  stale(
+    holder: LockInfo,
+    o: { self: Actor; tag?: ProcessTag | undefined; now: Date; staleAfterMs: number },
+  ): { stale: boolean; why: string };
+  /** For a holder on another host with a lease: how long until it runs out, in words. */
+  leaseLeft(holder: LockInfo, self: Actor): string | undefined;
+  /** Renews the lease of the lock `info` took until stopped; `signal` aborts when the lock is lost. */
+  keep(o: { svc: ServiceRef; info: LockInfo; leaseMs: number; say(line: string): void }): {
+    signal: AbortSignal;
+    stop(): Promise<void>;
+  };
+}

@@ -2,7 +2,7 @@
 // history (newest first, as History.list returns it) and what each rule makes of it.
 import { describe, expect, it } from "vitest";
 import { aReplica as replica } from "./fakes.test-support.js";
-import type { Observation, Replica } from "./model.js";
+import type { Observation } from "./model.js";
 import type { Revision } from "./ports.js";
 import { current, historyLost, nextRevision, repairTarget, undoTarget } from "./revisions.js";
 
