@@ -10,7 +10,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: [
-            "{cli,controller,compose,engine,host,traefik,state,bench}/**/*.test.ts",
+            "{app,cli,controller,compose,engine,host,traefik,state,bench}/**/*.test.ts",
             // The docs' links and the README's length (test/ otherwise holds the slow suites).
             "test/docs.test.ts",
           ],

@@ -2,49 +2,42 @@
 // from the last revision's settings), the compose project, Docker, the state on the Docker
 // host, and Traefik (checked by preflight) in the routing mode the service is in (cli/mode.ts:
 // a file compose-roll owns, or Docker labels). Any failure here is a refusal: nothing changed.
-import type { pino } from "pino";
-import { checkRollable, loadProject, type Project } from "../compose/project.js";
+import type { AppContext } from "../app/context.js";
+import { checkRollable, loadProject } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
-import type { Actor, Clock, Lock, Reporter, ServiceRef } from "../controller/ports.js";
+import type { Clock, Engine, Lock, Reporter, Router, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
 import { connectTo } from "../engine/docker.js";
 import { DockerEngine, systemClock } from "../engine/index.js";
 import { containerResolver } from "../engine/names.js";
+import { firstReplica } from "../engine/replicas.js";
 import { insecureWarning, type ResolvedHost, resolveHost } from "../host/host.js";
-import { type HostFiles, type HostHttp, hostHttp } from "../host/hostio.js";
+import { type HostFiles, hostHttp } from "../host/hostio.js";
 import { sftpFiles } from "../host/sftpFiles.js";
 import { fileRef } from "../state/claims.js";
 import { actor, DockerHistory, DockerLock } from "../state/index.js";
-import type { LabelRouter } from "../traefik/docker-provider.js";
-import { TraefikRouter } from "../traefik/router.js";
+import { DrainFirstEngine, FileModeRouter, LabelModeRouter } from "../traefik/modes.js";
 import { localFiles } from "../traefik/write.js";
+import { appContext } from "./app-context.js";
 import { logger } from "./log.js";
-import { DrainFirstEngine, detectMode, firstReplica, labelRouter, type Mode } from "./mode.js";
+import { detectMode, type Mode } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter, visible } from "./reporter.js";
 import { checkGiven, resolveSettings } from "./settings.js";
 import { checkModeFlags } from "./validate.js";
 
+/** What a command has in hand: its options and, for the use case it calls, `app`. */
 export interface Context {
   opts: Options;
   /** Where each setting came from (flag, COMPOSE_ROLL_*, x-compose-roll, last revision, default). */
   sources: Record<string, string>;
-  project: Project;
   svc: ServiceRef;
-  deps: Deps & { engine: DockerEngine; router: TraefikRouter | LabelRouter };
-  /** How Traefik routes the service: a file compose-roll owns, or Docker labels. */
-  mode: Mode;
-  /** The revision records on the Docker host (latestIn: a project's, any service). */
-  history: DockerHistory;
+  /** The controller's ports; the router knows its routing mode (Router.describe()). */
+  deps: Deps;
   lock: Lock;
-  actor: Actor;
-  settings: Record<string, string>;
-  log: pino.Logger;
   say: (line: string) => void;
-  /** process.env with the resolved Docker host pinned, for docker CLI subprocesses (compose). */
-  env: Record<string, string | undefined>;
-  /** HTTP from the Docker host's side (containers by name or short ID): warm-up and smoke checks. */
-  http: HostHttp;
+  /** The same, as the use cases see it. */
+  app: AppContext;
 }
 
 export interface ContextNeeds {
@@ -57,14 +50,6 @@ export interface ContextNeeds {
    * as written, before interpolation: one more `docker compose config` (Project.rawImages).
    */
   writeBack?: boolean;
-  /**
-   * Per-image ports, once Docker answers (a rollout makes sure of its image there, pulling
-   * it when the pull policy says so, reporting through `reporter`).
-   */
-  portByImage?: (
-    engine: DockerEngine,
-    io: { opts: Options; reporter: Reporter; log: pino.Logger; servicePullPolicy?: string },
-  ) => Promise<Record<string, number>>;
 }
 
 export async function openContext(
@@ -160,6 +145,7 @@ export async function openContext(
   }
   const clock: Clock = systemClock;
   const reporter: Reporter = opts.json ? new JsonReporter() : new HumanReporter(clock);
+  // Filled in by the rollout once its image is resolved (the engine reads it by reference).
   const portByImage: Record<string, number> = {};
   const engineOpts = {
     docker,
@@ -167,23 +153,34 @@ export async function openContext(
     ...(opts.network ? { network: opts.network } : {}),
     ...(mode.kind === "labels" && opts.port !== undefined ? { port: opts.port } : {}),
     ...(mode.kind === "labels" ? { address: "ip" as const } : {}),
-    // Filled in below, after Traefik's preflight (the engine reads it by reference).
     portByImage,
     clock,
   };
-  let engine: DockerEngine;
-  let router: TraefikRouter | LabelRouter;
+  let engine: Engine;
+  let router: Router & { preflight(signal?: AbortSignal): Promise<void> };
   if (mode.kind === "labels") {
     const draining = new DrainFirstEngine(engineOpts, {
       routeMs: opts.routeTimeoutMs,
       drainMs: opts.drainMs,
       clock,
     });
-    router = draining.router = labelRouter(mode, docker, draining, svc, opts, clock, http);
+    const { service: traefikService, drain, refusal } = mode;
+    router = draining.router = new LabelModeRouter({
+      service: traefikService,
+      ...(drain ? { drain } : {}),
+      ...(refusal ? { refusal } : {}),
+      docker,
+      engine: draining,
+      svc,
+      api: opts.traefikApi.href.replace(/\/$/, ""),
+      probePath: opts.probePath,
+      clock,
+      http,
+    });
     engine = draining;
   } else {
     engine = new DockerEngine(engineOpts);
-    router = new TraefikRouter({
+    router = new FileModeRouter({
       file: opts.traefikFile,
       service: opts.traefikService,
       api: opts.traefikApi.href.replace(/\/$/, ""),
@@ -195,38 +192,38 @@ export async function openContext(
   }
   // Traefik first: a wrong --traefik-api is refused before a rollout spends time pulling.
   if (needs.traefik) await router.preflight().catch(overTcp(host));
-  if (needs.portByImage) {
-    const servicePullPolicy = project.services[name]?.pullPolicy;
-    Object.assign(
-      portByImage,
-      await needs.portByImage(new DockerEngine({ docker, apiVersion }), {
-        opts,
-        reporter,
-        log,
-        ...(servicePullPolicy ? { servicePullPolicy } : {}),
-      }),
-    );
-  }
   const say = (line: string) => process.stderr.write(`compose-roll: ${visible(line)}\n`);
+  const deps: Deps = { engine, router, clock, reporter };
+  // The Traefik file is claimed with the lock: other services' rollouts may write it too.
+  const lock = new DockerLock({
+    docker,
+    files: mode.kind === "file" && opts.traefikFile ? [fileRef(opts.traefikFile, ssh?.address)] : [],
+  });
+  const app = appContext({
+    opts,
+    svc,
+    deps,
+    docker,
+    history,
+    lock,
+    actor: actor(),
+    settings: settingsOf(opts),
+    portByImage,
+    project,
+    env,
+    http,
+    clock,
+    say,
+    debug: (fields, msg) => log.debug(fields, msg),
+  });
   return {
     opts,
     sources: resolved.sources,
-    project,
     svc,
-    deps: { engine, router, clock, reporter },
-    mode,
-    history,
-    // The Traefik file is claimed with the lock: other services' rollouts may write it too.
-    lock: new DockerLock({
-      docker,
-      files: mode.kind === "file" && opts.traefikFile ? [fileRef(opts.traefikFile, ssh?.address)] : [],
-    }),
-    actor: actor(),
-    settings: settingsOf(opts),
-    log,
+    deps,
+    lock,
     say,
-    env,
-    http,
+    app,
   };
 }
 

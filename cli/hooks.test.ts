@@ -2,11 +2,11 @@
 // (controller/fixtures): what runs in which order, and which failure exits how.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { type HookContext, postDeploy, preDeploy } from "../app/hooks.js";
 import { ExitCode, exitCodeFor } from "../controller/errors.js";
 import { FakeWorld } from "../controller/fakes.test-support.js";
 import type { ImageInfo } from "../controller/model.js";
 import type { TaskOptions, TaskResult, Tasks } from "../controller/ports.js";
-import { type HookContext, postDeploy, preDeploy } from "./hooks.js";
 import { parseOptions, type RawOptions } from "./options.js";
 
 const fixture = (name: string) =>

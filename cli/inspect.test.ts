@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RefusedError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
+import { hasProjectContainers } from "../engine/docker.js";
 import { FakeDocker } from "../state/fake-docker.test-support.js";
 import type { Context } from "./context.js";
 
@@ -23,19 +24,29 @@ const replica = (n: number): Replica => ({
 
 function context(project: string, opts: { replicas?: Replica[]; latest?: string; docker?: FakeDocker }) {
   const docker = opts.docker ?? new FakeDocker();
+  const svc = { project, service: "web" };
+  const history = {
+    latestIn: async (p: string) => (p === project ? opts.latest : undefined),
+    list: async () => [],
+  };
+  const app = {
+    svc,
+    deps: {
+      engine: { replicas: async () => opts.replicas ?? [] },
+      router: {
+        servers: async () => (opts.replicas ?? []).map((r) => r.url),
+        describe: () => ({ mode: "file", summary: "file", service: "web@file" }),
+      },
+    },
+    history,
+    lock: { read: async () => undefined },
+    knownProject: async (p: string) =>
+      (await hasProjectContainers(docker.api, p)) || (await history.latestIn(p)) !== undefined,
+  };
   ctx.current = {
     opts: { json: false },
-    svc: { project, service: "web" },
-    mode: { kind: "file" },
-    deps: {
-      engine: { docker: docker.api, replicas: async () => opts.replicas ?? [] },
-      router: { servers: async () => (opts.replicas ?? []).map((r) => r.url) },
-    },
-    history: {
-      latestIn: async (p: string) => (p === project ? opts.latest : undefined),
-      list: async () => [],
-    },
-    lock: { read: async () => undefined },
+    svc,
+    app,
   } as unknown as Context;
 }
 

@@ -1,15 +1,10 @@
 // Read-only commands (history, status, lock status) and the one lock repair a human may do
 // (lock release). They print for people, or one JSON document with --json.
-import { RefusedError } from "../controller/errors.js";
-import type { Observation } from "../controller/model.js";
+import { describeLock } from "../app/lock.js";
+import { history, status } from "../app/status.js";
 import type { Revision } from "../controller/ports.js";
-import { observe } from "../controller/rollout.js";
-import { call } from "../engine/docker.js";
 import { human } from "../state/index.js";
-import { describeDrain } from "../traefik/labels.js";
 import { openContext } from "./context.js";
-import { describeLock, historyLost } from "./deploy.js";
-import { describeMode } from "./mode.js";
 import type { RawOptions } from "./options.js";
 
 const out = (line: string): void => {
@@ -29,12 +24,7 @@ function table(rows: string[][]): void {
 
 export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false });
-  const revs = await ctx.history.list(ctx.svc);
-  // "No revisions" for a project name with a typo in it would read as "never rolled".
-  if (revs.length === 0) await checkProjectKnown(ctx);
-  // Only to tell "never rolled" from "records deleted"; history must work without Traefik.
-  const obs = revs.length ? undefined : await observe(ctx.deps, ctx.svc).catch(() => undefined);
-  const lost = obs && historyLost(ctx.svc, obs, revs);
+  const { revisions: revs, lost } = await history(ctx.app);
   if (ctx.opts.json) {
     return out(JSON.stringify({ service: ctx.svc, revisions: revs, ...(lost ? { lost } : {}) }));
   }
@@ -53,54 +43,24 @@ export async function historyCommand(service: string | undefined, raw: RawOption
   ]);
 }
 
-/** Drift: what makes the service differ from "every container healthy, in Traefik, one image". */
-export function drift(obs: Observation): string[] {
-  const routed = new Set(obs.routed);
-  const found: string[] = [];
-  for (const r of obs.replicas) {
-    if (r.running && r.url && !routed.has(r.url))
-      found.push(`${r.name} runs but Traefik does not route to it`);
-    if (!r.running) found.push(`${r.name} is not running (exit ${r.exitCode ?? "?"})`);
-    else if (r.health === "unhealthy") found.push(`${r.name} is unhealthy`);
-  }
-  const known = new Set(obs.replicas.map((r) => r.url));
-  for (const url of obs.routed)
-    if (!known.has(url)) found.push(`Traefik routes to ${url}, but no container is there`);
-  const images = new Set(obs.replicas.filter((r) => r.running).map((r) => r.imageRef));
-  if (images.size > 1) found.push(`mixed versions: ${[...images].join(", ")}`);
-  return found;
-}
-
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false, mode: true });
-  const [obs, lock] = await Promise.all([observe(ctx.deps, ctx.svc), ctx.lock.read(ctx.svc)]);
-  if (obs.replicas.length === 0) await checkProjectKnown(ctx);
-  const problems = drift(obs);
-  const { mode } = ctx;
-  // Label mode: Traefik's own view (every server its API lists, and the status it gives it).
-  const view = "view" in ctx.deps.router ? await ctx.deps.router.view() : undefined;
-  const drain =
-    mode.kind === "labels"
-      ? mode.drain
-        ? describeDrain(mode.drain)
-        : `none: a rollout will refuse (${mode.refusal?.hint ?? "see --allow-unsafe-drain"})`
-      : undefined;
+  const { obs, lock, routing, view, drain, drift, routed, unsynced } = await status(ctx.app);
   if (ctx.opts.json)
     return out(
       JSON.stringify({
         service: ctx.svc,
-        mode: mode.kind,
-        ...(mode.kind === "labels" ? { traefikService: mode.service, drain, traefik: view } : {}),
+        mode: routing.mode,
+        ...(routing.mode === "labels" ? { traefikService: routing.service, drain, traefik: view } : {}),
         ...obs,
-        drift: problems,
+        drift,
         lock: lock ?? null,
       }),
     );
-  out(`mode: ${describeMode(mode)}`);
+  out(`mode: ${routing.summary}`);
   if (drain) out(`drain: ${drain}`);
-  const routed = new Set(view ? view.servers : obs.routed);
   const inTraefik = (url: string | undefined) =>
-    url && routed.has(url) ? `yes ${url}${view?.status[url] ? ` ${view.status[url]}` : ""}` : "no";
+    url && routed.includes(url) ? `yes ${url}${view?.status[url] ? ` ${view.status[url]}` : ""}` : "no";
   table([
     ["CONTAINER", "IMAGE", "STATE", "HEALTH", "IN TRAEFIK", "REVISION"],
     ...obs.replicas.map((r) => [
@@ -113,34 +73,9 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
     ]),
   ]);
   out(lock ? `lock: held — ${describeLock(lock)}` : "lock: free");
-  out(problems.length ? `drift:\n${problems.map((p) => `  - ${p}`).join("\n")}` : "drift: none");
-  // Servers by IP (an older compose-roll), or containers compose recreated: sync fixes both.
-  const unsynced =
-    obs.replicas.some((r) => r.running && r.url && !routed.has(r.url)) ||
-    obs.routed.some((u) => !obs.replicas.some((r) => r.url === u));
+  out(drift.length ? `drift:\n${drift.map((p) => `  - ${p}`).join("\n")}` : "drift: none");
   if (unsynced)
     out(`to make Traefik serve exactly the running containers: compose-roll sync ${ctx.svc.service}`);
-}
-
-/**
- * A project the Docker host has no container of (running or not) and no rollout recorded
- * for is a typo or the wrong host: an empty table would say "all is well" instead.
- */
-async function checkProjectKnown(ctx: Awaited<ReturnType<typeof openContext>>): Promise<void> {
-  const { project } = ctx.svc;
-  const { docker } = ctx.deps.engine;
-  const containers = await call(`list the containers of project ${project}`, () =>
-    docker.listContainers({
-      all: true,
-      limit: 1,
-      filters: { label: [`com.docker.compose.project=${project}`] },
-    }),
-  );
-  if (containers.length > 0 || (await ctx.history.latestIn(project))) return;
-  throw new RefusedError(
-    `no compose project ${project} on this Docker host: no container of it, and no compose-roll rollout of it recorded`,
-    "`docker compose ls -a` lists the projects there: name one with -p (a project not started yet: `docker compose up -d` first)",
-  );
 }
 
 export async function lockStatusCommand(service: string | undefined, raw: RawOptions): Promise<void> {

@@ -2,18 +2,13 @@
 //   labels: its containers carry traefik.enable=true or traefik.http.* labels AND Traefik's
 //           API shows the matching @docker service → Traefik's Docker provider routes it;
 //   file:   otherwise → compose-roll owns a file of Traefik's file provider (as before).
-// Also builds label mode's adapters: the LabelRouter, and an engine that never stops a
-// container Traefik still lists without draining it first.
+// The adapters for each mode are traefik/modes.ts's.
 import type Docker from "dockerode";
 import { RefusedError } from "../controller/errors.js";
-import type { Replica } from "../controller/model.js";
-import type { Clock } from "../controller/ports.js";
-import { DockerEngine, type DockerEngineOptions } from "../engine/dockerEngine.js";
-import { inspectContainer, serviceFilters } from "../engine/replicas.js";
+import { firstReplica } from "../engine/replicas.js";
 import type { ContainerInspect } from "../engine/types.js";
 import type { HostHttp } from "../host/hostio.js";
 import { TraefikApi } from "../traefik/api.js";
-import { LabelRouter } from "../traefik/docker-provider.js";
 import {
   chooseDrain,
   type DrainMethod,
@@ -36,16 +31,6 @@ export type Mode =
       drain?: DrainMethod;
       refusal?: RefusedError;
     };
-
-/** One running container of the service, inspected: new ones are clones (same labels, same healthcheck). */
-export async function firstReplica(
-  docker: Docker,
-  svc: { project: string; service: string },
-): Promise<ContainerInspect | undefined> {
-  const listed = await docker.listContainers({ filters: serviceFilters(svc) }).catch(() => []);
-  const first = listed.sort((a, b) => a.Names[0]?.localeCompare(b.Names[0] ?? "") ?? 0)[0];
-  return first && (await inspectContainer(docker, first.Id));
-}
 
 /**
  * Reads the labels and healthcheck of one running container of the service and asks
@@ -99,57 +84,4 @@ export async function detectMode(
     mode.refusal = err;
   }
   return mode;
-}
-
-export function describeMode(mode: Mode): string {
-  return mode.kind === "file"
-    ? "file (compose-roll owns a file of Traefik's file provider)"
-    : `labels (Traefik's Docker provider routes ${mode.service})`;
-}
-
-export function labelRouter(
-  mode: Extract<Mode, { kind: "labels" }>,
-  docker: Docker,
-  engine: DockerEngine,
-  svc: { project: string; service: string },
-  opts: Options,
-  clock: Clock,
-  http?: HostHttp,
-): LabelRouter {
-  return new LabelRouter({
-    api: new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, ""), clock, ...(http ? { http } : {}) }),
-    ...(http ? { http } : {}),
-    service: mode.service,
-    docker,
-    replicas: () => engine.replicas(svc),
-    drain: mode.drain ?? { kind: "unsafe" },
-    probePath: opts.probePath,
-    clock,
-  });
-}
-
-/**
- * The engine for label mode: before stopping a container Traefik lists or may still add (one
- * the controller never saw routed, e.g. a new one that turned healthy and joined by itself
- * while a rollback was deciding to remove it), drain it and wait `drainMs`, so no stop ever
- * cuts a server Traefik sends to.
- */
-export class DrainFirstEngine extends DockerEngine {
-  router: LabelRouter | undefined;
-
-  constructor(
-    opts: DockerEngineOptions,
-    private readonly timing: { routeMs: number; drainMs: number; clock: Clock },
-  ) {
-    super(opts);
-  }
-
-  override async stopAndRemove(replica: Replica, opts: { quick?: boolean } = {}): Promise<void> {
-    const never = new AbortController().signal;
-    if (this.router && (await this.router.drainBeforeStop(replica, this.timing.routeMs, never))) {
-      await this.timing.clock.sleep(this.timing.drainMs, never);
-      return super.stopAndRemove(replica, {});
-    }
-    return super.stopAndRemove(replica, opts);
-  }
 }

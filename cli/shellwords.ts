@@ -7,6 +7,8 @@
 import { RefusedError } from "../controller/errors.js";
 import { shown } from "./validate.js";
 
+export { joinWords } from "../controller/shellwords.js";
+
 const OPERATORS = new Set([";", "&", "|", "<", ">", "(", ")", "`"]);
 
 export function splitWords(text: string, what: string): string[] {
@@ -76,9 +78,4 @@ function refusal(text: string, what: string, why: string): RefusedError {
     `${what}: ${shown(text)} ${why}`,
     'write the command as words (python3 manage.py migrate --noinput) or a list; for a shell, say so: ["sh", "-c", "a && b"]',
   );
-}
-
-/** Quotes argv so splitWords gives it back (for messages, and the round-trip property). */
-export function joinWords(argv: string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }

@@ -3,7 +3,29 @@
 // promise that matters: never fewer than N healthy containers serving.
 import { AbortedError, EngineError, HealthError, RoutingError } from "./errors.js";
 import type { ImageInfo, Replica } from "./model.js";
-import type { Clock, Engine, ReplicaTemplate, Reporter, RolloutEvent, Router, ServiceRef } from "./ports.js";
+import type {
+  Clock,
+  Engine,
+  ReplicaTemplate,
+  Reporter,
+  RolloutEvent,
+  Router,
+  Routing,
+  ServiceRef,
+} from "./ports.js";
+
+/** One running, healthy replica of demo/web on app:v3; `over` changes any field. */
+export const aReplica = (over: Partial<Replica> = {}): Replica => ({
+  id: "c1",
+  name: "demo-web-1",
+  number: 1,
+  imageId: "sha256:v3",
+  imageRef: "app:v3",
+  running: true,
+  health: "healthy",
+  url: "http://10.0.0.1:8000",
+  ...over,
+});
 
 export type Fault = "start" | "health" | "crash" | "health-timeout" | "verify" | "route" | "unroute" | "stop";
 
@@ -110,6 +132,14 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
   }
 
   // Router
+  describe(): Routing {
+    return {
+      mode: "file",
+      summary: "file (in memory)",
+      service: "web@file",
+      steps: { route: (name) => `route ${name}`, retire: (name) => `retire ${name}` },
+    };
+  }
   /** The probe route prepare()/verify() left, as the file router keeps it until the next write. */
   probe: string | undefined;
   /** Label mode's wait until Traefik dropped a drained server; unset (file mode) by default. */

@@ -56,3 +56,9 @@ export interface Goal {
   /** Extra containers allowed above `replicas` while rolling (Kubernetes' maxSurge). */
   maxSurge: number;
 }
+
+/** Where the service lives: the compose project and service, resolved by compose/. */
+export interface ServiceRef {
+  project: string;
+  service: string;
+}

@@ -1,12 +1,19 @@
-// Ports: the only ways the controller touches the world. Each has one real adapter
-// (engine/, traefik/, state/, cli/) and fakes in unit tests.
-import type { Goal, ImageInfo, Observation, Replica } from "./model.js";
+// Ports: the only ways the controller and the use cases (app/) touch the world. Each has
+// one real adapter (engine/, traefik/, state/, compose/, cli/) and fakes in unit tests.
+// The records kept on the Docker host (revisions, the lock) are in records.ts.
+import type { ImageInfo, Replica, ServiceRef } from "./model.js";
 
-/** Where the service lives: the compose project and service, resolved by compose/. */
-export interface ServiceRef {
-  project: string;
-  service: string;
-}
+export type {
+  Actor,
+  History,
+  Lock,
+  LockInfo,
+  LockKeeping,
+  ProcessTag,
+  Revision,
+  RevisionResult,
+} from "./records.js";
+export type { ServiceRef };
 
 /**
  * An opaque recipe for another container of the service (captured from a running one:
@@ -79,7 +86,57 @@ export interface Tasks {
   run(template: ReplicaTemplate, image: ImageInfo, argv: string[], opts: TaskOptions): Promise<TaskResult>;
 }
 
+/**
+ * How a router routes the service, in its mode's own words: what `status` and `--dry-run`
+ * print, and what a rollout must refuse before anything changes.
+ */
+export interface Routing {
+  mode: "file" | "labels";
+  /** One line naming the mode and the Traefik service it routes. */
+  summary: string;
+  /** The Traefik service as Traefik names it (web@file's file-side name, or web-demo@docker). */
+  service: string;
+  /** The file compose-roll owns (file mode). */
+  file?: string;
+  /** How an old container leaves Traefik before it stops (label mode); unset when none is safe. */
+  drain?: string;
+  /** Set when this mode cannot roll the service safely: a rollout throws it before any change. */
+  refusal?: Error & { hint?: string };
+  /** The dry run's words for the two steps Traefik takes part in. */
+  steps: { route(name: string): string; retire(name: string, image: string): string };
+}
+
+/**
+ * File mode's capability: compose-roll owns the list of servers, so it can rewrite it to
+ * match the running containers (sync, repair) and show the change (dry run). Label mode has
+ * none: Traefik lists healthy containers itself.
+ */
+export interface OwnedServers {
+  readonly file: string;
+  /** The service's name in the file. */
+  readonly service: string;
+  /** The servers listed, or undefined when the file does not define the service (yet). */
+  listed(): Promise<string[] | undefined>;
+  /** Router.setServers; `create` adds the service to a file that lacks it instead of refusing. */
+  setServers(
+    urls: string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    opts?: { create?: boolean },
+  ): Promise<void>;
+  /** The file's text now and as it would be listing exactly `urls`; writes nothing. */
+  preview(urls: string[]): Promise<{ before?: string; after: string }>;
+  /** Whether any Traefik router sends to the service; undefined when the API cannot tell. */
+  routed(signal: AbortSignal): Promise<boolean | undefined>;
+}
+
 export interface Router {
+  /** How this router routes the service (see Routing). */
+  describe(): Routing;
+  /** Present when compose-roll owns the server list (file mode). */
+  readonly owned?: OwnedServers;
+  /** Traefik's own view of the service, where it differs from servers() (label mode: each server's status). */
+  view?(signal?: AbortSignal): Promise<{ servers: string[]; status: Record<string, string> }>;
   /** Server URLs listed in the file compose-roll owns (empty when the file does not exist). */
   servers(): Promise<string[]>;
   /**
@@ -107,6 +164,72 @@ export interface Router {
    * Traefik's API shows exactly that set. Rejects with RoutingError on timeout.
    */
   setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void>;
+}
+
+export type PullPolicy = "missing" | "always" | "never";
+
+/** Makes the image a rollout goes to present on the Docker host. */
+export interface Images {
+  /**
+   * Pulls `ref` when `policy` says so (reporting progress), else takes it as it is on the
+   * host; refuses what the policy forbids. `policyFrom` names where the policy came from.
+   */
+  ensure(
+    ref: string,
+    policy: PullPolicy,
+    opts: {
+      onProgress?: (p: PullProgress) => void;
+      policyFrom?: string;
+      debug?: (fields: Record<string, unknown>, msg: string) => void;
+    },
+  ): Promise<ImageInfo>;
+}
+
+/** A file a write-back changes (a compose file, or the .env a variable comes from). */
+export interface FileWrite {
+  path: string;
+  /** undefined: the file does not exist yet (a new .env). */
+  before: string | undefined;
+  after: string;
+}
+
+export interface WriteBackPlan {
+  writes: FileWrite[];
+  /** e.g. "WEB_IMAGE=app:v2 in /srv/app/.env". */
+  summary: string;
+  warnings: string[];
+  /** The variable the ref goes into, when the image is declared as `${VAR}`. */
+  variable?: string;
+}
+
+/** The compose project the service belongs to, as written in its files. */
+export interface ComposeProject {
+  /** The compose files (none: no project here, nothing to keep in step). */
+  readonly files: string[];
+  /** The image the files name for `service` now. */
+  image(service: string): string | undefined;
+  /** compose's config hash for `service`: as if its image were `ref`, or with `unset` unset. */
+  hash(service: string, o?: { ref?: string; unset?: string }): Promise<string>;
+  /** Where `ref` would be written; refuses a ref that does not fit the declaration. */
+  planWriteBack(service: string, ref: string): WriteBackPlan;
+  /**
+   * Plans again from the files as they are now and writes, holding the files' write lock:
+   * someone may have edited them meanwhile, another service's write-back among them (one .env).
+   */
+  rewrite(service: string, ref: string): Promise<WriteBackPlan>;
+}
+
+/** Docker's event stream, as the use cases need it. */
+export interface ContainerEvents {
+  /**
+   * Calls `onCrash` when a container of the service running `imageId` dies without having
+   * been stopped (no `kill` before its `die`). Best effort; returns the function that stops.
+   */
+  watchCrashes(
+    svc: ServiceRef,
+    imageId: string,
+    onCrash: (name: string, exitCode: string) => void,
+  ): Promise<() => void>;
 }
 
 export interface Clock {
@@ -172,110 +295,4 @@ export type RolloutEvent =
 /** Human progress or JSON events; never logs (pino does those). */
 export interface Reporter {
   event(e: RolloutEvent): void;
-}
-
-/** What the controller reads from the world each time round its loop. */
-export interface Observer {
-  observe(): Promise<Observation>;
-}
-
-export type { Goal };
-
-/** Who ran something: recorded with every revision and lock. */
-export interface Actor {
-  user: string;
-  host: string;
-  pid: number;
-  /** The CI job, when the environment names one (GITHUB_RUN_ID, CI_JOB_URL, …). */
-  ciJob?: string;
-}
-
-export type RevisionResult = "complete" | "rolled-back" | "failed";
-
-/** One rollout of a service, Kubernetes-style: undo makes a new revision, never rewinds. */
-export interface Revision {
-  number: number;
-  image: { ref: string; id: string };
-  by: Actor;
-  /** ISO time the rollout started. */
-  at: string;
-  result: RevisionResult;
-  /** The revision it replaced (undefined for the first one compose-roll saw). */
-  previous?: number;
-  /** The image it replaced, so a rollback target survives a missing earlier record. */
-  previousImage?: { ref: string; id: string };
-  /**
-   * The options that reached this service (traefik-file, traefik-api, traefik-url, network,
-   * port, ...), so `undo` on a fresh runner with no files needs only the project name.
-   */
-  settings?: Record<string, string>;
-}
-
-/** Revision records, kept on the Docker host so any runner sees the same history. */
-export interface History {
-  /** Newest first. A damaged record is skipped (and logged), never fatal. */
-  list(svc: ServiceRef): Promise<Revision[]>;
-  /** Writes one record atomically; keeps the newest `keep` and never drops a record the current one needs. */
-  record(svc: ServiceRef, rev: Revision, keep: number): Promise<void>;
-}
-
-/** What a lock says about the rollout holding it. */
-export interface LockInfo {
-  by: Actor;
-  /** ISO time it was taken. */
-  since: string;
-  /** What that rollout is doing: its target and the image it replaces. */
-  target: { ref: string; id: string };
-  previous: { ref: string; id: string };
-  /** The revision number the holder will record. */
-  revision: number;
-  /** Replicas serving when it started: what a repair restores to. */
-  replicas: number;
-  command: string;
-  /** The holder's process, so a pid is checked only where it means something (state/proc.ts). */
-  process?: ProcessTag;
-  /**
-   * The lease the holder promised to renew within; absent on locks an older compose-roll
-   * wrote (they fall back to --lock-stale-after).
-   */
-  leaseMs?: number;
-  /** Observed, never written: how long ago, by the Docker host's clock, the holder last renewed. */
-  renewedAgoMs?: number;
-}
-
-/** Identifies one process across pid reuse, reboots and pid namespaces. */
-export interface ProcessTag {
-  /** /proc/<pid>/stat starttime (clock ticks since boot), as text. */
-  start: string;
-  /** /proc/sys/kernel/random/boot_id. */
-  boot: string;
-  /** The pid namespace, as readlink /proc/self/ns/pid says it ("pid:[4026531836]"). */
-  pidns: string;
-}
-
-/** At most one rollout per project and service on a Docker host. */
-export interface Lock {
-  /** Atomic: of two racing callers exactly one gets true. */
-  acquire(
-    svc: ServiceRef,
-    info: LockInfo,
-  ): Promise<{ acquired: true } | { acquired: false; holder: LockInfo }>;
-  read(svc: ServiceRef): Promise<LockInfo | undefined>;
-  /**
-   * Renews the lease of the lock `info` took. False: the lock is no longer ours (released
-   * by hand, pruned, or taken over after the lease ran out); throws when it cannot tell.
-   */
-  renew(svc: ServiceRef, info: LockInfo): Promise<boolean>;
-  /** Releases only if the lock still belongs to `info` (same host, pid and since), unless forced. */
-  release(svc: ServiceRef, info?: LockInfo): Promise<void>;
-  /**
-   * Whether the lock this process took is still the one on the host (its token: the lock
-   * container's ID, new on every take). Cheaper than renew; without it, renew is used.
-   */
-  holds?(svc: ServiceRef): Promise<boolean>;
-  /**
-   * The lock is lost: from now on nothing this process asks of the Docker host may go
-   * through (in-flight requests are cut, a dropped ssh connection is not dialled again).
-   */
-  abandon?(svc: ServiceRef, why: Error): void;
 }

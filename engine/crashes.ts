@@ -5,25 +5,15 @@
 // and one that crashed while being probed was probed for the
 // whole --route-timeout. A container compose-roll (or anyone) stops gets a `kill` event
 // before its `die`; a crash, an OOM kill or `exit` in the app does not.
-import type { Readable } from "node:stream";
 import type Docker from "dockerode";
-import type { ServiceRef } from "../controller/ports.js";
-import { EVENT_LINE_CAP, LineBuffer } from "./lines.js";
+import type { ContainerEvents, ServiceRef } from "../controller/ports.js";
+import { actionOf, type DockerEvent, type EventFeed, EventLines, openEvents } from "./events.js";
 import { serviceFilters } from "./replicas.js";
-
-interface DockerEvent {
-  Action?: string;
-  status?: string;
-  id?: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-}
 
 /** Feeds event lines to `onCrash` for containers of `imageId` that died without being stopped. */
 export class CrashFilter {
   private readonly stopped = new Set<string>();
-  private readonly lines = new LineBuffer(EVENT_LINE_CAP, "drop", (line) => {
-    if (line.trim()) this.event(line.trim());
-  });
+  private readonly lines = new EventLines((ev) => this.event(ev));
 
   constructor(
     private readonly isTarget: (id: string) => Promise<boolean>,
@@ -34,15 +24,9 @@ export class CrashFilter {
     this.lines.push(chunk);
   }
 
-  private event(line: string): void {
-    let ev: DockerEvent;
-    try {
-      ev = JSON.parse(line) as DockerEvent;
-    } catch {
-      return;
-    }
+  event(ev: DockerEvent): void {
     const id = ev.Actor?.ID ?? ev.id ?? "";
-    const action = ev.Action ?? ev.status ?? "";
+    const action = actionOf(ev);
     if (action === "kill") this.stopped.add(id);
     if (action !== "die" || this.stopped.has(id)) return;
     const attrs = ev.Actor?.Attributes ?? {};
@@ -68,15 +52,22 @@ export async function watchCrashes(
 ): Promise<() => void> {
   const isTarget = async (id: string) => (await docker.getContainer(id).inspect()).Image === imageId;
   const filter = new CrashFilter(isTarget, onCrash);
-  let stream: Readable;
+  let feed: EventFeed;
   try {
-    stream = (await docker.getEvents({
-      filters: { type: ["container"], event: ["kill", "die"], ...serviceFilters(svc) },
-    })) as Readable;
+    feed = await openEvents(docker, { type: ["container"], event: ["kill", "die"], ...serviceFilters(svc) });
   } catch {
     return () => {};
   }
-  stream.on("data", (chunk: Buffer) => filter.push(chunk.toString("utf8")));
-  stream.on("error", () => {});
-  return () => stream.destroy();
+  feed.onEvent((ev) => filter.event(ev));
+  feed.stream.on("error", () => {});
+  return () => feed.stream.destroy();
+}
+
+/** The ContainerEvents port over Docker's event stream. */
+export class DockerEvents implements ContainerEvents {
+  constructor(private readonly docker: Docker) {}
+
+  watchCrashes(svc: ServiceRef, imageId: string, onCrash: (name: string, exitCode: string) => void) {
+    return watchCrashes(this.docker, svc, imageId, onCrash);
+  }
 }

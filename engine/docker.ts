@@ -189,3 +189,15 @@ export async function hostNow(docker: Docker): Promise<number> {
   }
   return t;
 }
+
+/** Whether the Docker host has any container (running or not) of compose project `project`. */
+export async function hasProjectContainers(docker: Docker, project: string): Promise<boolean> {
+  const containers = await call(`list the containers of project ${project}`, () =>
+    docker.listContainers({
+      all: true,
+      limit: 1,
+      filters: { label: [`com.docker.compose.project=${project}`] },
+    }),
+  );
+  return containers.length > 0;
+}

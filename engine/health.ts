@@ -2,12 +2,11 @@
 // polling. Order matters: subscribe first, then inspect. A transition that happens between
 // the two is then either visible in the inspect or delivered as an event; the other order
 // could miss it and wait for a `healthy` that already happened.
-import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { AbortedError, EngineError, HealthError } from "../controller/errors.js";
 import type { Clock } from "../controller/ports.js";
 import { call, dockerMessage, statusOf } from "./docker.js";
-import { EVENT_LINE_CAP, LineBuffer } from "./lines.js";
+import { actionOf, openEvents } from "./events.js";
 import type { ContainerInspect } from "./types.js";
 
 export const systemClock: Clock = {
@@ -26,13 +25,6 @@ export const systemClock: Clock = {
       signal.addEventListener("abort", onAbort, { once: true });
     }),
 };
-
-interface DockerEvent {
-  status?: string;
-  Action?: string;
-  id?: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-}
 
 type Verdict = { ok: true } | { ok: false; why: string } | undefined;
 
@@ -79,13 +71,10 @@ export async function waitHealthy(
   const aborted = () =>
     new AbortedError(`stopped waiting for ${target.name} to become healthy`, "compose-roll was interrupted");
   if (signal.aborted) throw aborted();
-  const stream = (await call(
-    `follow events of ${target.name}`,
-    () =>
-      docker.getEvents({
-        filters: { type: ["container"], container: [target.id], event: ["health_status", "die"] },
-      }) as Promise<Readable>,
-  )) as Readable;
+  const feed = await call(`follow events of ${target.name}`, () =>
+    openEvents(docker, { type: ["container"], container: [target.id], event: ["health_status", "die"] }),
+  );
+  const { stream } = feed;
 
   const done = new AbortController();
   const inspect = () => docker.getContainer(target.id).inspect() as unknown as Promise<ContainerInspect>;
@@ -113,17 +102,8 @@ export async function waitHealthy(
               ),
         );
 
-      const lines = new LineBuffer(EVENT_LINE_CAP, "drop", (raw) => {
-        const line = raw.trim();
-        if (!line) return;
-        let ev: DockerEvent;
-        try {
-          ev = JSON.parse(line) as DockerEvent;
-        } catch {
-          return;
-        }
-        // API ≥ 1.46 drops the legacy `status`; Action carries "health_status: healthy" on all.
-        const action = ev.Action ?? ev.status ?? "";
+      feed.onEvent((ev) => {
+        const action = actionOf(ev);
         if (action === "health_status: healthy") resolve();
         else if (action === "health_status: unhealthy" || action === "die") {
           // A restart policy may have started it again by now: the event's exit code is the
@@ -136,7 +116,6 @@ export async function waitHealthy(
           );
         }
       });
-      stream.on("data", (chunk: Buffer) => lines.push(chunk.toString("utf8")));
       stream.on("error", onError);
       stream.on("close", () => onError(new Error("the event stream closed")));
 

@@ -4,7 +4,7 @@
 import type Docker from "dockerode";
 import { RefusedError } from "../controller/errors.js";
 import type { ImageInfo } from "../controller/model.js";
-import type { PullProgress } from "../controller/ports.js";
+import type { Images, PullProgress } from "../controller/ports.js";
 import { type CredentialOptions, findCredentials, registryOf } from "./credentials.js";
 import { dockerMessage, engineError } from "./docker.js";
 import { type PullPolicy, pullError } from "./pullPolicy.js";
@@ -164,6 +164,15 @@ export async function ensureImage(
     );
   }
   return imageInfo(ref, pulled);
+}
+
+/** The Images port over one Docker connection. */
+export class DockerImages implements Images {
+  constructor(private readonly docker: Docker) {}
+
+  ensure(ref: string, policy: PullPolicy, opts: PullOptions = {}): Promise<ImageInfo> {
+    return ensureImage(this.docker, ref, policy, opts);
+  }
 }
 
 function absent(ref: string, policy: string): RefusedError {

@@ -167,3 +167,13 @@ export async function inspectImage(docker: Docker, ref: string): Promise<ImageIn
     throw engineError(err, `inspect image ${ref}`);
   }
 }
+
+/** One running container of the service, inspected: new ones are clones (same labels, same healthcheck). */
+export async function firstReplica(
+  docker: Docker,
+  svc: { project: string; service: string },
+): Promise<ContainerInspect | undefined> {
+  const listed = await docker.listContainers({ filters: serviceFilters(svc) }).catch(() => []);
+  const first = listed.sort((a, b) => a.Names[0]?.localeCompare(b.Names[0] ?? "") ?? 0)[0];
+  return first && (await inspectContainer(docker, first.Id));
+}

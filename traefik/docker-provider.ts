@@ -40,7 +40,7 @@ export interface LabelRouterOptions {
   http?: HostHttp;
 }
 
-export class LabelRouter implements Router {
+export class LabelRouter implements Omit<Router, "describe"> {
   readonly mode = "labels" as const;
   private readonly clock: Clock;
   /** Servers compose-roll accepts as routed: those serving when it started, and proven ones. */

@@ -61,7 +61,7 @@ const PREPARE_MS = 5_000;
  */
 const PREFLIGHT_HOST = "compose-roll preflight";
 
-export class TraefikRouter implements Router {
+export class TraefikRouter implements Omit<Router, "describe"> {
   readonly api: TraefikApi;
   /** The file compose-roll owns. */
   readonly file: string;

@@ -3,11 +3,8 @@
 // recreates nothing), and refuse now if the ref cannot be written back. After a rollout
 // that completed: write the ref where the project declares the image, and check with
 // compose itself that the files and the containers agree.
-import { type Project, serviceHash } from "../compose/project.js";
-import { applyWrites, planWriteBack, type WriteBackPlan } from "../compose/writeback.js";
-import { withWriteLock } from "../compose/writeLock.js";
 import type { Replica } from "../controller/model.js";
-import type { Reporter } from "../controller/ports.js";
+import type { ComposeProject, Reporter, WriteBackPlan } from "../controller/ports.js";
 
 export interface Truth {
   /** Labels for the new containers (the config hash compose will expect). */
@@ -19,19 +16,18 @@ export interface Truth {
 }
 
 export interface TruthInput {
-  project: Project;
+  compose: ComposeProject;
   service: string;
   ref: string;
   write: boolean;
-  env: Record<string, string | undefined>;
   running: Replica[];
   reporter: Reporter;
   say: (line: string) => void;
 }
 
 export async function prepareTruth(t: TruthInput): Promise<Truth> {
-  const { project, service, ref, env } = t;
-  if (project.files.length === 0) {
+  const { compose, service, ref } = t;
+  if (compose.files.length === 0) {
     return {
       labels: {},
       settle: async () =>
@@ -43,12 +39,9 @@ export async function prepareTruth(t: TruthInput): Promise<Truth> {
     };
   }
   // Refuses now, before any change, when the ref cannot be written back.
-  const plan = t.write ? planWriteBack(project, service, ref, env) : undefined;
+  const plan = t.write ? compose.planWriteBack(service, ref) : undefined;
   for (const w of plan?.warnings ?? []) t.say(`warning: ${w}`);
-  const [now, target] = await Promise.all([
-    serviceHash(project, service, env),
-    serviceHash(project, service, env, ref),
-  ]);
+  const [now, target] = await Promise.all([compose.hash(service), compose.hash(service, { ref })]);
   const labelled = [...new Set(t.running.flatMap((r) => (r.configHash ? [r.configHash] : [])))];
   const exact = labelled.length === 1 && labelled[0] === now;
   if (!exact) {
@@ -62,23 +55,15 @@ export async function prepareTruth(t: TruthInput): Promise<Truth> {
       t.reporter.event({
         type: "compose",
         result: "skipped",
-        detail: `--no-write: the files still name ${project.services[service]?.image ?? "the old image"}, so \`docker compose up -d\` would recreate ${service} on it`,
+        detail: `--no-write: the files still name ${compose.image(service) ?? "the old image"}, so \`docker compose up -d\` would recreate ${service} on it`,
       });
       return;
     }
     try {
       // Planned again from the files as they are now, under their write lock: someone may
       // have edited them meanwhile, another service's write-back among them (one .env).
-      const fresh = await withWriteLock(
-        plan.writes.map((w) => w.path),
-        () => {
-          const again = planWriteBack(project, service, ref, env);
-          applyWrites(again.writes);
-          return again;
-        },
-      );
-      const unset = fresh.source.kind === "variable" ? fresh.source.variable : undefined;
-      const after = await serviceHash(project, service, unset ? { ...env, [unset]: undefined } : env);
+      const fresh = await compose.rewrite(service, ref);
+      const after = await compose.hash(service, fresh.variable ? { unset: fresh.variable } : {});
       const agrees = after === target;
       t.reporter.event({
         type: "compose",

@@ -3,10 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { composeProject } from "../compose/adapter.js";
 import { loadProject, serviceHash } from "../compose/project.js";
 import type { Replica } from "../controller/model.js";
 import type { RolloutEvent } from "../controller/ports.js";
-import { prepareTruth } from "./truth.js";
+import { prepareTruth } from "./writeback.js";
 
 async function setup(compose: string, env = "") {
   const dir = join(mkdtempSync(join(tmpdir(), "cr-truth-")), "shop");
@@ -29,11 +30,10 @@ async function setup(compose: string, env = "") {
     },
   ];
   const input = (ref: string, hash: string | undefined, write = true) => ({
-    project,
+    compose: composeProject(project, process.env),
     service: "web",
     ref,
     write,
-    env: process.env,
     running: running(hash),
     reporter: { event: (e: RolloutEvent) => events.push(e) },
     say: (l: string) => said.push(l),

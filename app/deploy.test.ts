@@ -10,71 +10,39 @@ import {
 } from "../controller/errors.js";
 import { FakeWorld } from "../controller/fakes.test-support.js";
 import type { ImageInfo, Replica } from "../controller/model.js";
-import type { Clock, History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
-import { type DeployContext, deploy, historyLost } from "./deploy.js";
+import type { Clock, Tasks } from "../controller/ports.js";
+import { lockKeeping } from "../state/keeping.js";
+import type { RolloutOptions } from "./context.js";
+import { deploy } from "./deploy.js";
+import { MemoryState, testContext } from "./fakes.test-support.js";
 
 const img = (tag: string): ImageInfo => ({ ref: `app:${tag}`, id: `sha256:${tag}`, exposedPorts: [8000] });
 const [v1, v2, v3] = [img("v1"), img("v2"), img("v3")];
 const svc = { project: "demo", service: "web" };
 const other = { user: "ci", host: "other-runner", pid: 7 };
 
-class MemoryState implements History, Lock {
-  revisions: Revision[] = [];
-  held: LockInfo | undefined;
-  acquired: LockInfo[] = [];
-  /** Called on each refused acquire: lets a test finish the other run while we wait. */
-  onRefused: () => void = () => {};
-
-  async list(_svc: ServiceRef) {
-    return [...this.revisions].sort((a, b) => b.number - a.number);
-  }
-  async record(_svc: ServiceRef, rev: Revision) {
-    if (this.revisions.some((r) => r.number === rev.number)) throw new Error(`revision ${rev.number} exists`);
-    this.revisions.push(rev);
-  }
-  async acquire(_svc: ServiceRef, info: LockInfo) {
-    if (this.held) {
-      const holder = this.held;
-      this.onRefused();
-      return { acquired: false as const, holder };
-    }
-    this.held = info;
-    this.acquired.push(info);
-    return { acquired: true as const };
-  }
-  async read() {
-    return this.held;
-  }
-  async renew(_svc: ServiceRef, info: LockInfo) {
-    return this.held?.since === info.since;
-  }
-  async release(_svc: ServiceRef, info?: LockInfo) {
-    if (!info || this.held?.since === info.since) this.held = undefined;
-  }
+function context(
+  world: FakeWorld,
+  state: MemoryState,
+  waitMs: number,
+  over: { opts?: Partial<RolloutOptions>; tasks?: Tasks } = {},
+) {
+  return testContext(world, state, { ...over, opts: { waitMs, ...over.opts } });
 }
 
-function context(world: FakeWorld, state: MemoryState, waitMs: number): DeployContext {
-  return {
-    deps: { engine: world, router: world, clock: world, reporter: world },
-    svc,
-    history: state,
-    lock: state,
-    actor: { user: "me", host: "this-runner", pid: process.pid },
-    waitMs,
-    staleMs: 30 * 60_000,
-    leaseMs: 60_000,
-    keep: 10,
-    settings: {},
-    say: () => {},
-  };
-}
-
-const request = (image: ImageInfo) => ({
+const request = (image: ImageInfo, release = false) => ({
   image,
   command: `roll --image ${image.ref}`,
-  maxSurge: 1,
-  timeouts: { healthMs: 60_000, routeMs: 10_000, drainMs: 1000 },
+  release,
   signal: new AbortController().signal,
+});
+
+/** A pre-deploy hook whose one-off container runs `run` instead (the migration gate's quiet plan first). */
+const hook = (run: () => Promise<number>) => ({
+  opts: { preDeploy: ["python3", "manage.py", "migrate"] },
+  tasks: {
+    run: async () => ({ exitCode: await run(), stdout: "", lastError: "", seconds: 0 }),
+  } as Tasks,
 });
 
 describe("deploy", () => {
@@ -95,15 +63,13 @@ describe("deploy", () => {
     const world = new FakeWorld([v1, v2]).seed(2, v1);
     const state = new MemoryState();
     const seen: string[] = [];
-    const before = async () => {
+    const before = hook(async () => {
       seen.push(
         `lock ${state.held ? "held" : "free"}, ${world.events.length} events, ${world.routed.length} routed`,
       );
-      throw new PreDeployError("pre-deploy hook failed with exit code 1; nothing changed");
-    };
-    await expect(deploy(context(world, state, 0), { ...request(v2), before })).rejects.toThrow(
-      PreDeployError,
-    );
+      return 1;
+    });
+    await expect(deploy(context(world, state, 0, before), request(v2, true))).rejects.toThrow(PreDeployError);
     expect(seen).toEqual(["lock held, 0 events, 2 routed"]);
     expect(state.revisions).toEqual([]);
     expect(state.held).toBeUndefined();
@@ -114,10 +80,11 @@ describe("deploy", () => {
     const world = new FakeWorld([v1, v2]).seed(2, v1);
     world.routed.pop(); // Traefik's file lists one of the two running containers: the rollout refuses
     let ran = false;
-    const before = async () => {
+    const before = hook(async () => {
       ran = true;
-    };
-    await expect(deploy(context(world, new MemoryState(), 0), { ...request(v2), before })).rejects.toThrow(
+      return 0;
+    });
+    await expect(deploy(context(world, new MemoryState(), 0, before), request(v2, true))).rejects.toThrow(
       RefusedError,
     );
     expect(ran).toBe(false);
@@ -230,7 +197,7 @@ describe("deploy, when the lock is lost", () => {
     const snapshot = () => JSON.stringify([world.events, world.routed, [...world.replicasById.values()]]);
     const ctx = {
       ...context(world, state, 0),
-      leaseClock: hurriedClock(),
+      keeping: lockKeeping(state, hurriedClock()),
       say: (line: string) => {
         said.push(line);
         if (line.startsWith("lost the lock")) atLoss = snapshot();
@@ -291,21 +258,5 @@ describe("deploy, when the lock is lost", () => {
     expect(world.events.map((e) => e.type)).not.toContain("restore");
     expect(changedAfterLoss).toBe(false);
     expect(state.held).toBe(theirs); // not released from under its new holder
-  });
-});
-
-describe("historyLost", () => {
-  const obs = (revision?: number) =>
-    ({
-      replicas: [{ running: true, ...(revision ? { revision } : {}) }],
-      routed: [],
-    }) as unknown as Parameters<typeof historyLost>[1];
-  it("speaks only when records are gone although compose-roll rolled the running containers", () => {
-    expect(historyLost(svc, obs(7), [])).toMatch(
-      /no revision records of demo\/web .* rolled out as revision 7/,
-    );
-    expect(historyLost(svc, obs(), [])).toBeUndefined(); // never rolled: nothing was lost
-    const rev = { number: 1 } as Revision;
-    expect(historyLost(svc, obs(7), [rev])).toBeUndefined();
   });
 });

@@ -5,8 +5,8 @@
 // the file lists exactly them.
 import { RefusedError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
-import { TraefikRouter } from "../traefik/router.js";
-import type { Context } from "./context.js";
+import type { OwnedServers } from "../controller/ports.js";
+import type { AppContext } from "./context.js";
 
 /** Every running container must have an address Traefik can use, or we refuse now. */
 export function checkAddresses(replicas: Replica[]): void {
@@ -49,12 +49,18 @@ export interface SyncResult extends SyncPlan {
   unrouted: boolean;
 }
 
-/** File mode only: in label mode Traefik's Docker provider keeps the servers itself. */
-export async function syncRoutes(ctx: Context, signal: AbortSignal): Promise<SyncResult> {
+/** What syncing needs: the containers, the list compose-roll owns, and somewhere to say what it does. */
+export type SyncContext = Pick<AppContext, "deps" | "svc" | "opts" | "say">;
+
+/** File mode only (the router's owned list): in label mode Traefik keeps the servers itself. */
+export async function syncRoutes(
+  ctx: SyncContext,
+  owned: OwnedServers,
+  signal: AbortSignal,
+): Promise<SyncResult> {
   const { deps, svc, opts } = ctx;
   const { engine, router } = deps;
-  if (!(router instanceof TraefikRouter)) throw new Error("syncRoutes: a file-mode router is needed (a bug)");
-  const [replicas, listed] = await Promise.all([engine.replicas(svc), router.listed()]);
+  const [replicas, listed] = await Promise.all([engine.replicas(svc), owned.listed()]);
   checkAddresses(replicas);
   const plan = planSync(replicas, listed ?? []);
   if (plan.servers.length === 0) {
@@ -69,18 +75,31 @@ export async function syncRoutes(ctx: Context, signal: AbortSignal): Promise<Syn
   //    stays, the final write replaces them; the file may never list no server at all.
   if (plan.dropped.length > 0 && plan.kept.length > 0) {
     ctx.say(`removing from Traefik, no ready container there: ${plan.dropped.join(", ")}`);
-    await router.setServers(plan.kept, ms, signal);
+    await owned.setServers(plan.kept, ms, signal);
   }
   // 2. Each new server proven alone, through its own probe router, before users reach it.
   for (const url of plan.added) await router.verify(url, ms, signal);
   // 3. Exactly the ready containers.
-  if (listed === undefined) ctx.say(`adding service ${router.service} to ${router.file}`);
+  if (listed === undefined) ctx.say(`adding service ${owned.service} to ${owned.file}`);
   if (plan.dropped.length > 0 && plan.kept.length === 0)
     ctx.say(`replacing in Traefik, no ready container there: ${plan.dropped.join(", ")}`);
-  await router.setServers(plan.servers, ms, signal, { create: true });
+  await owned.setServers(plan.servers, ms, signal, { create: true });
   // Only a warning: the file is right either way, so an API hiccup here is no failure.
-  const routers = await router.api.routersFor(router.service, signal).catch(() => undefined);
-  return { ...plan, created: listed === undefined, unrouted: routers?.length === 0 };
+  const routed = await owned.routed(signal);
+  return { ...plan, created: listed === undefined, unrouted: routed === false };
+}
+
+/**
+ * `sync`: Traefik's file made to list exactly the running, ready containers. A router that
+ * owns no list (label mode) needs none: undefined, nothing done.
+ */
+export async function sync(ctx: SyncContext): Promise<SyncResult | undefined> {
+  const { owned } = ctx.deps.router;
+  if (!owned) return undefined;
+  const result = await syncRoutes(ctx, owned, new AbortController().signal);
+  if (result.unrouted) ctx.say(unroutedWarning(owned.service, owned.file));
+  ctx.deps.reporter.event({ type: "synced", service: ctx.svc.service, servers: result.servers });
+  return result;
 }
 
 /** The line for a service no router sends to: sync succeeded, but no user reaches it yet. */

@@ -2,9 +2,9 @@
 // (controller/rollout.ts replicaCount), so the plan and its replica count must say so.
 import { describe, expect, it } from "vitest";
 import type { ImageInfo, Observation, Replica } from "../controller/model.js";
-import type { Context } from "./context.js";
-import { dryRun } from "./dryrun.js";
-import type { Truth } from "./truth.js";
+import type { AppContext } from "./context.js";
+import { planDryRun } from "./dryrun.js";
+import type { Truth } from "./writeback.js";
 
 const v1: ImageInfo = { ref: "app:v1", id: "sha256:v1", exposedPorts: [8000] };
 const v2: ImageInfo = { ref: "app:v2", id: "sha256:v2", exposedPorts: [8000] };
@@ -26,14 +26,14 @@ describe("dryRun", () => {
       replicas: [replica(1), replica(2), replica(3, false)],
       routed: ["http://10.0.0.1:8000", "http://10.0.0.2:8000"],
     };
+    const routing = { mode: "labels", summary: "labels (web-shop@docker)", service: "web-shop@docker" };
     const ctx = {
-      opts: { maxSurge: 1, traefikFile: "", traefikService: "web" },
-      sources: {},
+      opts: { maxSurge: 1 },
       svc: { project: "shop", service: "web" },
-      mode: { kind: "labels", service: "web-shop@docker", drain: undefined },
-      project: { files: [] },
-    } as unknown as Context;
-    const plan = await dryRun(ctx, obs, v2, { labels: {} } as unknown as Truth);
+      deps: { router: { describe: () => routing } },
+      compose: { files: [] },
+    } as unknown as AppContext;
+    const plan = await planDryRun(ctx, obs, v2, { labels: {} } as unknown as Truth);
     expect(plan.replicas).toBe(3);
     // Three new containers started and routed; all three old ones (the exited one too) retired.
     expect(plan.steps.filter((s) => s.kind === "start")).toHaveLength(3);

@@ -14,13 +14,12 @@ import {
   sqlKey,
 } from "../controller/gate.js";
 import type { ImageInfo } from "../controller/model.js";
-import type { ReplicaTemplate, TaskName, TaskResult, Tasks } from "../controller/ports.js";
-import { DockerTasks } from "../engine/oneoff.js";
-import type { Context } from "./context.js";
-import { joinWords } from "./shellwords.js";
+import type { ReplicaTemplate, TaskName, TaskResult } from "../controller/ports.js";
+import { joinWords } from "../controller/shellwords.js";
+import type { AppContext } from "./context.js";
 
-/** What the hooks need of a command's context; `tasks` replaces the Docker one-offs in unit tests. */
-export type HookContext = Pick<Context, "opts" | "deps" | "svc"> & { tasks?: Tasks };
+/** What the hooks need of a use case's context. */
+export type HookContext = Pick<AppContext, "opts" | "deps" | "svc" | "tasks">;
 
 /** The configuration one-offs copy: the lowest-numbered running replica, as the rollout's clones do. */
 async function templateOf(ctx: HookContext): Promise<ReplicaTemplate> {
@@ -48,8 +47,7 @@ async function runTask(
 ): Promise<TaskResult> {
   const { reporter } = ctx.deps;
   if (!quiet) reporter.event({ type: "hook", hook, state: "running", argv });
-  const tasks = ctx.tasks ?? new DockerTasks(ctx.deps.engine.docker, ctx.deps.clock);
-  const res = await tasks.run(template, image, argv, {
+  const res = await ctx.tasks.run(template, image, argv, {
     task: hook,
     timeoutMs,
     signal,

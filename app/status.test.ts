@@ -1,0 +1,47 @@
+// status() on the in-memory world: drift, the sync hint, and label mode's drain line.
+import { describe, expect, it } from "vitest";
+import { RefusedError } from "../controller/errors.js";
+import { FakeWorld } from "../controller/fakes.test-support.js";
+import type { ImageInfo } from "../controller/model.js";
+import type { Routing } from "../controller/ports.js";
+import { MemoryState, testContext } from "./fakes.test-support.js";
+import { status } from "./status.js";
+
+const v1: ImageInfo = { ref: "app:v1", id: "sha256:v1", exposedPorts: [8000] };
+
+describe("status", () => {
+  it("is clean for a converged service; a server with no container asks for a sync", async () => {
+    const world = new FakeWorld([v1]).seed(2, v1);
+    const ctx = testContext(world, new MemoryState());
+    expect(await status(ctx)).toMatchObject({ drift: [], unsynced: false });
+    world.routed.push("http://10.0.0.99:8000");
+    const s = await status(ctx);
+    expect(s.unsynced).toBe(true);
+    expect(s.drift).toEqual(["Traefik routes to http://10.0.0.99:8000, but no container is there"]);
+  });
+
+  it("in label mode says which drain a rollout will use, or why it will refuse", async () => {
+    const world = new FakeWorld([v1]).seed(1, v1);
+    const refusal = new RefusedError("no safe drain", "add a healthcheck");
+    const labels = (over: Partial<Routing>) =>
+      Object.assign(Object.create(world), {
+        describe: () => ({ ...world.describe(), mode: "labels", ...over }),
+      });
+    const ctx = (router: unknown) =>
+      testContext(world, new MemoryState(), {
+        deps: { engine: world, router: router as FakeWorld, clock: world, reporter: world },
+      });
+    expect((await status(ctx(labels({ drain: "drain file /tmp/drain" })))).drain).toBe(
+      "drain file /tmp/drain",
+    );
+    expect((await status(ctx(labels({ refusal })))).drain).toBe(
+      "none: a rollout will refuse (add a healthcheck)",
+    );
+    expect((await status(ctx(world))).drain).toBeUndefined();
+  });
+
+  it("refuses a project the Docker host has never heard of", async () => {
+    const ctx = testContext(new FakeWorld([v1]), new MemoryState(), { knownProject: async () => false });
+    await expect(status(ctx)).rejects.toThrow(/no compose project demo on this Docker host/);
+  });
+});

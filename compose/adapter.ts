@@ -1,0 +1,37 @@
+// The ComposeProject port over a loaded project: compose's own hash (`docker compose
+// config --hash`, through serviceHash) and the write-back into the files that declare the
+// image. `env` pins the Docker host for the docker CLI compose runs as.
+import type { ComposeProject, WriteBackPlan } from "../controller/ports.js";
+import { type Project, serviceHash } from "./project.js";
+import { applyWrites, planWriteBack } from "./writeback.js";
+import { withWriteLock } from "./writeLock.js";
+
+export function composeProject(project: Project, env: Record<string, string | undefined>): ComposeProject {
+  return {
+    files: project.files,
+    image: (service) => project.services[service]?.image,
+    hash: (service, o = {}) =>
+      serviceHash(project, service, o.unset ? { ...env, [o.unset]: undefined } : env, o.ref),
+    planWriteBack: (service, ref) => portPlan(planWriteBack(project, service, ref, env)),
+    rewrite: async (service, ref) => {
+      const first = planWriteBack(project, service, ref, env);
+      return withWriteLock(
+        first.writes.map((w) => w.path),
+        () => {
+          const again = planWriteBack(project, service, ref, env);
+          applyWrites(again.writes);
+          return portPlan(again);
+        },
+      );
+    },
+  };
+}
+
+function portPlan(plan: ReturnType<typeof planWriteBack>): WriteBackPlan {
+  return {
+    writes: plan.writes,
+    summary: plan.summary,
+    warnings: plan.warnings,
+    ...(plan.source.kind === "variable" ? { variable: plan.source.variable } : {}),
+  };
+}
