@@ -3,21 +3,22 @@
 // (handshake + auth) for every API call and accepts any host key; this adapter keeps ONE
 // authenticated connection per process, opens one exec channel per HTTP connection (reused
 // through keep-alive), and checks the host key against known_hosts before sending anything.
-import { mkdtempSync, rmSync } from "node:fs";
 import type { Agent as HttpAgent } from "node:http";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { type Socket, connect as tcpConnect } from "node:net";
 import type { Duplex } from "node:stream";
 import ssh2, { type ClientChannel, type SFTPWrapper } from "ssh2";
-import { EngineError, RefusedError } from "../controller/errors.js";
+import { EngineError } from "../controller/errors.js";
 import type { Endpoint } from "./host.js";
 import { hostName, keyTypeOf, verify } from "./knownHosts.js";
 import { hostKeyAlgorithms, hostKeyRefusal, type SshSetup } from "./sshAuth.js";
+import { failOnExit, forwardError, socketLike } from "./sshChannel.js";
 import { keepAlive, SSH_LIMITS, type SshLimits, within } from "./sshLiveness.js";
+import { type LocalSocket, serveLocalSocket } from "./sshProxy.js";
+import { SftpSession } from "./sshSftp.js";
 
 // Not `import http from "node:http"`: as an ES module namespace, node:http evaluates its lazy
-// WebSocket/MessageEvent exports, which load undici (+17 MB RSS, issue 12); require does not.
+// WebSocket/MessageEvent exports, which load undici, a large HTTP client this process never
+// uses and should not carry in memory; getBuiltinModule does not.
 const http = process.getBuiltinModule("node:http");
 
 // ssh2 is CommonJS: its named exports are not visible to ESM, only the default object.
@@ -36,6 +37,9 @@ export class SshTransport {
   readonly agent: HttpAgent;
   /** Closed for good: a run that lost its lock must not dial the host again (engine/guard.ts). */
   private closed = false;
+  private readonly sftpSession: SftpSession;
+  /** The unix socket for docker CLI subprocesses, once listen() opened it. */
+  private proxy: LocalSocket | undefined;
 
   constructor(
     private readonly e: SshEndpoint,
@@ -54,6 +58,7 @@ export class SshTransport {
       );
     };
     this.agent = agent;
+    this.sftpSession = new SftpSession(e.host);
   }
 
   private where(): string {
@@ -96,7 +101,7 @@ export class SshTransport {
       // wait forever, and with nothing else left to wait on Node exited 0 mid-rollout.
       conn.on("close", () => {
         this.client = undefined;
-        this.sftpSession = undefined;
+        this.sftpSession.forget();
         const lost = new EngineError(
           `ssh: the connection to ${this.where()} was lost`,
           "check the network to the Docker host; once it is back, `compose-roll repair` converges",
@@ -123,7 +128,7 @@ export class SshTransport {
   /**
    * Opens a channel on the connection (connecting first), counted busy from the moment it is
    * wanted: the handshake and the channel's opening must hold the process. adopt() hands the
-   * channel to socketLike(), which releases the count when it closes.
+   * channel to socketLike() (sshChannel.ts), which releases the count when it closes.
    */
   private async open(
     how: (conn: Client, cb: (err: Error | undefined, s: ClientChannel) => void) => void,
@@ -153,7 +158,7 @@ export class SshTransport {
    * connection fails it (see connectOnce's "close") instead of leaving its request waiting.
    */
   private adopt(conn: Client, stream: ClientChannel): ClientChannel {
-    const socket = this.socketLike(stream);
+    const socket = socketLike(stream, (delta) => this.track(delta));
     const forget = this.enlist(conn, socket);
     stream.once("close", forget);
     return stream;
@@ -171,65 +176,7 @@ export class SshTransport {
   /** One `docker system dial-stdio` channel: a byte stream to the remote engine's socket. */
   private async channel(): Promise<Duplex> {
     const stream = await this.open((conn, cb) => conn.exec("docker system dial-stdio", cb));
-    let stderr = "";
-    stream.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    stream.once("exit", (code: number | null) => {
-      // The remote side ended: a missing docker CLI (127) or a socket it cannot reach.
-      if (code) {
-        (stream as Duplex).destroy(
-          new EngineError(
-            `ssh: \`docker system dial-stdio\` on ${this.e.host} exited ${code}: ${stderr.trim().split("\n").pop() ?? ""}`,
-            `install the docker CLI on ${this.e.host} (on ${this.setup.user}'s PATH) and check that \`docker info\` works there`,
-          ),
-        );
-      }
-    });
-    return stream;
-  }
-
-  /**
-   * Node's keep-alive Agent calls setKeepAlive/ref/unref on its sockets: an idle pooled
-   * connection is unref'd so it never holds the process open. A channel is not a socket, so
-   * these are forwarded to a count that refs or unrefs the one TCP socket under them all.
-   */
-  private socketLike(stream: ClientChannel): Duplex {
-    // Starts counted: channel() counted it when the request asked for it.
-    let reffed = true;
-    let dead = false;
-    const release = () => {
-      if (reffed && !dead) this.track(-1);
-      reffed = false;
-      dead = true;
-    };
-    const s = stream as unknown as Record<string, unknown>;
-    s.setKeepAlive = () => stream;
-    s.setNoDelay = () => stream;
-    s.setTimeout = () => stream;
-    s.ref = () => {
-      if (!reffed && !dead) this.track(+1);
-      reffed = !dead;
-      return stream;
-    };
-    s.unref = () => {
-      if (reffed && !dead) this.track(-1);
-      reffed = false;
-      return stream;
-    };
-    // ssh2 emits "close" only once the server confirms; destroy() alone never does. So a
-    // destroyed channel is released at once and closed on the wire (CHANNEL_CLOSE).
-    const destroy = stream.destroy.bind(stream) as (err?: Error) => Duplex;
-    s.destroy = (err?: Error) => {
-      release();
-      try {
-        stream.close();
-      } catch {
-        // the connection under it is gone already: nothing to tell the server
-      }
-      return destroy(err);
-    };
-    stream.once("close", release);
+    failOnExit(stream, this.e.host, this.setup.user);
     return stream;
   }
 
@@ -251,8 +198,6 @@ export class SshTransport {
     return s;
   }
 
-  private sftpSession: Promise<SFTPWrapper> | undefined;
-
   /**
    * Runs `fn` with the connection's SFTP session (opened once), holding the process meanwhile.
    * Listed under the connection like a channel: should it drop, the call rejects at once with
@@ -268,7 +213,7 @@ export class SshTransport {
       const lost = new Promise<never>((_, reject) => {
         forget = this.enlist(conn, { destroy: (err) => reject(err) });
       });
-      const work = this.sftp(conn).then(fn);
+      const work = this.sftpSession.open(conn).then(fn);
       // Once the connection is lost, whatever `work` ends with is beside the point.
       work.catch(() => undefined);
       const ms = this.limits.sftpMs;
@@ -302,35 +247,6 @@ export class SshTransport {
     );
   }
 
-  /** The connection's SFTP session, opened on first use. */
-  private sftp(conn: Client): Promise<SFTPWrapper> {
-    if (this.sftpSession) return this.sftpSession;
-    // Forgotten when it ends, unless a newer session (a new connection's) took its place.
-    const forget = () => {
-      if (this.sftpSession === session) this.sftpSession = undefined;
-    };
-    const session = new Promise<SFTPWrapper>((resolve, reject) =>
-      conn.sftp((err, sftp) => {
-        if (!err) {
-          sftp.once("close", forget);
-          return resolve(sftp);
-        }
-        // Refused: the first SFTP request is the preflight's read or writability check,
-        // before anything changed.
-        reject(
-          new RefusedError(
-            `ssh: ${this.e.host} offers no SFTP (${err.message}); compose-roll writes the Traefik file through it`,
-            `enable it in ${this.e.host}'s sshd_config: Subsystem sftp internal-sftp (Debian's default has it)`,
-          ),
-        );
-      }),
-    );
-    // A refusal, or conn.sftp() throwing at once (the socket just closed): never kept.
-    session.catch(forget);
-    this.sftpSession = session;
-    return session;
-  }
-
   /** "ssh://root@h:22", for messages. */
   get address(): string {
     return this.where();
@@ -345,64 +261,25 @@ export class SshTransport {
   /**
    * A private unix socket that forwards to the engine through this connection, for docker CLI
    * subprocesses: `docker compose` then reaches the same engine over the same checked ssh
-   * connection, instead of running the system ssh (compose 2.31 dials DOCKER_HOST up to three
-   * times even for `config`, ~0.8 s each here, and needs its own known_hosts and keys).
+   * connection (sshProxy.ts).
    */
   async listen(): Promise<string> {
     if (this.proxy) return this.proxy.path;
-    const dir = mkdtempSync(join(tmpdir(), "compose-roll-ssh-"));
-    const path = join(dir, "docker.sock");
-    const server = createServer((local) => {
-      // compose dials and may hang up before the channel is open: then close the channel at
-      // once, or it would stay open (and keep the ssh connection, and compose-roll, alive).
-      let remote: Duplex | undefined;
-      let gone = false;
-      local.on("error", () => local.destroy());
-      local.on("close", () => {
-        gone = true;
-        remote?.destroy();
-      });
-      this.channel().then(
-        (r) => {
-          remote = r;
-          if (gone) return void r.destroy();
-          r.on("error", () => local.destroy());
-          r.on("close", () => local.destroy());
-          local.pipe(r).pipe(local);
-        },
-        () => local.destroy(),
-      );
-    });
-    await new Promise<void>((ok, fail) => server.once("error", fail).listen(path, ok));
-    server.unref(); // a waiting listener must not keep compose-roll alive
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-    this.proxy = { server, path, dir };
-    return path;
+    const proxy = await serveLocalSocket(() => this.channel());
+    this.proxy = proxy;
+    return proxy.path;
   }
-
-  private proxy: { server: Server; path: string; dir: string } | undefined;
 
   /** Closes the ssh connection (idle keep-alive channels with it) and the subprocess socket. */
   close(): void {
     this.closed = true;
     this.agent.destroy();
     this.sock?.destroy();
-    if (this.proxy) {
-      this.proxy.server.close();
-      rmSync(this.proxy.dir, { recursive: true, force: true });
-    }
+    this.proxy?.close();
   }
 }
 
 /** Something on a connection that its loss must fail (see connectOnce's "close"). */
 interface InFlight {
   destroy(err: Error): unknown;
-}
-
-/** sshd's refusal of a forward: usually AllowTcpForwarding no, or nothing listening there. */
-function forwardError(err: Error, host: string, port: number, sshHost: string): Error {
-  const e = new Error(`ssh: ${sshHost} could not open a connection to ${host}:${port} (${err.message})`);
-  (e as NodeJS.ErrnoException).code =
-    `ssh forward to ${host}:${port} refused: ${err.message} (AllowTcpForwarding on ${sshHost}?)`;
-  return e;
 }
