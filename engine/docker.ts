@@ -78,7 +78,7 @@ export async function connect(options?: Docker.DockerOptions): Promise<Connectio
 export async function connectTo(target: ResolvedHost): Promise<Connection> {
   const dialed = dial(target.endpoint, process.env);
   const conn = await open(dialed.options, describe(target.endpoint), dialed);
-  // Over ssh, docker CLI subprocesses go through this connection too (engine/ssh.ts listen()).
+  // Over ssh, docker CLI subprocesses go through this connection too (host/ssh.ts listen()).
   if (dialed.localSocket) {
     conn.cliEnv = { DOCKER_HOST: `unix://${await dialed.localSocket()}`, DOCKER_CONTEXT: undefined };
   } else conn.cliEnv = target.cliEnv;

@@ -1,6 +1,6 @@
 // Who compose-roll is on an ssh:// Docker host and whom it trusts: the keys it offers (the
 // agent, then OpenSSH's default identity files) and the host keys it accepts (known_hosts).
-// Kept apart from the transport (engine/ssh.ts) so both stay readable and testable.
+// Kept apart from the transport (host/ssh.ts) so both stay readable and testable.
 import { readFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
