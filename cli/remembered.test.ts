@@ -53,6 +53,11 @@ describe("remembered settings are parsed like the flags", () => {
     expect(run).toThrow(/^traefik-file \(last revision\): "..\/..\/etc\/x.yml" is not an absolute path/);
   });
 
+  it("an empty Traefik file (a label-mode revision records none) is no path to refuse", () => {
+    const { raw } = resolveSettings({ ...base, remembered: { traefikFile: "" } });
+    expect(raw.traefikFile).toBe("");
+  });
+
   it("a name that is no Docker name is refused, named as the last revision's", () => {
     const { raw, names } = resolveSettings({
       ...base,

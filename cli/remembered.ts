@@ -32,7 +32,8 @@ export function rememberedValues(
 ): Remembered {
   const values = withSettings({}, settings);
   const file = values.traefikFile;
-  if (file !== undefined && !given("traefikFile") && !isAbsolute(file)) {
+  // Label mode records no file: an empty value names none, it is not a relative path.
+  if (file !== undefined && file !== "" && !given("traefikFile") && !isAbsolute(file)) {
     throw new RefusedError(
       `traefik-file (last revision): ${shown(file)} is not an absolute path`,
       "give --traefik-file (or COMPOSE_ROLL_TRAEFIK_FILE, or traefik-file in x-compose-roll)",
