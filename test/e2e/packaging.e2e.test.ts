@@ -1,4 +1,4 @@
-// The ways compose-roll is run besides `node dist/cli/main.js`: the npm tarball installed
+// The ways compose-roll is run besides the bin in this checkout: the npm tarball installed
 // globally, the container image from images/build, and the Docker CLI plugin. The image rolls
 // the demo to v2 and the plugin rolls it to v3, each a real rollout under load.
 import { execFile, execFileSync } from "node:child_process";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
-import { containers, stackArgs } from "../support/cli.js";
+import { BIN, containers, stackArgs } from "../support/cli.js";
 import { type DemoStack, ROOT, startDemo } from "../support/stack.js";
 
 const run = promisify(execFile);
@@ -30,12 +30,7 @@ beforeAll(async () => {
   stack = await startDemo("pkg");
   const b = await build;
   expect(b.code, b.stderr).toBe(0);
-  const sync = await sh(process.execPath, [
-    join(ROOT, "dist/cli/main.js"),
-    "sync",
-    "web",
-    ...stackArgs(stack),
-  ]);
+  const sync = await sh(process.execPath, [BIN, "sync", "web", ...stackArgs(stack)]);
   expect(sync.code, sync.stderr).toBe(0);
 });
 afterAll(async () => {
@@ -87,7 +82,7 @@ describe("npm", () => {
       }
     });
     if (!old) return ctx.skip("no Node older than 22 on this machine");
-    const r = await sh(old, [join(ROOT, "dist/cli/entry.js"), "status", "web"]);
+    const r = await sh(old, [BIN, "status", "web"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^compose-roll: needs Node.js 22.12 or newer, and this is v\d+/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -130,7 +125,7 @@ describe("container image", () => {
 describe("Docker CLI plugin", () => {
   it("is installed by `compose-roll install-plugin` and rolls the demo to v3 as `docker roll`", async () => {
     const config = mkdtempSync(join(tmpdir(), "compose-roll-docker-config-"));
-    const install = await sh(process.execPath, [join(ROOT, "dist/cli/entry.js"), "install-plugin"], {
+    const install = await sh(process.execPath, [BIN, "install-plugin"], {
       DOCKER_CONFIG: config,
     });
     expect(install.code, install.stderr).toBe(0);
