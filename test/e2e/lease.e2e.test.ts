@@ -14,7 +14,7 @@ import { connect } from "../../engine/docker.js";
 import { DockerLock, StateLabel } from "../../state/index.js";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { BIN, type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
-import { type DemoStack, PATIENT_HEALTH, ROOT, startDemo } from "../support/stack.js";
+import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
 
 const sh = promisify(execFile);
 let stack: DemoStack;
