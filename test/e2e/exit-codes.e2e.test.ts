@@ -85,7 +85,10 @@ describe("exit codes a rollout ends with", () => {
     });
     await traefik.start();
     await expect
-      .poll(async () => (await fetch(`${stack.apiUrl}/ping`).catch(() => undefined))?.ok)
+      .poll(async () => (await fetch(`${stack.apiUrl}/ping`).catch(() => undefined))?.ok, {
+        timeout: 120_000,
+        interval: 250,
+      })
       .toBe(true);
     const repair = await cli(["repair", "web"]);
     expect(repair.code, repair.stderr).toBe(0);
