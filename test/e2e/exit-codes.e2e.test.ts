@@ -7,7 +7,8 @@
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
-import { containers, runCli, stackArgs } from "../support/cli.js";
+import { runCli, stackArgs } from "../support/cli.js";
+import { expectAllOn, lockStatus } from "../support/expect.js";
 import { startFailingEngine } from "../support/fake-engine.js";
 import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
 
@@ -32,18 +33,6 @@ async function drift(): Promise<string[]> {
   return (JSON.parse(status.stdout) as { drift: string[] }).drift;
 }
 
-async function expectAllOn(image: string) {
-  const cs = await containers(stack.project);
-  expect(cs.map((c) => `${c.image} ${c.state} ${c.health}`)).toEqual(
-    Array(3).fill(`${image} running healthy`),
-  );
-}
-async function lockStatus(): Promise<Record<string, unknown> | null> {
-  const st = await runCli(["lock", "status", "web", "-p", stack.project, "--json"], { cwd: stack.dir });
-  expect(st.code, st.stderr).toBe(0);
-  return (JSON.parse(st.stdout) as { lock: Record<string, unknown> | null }).lock;
-}
-
 describe("exit codes a rollout ends with", () => {
   it("8: the post-deploy hook fails after a complete rollout; nothing rolled back, nothing lost", async () => {
     const hook = `python3 -c "import sys; sys.exit('post-deploy check failed')"`;
@@ -57,8 +46,8 @@ describe("exit codes a rollout ends with", () => {
     );
     expect(roll.events.find((e) => e.type === "done")).toMatchObject({ result: "complete", replicas: 3 });
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
-    await expectAllOn(app("v2"));
-    expect(await lockStatus()).toBeNull();
+    await expectAllOn(stack, app("v2"));
+    expect(await lockStatus(stack)).toBeNull();
   });
 
   it("7: Traefik dies mid-rollout, so the restore cannot finish; the lock is kept and `repair` converges", async () => {
@@ -78,7 +67,7 @@ describe("exit codes a rollout ends with", () => {
     expect(roll.code, roll.stderr).toBe(7);
     expect(roll.stderr).toMatch(/state now/);
     // The failed restore keeps the lock, naming what a repair goes back to.
-    expect(await lockStatus()).toMatchObject({
+    expect(await lockStatus(stack)).toMatchObject({
       target: { ref: app("v3") },
       previous: { ref: app("v2") },
       replicas: 3,
@@ -92,8 +81,8 @@ describe("exit codes a rollout ends with", () => {
       .toBe(true);
     const repair = await cli(["repair", "web"]);
     expect(repair.code, repair.stderr).toBe(0);
-    await expectAllOn(app("v2"));
-    expect(await lockStatus()).toBeNull();
+    await expectAllOn(stack, app("v2"));
+    expect(await lockStatus(stack)).toBeNull();
     expect(await drift()).toEqual([]);
     const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 4 }).start();
     await new Promise((r) => setTimeout(r, 4000));
@@ -119,6 +108,6 @@ describe("exit codes a rollout ends with", () => {
     } finally {
       await engine.close();
     }
-    await expectAllOn(app("v2"));
+    await expectAllOn(stack, app("v2"));
   });
 });

@@ -7,7 +7,8 @@
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
-import { containers, runCli, stackArgs } from "../support/cli.js";
+import { runCli, stackArgs } from "../support/cli.js";
+import { expectAllOn, lockStatus } from "../support/expect.js";
 import { type DemoStack, startDemo } from "../support/stack.js";
 
 let stack: DemoStack;
@@ -28,19 +29,6 @@ async function underLoad(
   const load = await probe.stop();
   console.log(`${args.join(" ")}: exit ${run.code}; ${formatReport(load)}`);
   return { run, load };
-}
-
-async function expectAllOn(image: string) {
-  const cs = await containers(stack.project);
-  expect(cs.map((c) => `${c.image} ${c.state} ${c.health}`)).toEqual(
-    Array(3).fill(`${image} running healthy`),
-  );
-}
-
-async function lockStatus(): Promise<Record<string, unknown> | null> {
-  const st = await runCli(["lock", "status", "web", "-p", stack.project, "--json"], { cwd: stack.dir });
-  expect(st.code, st.stderr).toBe(0);
-  return (JSON.parse(st.stdout) as { lock: Record<string, unknown> | null }).lock;
 }
 
 describe("the testbed", () => {
@@ -88,7 +76,7 @@ describe("rollout under load", () => {
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(load.sent).toBeGreaterThan(100);
     expect(load.releases).toEqual(["v1"]);
-    await expectAllOn("compose-roll-demo/app:v1");
+    await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
 
   it("rolls back an image that crashes at boot", async () => {
@@ -97,7 +85,7 @@ describe("rollout under load", () => {
     expect(run.stderr).toMatch(/exited with code 3/);
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(load.releases).toEqual(["v1"]);
-    await expectAllOn("compose-roll-demo/app:v1");
+    await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
 
   it("rolls back a healthy container Traefik cannot reach (wrong --port)", async () => {
@@ -113,7 +101,7 @@ describe("rollout under load", () => {
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     // v2 never served a user: the probe went to it alone, through its own router.
     expect(load.releases).toEqual(["v1"]);
-    await expectAllOn("compose-roll-demo/app:v1");
+    await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
 
   it("refuses bad input before changing anything (exit 2)", async () => {
@@ -137,7 +125,7 @@ describe("rollout under load", () => {
     );
     expect(badApi.code).toBe(2);
     expect(badApi.stderr).toMatch(/Traefik API not reachable/);
-    await expectAllOn("compose-roll-demo/app:v1");
+    await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
 
   it("rolls v1 → v2 with zero failed requests, switching responses to v2", async () => {
@@ -146,7 +134,7 @@ describe("rollout under load", () => {
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(load.releases).toEqual(["v1", "v2"]);
     expect(load.lastRelease).toBe("v2");
-    await expectAllOn("compose-roll-demo/app:v2");
+    await expectAllOn(stack, "compose-roll-demo/app:v2");
     const done = run.events.find((e) => e.type === "done");
     expect(done).toMatchObject({ result: "complete", replicas: 3 });
     // Each replica went adding → healthy → routed, each old one draining → removed.
@@ -173,7 +161,7 @@ describe("rollout under load", () => {
     console.log(`SIGTERM mid-rollout: exit ${run.code}; ${formatReport(load)}`);
     expect(run.code, run.stderr).toBe(5);
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
-    await expectAllOn("compose-roll-demo/app:v2");
-    expect(await lockStatus()).toBeNull();
+    await expectAllOn(stack, "compose-roll-demo/app:v2");
+    expect(await lockStatus(stack)).toBeNull();
   });
 });
