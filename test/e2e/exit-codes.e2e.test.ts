@@ -73,8 +73,10 @@ describe("exit codes a rollout ends with", () => {
       replicas: 3,
     });
     await traefik.start();
+    // Back once its file provider has loaded the service again, not merely answering /ping.
+    const service = `${stack.apiUrl}/api/http/services/web@file`;
     await expect
-      .poll(async () => (await fetch(`${stack.apiUrl}/ping`).catch(() => undefined))?.ok, {
+      .poll(async () => (await fetch(service).catch(() => undefined))?.ok, {
         timeout: 120_000,
         interval: 250,
       })
