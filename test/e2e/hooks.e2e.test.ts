@@ -1,8 +1,11 @@
-// Deploy hooks on the real Django demo and PostgreSQL (examples/demo, its x-compose-roll block:
-// pre-deploy migrate, the migration gate, smoke and warm-up): migrate-then-roll under load
-// with 0 failed requests; a failing hook and the gate's refusal of v3's dropped column change
-// nothing (container IDs, Traefik file bytes, the database schema); --allow-breaking lets v3
-// through, and a smoke mismatch then rolls back with exit 5. Real engine, compose, Traefik.
+// The Django demo on PostgreSQL (examples/demo), one stack for two sets of tests. First the
+// stack and the releases' schemas are what deploy hooks assume (3 x v1 migrated to 0001, v2's
+// nullable AddField, v3's RemoveField), rolling nothing; v2's migration is then unapplied so
+// the hooks start from 0001 again. Then the hooks (its x-compose-roll block: pre-deploy migrate,
+// the migration gate, smoke and warm-up): migrate-then-roll under load with 0 failed requests;
+// a failing hook and the gate's refusal of v3's dropped column change nothing (container IDs,
+// Traefik file bytes, the database schema); --allow-breaking lets v3 through, and a smoke
+// mismatch then rolls back with exit 5. Real engine, compose, Traefik.
 import { readFileSync } from "node:fs";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,6 +75,91 @@ async function leftovers(): Promise<string[]> {
 
 const index = (events: Record<string, unknown>[], pred: (e: Record<string, unknown>) => boolean) =>
   events.findIndex(pred);
+
+interface Visits {
+  release: string;
+  visits: number;
+  schema: number;
+}
+
+async function visit(): Promise<Visits> {
+  const res = await fetch(`${stack.httpUrl}/visits/`);
+  const body = await res.text();
+  expect(res.status, body).toBe(200);
+  return JSON.parse(body) as Visits;
+}
+
+/** `manage.py <args>` in a one-off container of the given release, on the stack's network and env. */
+async function manage(release: string, ...args: string[]): Promise<string> {
+  const { stdout } = await compose(
+    stack,
+    ["run", "--rm", "--no-deps", "web", "python3", "manage.py", ...args],
+    {
+      WEB_IMAGE: `compose-roll-demo/app:${release}`,
+    },
+  );
+  return stdout;
+}
+
+describe("the Django demo on PostgreSQL", () => {
+  it("is what its compose file says: a second `up -d` recreates nothing", async () => {
+    const { stderr } = await compose(stack, ["up", "-d", "--dry-run"]);
+    expect(stderr).toMatch(/Container \S+-db-1 {2}Running/);
+    expect(stderr).not.toMatch(/Recreate|Creat|Start/);
+  });
+
+  it("records every /visits/ request through Traefik: the count grows", async () => {
+    const counts: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const v = await visit();
+      expect(v).toMatchObject({ release: "v1", schema: 1 });
+      counts.push(v.visits);
+    }
+    for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThan(counts[i - 1] ?? 0);
+  });
+
+  it("v1 keeps working once v2's migration (a nullable AddField) has run", async () => {
+    const before = (await visit()).visits;
+    const out = await manage("v2", "migrate", "--noinput");
+    expect(out).toMatch(/Applying visits\.0002_visit_user_agent\.\.\. OK/);
+    expect(
+      await psql("SELECT is_nullable FROM information_schema.columns WHERE column_name = 'user_agent'"),
+    ).toBe("YES\n");
+    for (let i = 1; i <= 6; i++) {
+      const v = await visit();
+      expect(v.release).toBe("v1");
+      expect(v.visits).toBe(before + i);
+    }
+    // v1's INSERTs leave the column it doesn't know about NULL; v2's code fills it in.
+    expect(await psql("SELECT count(*) FROM visits_visit WHERE user_agent IS NOT NULL")).toBe("0\n");
+    const get =
+      "from django.test import Client; print(Client(HTTP_USER_AGENT='e2e-v2').get('/visits/').content.decode())";
+    const v2 = JSON.parse(await manage("v2", "shell", "-c", get)) as Visits;
+    expect(v2).toMatchObject({ release: "v2", schema: 2, visits: before + 7 });
+    expect(await psql("SELECT count(*) FROM visits_visit WHERE user_agent = 'e2e-v2'")).toBe("1\n");
+  });
+
+  it("migrate --plan in v3's image shows the RemoveField v2's replicas would break on", async () => {
+    const plan = await manage("v3", "migrate", "--plan");
+    expect(plan).toMatch(/visits\.0003_remove_visit_user_agent\n\s+Remove field user_agent from visit/);
+    expect(plan).not.toMatch(/0002/);
+    const sql = await manage("v3", "sqlmigrate", "visits", "0003");
+    expect(sql).toMatch(/ALTER TABLE "visits_visit" DROP COLUMN "user_agent"/);
+    // Planning applied nothing: the column is still there.
+    expect(
+      await psql("SELECT count(*) FROM information_schema.columns WHERE column_name = 'user_agent'"),
+    ).toBe("1\n");
+  });
+
+  it("unapplies v2's migration, so the hooks below start from 0001 with v1 serving", async () => {
+    const out = await manage("v2", "migrate", "visits", "0001", "--noinput");
+    expect(out).toMatch(/Unapplying visits\.0002_visit_user_agent\.\.\. OK/);
+    const { schema } = await snapshot();
+    expect(schema).toMatch(/ \| 0001_initial$/);
+    expect(schema).not.toMatch(/user_agent/);
+    expect((await visit()).release).toBe("v1");
+  });
+});
 
 describe("deploy hooks on the Django demo", () => {
   it("migrates in a one-off container of v2 before any old container is touched, then rolls with 0 failed requests", async () => {

@@ -13,8 +13,8 @@ import type { LockInfo } from "../../controller/ports.js";
 import { connect } from "../../engine/docker.js";
 import { DockerLock, StateLabel } from "../../state/index.js";
 import { formatReport, LoadProbe } from "../load/probe.js";
-import { type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
-import { type DemoStack, PATIENT_HEALTH, ROOT, startDemo } from "../support/stack.js";
+import { BIN, type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
+import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
 
 const sh = promisify(execFile);
 let stack: DemoStack;
@@ -88,14 +88,7 @@ describe("the lock", () => {
     // `exec sleep` replaces the shell that started compose-roll, so nothing reaps it: a CI
     // container whose PID 1 never waits, or any parent that does not.
     const events = join(stack.dir, "killed.jsonl");
-    const args = [
-      join(ROOT, "dist/cli/main.js"),
-      "web",
-      "--image",
-      app(other(from)),
-      ...stackArgs(stack),
-      "--json",
-    ];
+    const args = [BIN, "web", "--image", app(other(from)), ...stackArgs(stack), "--json"];
     const parent = spawn(
       "sh",
       ["-c", `"$0" "$@" > ${events} 2>&1 & echo $!; exec sleep 300`, process.execPath, ...args],

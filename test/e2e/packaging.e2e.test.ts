@@ -1,6 +1,7 @@
-// The ways compose-roll is run besides `node dist/cli/main.js`: the npm tarball installed
-// globally, the container image from images/build, and the Docker CLI plugin. The image rolls
-// the demo to v2 and the plugin rolls it to v3, each a real rollout under load.
+// The ways compose-roll is run besides the bin in this checkout: the npm tarball (packed once)
+// installed globally and run through npx, the container image from images/build, and the
+// Docker CLI plugin. The image rolls the demo to v2 and the plugin rolls it to v3, each a real
+// rollout under load.
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,15 +9,19 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
-import { containers, stackArgs } from "../support/cli.js";
+import { BIN, containers, stackArgs } from "../support/cli.js";
 import { type DemoStack, ROOT, startDemo } from "../support/stack.js";
 
 const run = promisify(execFile);
 
 /** Runs a command, never throwing: exit code and output, as a user sees them. */
-async function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
+async function sh(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string) {
   try {
-    const { stdout, stderr } = await run(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run(cmd, args, {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 << 20,
+      ...(cwd ? { cwd } : {}),
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -30,12 +35,7 @@ beforeAll(async () => {
   stack = await startDemo("pkg");
   const b = await build;
   expect(b.code, b.stderr).toBe(0);
-  const sync = await sh(process.execPath, [
-    join(ROOT, "dist/cli/main.js"),
-    "sync",
-    "web",
-    ...stackArgs(stack),
-  ]);
+  const sync = await sh(process.execPath, [BIN, "sync", "web", ...stackArgs(stack)]);
   expect(sync.code, sync.stderr).toBe(0);
 });
 afterAll(async () => {
@@ -53,12 +53,24 @@ async function underLoad(cmd: string, args: string[], env: Record<string, string
   return { ...r, load };
 }
 
-describe("npm", () => {
-  it("packs a tarball that installs globally and runs as compose-roll", async () => {
+/** `npm pack` (its prepack builds) once for the tests below: a fresh directory holding the tarball. */
+let packing: Promise<{ dir: string; name: string }> | undefined;
+function packed(): Promise<{ dir: string; name: string }> {
+  packing ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), "compose-roll-npm-"));
     const pack = await sh("npm", ["pack", "--pack-destination", dir, ROOT]);
     expect(pack.code, pack.stderr).toBe(0);
-    const tgz = join(dir, pack.stdout.trim().split("\n").pop() ?? "");
+    const name = pack.stdout.trim().split("\n").pop() ?? "";
+    expect(name).toMatch(/^compose-roll-.*\.tgz$/);
+    return { dir, name };
+  })();
+  return packing;
+}
+
+describe("npm", () => {
+  it("packs a tarball that installs globally and runs as compose-roll", async () => {
+    const { dir, name } = await packed();
+    const tgz = join(dir, name);
     const install = await sh("npm", [
       "install",
       "-g",
@@ -78,6 +90,29 @@ describe("npm", () => {
     expect(history.code, history.stderr).toBe(0);
   });
 
+  // npx installs the tarball (and its dependencies, from npm's cache when they are there) into
+  // its own cache and runs the `compose-roll` bin. Nothing named compose-roll is fetched from a
+  // registry: the package is the local .tgz.
+  it("runs `npx --package ./compose-roll-*.tgz compose-roll --help` from a fresh directory", async () => {
+    const { dir, name } = await packed();
+    // npx keys its install by the spec, here a path in a fresh directory: no earlier install
+    // of compose-roll can answer instead of this tarball. Dependencies come from npm's cache
+    // when they are there (offline), else from the registry.
+    const env = { npm_config_prefer_offline: "true", npm_config_update_notifier: "false" };
+    const help = await sh("npx", ["--yes", "--package", `./${name}`, "compose-roll", "--help"], env, dir);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/Usage: compose-roll/);
+    // The same entry's Node check and option parsing: a bad flag is exit 2, one line.
+    const bad = await sh(
+      "npx",
+      ["--yes", "--package", `./${name}`, "compose-roll", "--no-such-flag"],
+      env,
+      dir,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("tells a Node older than 22.12 what to do, in one line, exit 2", async (ctx) => {
     const old = ["/usr/bin/node", "/usr/local/bin/node"].find((n) => {
       try {
@@ -87,7 +122,7 @@ describe("npm", () => {
       }
     });
     if (!old) return ctx.skip("no Node older than 22 on this machine");
-    const r = await sh(old, [join(ROOT, "dist/cli/entry.js"), "status", "web"]);
+    const r = await sh(old, [BIN, "status", "web"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^compose-roll: needs Node.js 22.12 or newer, and this is v\d+/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -130,7 +165,7 @@ describe("container image", () => {
 describe("Docker CLI plugin", () => {
   it("is installed by `compose-roll install-plugin` and rolls the demo to v3 as `docker roll`", async () => {
     const config = mkdtempSync(join(tmpdir(), "compose-roll-docker-config-"));
-    const install = await sh(process.execPath, [join(ROOT, "dist/cli/entry.js"), "install-plugin"], {
+    const install = await sh(process.execPath, [BIN, "install-plugin"], {
       DOCKER_CONFIG: config,
     });
     expect(install.code, install.stderr).toBe(0);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { containers, runCli, stackArgs } from "../support/cli.js";
 import { type Registry, startRegistry } from "../support/registry.js";
-import { type DemoStack, freePort, startDemo } from "../support/stack.js";
+import { type DemoStack, freePort, PATIENT_HEALTH, startDemo } from "../support/stack.js";
 
 const docker = new Docker();
 let stack: DemoStack;
@@ -38,7 +38,11 @@ async function buildUnique(tag: string): Promise<void> {
 
 beforeAll(async () => {
   const local = `compose-roll-e2e/pull-v2:${process.pid}`;
-  [registry, stack] = await Promise.all([startRegistry(), startDemo("pull"), buildUnique(local)]);
+  [registry, stack] = await Promise.all([
+    startRegistry(),
+    startDemo("pull", {}, PATIENT_HEALTH),
+    buildUnique(local),
+  ]);
   const t0 = Date.now();
   ref = await registry.push(local, "demo/app:v2");
   await docker.getImage(local).remove();

@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rolloutSteps } from "../faults/steps.js";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
 import { type DemoStack, startDemo } from "../support/stack.js";
@@ -90,15 +91,15 @@ describe("the lock", () => {
 });
 
 describe("crash recovery", () => {
-  // A rollout of 3 takes 12 steps (start, await-health, route, retire per replica); killing
-  // before steps 1..8 covers every kind of step twice, including a kill while an old
-  // container drains in the background. Odd k: rerun the same command (finishes the
+  // The steps of a rollout of 3, as the decision core names them (start, await-health, then a
+  // route that retires an old one, per replica). Odd k: rerun the same command (finishes the
   // rollout); even k: `repair` (back to the previous image). `npm test` kills before steps 3
-  // (a rerun after a healthy, unrouted new container) and 4 (a repair after a routed one);
-  // `npm run test:full` all eight, and the fault matrix (`npm run faults`) all twelve.
-  const kills = process.env.COMPOSE_ROLL_E2E_FULL ? [1, 2, 3, 4, 5, 6, 7, 8] : [3, 4];
+  // (a rerun after a healthy, unrouted new container) and 4 (a repair while an old container
+  // drains in the background); `npm run test:full` and the fault matrix before every step.
+  const steps = rolloutSteps(3);
+  const kills = process.env.COMPOSE_ROLL_E2E_FULL ? steps.map((_, i) => i + 1) : [3, 4];
   for (const k of kills) {
-    it(`converges after SIGKILL before step ${k}, with 0 failed requests`, async () => {
+    it(`converges after SIGKILL before step ${k} (${steps[k - 1]?.label}), with 0 failed requests`, async () => {
       const before = (await containers(stack.project))[0]?.image as string;
       const target = before === app("v1") ? app("v2") : app("v1");
       const tag = target.split(":")[1] as string;

@@ -1,18 +1,21 @@
 // The product's promise, end to end: real Docker, real Traefik, the real demo app, and a
 // load probe (keep-alive, fresh connections, slow requests in flight) during each rollout.
-// Failure cases run first; each must leave the stack on v1 at full capacity, so the
-// final v1 → v2 rollout also proves the restores left nothing behind.
+// First the testbed itself (Traefik's API, then all 3 replicas answering once synced);
+// failure cases next, each leaving the stack on v1 at full capacity, so the v1 → v2 rollout
+// also proves the restores left nothing behind (exit codes 7, 8 and 1: recovery.e2e).
+// Traefik at its default 2 s provider throttle: the pacing users get is this file's business.
+import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
-import { containers, runCli, stackArgs } from "../support/cli.js";
+import { runCli, stackArgs } from "../support/cli.js";
+import { expectAllOn, lockStatus } from "../support/expect.js";
 import { type DemoStack, startDemo } from "../support/stack.js";
 
 let stack: DemoStack;
+const docker = new Docker();
 
 beforeAll(async () => {
-  stack = await startDemo("roll");
-  const sync = await runCli(["sync", "web", ...stackArgs(stack)], { cwd: stack.dir });
-  expect(sync.code, sync.stderr).toBe(0);
+  stack = await startDemo("roll", { TRAEFIK_THROTTLE: "2s" });
 });
 afterAll(async () => {
   await stack?.down();
@@ -28,12 +31,37 @@ async function underLoad(
   return { run, load };
 }
 
-async function expectAllOn(image: string) {
-  const cs = await containers(stack.project);
-  expect(cs.map((c) => `${c.image} ${c.state} ${c.health}`)).toEqual(
-    Array(3).fill(`${image} running healthy`),
-  );
-}
+describe("the testbed", () => {
+  it("exposes Traefik's API and ping on loopback, routing to the compose DNS alias until synced", async () => {
+    expect(await (await fetch(`${stack.apiUrl}/ping`)).text()).toBe("OK");
+    const svc = (await (await fetch(`${stack.apiUrl}/api/http/services/web@file`)).json()) as {
+      loadBalancer: { servers: { url: string }[] };
+    };
+    expect(svc.loadBalancer.servers.map((s) => s.url)).toEqual(["http://web:8000"]);
+  });
+
+  it("once synced, serves v1 through Traefik from each of the 3 replicas", async () => {
+    const sync = await runCli(["sync", "web", ...stackArgs(stack)], { cwd: stack.dir });
+    expect(sync.code, sync.stderr).toBe(0);
+    const list = await docker.listContainers({
+      filters: { label: [`com.docker.compose.project=${stack.project}`, "com.docker.compose.service=web"] },
+    });
+    const expected = await Promise.all(
+      list.map(async (c) => (await docker.getContainer(c.Id).inspect()).Config.Hostname),
+    );
+    expect(expected).toHaveLength(3);
+    // Traefik balances round robin over one server per container: 30 requests reach all 3.
+    const hosts = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const res = await fetch(`${stack.httpUrl}/`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { release: string; hostname: string };
+      expect(body.release).toBe("v1");
+      hosts.add(body.hostname);
+    }
+    expect([...hosts].sort()).toEqual(expected.sort());
+  });
+});
 
 describe("rollout under load", () => {
   it("rolls back a never-healthy image: exit 5, nothing lost, still 3 x v1", async () => {
@@ -48,7 +76,7 @@ describe("rollout under load", () => {
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(load.sent).toBeGreaterThan(100);
     expect(load.releases).toEqual(["v1"]);
-    await expectAllOn("compose-roll-demo/app:v1");
+    await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
 
   it("rolls back an image that crashes at boot", async () => {
@@ -57,7 +85,7 @@ describe("rollout under load", () => {
     expect(run.stderr).toMatch(/exited with code 3/);
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(load.releases).toEqual(["v1"]);
-    await expectAllOn("compose-roll-demo/app:v1");
+    await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
 
   it("rolls back a healthy container Traefik cannot reach (wrong --port)", async () => {
@@ -73,7 +101,7 @@ describe("rollout under load", () => {
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     // v2 never served a user: the probe went to it alone, through its own router.
     expect(load.releases).toEqual(["v1"]);
-    await expectAllOn("compose-roll-demo/app:v1");
+    await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
 
   it("refuses bad input before changing anything (exit 2)", async () => {
@@ -97,7 +125,7 @@ describe("rollout under load", () => {
     );
     expect(badApi.code).toBe(2);
     expect(badApi.stderr).toMatch(/Traefik API not reachable/);
-    await expectAllOn("compose-roll-demo/app:v1");
+    await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
 
   it("rolls v1 → v2 with zero failed requests, switching responses to v2", async () => {
@@ -106,7 +134,7 @@ describe("rollout under load", () => {
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(load.releases).toEqual(["v1", "v2"]);
     expect(load.lastRelease).toBe("v2");
-    await expectAllOn("compose-roll-demo/app:v2");
+    await expectAllOn(stack, "compose-roll-demo/app:v2");
     const done = run.events.find((e) => e.type === "done");
     expect(done).toMatchObject({ result: "complete", replicas: 3 });
     // Each replica went adding → healthy → routed, each old one draining → removed.
@@ -133,6 +161,7 @@ describe("rollout under load", () => {
     console.log(`SIGTERM mid-rollout: exit ${run.code}; ${formatReport(load)}`);
     expect(run.code, run.stderr).toBe(5);
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
-    await expectAllOn("compose-roll-demo/app:v2");
+    await expectAllOn(stack, "compose-roll-demo/app:v2");
+    expect(await lockStatus(stack)).toBeNull();
   });
 });

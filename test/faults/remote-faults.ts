@@ -95,7 +95,10 @@ export const daemonRestart: Case = {
   when: "after the first new replica is routed; then `compose-roll repair`",
   expectExit: [5, 7],
   gate: "FAULTS_DAEMON",
-  failuresAllowed: "every container, Traefik included, was down while dockerd restarted",
+  failuresAllowed: {
+    why: "every container, Traefik included, was down while dockerd restarted",
+    atMost: 200_000,
+  },
   run: async (fs) => {
     // The demo has no restart policy; a daemon restart would leave everything stopped.
     const names = [...(await webNames(fs)), fs.traefikContainer];

@@ -24,8 +24,11 @@ export interface Case {
   when: string;
   /** Exit codes this case accepts for the faulted run (null: killed). */
   expectExit: (number | null)[];
-  /** Why some requests may fail (the app or Traefik itself was down); absent: 0 failures required. */
-  failuresAllowed?: string;
+  /**
+   * Why some requests may fail (the app, or what serves it, itself died) and at most how many;
+   * absent: 0 failures required.
+   */
+  failuresAllowed?: { why: string; atMost: number };
   /** Only run when this environment variable is 1 (cases that disturb the whole machine). */
   gate?: string;
   run(fs: FaultStack): Promise<Outcome>;

@@ -17,7 +17,12 @@ export interface ProbeOptions {
   /** Hard caps: the probe stops by itself at either. */
   maxSeconds?: number;
   maxRequests?: number;
-  /** Per-request timeout; a request slower than this counts as failed. */
+  /**
+   * A request that takes longer than this (beyond a slow request's own sleep) counts as failed:
+   * a user who waits 5 s for a page has been let down, whether or not it arrives.
+   */
+  slowLimitMs?: number;
+  /** Per-request timeout: a hung request is cut off here (and counts as failed). */
   timeoutMs?: number;
 }
 
@@ -62,6 +67,7 @@ export class LoadProbe {
       slowMs: 1500,
       maxSeconds: 600,
       maxRequests: 500_000,
+      slowLimitMs: 5_000,
       timeoutMs: 30_000,
       ...opts,
     };
@@ -108,9 +114,14 @@ export class LoadProbe {
   private once(path: string, agent: http.Agent, kind: Sample["kind"]): Promise<Sample> {
     const started = performance.now();
     const at = (started - this.t0) / 1000;
+    const limit = this.opts.slowLimitMs + (kind === "slow" ? this.opts.slowMs : 0);
     return new Promise((resolve) => {
-      const done = (s: Omit<Sample, "at" | "ms" | "kind">) =>
-        resolve({ at, ms: performance.now() - started, kind, ...s });
+      const done = (s: Omit<Sample, "at" | "ms" | "kind">) => {
+        const ms = performance.now() - started;
+        const late =
+          s.error === undefined && ms > limit ? { error: `took ${Math.round(ms)} ms (limit ${limit})` } : {};
+        resolve({ at, ms, kind, ...s, ...late });
+      };
       const req = http.get(new URL(path, this.opts.url), { agent, timeout: this.opts.timeoutMs }, (res) => {
         let body = "";
         res.setEncoding("utf8");

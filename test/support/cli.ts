@@ -1,9 +1,25 @@
 // Runs the built compose-roll binary as a user would, collecting its JSON events.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import type { DemoStack } from "./stack.js";
 import { ROOT } from "./stack.js";
+
+/**
+ * The command the package ships: package.json's `bin` (dist/cli/entry.js, which sets its V8
+ * flags and loads the bundle), so e2e tests run what `npm i -g` installs, not a module behind it.
+ */
+export const BIN = join(
+  ROOT,
+  (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> }).bin[
+    "compose-roll"
+  ] as string,
+);
+
+/** Longest a run may take before runCli kills it: below vitest's 300 s test timeout, so the
+ * test fails with the child's output rather than a bare timeout. */
+const HUNG_MS = 240_000;
 
 export interface CliRun {
   code: number | null;
@@ -22,15 +38,12 @@ export function runCli(
     /** Told the child's pid once it is spawned (the soak samples its /proc). */
     onSpawn?: (pid: number) => void;
     onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void;
+    /** Kills the child (SIGKILL) after this long; its output so far is in the result. */
+    timeoutMs?: number;
   },
 ): Promise<CliRun> {
   return new Promise((resolve) => {
-    const [cmd = process.execPath, ...argv] = [
-      ...(opts.prefix ?? []),
-      process.execPath,
-      join(ROOT, "dist/cli/main.js"),
-      ...args,
-    ];
+    const [cmd = process.execPath, ...argv] = [...(opts.prefix ?? []), process.execPath, BIN, ...args];
     const child = spawn(cmd, argv, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
@@ -57,7 +70,15 @@ export function runCli(
     child.stderr.on("data", (d: Buffer) => {
       stderr += d;
     });
-    child.on("close", (code) => resolve({ code, stdout, stderr, events }));
+    const limit = opts.timeoutMs ?? HUNG_MS;
+    const timer = setTimeout(() => {
+      stderr += `\nrunCli: no exit after ${limit / 1000} s, killed it (SIGKILL)\n`;
+      child.kill("SIGKILL");
+    }, limit);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, events });
+    });
   });
 }
 

@@ -98,7 +98,15 @@ export async function startDemo(
   const files = opts.files ?? ["compose.yaml"];
   const [http, api] = [await freePort(), await freePort()];
   const project = `cr-${name}-${process.pid}`.toLowerCase();
-  const composeEnv = { DEMO_HTTP_PORT: String(http), DEMO_API_PORT: String(api), ...extraEnv };
+  // Traefik's provider throttle at 100 ms unless a test asks otherwise: each rollout step is one
+  // file change, and at the default 2 s the suite would mostly wait on Traefik. Tests about
+  // pacing under the default pass TRAEFIK_THROTTLE themselves.
+  const composeEnv = {
+    DEMO_HTTP_PORT: String(http),
+    DEMO_API_PORT: String(api),
+    TRAEFIK_THROTTLE: "100ms",
+    ...extraEnv,
+  };
   const env = await new DockerComposeEnvironment(dir, files)
     .withProjectName(project)
     .withEnvironment(composeEnv)
@@ -137,11 +145,6 @@ export async function startDemo(
     }
   }
   return stack;
-}
-
-/** examples/demo: Traefik, 3 x the Django app and PostgreSQL, migrated to the app's schema. */
-export function startDjangoDemo(name: string, extraEnv: Record<string, string> = {}): Promise<DemoStack> {
-  return startDemo(name, extraEnv, { example: "demo", migrate: true });
 }
 
 /**
