@@ -134,6 +134,11 @@ export async function startDemo(
         filters: { label: [`com.compose-roll.project=${project}`] },
       });
       await Promise.all(state.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+      // Revision records are named volumes outside the compose project: down -v leaves them.
+      const { Volumes } = await docker.listVolumes({
+        filters: { label: [`com.compose-roll.project=${project}`] },
+      });
+      await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => {})));
     },
   };
   if (opts.migrate) {
