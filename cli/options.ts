@@ -2,9 +2,9 @@
 // touches Docker or Traefik: bad input is refused with exit 2 and nothing changed.
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { RolloutOptions } from "../app/context.js";
 import { RefusedError } from "../controller/errors.js";
 import type { SmokeSpec, WarmupSpec } from "../engine/checkSpec.js";
-import type { PullPolicy } from "../engine/pullPolicy.js";
 import type { Gate } from "./parsers.js";
 import { fieldOf, OPTIONS, type RawOptions, REMEMBERED } from "./table/index.js";
 import { checkName, checkService } from "./validate.js";
@@ -12,7 +12,31 @@ import { checkName, checkService } from "./validate.js";
 /** Options as commander hands them over (strings), generated from the option table. */
 export type { RawOptions };
 
-export interface Options {
+/**
+ * The parsed options: what the use cases act on (app/context.ts RolloutOptions, the same
+ * fields and types) and what only the CLI needs to wire the adapters.
+ */
+export interface Options
+  extends Pick<
+    RolloutOptions,
+    | "healthTimeoutMs"
+    | "routeTimeoutMs"
+    | "drainMs"
+    | "maxSurge"
+    | "waitMs"
+    | "lockStaleMs"
+    | "lockLeaseMs"
+    | "historyLimit"
+    | "toRevision"
+    | "pull"
+    | "write"
+    | "dryRun"
+    | "preDeploy"
+    | "postDeploy"
+    | "preDeployTimeoutMs"
+    | "postDeployTimeoutMs"
+    | "allowBreaking"
+  > {
   service: string;
   files: string[];
   projectName?: string;
@@ -23,33 +47,14 @@ export interface Options {
   probePath: string;
   port?: number;
   network?: string;
-  healthTimeoutMs: number;
-  routeTimeoutMs: number;
-  drainMs: number;
   drainFile: string;
   drainCommand?: string[];
   allowUnsafeDrain: boolean;
-  maxSurge: number;
   image?: string;
   json: boolean;
   verbose: boolean;
-  waitMs: number;
-  lockStaleMs: number;
-  lockLeaseMs: number;
-  historyLimit: number;
-  toRevision?: number;
-  /** `--pull` (or x-compose-roll / COMPOSE_ROLL_PULL) normalized; undefined lets the service's pull_policy, else "missing", decide. */
-  pull?: PullPolicy;
-  write: boolean;
-  dryRun: boolean;
-  /** argv of the one-off container run before any traffic moves (a migration), and after success. */
-  preDeploy?: string[];
-  postDeploy?: string[];
-  preDeployTimeoutMs: number;
-  postDeployTimeoutMs: number;
   /** What the migration gate does with a migration that would break the old replicas. */
   migrationGate: Gate;
-  allowBreaking: boolean;
   warmup: WarmupSpec[];
   smoke: SmokeSpec[];
   /** The Host header of warm-up and smoke requests (an app's ALLOWED_HOSTS); default: the address. */
