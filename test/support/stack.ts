@@ -138,7 +138,14 @@ export async function startDemo(
       const { Volumes } = await docker.listVolumes({
         filters: { label: [`com.compose-roll.project=${project}`] },
       });
-      await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => {})));
+      await Promise.all(
+        (Volumes ?? []).map((v) =>
+          docker
+            .getVolume(v.Name)
+            .remove()
+            .catch(() => {}),
+        ),
+      );
     },
   };
   if (opts.migrate) {
