@@ -174,9 +174,8 @@ export const CASES: Case[] = [
     when: "first new replica, once routed and serving",
     expectExit: [5],
     failuresAllowed: {
-      why: "the app itself died while serving: requests Traefik had sent it fail, all at the instant of the crash (their number is the probe's rate and concurrency then: 26 to 101 seen)",
+      why: "the app itself died while serving: the requests in flight to it when it crashed fail (a burst under 0.7 s per crash; with a fast provider throttle a second new replica is routed before the first crashes and dies during the restore, a second burst); the count follows the probe's rate at those instants (17 to 118 seen)",
       atMost: 400,
-      withinMs: 2000,
     },
     run: (fs) => roll(fs, { target: () => app("crash-late"), expectImage: back }),
   },

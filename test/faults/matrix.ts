@@ -30,8 +30,6 @@ export interface Row {
   p99?: number;
   failuresAllowed?: string;
   failuresAtMost?: number;
-  /** All failed requests within this span, ms. */
-  failuresWithinMs?: number;
   /** When the failed requests were sent, in seconds after compose-roll started. */
   failedWindow?: string;
   final: FinalState;
@@ -59,10 +57,6 @@ export async function runCase(fs: FaultStack, c: Case): Promise<Row> {
     why.push(
       `${out.load.failed} failed requests (at most ${atMost}): ${JSON.stringify(out.load.failures.slice(0, 3))}`,
     );
-  const withinMs = c.failuresAllowed?.withinMs;
-  const span = failedSpanMs(out.load);
-  if (withinMs !== undefined && span > withinMs)
-    why.push(`failed requests spread over ${Math.round(span)} ms (at most ${withinMs})`);
   if (out.load.sent < 20) why.push(`only ${out.load.sent} requests sent: the load did not run`);
   if (!final.converged || final.image !== out.expectImage)
     why.push(`final ${final.replicas}, expected ${out.expectImage}`);
@@ -82,11 +76,7 @@ export async function runCase(fs: FaultStack, c: Case): Promise<Row> {
     failed: out.load.failed,
     p99: out.load.p99,
     ...(c.failuresAllowed
-      ? {
-          failuresAllowed: c.failuresAllowed.why,
-          failuresAtMost: c.failuresAllowed.atMost,
-          ...(c.failuresAllowed.withinMs !== undefined ? { failuresWithinMs: c.failuresAllowed.withinMs } : {}),
-        }
+      ? { failuresAllowed: c.failuresAllowed.why, failuresAtMost: c.failuresAllowed.atMost }
       : {}),
     ...(out.load.failed > 0 ? { failedWindow: window(out.load) } : {}),
     final,
@@ -103,12 +93,6 @@ export async function runCase(fs: FaultStack, c: Case): Promise<Row> {
 }
 
 /** From the first to the last failed request, relative to compose-roll's start (1 s into the load). */
-/** From the first failed request to the last, ms (0 with fewer than two). */
-function failedSpanMs(load: ProbeReport): number {
-  const at = load.samples.filter((s) => s.status !== 200 || s.error !== undefined).map((s) => s.at);
-  return at.length < 2 ? 0 : (Math.max(...at) - Math.min(...at)) * 1000;
-}
-
 function window(load: ProbeReport): string {
   const at = load.samples.filter((s) => s.status !== 200 || s.error !== undefined).map((s) => s.at - 1);
   const f = (n: number) => n.toFixed(1);

@@ -28,16 +28,7 @@ export interface Case {
    * Why some requests may fail (the app, or what serves it, itself died) and at most how many;
    * absent: 0 failures required.
    */
-  failuresAllowed?: {
-    why: string;
-    atMost: number;
-    /**
-     * All failed requests were sent within this many ms of the first: where the count is set
-     * by the probe's rate and concurrency at one instant (a crash), the span is what says
-     * compose-roll took the dead server out at once rather than after seconds.
-     */
-    withinMs?: number;
-  };
+  failuresAllowed?: { why: string; atMost: number };
   /** Only run when this environment variable is 1 (cases that disturb the whole machine). */
   gate?: string;
   run(fs: FaultStack): Promise<Outcome>;
