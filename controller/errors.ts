@@ -1,5 +1,5 @@
 // Named errors, each with the one exit code it maps to. EXIT_CODES is the single place exit
-// codes are decided; `--help` and docs/exit-codes.md are generated from it.
+// codes are decided; `--help`, docs/exit-codes.md and README's table are generated from it.
 
 export class ComposeRollError extends Error {
   override name = "ComposeRollError";
