@@ -1,5 +1,5 @@
 // Connection to the Docker engine and the translation of its failures into EngineError.
-// Which engine, and through what transport, is decided in engine/host.ts and engine/dial.ts
+// Which engine, and through what transport, is decided in host/host.ts and host/dial.ts
 // (as the docker CLI decides it). docker-modem does not negotiate an API version: without one it calls unversioned paths,
 // which the daemon serves at ITS newest version, so response shapes would change under us
 // with every Docker upgrade. We pin min(ours, server's) once, after GET /version.
@@ -25,7 +25,7 @@ export interface Connection {
   where: string;
   /** Closes what the transport holds open (an ssh connection). */
   close(): void;
-  /** Set in a docker CLI subprocess's environment to reach this same engine (engine/host.ts cliEnv). */
+  /** Set in a docker CLI subprocess's environment to reach this same engine (host/host.ts cliEnv). */
   cliEnv: Record<string, string | undefined>;
   /** ssh:// only: the one connection, for the Docker host's files and network (cli/context.ts). */
   ssh?: SshTransport;
@@ -63,7 +63,7 @@ export function negotiate(server: { ApiVersion?: string; MinAPIVersion?: string 
 }
 
 /**
- * Connects as the docker CLI would (engine/host.ts: -H, DOCKER_HOST, contexts), or with
+ * Connects as the docker CLI would (host/host.ts: -H, DOCKER_HOST, contexts), or with
  * explicit dockerode options, then pins the negotiated API version.
  */
 export async function connect(options?: Docker.DockerOptions): Promise<Connection> {
@@ -74,7 +74,7 @@ export async function connect(options?: Docker.DockerOptions): Promise<Connectio
   );
 }
 
-/** Connects to a resolved host through its transport (engine/dial.ts). */
+/** Connects to a resolved host through its transport (host/dial.ts). */
 export async function connectTo(target: ResolvedHost): Promise<Connection> {
   const dialed = dial(target.endpoint, process.env);
   const conn = await open(dialed.options, describe(target.endpoint), dialed);

@@ -26,7 +26,7 @@ export interface Dialed {
   close(): void;
   /** For ssh: a local socket reaching the same engine through this connection (for docker CLI calls). */
   localSocket?: () => Promise<string>;
-  /** For ssh: the connection itself, for the Docker host's files and network (engine/hostio.ts). */
+  /** For ssh: the connection itself, for the Docker host's files and network (host/hostio.ts). */
   ssh?: SshTransport;
 }
 
@@ -80,7 +80,7 @@ export function dial(e: Endpoint, env: NodeJS.ProcessEnv): Dialed {
     }
     case "ssh": {
       const { SshTransport, sshSetup, applySshConfig, readSshConfig } = sshModules();
-      // ~/.ssh/config: a Host alias's HostName, Port, User and IdentityFile (engine/sshConfig.ts).
+      // ~/.ssh/config: a Host alias's HostName, Port, User and IdentityFile (host/sshConfig.ts).
       const home = env.HOME || homedir();
       const target = applySshConfig(e, readSshConfig(home), {
         home,

@@ -1,5 +1,5 @@
 // node:https and node:tls (+4.5 MB RSS, issue 12) load only when something speaks TLS:
-// engine/hostio.ts, engine/dial.ts and dockerode (engine/dockerode.ts) defer them. The tests
+// host/hostio.ts, host/dial.ts and dockerode (engine/dockerode.ts) defer them. The tests
 // run in order in this file's own process: the first one sees what the local path loads, the
 // later ones that https:// still works once asked for (and so loads them).
 import { execFileSync } from "node:child_process";

@@ -1,5 +1,5 @@
 // Atomic writes of the Traefik file on the runner's own filesystem: the local HostFiles
-// adapter (engine/hostio.ts). Over ssh the same port is served by SFTP (engine/sftpFiles.ts).
+// adapter (host/hostio.ts). Over ssh the same port is served by SFTP (host/sftpFiles.ts).
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { lstat, mkdir, open, readFile, readlink, rename, stat, unlink } from "node:fs/promises";
