@@ -39,6 +39,14 @@ const ours = () => docker.listContainers({ all: true, filters: { label: [`${Stat
 
 async function removeOurs(): Promise<void> {
   for (const c of await ours()) await docker.getContainer(c.Id).remove({ force: true, v: true });
+  // Revision records are named volumes too, which removing their containers leaves behind.
+  const { Volumes } = await docker.listVolumes();
+  for (const v of Volumes ?? [])
+    if (v.Name.startsWith(`compose-roll-rev.${P}.`))
+      await docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => {});
 }
 
 function info(pid: number, tag = "v2"): LockInfo {
