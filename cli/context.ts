@@ -59,11 +59,12 @@ export async function openContext(
 ): Promise<Context> {
   checkGiven(service, raw, process.env, process.cwd());
   const log = logger(raw.verbose ?? false);
+  const say = (line: string) => process.stderr.write(`compose-roll: ${visible(line)}\n`);
   // One engine for everything: the API calls and the docker CLI subprocesses (compose), which
   // over ssh go through the same connection (so: connect first).
   const host = resolveHost({ host: raw.host, context: raw.context }, process.env);
   const insecure = insecureWarning(host.endpoint);
-  if (insecure) process.stderr.write(`compose-roll: warning: ${insecure}\n`);
+  if (insecure) say(`warning: ${insecure}`);
   const load = (env: Record<string, string | undefined>) =>
     loadProject({
       files: raw.file ?? [],
@@ -129,7 +130,7 @@ export async function openContext(
     ...(last?.settings ? { remembered: last.settings } : {}),
     host: { url: host.url, remote: host.endpoint.kind === "tcp" },
   });
-  for (const line of resolved.ignored) process.stderr.write(`compose-roll: ${line}\n`);
+  for (const line of resolved.ignored) say(line);
   // Label mode needs no --traefik-file: decide the mode before requiring one.
   let opts = parseOptions(name, resolved.raw, process.cwd(), false, resolved.names);
   const mode: Mode = replica
@@ -192,7 +193,6 @@ export async function openContext(
   }
   // Traefik first: a wrong --traefik-api is refused before a rollout spends time pulling.
   if (needs.traefik) await router.preflight().catch(overTcp(host));
-  const say = (line: string) => process.stderr.write(`compose-roll: ${visible(line)}\n`);
   const deps: Deps = { engine, router, clock, reporter };
   // The Traefik file is claimed with the lock: other services' rollouts may write it too.
   const lock = new DockerLock({
