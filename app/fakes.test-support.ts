@@ -81,6 +81,9 @@ const noCompose: ComposeProject = {
   planWriteBack: () => {
     throw new Error("no compose files in this test");
   },
+  create: async () => {
+    throw new Error("no compose files in this test");
+  },
   rewrite: async () => {
     throw new Error("no compose files in this test");
   },

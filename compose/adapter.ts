@@ -2,6 +2,7 @@
 // config --hash`, through serviceHash) and the write-back into the files that declare the
 // image. `env` pins the Docker host for the docker CLI compose runs as.
 import type { ComposeProject, WriteBackPlan } from "../controller/ports.js";
+import { createReplicas } from "./create.js";
 import { type Project, serviceHash } from "./project.js";
 import { applyWrites, planWriteBack } from "./writeback.js";
 import { withWriteLock } from "./writeLock.js";
@@ -13,6 +14,7 @@ export function composeProject(project: Project, env: Record<string, string | un
     hash: (service, o = {}) =>
       serviceHash(project, service, o.unset ? { ...env, [o.unset]: undefined } : env, o.ref),
     planWriteBack: (service, ref) => portPlan(planWriteBack(project, service, ref, env)),
+    create: (service, count, o = {}) => createReplicas(project, service, count, env, o),
     rewrite: async (service, ref) => {
       const first = planWriteBack(project, service, ref, env);
       return withWriteLock(

@@ -133,22 +133,35 @@ export async function serviceHash(
   env: Record<string, string | undefined>,
   image?: string,
 ): Promise<string> {
-  const tmp = image ? mkdtempSync(join(tmpdir(), "compose-roll-hash-")) : undefined;
-  try {
-    const args = { ...project.args };
-    if (tmp) {
-      const override = join(tmp, "image.yaml");
-      writeFileSync(override, stringify({ services: { [service]: { image } } }));
-      args.files = [...args.files, override];
-    }
+  return withImage(project, service, image, async (args) => {
     const out = await compose(args, ["config", `--hash=${service}`], { cwd: project.dir, env });
     const hash = out.trim().split(/\s+/).pop() ?? "";
     if (!/^[a-f0-9]{64}$/.test(hash)) {
       throw new RefusedError(`docker compose config --hash=${service} printed no hash: ${out.trim()}`);
     }
     return hash;
+  });
+}
+
+/**
+ * Runs `fn` with the project's compose arguments, plus an override file giving `service` the
+ * image `image` when one is asked for: compose then computes everything (hash, labels) as it
+ * will once the files themselves name that image.
+ */
+export async function withImage<T>(
+  project: Project,
+  service: string,
+  image: string | undefined,
+  fn: (args: ComposeArgs) => Promise<T>,
+): Promise<T> {
+  if (!image) return fn(project.args);
+  const tmp = mkdtempSync(join(tmpdir(), "compose-roll-image-"));
+  try {
+    const override = join(tmp, "image.yaml");
+    writeFileSync(override, stringify({ services: { [service]: { image } } }));
+    return await fn({ ...project.args, files: [...project.args.files, override] });
   } finally {
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 

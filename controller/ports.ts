@@ -217,6 +217,11 @@ export interface ComposeProject {
    * someone may have edited them meanwhile, another service's write-back among them (one .env).
    */
   rewrite(service: string, ref: string): Promise<WriteBackPlan>;
+  /**
+   * Has compose create and start `count` more containers of `service` exactly as `docker
+   * compose up` would for the files now (as if its image were `ref`, when given); their IDs.
+   */
+  create(service: string, count: number, o?: { ref?: string }): Promise<string[]>;
 }
 
 /** Docker's event stream, as the use cases need it. */
