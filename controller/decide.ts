@@ -47,7 +47,8 @@ export function nextNumber(replicas: Replica[], held: readonly number[] = []): n
   return n;
 }
 
-const isGoal = (goal: Goal) => (r: Replica) => r.imageId === goal.image.id;
+const isGoal = (goal: Goal) => (r: Replica) =>
+  r.imageId === goal.image.id && (goal.config === undefined || r.configHash === goal.config);
 const isServing = (r: Replica) => r.running && (r.health === "healthy" || r.health === "none");
 
 export function decide(obs: Observation, goal: Goal): Step {

@@ -46,9 +46,10 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
     readonly interrupt?: { controller: AbortController; atEvent: number | ((e: RolloutEvent) => boolean) },
   ) {}
 
-  seed(n: number, image: ImageInfo): this {
+  seed(n: number, image: ImageInfo, configHash?: string): this {
     for (let i = 1; i <= n; i++) {
       const r = this.make(i, image, "healthy");
+      if (configHash) r.configHash = configHash;
       this.routed.push(r.url as string);
     }
     return this;
@@ -91,11 +92,34 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
   async template(id: string): Promise<ReplicaTemplate> {
     const r = this.replicasById.get(id);
     const image = this.images.find((i) => i.id === r?.imageId) as ImageInfo;
-    return { kind: "replica-template", sourceImage: image };
+    return { kind: "replica-template", sourceImage: image, configHash: r?.configHash } as ReplicaTemplate;
   }
-  async start(_t: ReplicaTemplate, image: ImageInfo, number: number) {
+  /** A clone copies the source's labels (its config hash among them); `labels` win. */
+  async start(t: ReplicaTemplate, image: ImageInfo, number: number, labels?: Record<string, string>) {
     if (this.faulty("start", image.id)) throw new EngineError("create failed");
-    return { ...this.make(number, image, "starting") };
+    const r = this.make(number, image, "starting");
+    const hash = labels?.["com.docker.compose.config-hash"] ?? (t as { configHash?: string }).configHash;
+    if (hash) r.configHash = hash;
+    return { ...r };
+  }
+  /** What compose would create for the files now: set by a test of a configuration change. */
+  composeConfig: string | undefined;
+  /** IDs "compose" created and not yet started, with the image it created them from. */
+  created = new Map<string, ImageInfo>();
+  async createWithCompose(image: ImageInfo): Promise<string> {
+    const id = `k${++this.seq}`;
+    this.created.set(id, image);
+    return id;
+  }
+  async startCreated(id: string, image: ImageInfo) {
+    const made = this.created.get(id);
+    if (!made) throw new EngineError(`no created container ${id}`);
+    this.created.delete(id);
+    if (this.faulty("start", image.id)) throw new EngineError("start failed");
+    const numbers = [...this.replicasById.values()].map((r) => r.number);
+    const r = this.make(Math.max(0, ...numbers) + 1, made, "starting");
+    if (this.composeConfig) r.configHash = this.composeConfig;
+    return { ...r };
   }
   async waitHealthy(replica: Replica, timeoutMs: number, signal: AbortSignal) {
     if (signal.aborted) throw new AbortedError("aborted");

@@ -55,6 +55,13 @@ export interface Goal {
   replicas: number;
   /** Extra containers allowed above `replicas` while rolling (Kubernetes' maxSurge). */
   maxSurge: number;
+  /**
+   * The compose config hash the goal's containers carry: a change of configuration (an env
+   * var, a label) with the same image is a new goal too. Unset: the image alone tells.
+   */
+  config?: string;
+  /** Driving back to what ran before a failure: its containers are clones of the old ones. */
+  restore?: boolean;
 }
 
 /** Where the service lives: the compose project and service, resolved by compose/. */

@@ -33,6 +33,7 @@ export function planRollout(obs: Observation, goal: Goal, name: (n: number) => s
           running: true,
           health: "starting",
           url: `planned://${step.number}`,
+          ...(goal.config ? { configHash: goal.config } : {}),
         };
         replicas.push(r);
         held = [];

@@ -41,6 +41,11 @@ export interface Engine {
     labels?: Record<string, string>,
   ): Promise<Replica>;
   /**
+   * Starts a container compose created (not started yet) for the service, after checking it
+   * runs `image`; removes it when that fails.
+   */
+  startCreated(id: string, image: ImageInfo): Promise<Replica>;
+  /**
    * Resolves when the container is healthy (or running, without a HEALTHCHECK). Rejects with
    * HealthError when it turns unhealthy, exits, or `timeoutMs` passes; follows Docker's event
    * stream rather than polling. Rejects with AbortedError when `signal` aborts.

@@ -84,12 +84,17 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
   const t0 = deps.clock.now();
   const seconds = () => Math.round((deps.clock.now() - t0) / 100) / 10;
   const before = await observe(deps, req.svc);
-  const { template, from, n } = recovery
+  const { template, from, n, config } = recovery
     ? await resume(deps, before, req.svc, recovery)
     : await fresh(deps, before, req.svc);
-  const settled = before.replicas.every((r) => r.imageId === req.image.id && r.running);
-  if (settled && before.replicas.length === n && before.routed.length === n) {
-    return { result: "unchanged", from, to: req.image, replicas: n };
+  // The restore goes back to `n`, what served before; the rollout to what was asked.
+  const target = req.replicas ?? n;
+  const settled = before.replicas.every(
+    (r) =>
+      r.imageId === req.image.id && r.running && (req.config === undefined || r.configHash === req.config),
+  );
+  if (settled && before.replicas.length === target && before.routed.length === target) {
+    return { result: "unchanged", from, to: req.image, replicas: target };
   }
   // Shared by the rollout and its restore: a container draining stays hidden from both.
   const drains = new Drains();
@@ -99,10 +104,15 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     service: req.svc.service,
     from: from.ref,
     to: req.image.ref,
-    replicas: n,
+    replicas: target,
   });
   try {
-    const goal = { image: req.image, replicas: n, maxSurge: req.maxSurge };
+    const goal = {
+      image: req.image,
+      replicas: target,
+      maxSurge: req.maxSurge,
+      ...(req.config ? { config: req.config } : {}),
+    };
     await reconcile(deps, req, template, goal, req.signal, drains);
   } catch (err) {
     const cause = stopped(req.signal) ?? (err instanceof Error ? err : new Error(String(err)));
@@ -113,7 +123,8 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     // The restore must not be cut short by the signal that may have caused it.
     const restore = new AbortController().signal;
     try {
-      await reconcile(deps, req, template, { image: from, replicas: n, maxSurge: 1 }, restore, drains);
+      const back = { image: from, replicas: n, maxSurge: 1, restore: true, ...(config ? { config } : {}) };
+      await reconcile(deps, req, template, back, restore, drains);
     } catch (restoreErr) {
       const lostNow = lockLost(req.signal, restoreErr);
       if (lostNow) throw lostNow;
@@ -143,10 +154,10 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     result: "complete",
     from: from.ref,
     to: req.image.ref,
-    replicas: n,
+    replicas: target,
     seconds: seconds(),
   });
-  return { result: "complete", from, to: req.image, replicas: n };
+  return { result: "complete", from, to: req.image, replicas: target };
 }
 
 /** The LockLostError, when the lock was lost (whatever the step in flight then failed with). */
@@ -174,7 +185,18 @@ async function fresh(deps: Deps, obs: Observation, svc: ServiceRef) {
   const base = baseline(obs, svc, { dead: true });
   const first = base.replicas.reduce((a, b) => (a.number <= b.number ? a : b));
   const template = await deps.engine.template(first.id);
-  return { template, from: template.sourceImage, n: replicaCount(obs) };
+  return { template, from: template.sourceImage, n: replicaCount(obs), config: oneHash(base.replicas) };
+}
+
+/**
+ * The config hash the old containers share, for the restore's goal: a configuration change
+ * on the same image is told apart by it. Undefined when they do not agree (the image then
+ * tells), so a restore never churns old containers that differ only among themselves.
+ */
+function oneHash(rs: Replica[]): string | undefined {
+  const hashes = new Set(rs.map((r) => r.configHash));
+  const [only] = hashes;
+  return hashes.size === 1 ? only : undefined;
 }
 
 async function resume(deps: Deps, obs: Observation, svc: ServiceRef, rec: Recovery) {
@@ -187,7 +209,13 @@ async function resume(deps: Deps, obs: Observation, svc: ServiceRef, rec: Recove
       "start it with `docker compose up -d`, then `compose-roll sync`",
     );
   }
-  return { template: await deps.engine.template(source.id), from: rec.previous, n: rec.replicas };
+  const previous = running.filter((r) => r.imageId === rec.previous.id);
+  return {
+    template: await deps.engine.template(source.id),
+    from: rec.previous,
+    n: rec.replicas,
+    config: oneHash(previous),
+  };
 }
 
 /** Drives the service to `goal`, one observed step at a time. */

@@ -31,6 +31,19 @@ export interface RolloutRequest {
   signal: AbortSignal;
   /** Labels for the containers it starts (revision bookkeeping); restores copy the old ones'. */
   labels?: Record<string, string>;
+  /**
+   * compose's config hash for the new containers: with it, a container on the new image but
+   * an older configuration (an env var changed in the files) is an old one too.
+   */
+  config?: string;
+  /**
+   * Has compose create one new container (not started) as `docker compose up` would for the
+   * files now; its ID. Set when the configuration changed, not only the image: a clone of an
+   * old container would carry the old configuration. Restores always clone the old ones.
+   */
+  create?: (signal: AbortSignal) => Promise<string>;
+  /** How many replicas to converge to (`--scale`, `deploy.replicas`); unset: as many as there are. */
+  replicas?: number;
   /** Called before each step (a test switch kills the process at step k here). */
   beforeStep?: (index: number, step: Step) => void;
   /**
@@ -84,11 +97,8 @@ export async function execute(
 
   switch (step.kind) {
     case "start": {
-      // Only the new image's containers get this rollout's labels; restored ones keep the
-      // old containers' (copied by the template), so they still name their own revision.
-      const labels = goal.image.id === req.image.id ? req.labels : undefined;
       const t0 = clock.now();
-      const r = await engine.start(template, goal.image, step.number, labels);
+      const r = await startOne(deps, req, template, goal, step.number, signal);
       // The create time is the app's boot as much as the healthcheck wait (the overhead bench
       // counts create→healthy as the app's own); the event comes after, when the name is known.
       report(r, "adding", `created in ${clock.now() - t0} ms`);
@@ -159,6 +169,29 @@ async function admit(
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<void> {
-  if (req.check && goal.image.id === req.image.id) await req.check(replica, signal);
+  if (req.check && !goal.restore) await req.check(replica, signal);
   await deps.router.verify(replica.url as string, timeoutMs, signal);
+}
+
+/**
+ * One more container of the goal: compose's own (a configuration change) or a clone of the
+ * template. Only the rollout's containers get its labels; restored ones keep the old
+ * containers' (copied by the template), so they still name their own revision.
+ */
+async function startOne(
+  deps: Deps,
+  req: RolloutRequest,
+  template: ReplicaTemplate,
+  goal: Goal,
+  number: number,
+  signal: AbortSignal,
+): Promise<Replica> {
+  if (goal.restore || !req.create) {
+    return deps.engine.start(template, goal.image, number, goal.restore ? undefined : req.labels);
+  }
+  const r = await deps.engine.startCreated(await req.create(signal), goal.image);
+  // `docker compose config --hash` differs from what `up` writes for some services (env_file
+  // in compose 2.22-5.4): the container compose made says which hash the goal's carry.
+  if (r.configHash) goal.config = r.configHash;
+  return r;
 }

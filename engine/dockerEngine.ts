@@ -6,7 +6,7 @@ import type { Clock, Engine, ReplicaTemplate, ServiceRef } from "../controller/p
 import { call, connect, engineError, statusOf } from "./docker.js";
 import { systemClock, waitHealthy } from "./health.js";
 import { type AddressOptions, inspectContainer, inspectImage, listReplicas, toReplica } from "./replicas.js";
-import { Label, planClone } from "./template.js";
+import { type ClonePlan, containerName, Label, planClone } from "./template.js";
 import { type DockerReplicaTemplate, imageInfo, isDockerTemplate } from "./types.js";
 
 export interface DockerEngineOptions extends AddressOptions {
@@ -105,6 +105,23 @@ export class DockerEngine implements Engine {
       const hint = `remove whatever holds the name (\`docker ps -a --filter name=${name}\`) and retry`;
       throw engineError(err, `create container ${name}`, taken ? hint : undefined);
     }
+    return this.launch(created, name, image, plan.connect);
+  }
+
+  async startCreated(id: string, image: ImageInfo): Promise<Replica> {
+    const c = await inspectContainer(this.docker, id);
+    if (!c)
+      throw new EngineError(`Docker: container ${id.slice(0, 12)} vanished right after compose created it`);
+    return this.launch(this.docker.getContainer(id), containerName(c), image, []);
+  }
+
+  /** Checks a created container's image, joins its other networks, starts it; removes it on failure. */
+  private async launch(
+    created: Docker.Container,
+    name: string,
+    image: ImageInfo,
+    connect: ClonePlan["connect"],
+  ): Promise<Replica> {
     try {
       const fresh = await inspectContainer(this.docker, created.id);
       // The ref was resolved earlier; if the tag moved since, this is not the image we vetted.
@@ -114,7 +131,7 @@ export class DockerEngine implements Engine {
           "the tag moved during the rollout; retry with an image ID or a fixed tag",
         );
       }
-      for (const { network, endpoint } of plan.connect) {
+      for (const { network, endpoint } of connect) {
         await call(
           `connect ${name} to network ${network}`,
           () =>
@@ -130,7 +147,7 @@ export class DockerEngine implements Engine {
         "the daemon's message names the cause (port, mount, device...); fix it on the host and retry",
       );
     } catch (err) {
-      // A created-but-unstarted clone would block its number and confuse `docker compose ps`.
+      // A created-but-unstarted container would block its number and confuse `docker compose ps`.
       await created.remove({ force: true, v: false }).catch(() => {});
       throw err;
     }
