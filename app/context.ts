@@ -37,6 +37,8 @@ export interface RolloutOptions {
   servicePull?: string;
   /** The container port Traefik targets, when the image alone cannot say. */
   port?: number;
+  /** `--scale`: the replica count to converge to, over the files' deploy.replicas. */
+  scale?: number;
   /** Write the new ref back into the compose files after a complete rollout. */
   write: boolean;
   /** Work out and return the plan; change nothing. */

@@ -6,7 +6,14 @@ import { RefusedError, RollbackFailedError, RolledBackError } from "../controlle
 import type { ImageInfo } from "../controller/model.js";
 import type { LockInfo, Revision, RevisionResult } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
-import { baseline, observe, type Recovery, type RolloutResult, rollout } from "../controller/rollout.js";
+import {
+  baseline,
+  observe,
+  type Recovery,
+  type RolloutRequest,
+  type RolloutResult,
+  rollout,
+} from "../controller/rollout.js";
 import type { AppContext } from "./context.js";
 import { preDeploy } from "./hooks.js";
 import { lockFor, readHistory } from "./lock.js";
@@ -24,6 +31,12 @@ export interface DeployRequest {
   signal: AbortSignal;
   /** Extra labels for the new image's containers (compose's config hash). */
   labels?: Record<string, string>;
+  /** compose's config hash for the new containers (RolloutRequest.config). */
+  config?: string;
+  /** Compose creates the new containers: the configuration changed (RolloutRequest.create). */
+  create?: RolloutRequest["create"];
+  /** The replica count to converge to (RolloutRequest.replicas); unset: as many as there are. */
+  replicas?: number;
 }
 
 export async function deploy(ctx: AppContext, req: DeployRequest): Promise<RolloutResult> {
@@ -66,6 +79,9 @@ export async function deploy(ctx: AppContext, req: DeployRequest): Promise<Rollo
         svc,
         image: req.image,
         maxSurge: opts.maxSurge,
+        ...(req.config ? { config: req.config } : {}),
+        ...(req.create ? { create: req.create } : {}),
+        ...(req.replicas !== undefined ? { replicas: req.replicas } : {}),
         timeouts: { healthMs: opts.healthTimeoutMs, routeMs: opts.routeTimeoutMs, drainMs: opts.drainMs },
         signal,
         labels: {

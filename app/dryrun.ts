@@ -14,6 +14,8 @@ export interface RolloutPlan {
   image: { ref: string; id: string };
   from?: { ref: string; id: string };
   replicas: number;
+  /** How the new containers are made: by compose for the files, or cloned with the new image. */
+  created?: string;
   steps: PlannedStep[];
   /** File mode: the owned file's diff. Label mode: how Traefik finds and drops containers. */
   traefik: { file: string; diff: string } | { labels: string };
@@ -25,10 +27,17 @@ export async function planDryRun(
   obs: Observation,
   image: ImageInfo,
   truth: Truth,
+  shape: { replicas?: number; config?: string; create?: unknown } = {},
 ): Promise<RolloutPlan> {
   const now = current(obs);
-  // As many as the rollout restores to: an exited container is a replica to replace too.
-  const goal = { image, replicas: replicaCount(obs), maxSurge: ctx.opts.maxSurge };
+  // As many as asked (--scale, deploy.replicas), else as many as the rollout restores to:
+  // an exited container is a replica to replace too.
+  const goal = {
+    image,
+    replicas: shape.replicas ?? replicaCount(obs),
+    maxSurge: ctx.opts.maxSurge,
+    ...(shape.config ? { config: shape.config } : {}),
+  };
   const name = (n: number) => `${ctx.svc.project}-${ctx.svc.service}-${n}`;
   const steps = planRollout(obs, goal, name);
   const { router } = ctx.deps;
@@ -46,6 +55,9 @@ export async function planDryRun(
     image: { ref: image.ref, id: image.id },
     ...(now.image ? { from: now.image } : {}),
     replicas: goal.replicas,
+    created: shape.create
+      ? "by compose (the configuration changed)"
+      : "as clones of a running container (only the image changed)",
     steps,
     traefik,
     compose: truth.plan

@@ -77,6 +77,8 @@ const noTasks: Tasks = {
 const noCompose: ComposeProject = {
   files: [],
   image: () => undefined,
+  labels: () => ({}),
+  replicas: () => undefined,
   hash: async () => "",
   planWriteBack: () => {
     throw new Error("no compose files in this test");

@@ -64,10 +64,23 @@ describe("prepareTruth", () => {
     ]);
   });
 
-  it("says so when the running containers' hash is not compose's (write-back cannot be exact)", async () => {
+  it("a configuration change in the files (not only the image): compose creates the new containers", async () => {
     const t = await setup("services:\n  web:\n    image: app:v1\n");
-    await prepareTruth(t.input("app:v2", "f".repeat(64)));
-    expect(t.said[0]).toMatch(/compose's hash for web .* is not the running containers' \(ffffffffffff\)/);
+    const truth = await prepareTruth(t.input("app:v2", "f".repeat(64)));
+    expect(truth.imageOnly).toBe(false);
+    expect(t.said[0]).toMatch(
+      /web's configuration in the compose files differs .* they carry ffffffffffff\): compose creates/,
+    );
+  });
+
+  it("only the image changed (the files name the running ref, or the tag was edited): a clone will do", async () => {
+    const t = await setup("services:\n  web:\n    image: app:v2\n");
+    // The running containers were created when the files said app:v1, nothing else differing.
+    const asV1 = await serviceHash(t.project, "web", process.env, "app:v1");
+    const truth = await prepareTruth(t.input("app:v2", asV1));
+    expect(truth.imageOnly).toBe(true);
+    expect(truth.config).toBe(await serviceHash(t.project, "web", process.env));
+    expect(t.said).toEqual([]);
   });
 
   it("with --no-write, writes nothing and says what compose up would do", async () => {

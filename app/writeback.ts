@@ -9,6 +9,14 @@ import type { ComposeProject, Reporter, WriteBackPlan } from "../controller/port
 export interface Truth {
   /** Labels for the new containers (the config hash compose will expect). */
   labels: Record<string, string>;
+  /** compose's config hash for the new containers; unset without compose files. */
+  config?: string;
+  /**
+   * Nothing but the image differs from what the running containers were created from, so a
+   * clone of one of them with the new image is what compose would create. False: the files
+   * changed the configuration (or compose cannot tell), so compose creates the new ones.
+   */
+  imageOnly: boolean;
   /** The write-back, when one will happen (for --dry-run). */
   plan?: WriteBackPlan;
   /** After a completed rollout: write and verify. Never throws: the rollout already succeeded. */
@@ -30,6 +38,7 @@ export async function prepareTruth(t: TruthInput): Promise<Truth> {
   if (compose.files.length === 0) {
     return {
       labels: {},
+      imageOnly: true,
       settle: async () =>
         t.reporter.event({
           type: "compose",
@@ -41,12 +50,18 @@ export async function prepareTruth(t: TruthInput): Promise<Truth> {
   // Refuses now, before any change, when the ref cannot be written back.
   const plan = t.write ? compose.planWriteBack(service, ref) : undefined;
   for (const w of plan?.warnings ?? []) t.say(`warning: ${w}`);
-  const [now, target] = await Promise.all([compose.hash(service), compose.hash(service, { ref })]);
+  // The hash the running containers would have if the files named their image: equal to
+  // their label, the files changed nothing but the image since they were created.
+  const runningRefs = [...new Set(t.running.map((r) => r.imageRef))];
+  const [target, before] = await Promise.all([
+    compose.hash(service, { ref }),
+    runningRefs.length === 1 ? compose.hash(service, { ref: runningRefs[0] as string }) : undefined,
+  ]);
   const labelled = [...new Set(t.running.flatMap((r) => (r.configHash ? [r.configHash] : [])))];
-  const exact = labelled.length === 1 && labelled[0] === now;
-  if (!exact) {
+  const imageOnly = labelled.length === 1 && labelled[0] === before && t.running.every((r) => r.configHash);
+  if (!imageOnly && t.running.length > 0) {
     t.say(
-      `warning: compose's hash for ${service} (${now.slice(0, 12)}) is not the running containers' (${labelled.map((h) => h.slice(0, 12)).join(", ") || "none"}): the files changed since \`docker compose up\`, or the service uses env_file / volumes_from / service: references that compose 2.31 hashes differently from \`up\`; a later \`docker compose up -d\` may recreate ${service}`,
+      `${service}'s configuration in the compose files differs from its running containers' (compose hashes it ${(before ?? target).slice(0, 12)}, they carry ${labelled.map((h) => h.slice(0, 12)).join(", ") || "none"}): compose creates the new containers`,
     );
   }
   const labels = { "com.docker.compose.config-hash": target };
@@ -80,5 +95,5 @@ export async function prepareTruth(t: TruthInput): Promise<Truth> {
       );
     }
   };
-  return { labels, plan, settle };
+  return { labels, config: target, imageOnly, ...(plan ? { plan } : {}), settle };
 }

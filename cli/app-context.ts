@@ -4,6 +4,7 @@ import type Docker from "dockerode";
 import type { AppContext, RolloutOptions } from "../app/context.js";
 import { composeProject } from "../compose/adapter.js";
 import type { Project } from "../compose/project.js";
+import { RefusedError } from "../controller/errors.js";
 import type { Actor, Clock, History, Lock, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
 import { replicaChecks } from "../engine/checks.js";
@@ -36,6 +37,7 @@ export function rolloutOptions(
     ...(opts.pull !== undefined ? { pull: opts.pull } : {}),
     ...(servicePull !== undefined ? { servicePull } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.scale ? { scale: scaleOf(opts) } : {}),
     write: opts.write,
     dryRun: opts.dryRun,
     ...(opts.preDeploy ? { preDeploy: opts.preDeploy } : {}),
@@ -46,6 +48,19 @@ export function rolloutOptions(
     allowBreaking: opts.allowBreaking,
     ...(Number.isInteger(kill) && kill > 0 ? { killAtStep: kill } : {}),
   };
+}
+
+/** `--scale` names a service, as compose's does: only the one rolled. */
+function scaleOf(opts: Options): number | undefined {
+  const { scale, service } = opts;
+  if (!scale) return undefined;
+  if (scale.service !== service) {
+    throw new RefusedError(
+      `--scale ${scale.service}=${scale.replicas}: this command rolls ${service}, not ${scale.service}`,
+      `--scale ${service}=<n>, or \`compose-roll ${scale.service} --scale ${scale.service}=${scale.replicas}\``,
+    );
+  }
+  return scale.replicas;
 }
 
 export interface AppWiring {

@@ -23,7 +23,7 @@ function print(ctx: Context, outcome: Outcome | undefined): void {
 
 export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: true, writeBack: true });
-  print(ctx, await rollRelease(ctx.app, raw.image as string));
+  print(ctx, await rollRelease(ctx.app, raw.image));
 }
 
 export async function undoCommand(service: string | undefined, raw: RawOptions): Promise<void> {

@@ -37,6 +37,7 @@ export function formatDryRun(d: DryRun, routing: Routing): string {
     "",
     `rollout: ${d.from?.ref ?? "(nothing running)"} → ${d.image.ref} (${d.image.id.slice(0, 19)}), ${d.replicas} replica(s)`,
   );
+  if (d.created && d.steps.length) lines.push(`  new containers are created ${d.created}`);
   if (d.steps.length === 0) lines.push("  nothing to do: the service already runs this image");
   d.steps.forEach((s, i) => {
     const what =

@@ -51,6 +51,8 @@ export interface Options
   drainCommand?: string[];
   allowUnsafeDrain: boolean;
   image?: string;
+  /** `--scale SERVICE=N`: checked against the service rolled (cli/app-context.ts). */
+  scale?: { service: string; replicas: number };
   json: boolean;
   verbose: boolean;
   /** What the migration gate does with a migration that would break the old replicas. */

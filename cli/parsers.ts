@@ -146,3 +146,16 @@ export function gateOf(text: string, what: string): Gate {
 export function listOf(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
+
+/** `--scale web=5`, as `docker compose up --scale`: the service and a count of at least 1. */
+export function parseScale(text: string, what: string): { service: string; replicas: number } {
+  const m = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*)=(\d{1,4})$/.exec(text.trim());
+  const replicas = Number(m?.[2]);
+  if (!m || replicas < 1) {
+    throw new RefusedError(
+      `${what}: ${shown(text)} is not SERVICE=N with N at least 1`,
+      "e.g. --scale web=5 (`docker compose stop web` takes a service down)",
+    );
+  }
+  return { service: m[1] as string, replicas };
+}

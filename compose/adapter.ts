@@ -11,6 +11,8 @@ export function composeProject(project: Project, env: Record<string, string | un
   return {
     files: project.files,
     image: (service) => project.services[service]?.image,
+    labels: (service) => project.services[service]?.labels ?? {},
+    replicas: (service) => project.services[service]?.replicas,
     hash: (service, o = {}) =>
       serviceHash(project, service, o.unset ? { ...env, [o.unset]: undefined } : env, o.ref),
     planWriteBack: (service, ref) => portPlan(planWriteBack(project, service, ref, env)),

@@ -3,6 +3,8 @@
 // networks and aliases, volumes and env are then exactly what a later `docker compose up`
 // expects, for any change in the files — not only a new image. The hash algorithm has changed
 // between compose releases, so it is never recomputed here.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { RefusedError } from "../controller/errors.js";
 import { compose, type RunOptions } from "./cli.js";
 import { type Project, withImage } from "./project.js";
@@ -12,6 +14,11 @@ export interface CreateOptions {
   ref?: string;
   /** Killed after this long: creating also starts them, and may wait on dependencies' volumes. */
   timeoutMs?: number;
+  /**
+   * false: `docker compose create` only, the caller starts them. `up` would also start every
+   * stopped container of the service, an old one a rollout is stopping among them.
+   */
+  start?: boolean;
 }
 
 /**
@@ -37,24 +44,21 @@ export async function createReplicas(
   return withImage(project, service, o.ref, async (args) => {
     const before = await ids(args, service, run);
     const scale = before.length + count;
+    const how = o.start === false ? ["create"] : ["up", "-d", "--no-deps"];
     await compose(
       args,
-      [
-        "up",
-        "-d",
-        "--no-deps",
-        "--no-recreate",
-        "--no-build",
-        "--pull",
-        "never",
-        "--scale",
-        `${service}=${scale}`,
-        service,
-      ],
+      [...how, "--no-recreate", "--no-build", "--pull", "never", "--scale", `${service}=${scale}`, service],
       run,
     );
     const known = new Set(before);
-    const added = (await ids(args, service, run)).filter((id) => !known.has(id));
+    let added = (await ids(args, service, run)).filter((id) => !known.has(id));
+    // A container removed between our count and compose's (a drain ending) makes compose
+    // create one more to reach the scale: created only, the surplus is removed unseen.
+    if (o.start === false && added.length > count) {
+      const surplus = added.slice(count);
+      await removeContainers(surplus, run);
+      added = added.slice(0, count);
+    }
     if (added.length !== count) {
       throw new RefusedError(
         `docker compose up --scale ${service}=${scale} created ${added.length} containers, not ${count}`,
@@ -72,4 +76,12 @@ async function ids(args: Project["args"], service: string, run: RunOptions): Pro
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean);
+}
+
+/** `docker rm -f` by ID, with the same Docker host compose used. */
+async function removeContainers(idsToRemove: string[], run: RunOptions): Promise<void> {
+  const env = Object.fromEntries(
+    Object.entries(run.env).filter(([, v]) => v !== undefined),
+  ) as NodeJS.ProcessEnv;
+  await promisify(execFile)("docker", ["rm", "-f", ...idsToRemove], { cwd: run.cwd, env, timeout: 60_000 });
 }

@@ -42,6 +42,8 @@ export interface ServiceConfig {
   fixedHostPorts: string[];
   /** deploy.replicas or scale, when set. */
   replicas?: number;
+  /** `labels:` as compose merged them (a list form turned into a map). */
+  labels?: Record<string, string>;
   pullPolicy?: string;
   /** The service's `x-compose-roll` block, unvalidated (cli/settings.ts validates). */
   settings?: unknown;
@@ -235,8 +237,24 @@ function serviceConfig(raw: Record<string, unknown>): ServiceConfig {
   const replicas = asRecord(raw.deploy).replicas ?? raw.scale;
   if (typeof replicas === "number") cfg.replicas = replicas;
   if (typeof raw.pull_policy === "string") cfg.pullPolicy = raw.pull_policy;
+  const labels = labelMap(raw.labels);
+  if (labels) cfg.labels = labels;
   if (raw["x-compose-roll"] !== undefined) cfg.settings = unescaped(raw["x-compose-roll"]);
   return cfg;
+}
+
+/** compose config prints labels as a map; a list (`- k=v`) is read too. */
+function labelMap(v: unknown): Record<string, string> | undefined {
+  if (Array.isArray(v)) {
+    return Object.fromEntries(
+      v.map((l) => {
+        const [k, ...rest] = String(l).split("=");
+        return [k as string, String(unescaped(rest.join("=")))];
+      }),
+    );
+  }
+  if (!v || typeof v !== "object") return undefined;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(unescaped(x) ?? "")]));
 }
 
 /**

@@ -30,6 +30,8 @@ export interface Replica {
   previousImage?: { ref: string; id: string };
   /** com.docker.compose.config-hash: compose recreates the container when it differs from the service's. */
   configHash?: string;
+  /** Its `traefik.*` labels, when it has any: label mode refuses a rollout that would change them. */
+  traefikLabels?: Record<string, string>;
 }
 
 /** What compose-roll sees at one moment: the containers, and which URLs Traefik's file lists. */

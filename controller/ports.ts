@@ -225,8 +225,13 @@ export interface ComposeProject {
   /**
    * Has compose create and start `count` more containers of `service` exactly as `docker
    * compose up` would for the files now (as if its image were `ref`, when given); their IDs.
+   * `start: false`: created only (`docker compose create`), the caller starts them.
    */
-  create(service: string, count: number, o?: { ref?: string }): Promise<string[]>;
+  create(service: string, count: number, o?: { ref?: string; start?: boolean }): Promise<string[]>;
+  /** The service's labels as compose would give its containers now (Traefik's among them). */
+  labels(service: string): Record<string, string>;
+  /** deploy.replicas (or scale:) as the files set it. */
+  replicas(service: string): number | undefined;
 }
 
 /** Docker's event stream, as the use cases need it. */

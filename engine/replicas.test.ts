@@ -41,6 +41,8 @@ describe("toReplica", () => {
       health: "healthy",
       url: "http://f00f5c946f36:8000",
       configHash: container.Config.Labels?.["com.docker.compose.config-hash"],
+      // Its traefik.* labels, which label mode compares with the files' before a rollout.
+      traefikLabels: { "traefik.enable": "false" },
     });
   });
 

@@ -61,6 +61,8 @@ export function toReplica(
   if (Number.isInteger(revision) && revision > 0) replica.revision = revision;
   const [prevRef, prevId] = [labels[Label.previousRef], labels[Label.previousId]];
   if (prevRef && prevId) replica.previousImage = { ref: prevRef, id: prevId };
+  const traefik = Object.entries(labels).filter(([k]) => k.startsWith("traefik."));
+  if (traefik.length) replica.traefikLabels = Object.fromEntries(traefik);
   const url = urlOf(c, imagePorts, opts);
   if (url) replica.url = url;
   return replica;

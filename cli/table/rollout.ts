@@ -2,7 +2,7 @@
 // and its history, and what the roll, undo and repair commands themselves take.
 
 import { pullPolicyOf } from "../../engine/pullPolicy.js";
-import { checkImageRef, PULL, parseDuration, parseTimeout } from "../parsers.js";
+import { checkImageRef, PULL, parseDuration, parseScale, parseTimeout } from "../parsers.js";
 import { atLeast, wholeNumber } from "../validate.js";
 import { BOTH_MODES, onOff, SERVICE_COMMANDS } from "./general.js";
 import type { OptionRow } from "./types.js";
@@ -122,10 +122,21 @@ export const ROLL = [
     key: "image",
     arg: "<ref>",
     type: "text",
+    defaultText: "the image the compose files name, with their configuration",
     help: "the image to roll to (pulled first when not on the Docker host)",
-    more: "`[registry/]name[:tag][@digest]`, or an image ID.",
-    required: true,
+    more: "`[registry/]name[:tag][@digest]`, or an image ID. Without it, the service rolls to what the compose files say now: their image and configuration (edit the tag or a variable, then run `compose-roll <service>`); with it, the files' configuration with this image, written back after a complete rollout.",
     parse: (v) => (v === undefined ? undefined : checkImageRef(String(v))),
+    commands: ["roll"],
+    modes: BOTH_MODES,
+  },
+  {
+    key: "scale",
+    arg: "<service=n>",
+    type: "text",
+    defaultText: "the files' deploy.replicas, else as many as run",
+    help: "converge the service to n replicas: new ones join Traefik proven, surplus ones drain first",
+    more: "As `docker compose up --scale`: `web=5`; the service must be the one rolled. At least 1. Never fewer serving than the smaller of the old and new counts.",
+    parse: (v, what) => (v === undefined ? undefined : parseScale(String(v), what)),
     commands: ["roll"],
     modes: BOTH_MODES,
   },
