@@ -50,6 +50,8 @@ export interface RolloutOptions {
   /** What the migration gate does with a migration that would break the old replicas. */
   migrationGate: "off" | "warn" | "refuse";
   allowBreaking: boolean;
+  /** Bench-only: compose creates the new containers even when only the image changed. */
+  composeCreate?: boolean;
   /** Test-only: SIGKILL ourselves before step k. */
   killAtStep?: number;
 }

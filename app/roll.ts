@@ -88,7 +88,7 @@ export async function roll(
   const shape = {
     ...(count ? { replicas: count.replicas } : {}),
     ...(truth.config ? { config: truth.config } : {}),
-    ...(truth.imageOnly ? {} : { create: composeCreate(ctx, image) }),
+    ...(truth.imageOnly && !ctx.opts.composeCreate ? {} : { create: composeCreate(ctx, image) }),
   };
   if (ctx.opts.dryRun) return { planned: await planDryRun(ctx, seen, image, truth, shape) };
   const stop = interruptible(ctx.say);

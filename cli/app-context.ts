@@ -47,6 +47,7 @@ export function rolloutOptions(
     migrationGate: opts.migrationGate,
     allowBreaking: opts.allowBreaking,
     ...(Number.isInteger(kill) && kill > 0 ? { killAtStep: kill } : {}),
+    ...(env.COMPOSE_ROLL_BENCH_CREATE === "compose" ? { composeCreate: true } : {}),
   };
 }
 
