@@ -14,6 +14,7 @@ import {
   type DrainMethod,
   dockerServiceName,
   labelAddress,
+  PRE_STOP_HOOK,
   routedByLabels,
 } from "../traefik/labels.js";
 import type { Options, RawOptions } from "./options.js";
@@ -76,6 +77,7 @@ export async function detectMode(
         drainFile: opts.drainFile,
         allowUnsafe: opts.allowUnsafeDrain,
         ...(opts.drainCommand ? { drainCommand: opts.drainCommand } : {}),
+        ...(labels[PRE_STOP_HOOK] ? { preStopHook: labels[PRE_STOP_HOOK] } : {}),
       },
       svc.service,
     );

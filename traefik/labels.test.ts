@@ -76,6 +76,29 @@ describe("chooseDrain", () => {
     expect(m).toEqual({ kind: "file", path: "/tmp/drain" });
     expect(describeDrain(m)).toMatch(/drain file \/tmp\/drain/);
   });
+  it("takes docker-rollout's pre-stop-hook label: the file it touches when the healthcheck tests it, else the hook through sh -c", () => {
+    const ownPath = ["CMD-SHELL", "test ! -f /tmp/draining && curl -f localhost/health"];
+    const hook = "touch /tmp/draining && sleep 10";
+    expect(chooseDrain(ownPath, { ...base, preStopHook: hook }, "web")).toEqual({
+      kind: "file",
+      path: "/tmp/draining",
+    });
+    expect(chooseDrain(plainCheck, { ...base, preStopHook: "kill -USR1 1; sleep 5" }, "web")).toEqual({
+      kind: "command",
+      argv: ["sh", "-c", "kill -USR1 1; sleep 5"],
+    });
+    // The default drain file, when the healthcheck tests it, still comes first; so does --drain-command.
+    expect(chooseDrain(drainCheck, { ...base, preStopHook: hook }, "web")).toEqual({
+      kind: "file",
+      path: "/tmp/drain",
+    });
+    expect(chooseDrain(ownPath, { ...base, preStopHook: hook, drainCommand: ["x"] }, "web")).toEqual({
+      kind: "command",
+      argv: ["x"],
+    });
+    // Without a healthcheck no hook can take it out of Traefik: refused as before.
+    expect(() => chooseDrain(undefined, { ...base, preStopHook: hook }, "web")).toThrow(/requests in flight/);
+  });
   it("falls back to the drain command", () => {
     expect(chooseDrain(plainCheck, { ...base, drainCommand: ["touch", "/x"] }, "web")).toEqual({
       kind: "command",

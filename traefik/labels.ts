@@ -74,6 +74,29 @@ export interface DrainChoice {
   drainFile: string;
   drainCommand?: string[];
   allowUnsafe: boolean;
+  /** The old container's `docker-rollout.pre-stop-hook` label (docker-rollout's drain). */
+  preStopHook?: string;
+}
+
+/** docker-rollout's container label: a shell command it runs in each old container before stopping it. */
+export const PRE_STOP_HOOK = "docker-rollout.pre-stop-hook";
+
+/** The healthcheck names `path` as a whole word: /tmp/draining is not /tmp/drain. */
+function mentions(test: string, path: string): boolean {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[\\s"'=])${escaped}($|[\\s"';&|)])`).test(test);
+}
+
+/**
+ * A docker-rollout project drains with its pre-stop hook (`touch /tmp/drain && sleep 10`):
+ * when the hook touches a file the healthcheck tests, that file is the drain file (no fixed
+ * sleep needed: compose-roll waits until Traefik drops the container); any other hook runs as
+ * the drain command, through `sh -c` as docker-rollout runs it.
+ */
+function fromPreStopHook(hook: string, test: string): DrainMethod {
+  const touched = /(?:^|&&|;|\|\|)\s*touch\s+("?)([^\s"&;|]+)\1/.exec(hook)?.[2];
+  if (touched && mentions(test, touched)) return { kind: "file", path: touched };
+  return { kind: "command", argv: ["sh", "-c", hook] };
 }
 
 /**
@@ -89,7 +112,9 @@ export function chooseDrain(
 ): DrainMethod {
   const test = (healthTest ?? []).join(" ");
   const hasCheck = healthTest !== null && healthTest !== undefined && healthTest[0] !== "NONE" && test !== "";
-  if (hasCheck && test.includes(choice.drainFile)) return { kind: "file", path: choice.drainFile };
+  if (hasCheck && mentions(test, choice.drainFile)) return { kind: "file", path: choice.drainFile };
+  if (hasCheck && !choice.drainCommand?.length && choice.preStopHook?.trim())
+    return fromPreStopHook(choice.preStopHook.trim(), test);
   if (choice.drainCommand && choice.drainCommand.length > 0) {
     if (!hasCheck) {
       throw new RefusedError(

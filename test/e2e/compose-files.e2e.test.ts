@@ -98,10 +98,10 @@ async function patientLabelsDemo(name: string): Promise<LabelsStack> {
 let files: DemoStack;
 let labels: LabelsStack;
 beforeAll(async () => {
-  [files, labels] = await Promise.all([
-    startDemo("cfiles-routed", {}, patient('["CMD", "python3", "/app/healthcheck.py"]', "2s", 5)),
-    patientLabelsDemo("clabels-routed"),
-  ]);
+  // One after the other: two stacks booting at once on the shared testbed's 2 cores is where
+  // a healthcheck timed out before any test ran.
+  files = await startDemo("cfiles-routed", {}, patient('["CMD", "python3", "/app/healthcheck.py"]', "2s", 5));
+  labels = await patientLabelsDemo("clabels-routed");
   const sync = await runCli(["sync", "web", "-p", files.project], { cwd: files.dir, env: files.composeEnv });
   expect(sync.code, sync.stderr).toBe(0);
 }, 240_000);
