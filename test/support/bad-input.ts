@@ -134,7 +134,7 @@ export const CASES: BadInput[] = [
   { group: "traefik", name: "Traefik API that is not http(s)", args: (c) => roll(c, "--traefik-api", "ftp://127.0.0.1"), names: /--traefik-api: "ftp:\/\/127\.0\.0\.1"/, fix: /http:\/\// },
   // Settings
   { group: "settings", name: "-H and --context together", args: (c) => roll(c, "-H", "unix:///var/run/docker.sock", "--context", "prod"), names: /both -H\/--host and --context/, fix: /give one of them/ },
-  { group: "settings", name: "required --image missing", args: (c) => ["web", ...c.stack], names: /required option '--image <ref>'/, fix: /--help/ },
+  { group: "settings", name: "no --image, and no compose file to name the image", fromEmpty: true, args: (c) => ["web", ...c.stack], names: /no compose file here says which image web should run, and no --image was given/, fix: /pass --image <ref>/ },
   { group: "settings", name: "misspelt COMPOSE_ROLL_ variable", args: (c) => roll(c), env: () => ({ COMPOSE_ROLL_DRIAN: "5s" }), names: /COMPOSE_ROLL_DRIAN is not a compose-roll setting/, fix: /COMPOSE_ROLL_DRAIN/ },
   { group: "settings", name: "bad COMPOSE_ROLL_ value", args: (c) => roll(c), env: () => ({ COMPOSE_ROLL_WRITE: "maybe" }), names: /COMPOSE_ROLL_WRITE: "maybe"/, fix: /COMPOSE_ROLL_WRITE=false/ },
   { group: "settings", name: "unknown x-compose-roll key", args: (c) => withFile(c, "unknown-key"), names: /x-compose-roll of service web .*unknown key "drian"/, fix: /did you mean "drain"/ },
@@ -192,4 +192,7 @@ export const CASES: BadInput[] = [
   // Revisions
   { group: "revision", name: "revision that does not exist", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "99"], names: /--to-revision: no revision 99 in the history \(kept: \d/, fix: /compose-roll history/ },
   { group: "revision", name: "revision that is not a number", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "latest"], names: /--to-revision: "latest"/, fix: /compose-roll history/ },
+  // Replica counts
+  { group: "scale", name: "scale to zero", args: (c) => roll(c, "--scale", "web=0"), names: /--scale: "web=0" is not SERVICE=N with N at least 1/, fix: /--scale web=5/ },
+  { group: "scale", name: "scale of another service", args: (c) => roll(c, "--scale", "traefik=2"), names: /--scale traefik=2: this command rolls web, not traefik/, fix: /--scale web=<n>/ },
 ];
