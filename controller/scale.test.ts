@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decide } from "./decide.js";
+import { aReplica } from "./fakes.test-support.js";
 import type { Goal, ImageInfo, Observation, Replica } from "./model.js";
 import { replicaTarget, rolloutBounds } from "./scale.js";
 
@@ -9,17 +10,8 @@ const v2: ImageInfo = { ref: "app:v2", id: "sha256:v2", exposedPorts: [8000] };
 let seq = 0;
 function replica(number: number, image: ImageInfo, health: Replica["health"], configHash?: string): Replica {
   const id = `c${++seq}`;
-  return {
-    id,
-    name: `demo-web-${number}`,
-    number,
-    imageId: image.id,
-    imageRef: image.ref,
-    running: true,
-    health,
-    url: `http://${id}:8000`,
-    ...(configHash ? { configHash } : {}),
-  };
+  const over = { id, name: `demo-web-${number}`, number, imageId: image.id, imageRef: image.ref, health };
+  return aReplica({ ...over, url: `http://${id}:8000`, ...(configHash ? { configHash } : {}) });
 }
 
 /**

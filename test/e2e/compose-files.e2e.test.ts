@@ -3,29 +3,19 @@
 // and compose agrees afterwards (`up -d --dry-run` plans nothing, `up -d` recreates nothing).
 // In label mode too, where a change of Traefik labels is refused before anything changes.
 // Real engine, compose and Traefik; one stack per routing mode, brought up side by side.
-import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { runCli } from "../support/cli.js";
+import { composeOn } from "../support/compose.js";
 import { type LabelsStack, labelsArgs, waitForServers } from "../support/labels-stack.js";
 import { type DemoOptions, type DemoStack, startDemo } from "../support/stack.js";
 
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
 const docker = new Docker();
 type Stack = DemoStack | LabelsStack;
-
-async function compose(stack: Stack, args: string[]): Promise<string> {
-  const { stdout, stderr } = await promisify(execFile)(
-    "docker",
-    ["compose", "-p", stack.project, ...stack.files.flatMap((f) => ["-f", f]), ...args],
-    { cwd: stack.dir, env: { ...process.env, ...stack.composeEnv } },
-  );
-  return stdout + stderr;
-}
 
 async function web(stack: Stack) {
   const list = await docker.listContainers({
@@ -60,11 +50,11 @@ async function roll(stack: Stack, args: string[], flags: string[]) {
 async function expectComposeAgrees(stack: Stack, n: number) {
   const before = (await web(stack)).map((c) => c.Id);
   expect(before).toHaveLength(n);
-  const plan = await compose(stack, ["up", "-d", "--dry-run", "--no-deps", "web"]);
+  const plan = await composeOn(stack, ["up", "-d", "--dry-run", "--no-deps", "web"]);
   const lines = plan.split("\n").filter((l) => /-web-\d/.test(l));
   expect(lines, plan).toHaveLength(n);
   for (const l of lines) expect(l, plan).toMatch(/Container \S+-web-\d+\s+Running/);
-  await compose(stack, ["up", "-d", "--no-deps", "web"]);
+  await composeOn(stack, ["up", "-d", "--no-deps", "web"]);
   expect((await web(stack)).map((c) => c.Id)).toEqual(before);
 }
 

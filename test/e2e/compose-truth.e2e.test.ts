@@ -2,27 +2,17 @@
 // project's files name the running image, `docker compose up -d --dry-run` plans nothing for
 // the service, `docker compose up -d` keeps every container, and `compose ps` lists exactly
 // the N current ones. Real engine, compose and Traefik; ${VAR} and literal images.
-import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { runCli, stackArgs } from "../support/cli.js";
+import { composeOn } from "../support/compose.js";
 import { type DemoStack, startDemo } from "../support/stack.js";
 
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
 const docker = new Docker();
-
-async function compose(stack: DemoStack, args: string[]): Promise<string> {
-  const { stdout, stderr } = await promisify(execFile)(
-    "docker",
-    ["compose", "-p", stack.project, ...stack.files.flatMap((f) => ["-f", f]), ...args],
-    { cwd: stack.dir, env: { ...process.env, ...stack.composeEnv } },
-  );
-  return stdout + stderr;
-}
 
 async function webIds(stack: DemoStack): Promise<string[]> {
   const list = await docker.listContainers({
@@ -36,15 +26,15 @@ async function webIds(stack: DemoStack): Promise<string[]> {
 async function expectComposeAgrees(stack: DemoStack, image: string) {
   const ids = await webIds(stack);
   expect(ids).toHaveLength(3);
-  const ps = await compose(stack, ["ps", "web", "--format", "{{.Name}} {{.Image}}"]);
+  const ps = await composeOn(stack, ["ps", "web", "--format", "{{.Name}} {{.Image}}"]);
   const lines = ps.trim().split("\n").sort();
   expect(lines).toHaveLength(3);
   for (const l of lines) expect(l).toMatch(new RegExp(`^${stack.project}-web-[1-6] ${image}$`));
-  const plan = await compose(stack, ["up", "-d", "--dry-run", "web"]);
+  const plan = await composeOn(stack, ["up", "-d", "--dry-run", "web"]);
   const web = plan.split("\n").filter((l) => /-web-\d/.test(l));
   expect(web, plan).toHaveLength(3);
   for (const l of web) expect(l, plan).toMatch(/Container \S+-web-\d+\s+Running/);
-  await compose(stack, ["up", "-d", "web"]);
+  await composeOn(stack, ["up", "-d", "web"]);
   expect(await webIds(stack)).toEqual(ids);
 }
 
