@@ -76,7 +76,9 @@ export async function roll(
   // A new release converges the count too; undo and repair keep what runs.
   const count = o.scale ? targetCount(ctx, seen) : undefined;
   const n = count?.replicas ?? replicaCount(seen);
-  if (alreadyThere(seen, image, truth.config, n)) {
+  // Nothing to do, said before the lock is taken. Undo and repair, and a lock left by a killed
+  // run, go through deploy(), which takes such a lock over and releases it.
+  if (release && alreadyThere(seen, image, truth.config, n) && !(await ctx.lock.read(ctx.svc))) {
     ctx.say(
       `${service} already runs ${image.ref}${truth.config ? " as the compose files describe it" : ""}, ${n} replica${n === 1 ? "" : "s"}; nothing to do`,
     );

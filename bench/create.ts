@@ -7,6 +7,9 @@ import { parseArgs } from "node:util";
 import { runCli } from "../test/support/cli.js";
 import { PATIENT_HEALTH, startDemo } from "../test/support/stack.js";
 
+// Ryuk's image cannot be pulled here (no registry); the stack is taken down at the end.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "2" }, n: { type: "string", default: "3" } },
 });
