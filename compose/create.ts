@@ -12,6 +12,11 @@ export interface CreateOptions {
   ref?: string;
   /** Killed after this long: creating also starts them, and may wait on dependencies' volumes. */
   timeoutMs?: number;
+  /**
+   * false: create only (`up --no-start`), and leave the service's stopped containers stopped —
+   * a release keeps the old ones it stopped until it is done, to restart them if it fails.
+   */
+  start?: boolean;
 }
 
 /**
@@ -41,7 +46,7 @@ export async function createReplicas(
       args,
       [
         "up",
-        "-d",
+        o.start === false ? "--no-start" : "-d",
         "--no-deps",
         "--no-recreate",
         "--no-build",

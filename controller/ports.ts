@@ -220,8 +220,9 @@ export interface ComposeProject {
   /**
    * Has compose create and start `count` more containers of `service` exactly as `docker
    * compose up` would for the files now (as if its image were `ref`, when given); their IDs.
+   * `start: false`: created only, and the service's stopped containers stay stopped.
    */
-  create(service: string, count: number, o?: { ref?: string }): Promise<string[]>;
+  create(service: string, count: number, o?: { ref?: string; start?: boolean }): Promise<string[]>;
 }
 
 /** Docker's event stream, as the use cases need it. */

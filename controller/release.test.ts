@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "./errors.js";
-import { type ReleaseInput, planRelease, rollbackOrder } from "./release.js";
+import { planRelease, type ReleaseInput, rollbackOrder } from "./release.js";
 import { policyOf, type ServiceFacts } from "./release-policy.js";
 
 const fact = (service: string, more: Partial<ServiceFacts> = {}): ServiceFacts => ({
@@ -148,9 +148,12 @@ describe("planRelease", () => {
 
 describe("bad input (exit 2, nothing changed)", () => {
   const refused = (i: Partial<ReleaseInput>, msg: RegExp) =>
-    expect(() => planRelease(input(i))).toThrow(expect.objectContaining({ message: expect.stringMatching(msg) }));
+    expect(() => planRelease(input(i))).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(msg) }),
+    );
 
-  it("a service not in the project", () => refused({ named: ["wrker"] }, /no service "wrker" in compose.yaml/));
+  it("a service not in the project", () =>
+    refused({ named: ["wrker"] }, /no service "wrker" in compose.yaml/));
   it("--skip of a service not in the project", () => refused({ skip: ["nope"] }, /no service "nope"/));
   it("--image with several services", () =>
     refused({ named: ["web", "worker"], image: "app:v3" }, /--image app:v3 names one image, but 2 services/));

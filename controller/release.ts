@@ -167,7 +167,9 @@ export function stepsOf(p: PlannedService): string[] {
   if (p.action === "create" || p.action === "start")
     return [`compose creates ${p.replicas} container(s)`, ready];
   if (p.policy === "routed")
-    return ["roll through Traefik one replica at a time: start, prove, route, drain the old (as `compose-roll <service>`)"];
+    return [
+      "roll through Traefik one replica at a time: start, prove, route, drain the old (as `compose-roll <service>`)",
+    ];
   const n = Math.min(p.update.parallelism || p.replicas, p.replicas);
   const batches = Math.ceil(p.replicas / n);
   const each =
@@ -175,7 +177,9 @@ export function stepsOf(p: PlannedService): string[] {
       ? [stop, `compose creates ${n} new`, ready]
       : [`compose creates ${n} new beside the old`, ready, stop];
   const pause = p.update.delayMs ? [`wait ${p.update.delayMs / 1000}s (update_config.delay)`] : [];
-  const monitor = p.update.monitorMs ? [`watch for ${p.update.monitorMs / 1000}s (update_config.monitor)`] : [];
+  const monitor = p.update.monitorMs
+    ? [`watch for ${p.update.monitorMs / 1000}s (update_config.monitor)`]
+    : [];
   const batch = [...each, ...monitor];
   return batches === 1 ? batch : [`${batches} batches of ${n}:`, ...batch, ...pause];
 }
