@@ -44,8 +44,8 @@ type Done =
   | { kind: "routed"; service: string; ctx: AppContext; previous: { ref: string; id: string } }
   | { kind: "worker"; service: string; roll: WorkerRoll; p: PlannedService };
 
-/** The project lock's service name: no compose service can be called this (a leading `_`). */
-export const RELEASE_LOCK = "_release";
+/** The project lock's service name (no real service is called this). */
+export const RELEASE_LOCK = "compose-roll.release";
 
 export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<ReleaseResult> {
   const { base } = d;
@@ -81,14 +81,15 @@ export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<Releas
         } else {
           const r: WorkerRoll = { service: p.service, stopped: [], created: [], failures: 0 };
           done.push({ kind: "worker", service: p.service, roll: r, p });
-          await rollWorker(wd, p, base.opts.healthTimeoutMs, lease.signal, r);
+          await rollWorker(wd, p, base.opts.healthTimeoutMs, lease.signal, r, d.image);
         }
       } catch (err) {
         throw await goBack(d, wd, done, p.service, err as Error, lease.signal);
       }
     }
     for (const x of done) if (x.kind === "worker") await commitWorker(wd, x.roll);
-    await recordWorkers(base, done, id);
+    if (d.image && base.opts.write) await writeBack(base, done, d.image);
+    await recordWorkers(base, done, id, d.image);
     return { id, rolled: done.map((x) => x.service) };
   } finally {
     await lease.stop();
@@ -169,12 +170,30 @@ async function releaseLockInfo(base: AppContext, plan: ReleasePlan, svc: Service
   };
 }
 
+/** --image on a worker: written where the files declare its image, as the single-service roll does. */
+async function writeBack(base: AppContext, done: Done[], ref: string): Promise<void> {
+  const w = done.find((x) => x.kind === "worker");
+  if (!w) return; // a routed service wrote its own back
+  try {
+    const plan = await base.compose.rewrite(w.service, ref);
+    base.deps.reporter.event({
+      type: "compose",
+      result: plan.writes.length ? "written" : "unchanged",
+      detail: plan.summary,
+    });
+  } catch (err) {
+    base.say(
+      `warning: the release succeeded but the compose files were not updated: ${(err as Error).message}`,
+    );
+  }
+}
+
 /** Each worker service's revision, numbered in its own history, tied to the release by its id. */
-async function recordWorkers(base: AppContext, done: Done[], id: string): Promise<void> {
+async function recordWorkers(base: AppContext, done: Done[], id: string, given?: string): Promise<void> {
   for (const x of done) {
     if (x.kind !== "worker" || x.roll.created.length === 0) continue;
     const svc = { project: base.svc.project, service: x.service };
-    const ref = base.compose.image(x.service);
+    const ref = given ?? base.compose.image(x.service);
     const image = ref ? await base.deps.engine.image(ref) : undefined;
     if (!image) continue;
     const history = await readHistory({ ...base, svc });

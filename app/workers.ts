@@ -38,10 +38,12 @@ export async function rollWorker(
   timeoutMs: number,
   signal: AbortSignal,
   roll: WorkerRoll,
+  /** --image: created with this image instead of the files'. */
+  ref?: string,
 ): Promise<void> {
   const olds = (await d.workers.list(p.service)).filter((c) => c.running);
   if (p.action !== "recreate" || olds.length === 0) {
-    const ids = await d.workers.create(p.service, p.replicas);
+    const ids = await d.workers.create(p.service, p.replicas, ref);
     roll.created.push(...ids);
     await startReady(d, p, ids, timeoutMs, signal);
     return;
@@ -51,7 +53,7 @@ export async function rollWorker(
     if (i > 0 && p.update.delayMs) await d.clock.sleep(p.update.delayMs, signal);
     const batch = olds.slice(i, i + n).map((c) => c.id);
     if (p.update.order === "stop-first") await stopAll(d, p, batch, roll);
-    const ids = await d.workers.create(p.service, batch.length);
+    const ids = await d.workers.create(p.service, batch.length, ref);
     roll.created.push(...ids);
     try {
       await startReady(d, p, ids, timeoutMs, signal);

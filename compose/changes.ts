@@ -88,7 +88,7 @@ export async function composeChanges(
           : ["not running"]
         : running.length === 1 && want && running[0] !== want
           ? [`image ${running[0]} → ${want}`]
-          : ["configuration (compose's config hash)"];
+          : ["configuration"];
     return { service, action, what };
   });
 }

@@ -23,8 +23,11 @@ export interface WorkerState {
 export interface Workers {
   /** The service's containers (compose's, not one-off), running or not, oldest first. */
   list(service: string): Promise<WorkerContainer[]>;
-  /** Compose creates `count` more for the files as they are now, without starting any; their IDs. */
-  create(service: string, count: number): Promise<string[]>;
+  /**
+   * Compose creates `count` more for the files as they are now (as if its image were `ref`,
+   * when given), without starting any; their IDs.
+   */
+  create(service: string, count: number, ref?: string): Promise<string[]>;
   start(id: string): Promise<void>;
   /** Undefined: the container is gone. */
   state(id: string): Promise<WorkerState | undefined>;

@@ -115,7 +115,7 @@ export const LOCKING = [
   },
 ] as const satisfies readonly OptionRow[];
 
-const ROLLOUTS = ["roll", "undo", "repair"] as const;
+const ROLLOUTS = ["roll", "up", "undo", "repair"] as const;
 
 export const ROLL = [
   {
@@ -126,7 +126,7 @@ export const ROLL = [
     more: "`[registry/]name[:tag][@digest]`, or an image ID.",
     required: true,
     parse: (v) => (v === undefined ? undefined : checkImageRef(String(v))),
-    commands: ["roll"],
+    commands: ["roll", "up"],
     modes: BOTH_MODES,
   },
   {
