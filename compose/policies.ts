@@ -71,7 +71,8 @@ const service = z.object({
   depends_on: z.union([z.record(z.string(), z.unknown()), z.array(z.string())]).optional(),
   "x-compose-roll": z
     .object({
-      policy: z.enum(POLICIES as [string, ...string[]]).optional(),
+      // `skip` is the issue's and dokku's word for it.
+      policy: z.enum(["skip", ...POLICIES] as [string, ...string[]]).optional(),
       "grace-needed": duration.optional(),
     })
     .passthrough()
@@ -123,7 +124,9 @@ export function factsOf(
   return {
     service: name,
     routed,
-    ...(x.policy ? { declared: x.policy as ServiceFacts["declared"] } : {}),
+    ...(x.policy
+      ? { declared: (x.policy === "skip" ? "stateful" : x.policy) as ServiceFacts["declared"] }
+      : {}),
     update: updateOf(s.deploy?.update_config),
     rollback: updateOf(s.deploy?.rollback_config),
     ...(data ? { dataVolume: `${data.source}:${data.target}` } : {}),

@@ -90,6 +90,7 @@ describe("factsOf", () => {
     expect(() => factsOf("w", { "x-compose-roll": { policy: "worker" } }, project)).toThrow(
       /x-compose-roll.policy/,
     );
+    expect(factsOf("w", { "x-compose-roll": { policy: "skip" } }, project).declared).toBe("stateful");
   });
   it("reads Go's durations", () => {
     expect([goDuration("1m30s"), goDuration("500ms"), goDuration("2h"), goDuration("5")]).toEqual([

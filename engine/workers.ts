@@ -33,7 +33,8 @@ export function dockerWorkers(docker: Docker, project: string, compose: ComposeP
           }),
         );
     },
-    create: (service, count, ref) => compose.create(service, count, { start: false, ...(ref ? { ref } : {}) }),
+    create: (service, count, ref) =>
+      compose.create(service, count, { start: false, ...(ref ? { ref } : {}) }),
     start: (id) => call(`start ${id.slice(0, 12)}`, () => docker.getContainer(id).start()).then(() => {}),
     state: async (id): Promise<WorkerState | undefined> => {
       try {

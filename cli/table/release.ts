@@ -42,10 +42,10 @@ export const RELEASE = [
   {
     key: "policy",
     type: "enum",
-    values: POLICIES,
+    values: [...POLICIES, "skip"],
     defaultText: "from the compose file: routed, stateful, singleton or unrouted",
     help: "how `up` rolls this service (x-compose-roll of a service only)",
-    more: "routed: Traefik file or labels; stateful: a named volume on a data path; singleton: `deploy.update_config.order: stop-first`, `container_name` or a fixed host port; else unrouted. Set it where the file cannot say (a scheduler: singleton; a cache: stateful).",
+    more: "`skip` is `stateful`. routed: Traefik file or labels; stateful: a named volume on a data path; singleton: `deploy.update_config.order: stop-first`, `container_name` or a fixed host port; else unrouted. Set it where the file cannot say (a scheduler: singleton; a cache: stateful).",
     setting: true,
     commands: [],
     modes: BOTH_MODES,

@@ -113,13 +113,17 @@ describe("compose-roll up: web and a worker as one release", () => {
 
   beforeAll(async () => {
     // Two web replicas (a release's wall time is mostly web's rollout), patient health checks.
-    stack = await startDemo("release", {}, {
-      files: PATIENT_HEALTH.files as string[],
-      prepare: (dir) => {
-        PATIENT_HEALTH.prepare?.(dir);
-        appendFileSync(join(dir, "compose.override.yaml"), "    deploy:\n      replicas: 2\n");
+    stack = await startDemo(
+      "release",
+      {},
+      {
+        files: PATIENT_HEALTH.files as string[],
+        prepare: (dir) => {
+          PATIENT_HEALTH.prepare?.(dir);
+          appendFileSync(join(dir, "compose.override.yaml"), "    deploy:\n      replicas: 2\n");
+        },
       },
-    });
+    );
     writeFileSync(join(stack.dir, "compose.release.yaml"), RELEASE_FILE);
     stack.files.push("compose.release.yaml");
     writeFileSync(join(stack.dir, ".env"), "");
