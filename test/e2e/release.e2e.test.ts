@@ -100,7 +100,11 @@ describe("compose-roll up: web and a worker as one release", () => {
     });
     const seconds = (Date.now() - t0) / 1000;
     const load = await probe.stop();
-    console.log(`up ${args.join(" ")}: exit ${run.code} in ${seconds.toFixed(1)} s; ${formatReport(load)}`);
+    // Web's rollout alone, as the single-service rollout reports it, beside the release's wall time.
+    const web = /done: .* in ([\d.]+)s/.exec(run.stderr)?.[1];
+    console.log(
+      `up ${args.join(" ")}: exit ${run.code} in ${seconds.toFixed(1)} s (web's rollout ${web ?? "?"} s); ${formatReport(load)}`,
+    );
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     return { run, t0, seconds };
   };
