@@ -5,6 +5,7 @@ import { FakeWorld } from "../controller/fakes.test-support.js";
 import type { ImageInfo } from "../controller/model.js";
 import type { ComposeProject } from "../controller/ports.js";
 import { planRelease, type ServiceChange } from "../controller/release.js";
+import { fact } from "../controller/release.test-support.js";
 import type { ServiceFacts } from "../controller/release-policy.js";
 import { MemoryState, testContext } from "./fakes.test-support.js";
 import { release } from "./release.js";
@@ -12,19 +13,6 @@ import { FakeWorkers } from "./release.test-support.js";
 
 const img = (tag: string): ImageInfo => ({ ref: `app:${tag}`, id: `sha256:${tag}`, exposedPorts: [8000] });
 const [v1, v2] = [img("v1"), img("v2")];
-
-const fact = (service: string, more: Partial<ServiceFacts> = {}): ServiceFacts => ({
-  service,
-  routed: false,
-  update: {},
-  rollback: {},
-  healthcheck: false,
-  stopGraceMs: 30_000,
-  stopSignal: "SIGTERM",
-  dependsOn: [],
-  replicas: 1,
-  ...more,
-});
 
 const FACTS = [
   fact("web", { routed: true, healthcheck: true, replicas: 2 }),

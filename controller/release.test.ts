@@ -1,20 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { RefusedError } from "./errors.js";
 import { planRelease, type ReleaseInput, rollbackOrder } from "./release.js";
+import { fact } from "./release.test-support.js";
 import { policyOf, type ServiceFacts } from "./release-policy.js";
-
-const fact = (service: string, more: Partial<ServiceFacts> = {}): ServiceFacts => ({
-  service,
-  routed: false,
-  update: {},
-  rollback: {},
-  healthcheck: false,
-  stopGraceMs: 10_000,
-  stopSignal: "SIGTERM",
-  dependsOn: [],
-  replicas: 1,
-  ...more,
-});
 
 // The seeds' app: web behind Traefik, a Celery worker and beat, Redis and Postgres.
 const django = [
