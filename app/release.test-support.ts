@@ -12,6 +12,8 @@ interface Box extends WorkerContainer {
 export class FakeWorkers implements Workers {
   boxes: Box[] = [];
   log: string[] = [];
+  /** Called after each start (a test sends itself a signal there). */
+  onStart: (id: string) => void = () => {};
   private seq = 0;
 
   constructor(
@@ -62,6 +64,7 @@ export class FakeWorkers implements Workers {
     b.running = !this.crashing.includes(b.image);
     b.exitCode = b.running ? 0 : 3;
     this.log.push(`start ${id}`);
+    this.onStart(id);
   }
   async state(id: string) {
     const b = this.boxes.find((x) => x.id === id);

@@ -126,6 +126,20 @@ describe("release", () => {
     expect([...s.world.replicasById.values()].map((r) => r.imageRef)).toEqual(["app:v1", "app:v1"]);
   });
 
+  it("SIGINT while a worker waits to settle puts back the worker and web: exit 5", async () => {
+    const s = setup({ worker: "app:v2", beat: "app:v2" });
+    s.workers.onStart = (id) => {
+      if (id === "worker-4") process.emit("SIGINT", "SIGINT");
+    };
+    const err = await release(s.deps, plan()).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(
+      /^release rolled back: worker failed: interrupted by SIGINT; worker, web restored$/,
+    );
+    expect(s.workers.running("worker")).toEqual(["app:v1", "app:v1"]);
+    expect([...s.world.replicasById.values()].map((r) => r.imageRef)).toEqual(["app:v1", "app:v1"]);
+    expect(process.listenerCount("SIGINT")).toBe(0);
+  });
+
   it("only the services named; nothing to do says so", async () => {
     const s = setup({ worker: "app:v2", beat: "app:v2" });
     expect((await release(s.deps, plan(["beat"]))).rolled).toEqual(["beat"]);

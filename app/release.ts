@@ -22,6 +22,7 @@ import type { AppContext } from "./context.js";
 import { recordedImage } from "./images.js";
 import { readHistory, takeLock } from "./lock.js";
 import { roll, rollRelease } from "./roll.js";
+import { interruptible } from "./signals.js";
 import { commitWorker, revertWorker, rollWorker, type WorkerDeps, type WorkerRoll } from "./workers.js";
 
 export interface ReleaseDeps {
@@ -64,9 +65,14 @@ export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<Releas
   const lease = base.keeping.keep({ svc, info: mine, leaseMs: base.opts.lockLeaseMs, say: base.say });
   const wd: WorkerDeps = { workers: d.workers, clock, reporter: base.deps.reporter, say: base.say };
   const done: Done[] = [];
+  // SIGINT/SIGTERM stops the release and puts back what it changed (a routed service's own
+  // rollout listens too, and restores itself first).
+  const stop = interruptible(base.say);
+  const signal = AbortSignal.any([lease.signal, stop.signal]);
   try {
     for (const p of plan.services) {
       if (lease.signal.aborted) throw lease.lost() ?? new RefusedError("the release lock was lost");
+      if (stop.signal.aborted) throw await goBack(d, wd, done, p.service, stop.signal.reason as Error, lease.signal);
       base.say(`${p.service} (${p.policy}): ${p.what.join(", ") || p.action}`);
       try {
         if (p.policy === "routed" && p.action === "recreate") {
@@ -81,7 +87,7 @@ export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<Releas
         } else {
           const r: WorkerRoll = { service: p.service, stopped: [], created: [], failures: 0 };
           done.push({ kind: "worker", service: p.service, roll: r, p });
-          await rollWorker(wd, p, base.opts.healthTimeoutMs, lease.signal, r, d.image);
+          await rollWorker(wd, p, base.opts.healthTimeoutMs, signal, r, d.image);
         }
       } catch (err) {
         throw await goBack(d, wd, done, p.service, err as Error, lease.signal);
@@ -92,6 +98,7 @@ export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<Releas
     await recordWorkers(base, done, id, d.image);
     return { id, rolled: done.map((x) => x.service) };
   } finally {
+    stop.dispose();
     await lease.stop();
     if (!lease.lost())
       await base.lock

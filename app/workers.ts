@@ -2,7 +2,7 @@
 // creates the new containers, the old ones stop with their own stop signal and grace period
 // so a task in hand finishes (Celery's warm shutdown on SIGTERM), and are kept, stopped,
 // until the whole release is done: a failed release restarts exactly the old configuration.
-import { HealthError } from "../controller/errors.js";
+import { AbortedError, HealthError } from "../controller/errors.js";
 import { pollUntil } from "../controller/poll.js";
 import type { Clock, Reporter } from "../controller/ports.js";
 import type { PlannedService } from "../controller/release.js";
@@ -124,7 +124,11 @@ export async function ready(
       if (s?.running && seen?.startedAt !== s.startedAt) seen = { startedAt: s.startedAt, at: now };
       return judge(s, runningMs, now - (seen?.at ?? now));
     },
-    { everyMs: 250 },
+    // Say why it stopped (a signal, the lost lock), not only that it did.
+    {
+      everyMs: 250,
+      aborted: () => (signal.reason instanceof Error ? signal.reason : new AbortedError("interrupted")),
+    },
   );
   if (verdict === "ready") {
     d.reporter.event({ type: "replica", name: id.slice(0, 12), image: service, state: "healthy" });
