@@ -140,6 +140,30 @@ describe("release", () => {
     expect(process.listenerCount("SIGINT")).toBe(0);
   });
 
+  it("converges a killed release: the old worker it left (compose's extra) is stopped with its grace and removed", async () => {
+    const s = setup({ worker: "app:v2", beat: "app:v2" });
+    const changes: ServiceChange[] = [
+      { service: "worker", action: "trim", what: ["containers beyond its replicas"], extras: ["p-worker-1"] },
+      { service: "web", action: "trim", what: [], extras: ["p-web-9"] },
+    ];
+    const trim = planRelease({
+      file: "c",
+      facts: FACTS,
+      changes,
+      named: [],
+      skip: [],
+      force: false,
+      settleMs: 0,
+    });
+    expect(trim.held[0]?.line).toMatch(/^web has containers compose would remove \(p-web-9\)/);
+    expect(trim.services[0]?.steps).toEqual([
+      "stop (with SIGTERM, up to 10s) and remove p-worker-1: beyond its replicas",
+    ]);
+    await release(s.deps, trim);
+    expect(s.workers.log).toEqual(["stop worker-1", "remove worker-1"]);
+    expect(s.workers.running("worker")).toEqual(["app:v1"]);
+  });
+
   it("only the services named; nothing to do says so", async () => {
     const s = setup({ worker: "app:v2", beat: "app:v2" });
     expect((await release(s.deps, plan(["beat"]))).rolled).toEqual(["beat"]);

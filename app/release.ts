@@ -72,7 +72,8 @@ export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<Releas
   try {
     for (const p of plan.services) {
       if (lease.signal.aborted) throw lease.lost() ?? new RefusedError("the release lock was lost");
-      if (stop.signal.aborted) throw await goBack(d, wd, done, p.service, stop.signal.reason as Error, lease.signal);
+      if (stop.signal.aborted)
+        throw await goBack(d, wd, done, p.service, stop.signal.reason as Error, lease.signal);
       base.say(`${p.service} (${p.policy}): ${p.what.join(", ") || p.action}`);
       try {
         if (p.policy === "routed" && p.action === "recreate") {

@@ -41,7 +41,19 @@ export async function rollWorker(
   /** --image: created with this image instead of the files'. */
   ref?: string,
 ): Promise<void> {
-  const olds = (await d.workers.list(p.service)).filter((c) => c.running);
+  const all = await d.workers.list(p.service);
+  if (p.action === "trim") {
+    // Compose's extras (a killed release's old containers): stopped with their own grace, removed.
+    const extras = all.filter((c) => p.extras.includes(c.name)).map((c) => c.id);
+    await stopAll(d, p, extras, roll);
+    return;
+  }
+  if (p.action === "start") {
+    const stopped = all.filter((c) => !c.running).map((c) => c.id);
+    await startReady(d, p, stopped, timeoutMs, signal);
+    return;
+  }
+  const olds = all.filter((c) => c.running);
   if (p.action !== "recreate" || olds.length === 0) {
     const ids = await d.workers.create(p.service, p.replicas, ref);
     roll.created.push(...ids);

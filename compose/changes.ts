@@ -38,7 +38,7 @@ export function actionsOf(
   services: string[],
   lines: { name: string; verb: string }[],
 ): Record<string, ComposeAction> {
-  const rank: ComposeAction[] = ["unchanged", "start", "create", "recreate"];
+  const rank: ComposeAction[] = ["unchanged", "trim", "start", "create", "recreate"];
   const out: Record<string, ComposeAction> = Object.fromEntries(services.map((s) => [s, "unchanged"]));
   for (const { name, verb } of lines) {
     const s = serviceOfName(project, services, name);
@@ -49,7 +49,9 @@ export function actionsOf(
         ? "create"
         : /^Start/.test(verb)
           ? "start"
-          : undefined;
+          : /^(Stopp|Remov)/.test(verb)
+            ? "trim"
+            : undefined;
     if (a && rank.indexOf(a) > rank.indexOf(out[s] ?? "unchanged")) out[s] = a;
   }
   return out;
@@ -75,7 +77,8 @@ export async function composeChanges(
     }),
     compose(project.args, ["ps", "-a", "--format", "json"], run),
   ]);
-  const actions = actionsOf(project.name, services, parseDryRun(dry));
+  const lines = parseDryRun(dry);
+  const actions = actionsOf(project.name, services, lines);
   const rows = psRows(ps);
   return services.map((service) => {
     const action = actions[service] ?? "unchanged";
@@ -89,7 +92,19 @@ export async function composeChanges(
         : running.length === 1 && want && running[0] !== want
           ? [`image ${running[0]} → ${want}`]
           : ["configuration"];
-    return { service, action, what };
+    const extras = [
+      ...new Set(
+        lines
+          .filter((l) => /^Remov/.test(l.verb) && serviceOfName(project.name, services, l.name) === service)
+          .map((l) => l.name),
+      ),
+    ];
+    return {
+      service,
+      action,
+      what: action === "trim" ? ["containers beyond its replicas"] : what,
+      ...(extras.length ? { extras } : {}),
+    };
   });
 }
 

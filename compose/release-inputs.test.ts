@@ -27,6 +27,16 @@ describe("compose's own decision", () => {
       extra: "create",
     });
   });
+  it("containers compose would only remove (a killed release's old ones) make a trim", () => {
+    const killed = [
+      " DRY-RUN MODE -  Container rel-worker-2  Running",
+      " DRY-RUN MODE -  Container rel-worker-1  Stopping",
+      " DRY-RUN MODE -  Container rel-worker-1  Removing",
+      " DRY-RUN MODE -  Container rel-worker-1  Removed",
+    ].join("\n");
+    expect(actionsOf("rel", ["worker"], parseDryRun(killed))).toEqual({ worker: "trim" });
+  });
+
   it("names a container's service by the longest that fits; compose's temporary names are none", () => {
     expect(serviceOfName("rel", ["web", "web-api"], "rel-web-api-2")).toBe("web-api");
     expect(serviceOfName("rel", ["web"], "b58cc3a06dde_rel-web-1")).toBeUndefined();

@@ -15,14 +15,19 @@ import {
   updateOf,
 } from "./release-policy.js";
 
-/** What `docker compose up -d` would do to a service now (from its own --dry-run). */
-export type ComposeAction = "recreate" | "create" | "start" | "unchanged";
+/**
+ * What `docker compose up -d` would do to a service now (from its own --dry-run). trim: only
+ * remove containers beyond its replicas — after a killed release, the old ones it left.
+ */
+export type ComposeAction = "recreate" | "create" | "start" | "trim" | "unchanged";
 
 export interface ServiceChange {
   service: string;
   action: ComposeAction;
   /** What differs, in words ("image app:v1 → app:v2", "configuration"). */
   what: string[];
+  /** The containers compose would remove (names). */
+  extras?: string[];
 }
 
 export interface ReleaseInput {
@@ -53,6 +58,8 @@ export interface PlannedService {
   readyBy: { health: true } | { runningMs: number };
   stopGraceMs: number;
   stopSignal: string;
+  /** Containers compose would remove (trim). */
+  extras: string[];
   steps: string[];
   warnings: string[];
 }
@@ -111,6 +118,15 @@ export function planRelease(input: ReleaseInput): ReleasePlan {
       continue;
     }
     const p = policyOf(f, input.skip);
+    if (p.policy === "routed" && c.action === "trim") {
+      held.push({
+        service: c.service,
+        what: c.what,
+        why: p.why,
+        line: `${c.service} has containers compose would remove (${(c.extras ?? []).join(", ")}) and Traefik may route to them: not removed by up; \`compose-roll sync ${c.service}\` then \`docker compose up -d ${c.service}\``,
+      });
+      continue;
+    }
     const forced = input.force && input.named.includes(c.service);
     if (p.policy === "stateful" && c.action === "recreate" && !forced) {
       held.push({
@@ -152,6 +168,7 @@ function planned1(
     readyBy,
     stopGraceMs: f.stopGraceMs,
     stopSignal: f.stopSignal,
+    extras: c.extras ?? [],
     steps: [],
     warnings: warning ? [warning] : [],
   };
@@ -164,8 +181,12 @@ export function stepsOf(p: PlannedService): string[] {
   const ready =
     "health" in p.readyBy ? "wait until healthy" : `wait until running for ${p.readyBy.runningMs / 1000}s`;
   const stop = `stop the old one with ${p.stopSignal}, up to ${p.stopGraceMs / 1000}s (stop_grace_period); keep it until the release is done`;
-  if (p.action === "create" || p.action === "start")
-    return [`compose creates ${p.replicas} container(s)`, ready];
+  if (p.action === "create") return [`compose creates ${p.replicas} container(s)`, ready];
+  if (p.action === "start") return ["start its stopped containers", ready];
+  if (p.action === "trim")
+    return [
+      `stop (with ${p.stopSignal}, up to ${p.stopGraceMs / 1000}s) and remove ${p.extras.join(", ")}: beyond its replicas`,
+    ];
   if (p.policy === "routed")
     return [
       "roll through Traefik one replica at a time: start, prove, route, drain the old (as `compose-roll <service>`)",
