@@ -98,9 +98,12 @@ export function factsOf(
   if (!got.success) {
     const issue = got.error.issues[0];
     const field = issue?.path.join(".") ?? "";
+    let given: unknown = raw;
+    for (const k of issue?.path ?? [])
+      given = (given as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey];
     throw new RefusedError(
-      `${project.files.join(", ")}: service ${name}: ${field}: ${issue?.message}`,
-      `fix ${field} (compose spec: deploy.update_config takes parallelism, delay, failure_action rollback|pause|continue, monitor, max_failure_ratio, order start-first|stop-first; x-compose-roll policy: ${POLICIES.join("|")})`,
+      `${project.files.join(", ")}: service ${name}: ${field}: ${issue?.message}, got ${JSON.stringify(given)}`,
+      `fix ${field} (compose spec: deploy.update_config takes parallelism, delay, failure_action rollback|pause|continue, monitor, max_failure_ratio, order start-first|stop-first; x-compose-roll policy: ${POLICIES.join("|")}|skip)`,
     );
   }
   const s = got.data;

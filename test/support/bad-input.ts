@@ -209,10 +209,10 @@ export const CASES: BadInput[] = [
   { group: "revision", name: "revision that does not exist", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "99"], names: /--to-revision: no revision 99 in the history \(kept: \d/, fix: /compose-roll history/ },
   { group: "revision", name: "revision that is not a number", args: (c) => ["undo", "web", ...c.stack, "--to-revision", "latest"], names: /--to-revision: "latest"/, fix: /compose-roll history/ },
   // A release (compose-roll up)
-  { group: "release", name: "up with a service not in the project", args: (c) => ["up", "wrker", ...c.stack], names: /no service "wrker" in .*compose\.yaml \(services: .*web/, fix: /name one of those services/ },
+  { group: "release", name: "up with a service not in the project", args: (c) => ["up", "wrker", ...c.stack], names: /no service "wrker" in .*compose\.yaml.* \(services: .*web/, fix: /name one of those services/ },
   { group: "release", name: "up --image with two services", args: (c) => ["up", "web", "traefik", "--image", IMG, ...c.stack], names: /--image compose-roll-demo\/app:v3 names one image, but 2 services were given/, fix: /exactly one service/ },
   { group: "release", name: "unknown update_config.failure_action", args: (c) => up(c, "release-failure-action"), names: /service web: deploy\.update_config\.failure_action/, fix: /failure_action rollback\|pause\|continue/ },
   { group: "release", name: "order: stop-first on a routed service", args: (c) => up(c, "release-stop-first"), names: /service web is routed by Traefik but sets deploy\.update_config\.order: stop-first/, fix: /remove order: stop-first/ },
-  { group: "release", name: "unknown x-compose-roll policy", args: (c) => up(c, "release-policy"), names: /x-compose-roll\.policy of service web .*"worker"/, fix: /routed, unrouted, singleton, stateful/ },
+  { group: "release", name: "unknown x-compose-roll policy", args: (c) => up(c, "release-policy"), names: /service web: x-compose-roll\.policy: .*got "worker"/, fix: /routed\|unrouted\|singleton\|stateful/ },
   { group: "release", name: "a stateful service named without --force", args: (c) => up(c, "release-stateful", "cache"), names: /cache is stateful \(x-compose-roll policy\): compose-roll up does not recreate it/, fix: /--force/ },
 ];
