@@ -87,6 +87,8 @@ describe("release", () => {
     expect(s.webState.revisions.at(-1)?.settings?.release).toBe(out.id);
     expect(s.projectState.revisions.map((r) => r.settings?.release)).toEqual([out.id, out.id]);
     expect(s.projectState.held).toBeUndefined();
+    // Recorded at the release's start: `undo` without a service still takes web's record.
+    expect(s.projectState.revisions[0]?.at <= (s.webState.revisions.at(-1)?.at ?? "")).toBe(true);
   });
 
   it("a worker that crashes at boot puts everything back, last changed first, web at full capacity: exit 5", async () => {

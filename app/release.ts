@@ -96,7 +96,7 @@ export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<Releas
     }
     for (const x of done) if (x.kind === "worker") await commitWorker(wd, x.roll);
     if (d.image && base.opts.write) await writeBack(base, done, d.image);
-    await recordWorkers(base, done, id, d.image);
+    await recordWorkers(base, done, { id, at: mine.since }, d.image);
     return { id, rolled: done.map((x) => x.service) };
   } finally {
     stop.dispose();
@@ -197,7 +197,16 @@ async function writeBack(base: AppContext, done: Done[], ref: string): Promise<v
 }
 
 /** Each worker service's revision, numbered in its own history, tied to the release by its id. */
-async function recordWorkers(base: AppContext, done: Done[], id: string, given?: string): Promise<void> {
+/**
+ * `at` is the release's start, before any routed service's own record: `undo` without a service
+ * takes the project's latest record, which stays the routed service's, as before releases.
+ */
+async function recordWorkers(
+  base: AppContext,
+  done: Done[],
+  release: { id: string; at: string },
+  given?: string,
+): Promise<void> {
   for (const x of done) {
     if (x.kind !== "worker" || x.roll.created.length === 0) continue;
     const svc = { project: base.svc.project, service: x.service };
@@ -209,10 +218,10 @@ async function recordWorkers(base: AppContext, done: Done[], id: string, given?:
       number: nextRevision(history),
       image: { ref: image.ref, id: image.id },
       by: base.actor,
-      at: new Date(base.deps.clock.now()).toISOString(),
+      at: release.at,
       result: "complete",
       ...(history[0] ? { previous: history[0].number, previousImage: history[0].image } : {}),
-      settings: { release: id, policy: x.p.policy },
+      settings: { release: release.id, policy: x.p.policy },
     };
     await base.history
       .record(svc, rev, base.opts.historyLimit)
