@@ -2,8 +2,10 @@
 // from the last revision's settings), the compose project, Docker, the state on the Docker
 // host, and Traefik (checked by preflight) in the routing mode the service is in (cli/mode.ts:
 // a file compose-roll owns, or Docker labels). Any failure here is a refusal: nothing changed.
+
+import type Docker from "dockerode";
 import type { AppContext } from "../app/context.js";
-import { checkRollable, loadProject } from "../compose/project.js";
+import { checkRollable, loadProject, type Project } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
 import type { Clock, Engine, Lock, Reporter, Router, ServiceRef } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
@@ -38,6 +40,10 @@ export interface Context {
   say: (line: string) => void;
   /** The same, as the use cases see it. */
   app: AppContext;
+  /** The compose project as compose sees it, and the environment compose runs with. */
+  project: Project;
+  env: Record<string, string | undefined>;
+  docker: Docker;
 }
 
 export interface ContextNeeds {
@@ -50,6 +56,11 @@ export interface ContextNeeds {
    * as written, before interpolation: one more `docker compose config` (Project.rawImages).
    */
   writeBack?: boolean;
+  /**
+   * `up`: a context for the project as a whole: without a service, the project's first one;
+   * no rollability check (a release checks each service by its policy).
+   */
+  project?: boolean;
 }
 
 export async function openContext(
@@ -99,9 +110,12 @@ export async function openContext(
     docker,
     onDamaged: (name, reason) => log.warn({ name, reason }, "damaged revision record skipped"),
   });
-  const name = service ?? (await latestService(history, project.name));
+  const name =
+    service ??
+    (needs.project ? firstService(project) : undefined) ??
+    (await latestService(history, project.name));
   const svc = { project: project.name, service: name };
-  checkRollable(project, name);
+  if (!needs.project) checkRollable(project, name);
   log.debug({ project: project.name, files: project.files, apiVersion }, "project resolved");
 
   // The routing mode is read from a running replica's labels, with the last revision's
@@ -224,7 +238,21 @@ export async function openContext(
     lock,
     say,
     app,
+    project,
+    env,
+    docker,
   };
+}
+
+function firstService(project: Project): string {
+  const first = Object.keys(project.services)[0];
+  if (!first) {
+    throw new RefusedError(
+      `no services in ${project.files.join(", ") || "the compose files (none found here)"}`,
+      "run from the project's directory or pass -f <compose file>",
+    );
+  }
+  return first;
 }
 
 /**

@@ -2,7 +2,10 @@
 // (lock release). They print for people, or one JSON document with --json.
 import { describeLock } from "../app/lock.js";
 import { history, status } from "../app/status.js";
+import { serviceFacts } from "../compose/policies.js";
+import type { Project } from "../compose/project.js";
 import type { Revision } from "../controller/ports.js";
+import { policyOf } from "../controller/release-policy.js";
 import { human } from "../state/index.js";
 import { openContext } from "./context.js";
 import type { RawOptions } from "./options.js";
@@ -45,7 +48,10 @@ export async function historyCommand(service: string | undefined, raw: RawOption
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false, mode: true });
-  const { obs, lock, routing, view, drain, drift, routed, unsynced } = await status(ctx.app);
+  const [{ obs, lock, routing, view, drain, drift, routed, unsynced }, policy] = await Promise.all([
+    status(ctx.app),
+    releasePolicy(ctx.project, ctx.env, ctx.svc.service),
+  ]);
   if (ctx.opts.json)
     return out(
       JSON.stringify({
@@ -55,9 +61,11 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
         ...obs,
         drift,
         lock: lock ?? null,
+        ...(policy ? { policy } : {}),
       }),
     );
   out(`mode: ${routing.summary}`);
+  if (policy) out(`policy: ${policy.policy} (${policy.why}): how \`compose-roll up\` rolls it`);
   if (drain) out(`drain: ${drain}`);
   const inTraefik = (url: string | undefined) =>
     url && routed.includes(url) ? `yes ${url}${view?.status[url] ? ` ${view.status[url]}` : ""}` : "no";
@@ -103,4 +111,15 @@ export async function lockReleaseCommand(service: string | undefined, raw: RawOp
   ctx.say(
     "if that rollout was still running, run `compose-roll status` and `compose-roll repair` once it ends",
   );
+}
+
+/** The service's policy in a release (`compose-roll up`); none without compose files. */
+async function releasePolicy(
+  project: Project | undefined,
+  env: Record<string, string | undefined>,
+  service: string,
+): Promise<{ policy: string; why: string } | undefined> {
+  if (!project?.files.length) return undefined; // labels-only: no files to read a policy from
+  const facts = (await serviceFacts(project, env)).find((f) => f.service === service);
+  return facts && policyOf(facts);
 }

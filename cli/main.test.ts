@@ -49,6 +49,15 @@ describe("commander's options", () => {
   };
   const names: CommandName[] = [...SERVICE_COMMANDS, "install-plugin"];
 
+  it("neither roll nor up requires --image (both roll to what the files say)", () => {
+    const image = (name: CommandName) => find(name).options.find((o) => o.long === "--image");
+    expect(image("roll")?.mandatory).toBe(false);
+    expect(image("up")?.mandatory).toBe(false);
+    expect(find("up").registeredArguments.map((a) => [a.name(), a.variadic, a.required])).toEqual([
+      ["services", true, false],
+    ]);
+  });
+
   it.each(names)("%s takes exactly the table's options for it", (name) => {
     const declared = find(name).options.map((o) => o.flags);
     const expected = OPTIONS.filter((o) => o.commands.includes(name)).map(flagSpec);

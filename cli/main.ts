@@ -26,7 +26,8 @@ function withOptions(cmd: Command, name: CommandName): Command {
     if (!o.commands.includes(name)) continue;
     // No commander defaults: they would hide COMPOSE_ROLL_* and x-compose-roll (cli/settings.ts).
     if (o.repeatable) cmd.option(flagSpec(o), helpLine(o), collect, []);
-    else if (o.required) cmd.requiredOption(flagSpec(o), helpLine(o));
+    // --image is required by `roll` only: `up` rolls to what the files say unless given one.
+    else if (o.required && name !== "up") cmd.requiredOption(flagSpec(o), helpLine(o));
     else cmd.option(flagSpec(o), helpLine(o));
   }
   return cmd;
@@ -83,6 +84,14 @@ export function program(): Command {
     )
     .action(async (service: string, raw: RawOptions, cmd: Command) =>
       (await commands()).syncCommand(service, await given(raw, cmd)),
+    );
+
+  withOptions(prog.command("up [services...]"), "up")
+    .description(
+      "roll every service `docker compose up -d` would change, as one release: routed ones through Traefik, then workers with their grace",
+    )
+    .action(async (services: string[], raw: RawOptions, cmd: Command) =>
+      (await import("./release.js")).upCommand(services, await given(raw, cmd)),
     );
 
   withOptions(prog.command("undo [service]"), "undo")

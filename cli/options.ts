@@ -61,6 +61,10 @@ export interface Options
   smoke: SmokeSpec[];
   /** The Host header of warm-up and smoke requests (an app's ALLOWED_HOSTS); default: the address. */
   checkHost?: string;
+  /** `up`: services left out, stateful ones forced, a worker's settle time. */
+  skip: string[];
+  force: boolean;
+  settleMs: number;
 }
 
 export { GATE, type Gate, PULL, type Pull } from "./parsers.js";

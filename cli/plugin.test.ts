@@ -12,6 +12,15 @@ describe("docker roll: the argv the docker CLI passes a plugin", () => {
     });
   });
 
+  it("passes a release on: docker roll up [SERVICE...]", () => {
+    expect(pluginArgs(["roll", "up", "web", "worker", "--dry-run"]).args).toEqual([
+      "up",
+      "web",
+      "worker",
+      "--dry-run",
+    ]);
+  });
+
   it("turns docker's global flags into the environment docker would have acted on", () => {
     expect(pluginArgs(["--context", "prod", "roll", "status", "web"])).toEqual({
       args: ["status", "web"],

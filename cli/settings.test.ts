@@ -118,6 +118,7 @@ describe("precedence", () => {
       "allow-breaking": true,
       warmup: "/warm",
       smoke: ["/=ok"],
+      policy: "singleton",
     };
     const block = Object.fromEntries(SETTING_KEYS.map((k) => [k, sample[k] ?? "7"]));
     const { raw, sources } = resolveSettings({ ...base, project: block });

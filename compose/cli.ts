@@ -29,6 +29,8 @@ export interface RunOptions {
   env: Record<string, string | undefined>;
   /** Killed after this long (default COMPOSE_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Return what compose printed on stderr (its progress, `--dry-run`'s plan) instead of stdout. */
+  stderr?: boolean;
 }
 
 /**
@@ -123,7 +125,7 @@ function exec(bin: string, args: string[], opts: RunOptions): Promise<string> {
       args,
       { cwd: opts.cwd, env: defined(opts.env), maxBuffer: 64 * 1024 * 1024, timeout, killSignal: "SIGKILL" },
       (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
+        if (!err) return resolve(opts.stderr ? stderr : stdout);
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return reject(err);
         if (err.killed) {
           return reject(

@@ -16,7 +16,8 @@ export interface CreateOptions {
   timeoutMs?: number;
   /**
    * false: `docker compose create` only, the caller starts them. `up` would also start every
-   * stopped container of the service, an old one a rollout is stopping among them.
+   * stopped container of the service: an old one a rollout is stopping, or one a release keeps
+   * stopped to restart if it fails.
    */
   start?: boolean;
 }

@@ -5,6 +5,7 @@ import type { CommandName, OptionRow, RawValue, RoutingMode } from "./types.js";
 /** Every command that acts on a service. */
 export const SERVICE_COMMANDS: readonly CommandName[] = [
   "roll",
+  "up",
   "undo",
   "repair",
   "sync",

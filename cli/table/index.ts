@@ -7,6 +7,7 @@ import { COMPOSE, CONNECTION, PLUGIN } from "./general.js";
 export { SERVICE_COMMANDS } from "./general.js";
 
 import { HOOKS } from "./hooks.js";
+import { RELEASE } from "./release.js";
 import { LOCKING, ROLL, TIMING } from "./rollout.js";
 import { DRAINING, ROUTING } from "./routing.js";
 import type { OptionRow, RawOptionsOf } from "./types.js";
@@ -21,6 +22,7 @@ const ROWS = [
   ...LOCKING,
   ...CONNECTION,
   ...ROLL,
+  ...RELEASE,
   ...HOOKS,
   ...PLUGIN,
 ] as const;

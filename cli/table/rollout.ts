@@ -115,7 +115,7 @@ export const LOCKING = [
   },
 ] as const satisfies readonly OptionRow[];
 
-const ROLLOUTS = ["roll", "undo", "repair"] as const;
+const ROLLOUTS = ["roll", "up", "undo", "repair"] as const;
 
 export const ROLL = [
   {
@@ -126,7 +126,7 @@ export const ROLL = [
     help: "the image to roll to (pulled first when not on the Docker host)",
     more: "`[registry/]name[:tag][@digest]`, or an image ID. Without it, the service rolls to what the compose files say now: their image and configuration (edit the tag or a variable, then run `compose-roll <service>`); with it, the files' configuration with this image, written back after a complete rollout.",
     parse: (v) => (v === undefined ? undefined : checkImageRef(String(v))),
-    commands: ["roll"],
+    commands: ["roll", "up"],
     modes: BOTH_MODES,
   },
   {

@@ -5,6 +5,7 @@
 /** The commands that take options, as `compose-roll <command> --help` names them. */
 export type CommandName =
   | "roll"
+  | "up"
   | "undo"
   | "repair"
   | "sync"

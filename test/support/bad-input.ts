@@ -65,10 +65,26 @@ export const FIXTURES = {
   "hook-timeout-bool": "x-compose-roll:\n  post-deploy-timeout: true\n",
   "check-host-crlf":
     'services:\n  web:\n    x-compose-roll:\n      check-host: "shop.example.com\\r\\nX-Forwarded-For: 1.2.3.4"\n',
+  // A release (compose-roll up).
+  "release-failure-action":
+    "services:\n  web:\n    deploy:\n      update_config:\n        failure_action: retry\n",
+  "release-stop-first": "services:\n  web:\n    deploy:\n      update_config:\n        order: stop-first\n",
+  "release-policy": "services:\n  web:\n    x-compose-roll:\n      policy: worker\n",
+  "release-stateful":
+    "services:\n  cache:\n    image: compose-roll-demo/app:v1\n    x-compose-roll:\n      policy: skip\n",
 } as const;
 
 const IMG = "compose-roll-demo/app:v3";
 const roll = (c: CaseContext, ...more: string[]) => ["web", "--image", IMG, ...c.stack, ...more];
+const up = (c: CaseContext, f: keyof typeof FIXTURES, ...more: string[]) => [
+  "up",
+  ...more,
+  ...c.stack,
+  "-f",
+  "compose.yaml",
+  "-f",
+  c.fx(f),
+];
 const withFile = (c: CaseContext, f: keyof typeof FIXTURES) => [
   "web",
   "--image",
@@ -195,4 +211,11 @@ export const CASES: BadInput[] = [
   // Replica counts
   { group: "scale", name: "scale to zero", args: (c) => roll(c, "--scale", "web=0"), names: /--scale: "web=0" is not SERVICE=N with N at least 1/, fix: /--scale web=5/ },
   { group: "scale", name: "scale of another service", args: (c) => roll(c, "--scale", "traefik=2"), names: /--scale traefik=2: this command rolls web, not traefik/, fix: /--scale web=<n>/ },
+  // A release (compose-roll up)
+  { group: "release", name: "up with a service not in the project", args: (c) => ["up", "wrker", ...c.stack], names: /no service "wrker" in .*compose\.yaml.* \(services: .*web/, fix: /name one of those services/ },
+  { group: "release", name: "up --image with two services", args: (c) => ["up", "web", "traefik", "--image", IMG, ...c.stack], names: /--image compose-roll-demo\/app:v3 names one image, but 2 services were given/, fix: /exactly one service/ },
+  { group: "release", name: "unknown update_config.failure_action", args: (c) => up(c, "release-failure-action"), names: /service web: deploy\.update_config\.failure_action/, fix: /failure_action rollback\|pause\|continue/ },
+  { group: "release", name: "order: stop-first on a routed service", args: (c) => up(c, "release-stop-first"), names: /service web is routed by Traefik but sets deploy\.update_config\.order: stop-first/, fix: /remove order: stop-first/ },
+  { group: "release", name: "unknown x-compose-roll policy", args: (c) => up(c, "release-policy"), names: /service web: x-compose-roll\.policy: .*got "worker"/, fix: /routed\|unrouted\|singleton\|stateful/ },
+  { group: "release", name: "a stateful service named without --force", args: (c) => up(c, "release-stateful", "cache"), names: /cache is stateful \(x-compose-roll policy\): compose-roll up does not recreate it/, fix: /--force/ },
 ];
