@@ -47,6 +47,7 @@ export default defineConfig({
         test: {
           name: "swarm",
           include: ["test/swarm/**/*.test.ts"],
+          globalSetup: ["test/swarm/setup.ts"],
           environment: "node",
           testTimeout: 600_000,
           hookTimeout: 300_000,

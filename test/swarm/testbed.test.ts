@@ -1,6 +1,6 @@
 // The Swarm testbed itself (scripts/swarm-testbed): three managers, a stack deployed from the
 // registry by digest serving through Traefik's Swarm provider, and a cut node noticed by Swarm.
-// One stack shared by the cases. CRSW_KEEP=1 leaves the testbed up afterwards.
+// One stack shared by the cases; the testbed is up for the run (test/swarm/setup.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cutNode,
@@ -11,7 +11,6 @@ import {
   runningTasks,
   type SwarmStack,
   type Testbed,
-  testbed,
   testbedEnv,
   waitFor,
   waitForServers,
@@ -21,14 +20,12 @@ let tb: Testbed;
 let stack: SwarmStack;
 
 beforeAll(async () => {
-  await testbed("up");
   tb = await testbedEnv();
   stack = await deployStack(tb, { name: "testbed", replicas: 3 });
 });
 
 afterAll(async () => {
   await stack?.rm();
-  if (!process.env.CRSW_KEEP) await testbed("down");
 });
 
 async function answers(url: string, n: number): Promise<{ release: string; hostname: string }[]> {
