@@ -13,17 +13,15 @@ import { createConfig, listConfigs, removeConfig } from "./swarm-configs.js";
 
 export class SwarmHistory implements History {
   private readonly docker: Docker;
-  private readonly onDamaged: NonNullable<StateOptions["onDamaged"]>;
+  private readonly damaged: (name: string, reason: string) => void;
 
-  constructor(opts: StateOptions) {
-    this.docker = opts.docker;
-    this.onDamaged = opts.onDamaged ?? warnDamaged;
+  constructor({ docker, onDamaged = warnDamaged }: StateOptions) {
+    this.docker = docker;
+    this.damaged = onDamaged;
   }
 
-  /** Newest first; one list call (the labels come with it). */
-  async list(svc: ServiceRef): Promise<Revision[]> {
-    return (await this.scan(svc)).map((e) => e.rev);
-  }
+  /** Newest first, from one list call (each config's labels come with it). */
+  list = async (svc: ServiceRef): Promise<Revision[]> => (await this.scan(svc)).map((e) => e.rev);
 
   /** Creates the record (atomic: a config exists whole or not at all), then drops the oldest beyond `keep`. */
   async record(svc: ServiceRef, rev: Revision, keep: number): Promise<void> {
@@ -67,13 +65,13 @@ export class SwarmHistory implements History {
       const name = c.Spec.Name;
       const d = decodeRevision(svc, c.Spec.Labels);
       if (!d.ok) {
-        this.onDamaged(name, d.reason);
+        this.damaged(name, d.reason);
         continue;
       }
       // A record made by hand, or renamed, could claim a number it does not hold.
       const expected = revisionName(svc, d.value.number);
       if (name !== expected) {
-        this.onDamaged(name, `it says revision ${d.value.number}, whose record is named ${expected}`);
+        this.damaged(name, `it says revision ${d.value.number}, whose record is named ${expected}`);
         continue;
       }
       out.push({ rev: d.value, id: c.ID, name });
