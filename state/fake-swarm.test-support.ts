@@ -1,0 +1,75 @@
+// An in-memory Swarm config store for the dockerode calls state/swarm-*.ts makes: creates unique
+// by name (409), inspect/update/remove by name or ID (404 when gone), updates refused at a stale
+// version ("update out of sequence", as swarmkit says it), label-filtered lists, a manager clock.
+import type Docker from "dockerode";
+
+interface Config {
+  ID: string;
+  Version: { Index: number };
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: { Name: string; Labels: Record<string, string>; Data: string };
+}
+
+const fail = (statusCode: number, message: string) =>
+  Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), { statusCode, json: { message } });
+
+export class FakeSwarm {
+  readonly configs = new Map<string, Config>();
+  /** The manager's clock, ms: stamps creates and updates, and is what `info()` reports. */
+  now = Date.parse("2026-01-01T12:00:00.000Z");
+  /** Run between a caller's read and its update, to let another runner interleave. */
+  beforeUpdate: (() => void) | undefined;
+  private seq = 0;
+  private index = 10;
+
+  private find(ref: string): Config {
+    const c = this.configs.get(ref) ?? [...this.configs.values()].find((x) => x.Spec.Name === ref);
+    if (!c) throw fail(404, `config ${ref} not found`);
+    return c;
+  }
+
+  private stamp = () => new Date(this.now).toISOString();
+
+  readonly api = {
+    info: async () => ({ SystemTime: this.stamp() }),
+    createConfig: async (o: { _body: Config["Spec"] }) => {
+      const spec = o._body;
+      if ([...this.configs.values()].some((x) => x.Spec.Name === spec.Name)) {
+        throw fail(409, `rpc error: code = AlreadyExists desc = config ${spec.Name} already exists`);
+      }
+      const ID = `cfg${++this.seq}`;
+      const at = this.stamp();
+      this.configs.set(ID, {
+        ID,
+        Version: { Index: ++this.index },
+        CreatedAt: at,
+        UpdatedAt: at,
+        Spec: { ...spec },
+      });
+      return { id: ID };
+    },
+    getConfig: (ref: string) => ({
+      inspect: async () => structuredClone(this.find(ref)),
+      update: async (o: { _query: { version: number }; _body: Config["Spec"] }) => {
+        this.beforeUpdate?.();
+        const c = this.find(ref);
+        if (c.Version.Index !== o._query.version) {
+          throw fail(500, "rpc error: code = Unknown desc = update out of sequence");
+        }
+        c.Spec = { ...c.Spec, Labels: { ...o._body.Labels } };
+        c.Version.Index = ++this.index;
+        c.UpdatedAt = this.stamp();
+      },
+      remove: async () => {
+        this.configs.delete(this.find(ref).ID);
+      },
+    }),
+    listConfigs: async (o: { filters: string }) => {
+      const want = (JSON.parse(o.filters) as { label: string[] }).label.map((f) => f.split("="));
+      return [...this.configs.values()]
+        .filter((c) => want.every(([k, v]) => c.Spec.Labels[k as string] === v))
+        .map((c) => structuredClone(c));
+    },
+  } as unknown as Docker;
+}
