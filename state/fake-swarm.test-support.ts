@@ -2,6 +2,35 @@
 // by name (409), inspect/update/remove by name or ID (404 when gone), updates refused at a stale
 // version ("update out of sequence", as swarmkit says it), label-filtered lists, a manager clock.
 import type Docker from "dockerode";
+import type { LockInfo, Revision } from "../controller/ports.js";
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+/** A lock as runner `host`'s process `pid` takes it, with a 30 s lease. */
+export function lockInfo(pid: number, host = "runner-1"): LockInfo {
+  return {
+    by: { user: "ci", host, pid },
+    since: new Date(Date.UTC(2026, 0, 1, 12, 0, pid % 60)).toISOString(),
+    target: { ref: "app:v2", id: digest("b") },
+    previous: { ref: "app:v1", id: digest("a") },
+    revision: 4,
+    replicas: 3,
+    command: "compose-roll web --image app:v2",
+    leaseMs: 30_000,
+  };
+}
+
+/** Revision `number`, replacing number - 1. */
+export function revision(number: number, result: Revision["result"] = "complete"): Revision {
+  return {
+    number,
+    image: { ref: `app:${number}`, id: digest(String(number % 10)) },
+    by: { user: "ci", host: "runner-1", pid: 10 },
+    at: new Date(Date.UTC(2026, 0, 1, 0, number)).toISOString(),
+    result,
+    ...(number > 1 ? { previous: number - 1 } : {}),
+  };
+}
 
 interface Config {
   ID: string;

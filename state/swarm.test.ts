@@ -2,55 +2,29 @@
 // test/swarm/state.test.ts runs the same adapters against a real 3-manager Swarm.
 import { describe, expect, it } from "vitest";
 import { EngineError, LockHeldError } from "../controller/errors.js";
-import type { LockInfo, Revision } from "../controller/ports.js";
-import { FakeSwarm } from "./fake-swarm.test-support.js";
+import { FakeSwarm, lockInfo, revision } from "./fake-swarm.test-support.js";
 import { LockLabel } from "./labels.js";
 import { SwarmHistory } from "./swarm-history.js";
 import { SwarmLock } from "./swarm-lock.js";
 
 const svc = { project: "shop", service: "web" };
-const id = (c: string) => `sha256:${c.repeat(64)}`;
-
-function info(pid: number, host = "runner-1"): LockInfo {
-  return {
-    by: { user: "ci", host, pid },
-    since: `2026-01-01T12:00:0${pid % 10}.000Z`,
-    target: { ref: "app:v2", id: id("b") },
-    previous: { ref: "app:v1", id: id("a") },
-    revision: 4,
-    replicas: 3,
-    command: "compose-roll web --image app:v2",
-    leaseMs: 30_000,
-  };
-}
-
-function rev(number: number, result: Revision["result"] = "complete"): Revision {
-  return {
-    number,
-    image: { ref: `app:${number}`, id: id(String(number % 10)) },
-    by: { user: "ci", host: "runner-1", pid: 10 },
-    at: new Date(Date.UTC(2026, 0, 1, 0, number)).toISOString(),
-    result,
-    ...(number > 1 ? { previous: number - 1 } : {}),
-  };
-}
 
 describe("SwarmLock", () => {
   it("is taken by one runner; the second reads the holder, with the lease age on the manager's clock", async () => {
     const swarm = new FakeSwarm();
     const a = new SwarmLock({ docker: swarm.api });
     const b = new SwarmLock({ docker: swarm.api });
-    expect(await a.acquire(svc, info(1))).toEqual({ acquired: true });
+    expect(await a.acquire(svc, lockInfo(1))).toEqual({ acquired: true });
     swarm.now += 7000;
-    const second = await b.acquire(svc, info(2, "runner-2"));
-    expect(second).toEqual({ acquired: false, holder: { ...info(1), renewedAgoMs: 7000 } });
+    const second = await b.acquire(svc, lockInfo(2, "runner-2"));
+    expect(second).toEqual({ acquired: false, holder: { ...lockInfo(1), renewedAgoMs: 7000 } });
     expect([...swarm.configs.values()].map((c) => c.Spec.Name)).toEqual(["compose-roll-lock.shop.web"]);
   });
 
   it("renews at the version it read, moving the manager's UpdatedAt; a stale version is retried", async () => {
     const swarm = new FakeSwarm();
     const a = new SwarmLock({ docker: swarm.api });
-    await a.acquire(svc, info(1));
+    await a.acquire(svc, lockInfo(1));
     swarm.now += 20_000;
     let raced = false;
     swarm.beforeUpdate = () => {
@@ -60,7 +34,7 @@ describe("SwarmLock", () => {
       const c = [...swarm.configs.values()][0];
       if (c) c.Version.Index += 1;
     };
-    expect(await a.renew(svc, info(1))).toBe(true);
+    expect(await a.renew(svc, lockInfo(1))).toBe(true);
     expect((await a.read(svc))?.renewedAgoMs).toBe(0);
     expect(await a.holds(svc)).toBe(true);
   });
@@ -69,14 +43,14 @@ describe("SwarmLock", () => {
     const swarm = new FakeSwarm();
     const a = new SwarmLock({ docker: swarm.api });
     const b = new SwarmLock({ docker: swarm.api });
-    await a.acquire(svc, info(1));
+    await a.acquire(svc, lockInfo(1));
     await b.release(svc);
-    expect(await b.acquire(svc, info(2, "runner-2"))).toEqual({ acquired: true });
+    expect(await b.acquire(svc, lockInfo(2, "runner-2"))).toEqual({ acquired: true });
     expect(await a.holds(svc)).toBe(false);
-    expect(await a.renew(svc, info(1))).toBe(false);
-    await a.release(svc, info(1));
+    expect(await a.renew(svc, lockInfo(1))).toBe(false);
+    await a.release(svc, lockInfo(1));
     expect((await b.read(svc))?.by.pid).toBe(2);
-    await b.release(svc, info(2, "runner-2"));
+    await b.release(svc, lockInfo(2, "runner-2"));
     expect(swarm.configs.size).toBe(0);
   });
 
@@ -84,11 +58,11 @@ describe("SwarmLock", () => {
     const swarm = new FakeSwarm();
     const damaged: string[] = [];
     const a = new SwarmLock({ docker: swarm.api, onDamaged: (n) => damaged.push(n) });
-    await a.acquire(svc, info(1));
+    await a.acquire(svc, lockInfo(1));
     const c = [...swarm.configs.values()][0];
     if (c) c.Spec.Labels[LockLabel.revision] = "x";
     await expect(new SwarmLock({ docker: swarm.api }).read(svc)).rejects.toBeInstanceOf(LockHeldError);
-    await expect(a.acquire(svc, info(3))).rejects.toBeInstanceOf(LockHeldError);
+    await expect(a.acquire(svc, lockInfo(3))).rejects.toBeInstanceOf(LockHeldError);
     expect(damaged).toEqual(["compose-roll-lock.shop.web"]);
   });
 });
@@ -97,11 +71,11 @@ describe("SwarmHistory", () => {
   it("lists newest first and prunes beyond keep, never what undo needs (the newest complete and its previous)", async () => {
     const swarm = new FakeSwarm();
     const h = new SwarmHistory({ docker: swarm.api });
-    for (let n = 1; n <= 4; n++) await h.record(svc, rev(n), 2);
+    for (let n = 1; n <= 4; n++) await h.record(svc, revision(n), 2);
     expect((await h.list(svc)).map((r) => r.number)).toEqual([4, 3]);
-    await h.record(svc, rev(5, "rolled-back"), 2);
+    await h.record(svc, revision(5, "rolled-back"), 2);
     expect((await h.list(svc)).map((r) => r.number)).toEqual([5, 4, 3]);
-    await h.record(svc, { ...rev(6, "failed"), previous: 4 }, 1);
+    await h.record(svc, { ...revision(6, "failed"), previous: 4 }, 1);
     expect((await h.list(svc)).map((r) => r.number)).toEqual([6, 4, 3]);
   });
 
@@ -109,8 +83,8 @@ describe("SwarmHistory", () => {
     const swarm = new FakeSwarm();
     const damaged: string[] = [];
     const h = new SwarmHistory({ docker: swarm.api, onDamaged: (n) => damaged.push(n) });
-    await h.record(svc, rev(1), 10);
-    await expect(h.record(svc, rev(1), 10)).rejects.toBeInstanceOf(EngineError);
+    await h.record(svc, revision(1), 10);
+    await expect(h.record(svc, revision(1), 10)).rejects.toBeInstanceOf(EngineError);
     const c = [...swarm.configs.values()][0];
     if (c) c.Spec.Name = "compose-roll-rev.shop.web.9";
     expect(await h.list(svc)).toEqual([]);

@@ -4,39 +4,14 @@
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineError } from "../../controller/errors.js";
-import type { LockInfo, Revision } from "../../controller/ports.js";
+import { lockInfo, revision } from "../../state/fake-swarm.test-support.js";
 import { SwarmHistory } from "../../state/swarm-history.js";
 import { SwarmLock } from "../../state/swarm-lock.js";
 import { dockerOn, type Testbed, testbedEnv } from "../support/swarm.js";
 
 let tb: Testbed;
 const svc = { project: "crsw-state", service: `web${process.pid}` };
-const id = (c: string) => `sha256:${c.repeat(64)}`;
 const manager = (n: number) => new Docker({ socketPath: tb.sockets[n - 1] as string });
-
-function info(pid: number, host: string): LockInfo {
-  return {
-    by: { user: "ci", host, pid },
-    since: new Date(Date.UTC(2026, 0, 1, 12, 0, pid % 60)).toISOString(),
-    target: { ref: "app:v2", id: id("b") },
-    previous: { ref: "app:v1", id: id("a") },
-    revision: 4,
-    replicas: 3,
-    command: "compose-roll web --image app:v2",
-    leaseMs: 30_000,
-  };
-}
-
-function rev(number: number): Revision {
-  return {
-    number,
-    image: { ref: `app:${number}`, id: id(String(number % 10)) },
-    by: { user: "ci", host: "runner-1", pid: 10 },
-    at: new Date(Date.UTC(2026, 0, 1, 0, number)).toISOString(),
-    result: "complete",
-    ...(number > 1 ? { previous: number - 1 } : {}),
-  };
-}
 
 async function configs(): Promise<string[]> {
   const out = await dockerOn(tb, 1, [
@@ -64,8 +39,8 @@ describe("the lock in Swarm configs", () => {
     const a = new SwarmLock({ docker: manager(2) });
     const b = new SwarmLock({ docker: manager(3) });
     const [ra, rb] = await Promise.all([
-      a.acquire(svc, info(101, "runner-a")),
-      b.acquire(svc, info(202, "runner-b")),
+      a.acquire(svc, lockInfo(101, "runner-a")),
+      b.acquire(svc, lockInfo(202, "runner-b")),
     ]);
     expect([ra.acquired, rb.acquired].filter(Boolean)).toHaveLength(1);
     const [winner, loser, lost, wonBy] = ra.acquired ? [a, b, rb, 101] : [b, a, ra, 202];
@@ -73,13 +48,13 @@ describe("the lock in Swarm configs", () => {
     expect(lost.holder.by.pid).toBe(wonBy);
     expect(await winner.holds(svc)).toBe(true);
     expect(await loser.holds(svc)).toBe(false);
-    await winner.release(svc, info(wonBy, wonBy === 101 ? "runner-a" : "runner-b"));
+    await winner.release(svc, lockInfo(wonBy, wonBy === 101 ? "runner-a" : "runner-b"));
     expect(await new SwarmLock({ docker: manager(1) }).read(svc)).toBeUndefined();
   });
 
   it("renews its lease with a version check; a forced break is noticed by the old holder", async () => {
     const a = new SwarmLock({ docker: manager(1) });
-    const mine = info(303, "runner-a");
+    const mine = lockInfo(303, "runner-a");
     expect(await a.acquire(svc, mine)).toEqual({ acquired: true });
     await new Promise((r) => setTimeout(r, 1500));
     const before = (await a.read(svc))?.renewedAgoMs ?? 0;
@@ -102,12 +77,12 @@ describe("the lock in Swarm configs", () => {
 
     const breaker = new SwarmLock({ docker: manager(3) });
     await breaker.release(svc); // `lock release`: forced
-    expect(await breaker.acquire(svc, info(404, "runner-b"))).toEqual({ acquired: true });
+    expect(await breaker.acquire(svc, lockInfo(404, "runner-b"))).toEqual({ acquired: true });
     expect(await a.holds(svc)).toBe(false);
     expect(await a.renew(svc, mine)).toBe(false);
     await a.release(svc, mine); // not its lock any more: left alone
     expect((await breaker.read(svc))?.by.pid).toBe(404);
-    await breaker.release(svc, info(404, "runner-b"));
+    await breaker.release(svc, lockInfo(404, "runner-b"));
     expect(await configs()).toEqual([]);
   });
 });
@@ -115,11 +90,11 @@ describe("the lock in Swarm configs", () => {
 describe("the history in Swarm configs", () => {
   it("records, lists through any manager newest first, prunes beyond keep, refuses a taken number", async () => {
     const h = new SwarmHistory({ docker: manager(2) });
-    for (let n = 1; n <= 5; n++) await h.record(svc, rev(n), 3);
+    for (let n = 1; n <= 5; n++) await h.record(svc, revision(n), 3);
     const list = await new SwarmHistory({ docker: manager(3) }).list(svc);
     expect(list.map((r) => r.number)).toEqual([5, 4, 3]);
-    expect(list[0]).toEqual(rev(5));
-    await expect(h.record(svc, rev(5), 3)).rejects.toBeInstanceOf(EngineError);
+    expect(list[0]).toEqual(revision(5));
+    await expect(h.record(svc, revision(5), 3)).rejects.toBeInstanceOf(EngineError);
     expect(await configs()).toEqual(
       [3, 4, 5].map((n) => `compose-roll-rev.${svc.project}.${svc.service}.${n}`),
     );
