@@ -41,6 +41,19 @@ export default defineConfig({
           env: { TESTCONTAINERS_RYUK_DISABLED: "true" },
         },
       },
+      {
+        // `npm run test:swarm` (root): a real 3-manager Swarm from scripts/swarm-testbed, up for
+        // the run and down after it (CRSW_KEEP=1 leaves it up).
+        test: {
+          name: "swarm",
+          include: ["test/swarm/**/*.test.ts"],
+          globalSetup: ["test/swarm/setup.ts"],
+          environment: "node",
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

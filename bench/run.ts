@@ -1,18 +1,22 @@
-// `npm run bench [-- --quick] [-- --runs N] [-- --only a,b] [-- --no-sweep] [-- --sweep-only]`
+// `npm run bench [-- --quick] [-- --runs N] [-- --only a,b] [-- --no-sweep] [-- --sweep-only] [-- --swarm]`
 // Rolls the demo app v1 → v2 (3 replicas behind Traefik) with every strategy in turn, R runs,
 // the order rotated each run, under one constant load from a separate process; then
 // compose-roll alone (no load) at N = 1, 3, 6 on the demo and on a 3 s-boot stack for its
 // overhead. Writes bench/results/<time>.json, latest.json, latest.md and latest.svg.
+// --swarm: the Swarm baselines instead (bench/swarm.ts), on the 3-manager testbed this run brings
+// up and tears down (scripts/swarm-testbed, root); writes <time>-swarm.json and swarm-latest.*.
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../test/support/stack.js";
+import { testbed } from "../test/support/swarm.js";
 import { plot, type Run, type Sweep, sweepTable, table } from "./report.js";
 import { type Stack, up } from "./stacks.js";
 import { causes, overhead, phases, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
 import { cli, DRAIN_MS, STRATEGIES, type Strategy } from "./strategies.js";
+import { SWARM_STRATEGIES } from "./swarm.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +31,7 @@ const { values } = parseArgs({
     docs: { type: "boolean", default: false },
     readme: { type: "boolean", default: false },
     replot: { type: "boolean", default: false },
+    swarm: { type: "boolean", default: false },
   },
 });
 const quick = values.quick;
@@ -147,7 +152,10 @@ async function main(): Promise<void> {
     return;
   }
   const only = values.only?.split(",");
-  const strategies = STRATEGIES.filter((s) => !only || only.some((o) => s.name.includes(o)));
+  const swarm = values.swarm;
+  const strategies = (swarm ? SWARM_STRATEGIES : STRATEGIES).filter(
+    (s) => !only || only.some((o) => s.name.includes(o)),
+  );
   const machine = {
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model,
@@ -163,27 +171,32 @@ async function main(): Promise<void> {
   const help = [];
   for (let i = 0; i < 5; i++) help.push(await cli(undefined, ["--help"]));
   const runs: Run[] = [];
-  if (!values["sweep-only"]) {
-    for (let r = 1; r <= R; r++) {
-      // Interleaved: each run starts with the next strategy, so none always goes first.
-      const order = strategies.map((_, i) => strategies[(i + r - 1) % strategies.length] as Strategy);
-      for (const s of order) {
-        log(`run ${r}/${R}: ${s.name}`);
-        const res = await once(s, r);
-        log(
-          `  ${res.failed} failed of ${res.total}, rollout ${res.rollout_s} s, overhead ${res.overhead_s ?? "–"} s`,
-        );
-        if (res.failed) log(`  failures: ${JSON.stringify(res.causes)}`);
-        const steadyLost = res.timeline.filter((b) => b.t < 0).reduce((n, b) => n + b.errors, 0);
-        if (steadyLost > 0)
-          log(`  ${steadyLost} failed BEFORE the rollout: the stack cannot carry this rate here`);
-        if (!res.ok) log(`  the rollout failed: ${res.detail}`);
-        runs.push(res);
+  const bed = swarm ? await swarmTestbed() : undefined;
+  try {
+    if (!values["sweep-only"]) {
+      for (let r = 1; r <= R; r++) {
+        // Interleaved: each run starts with the next strategy, so none always goes first.
+        const order = strategies.map((_, i) => strategies[(i + r - 1) % strategies.length] as Strategy);
+        for (const s of order) {
+          log(`run ${r}/${R}: ${s.name}`);
+          const res = await once(s, r);
+          log(
+            `  ${res.failed} failed of ${res.total}, rollout ${res.rollout_s} s, overhead ${res.overhead_s ?? "–"} s`,
+          );
+          if (res.failed) log(`  failures: ${JSON.stringify(res.causes)}`);
+          const steadyLost = res.timeline.filter((b) => b.t < 0).reduce((n, b) => n + b.errors, 0);
+          if (steadyLost > 0)
+            log(`  ${steadyLost} failed BEFORE the rollout: the stack cannot carry this rate here`);
+          if (!res.ok) log(`  the rollout failed: ${res.detail}`);
+          runs.push(res);
+        }
       }
     }
+  } finally {
+    await bed?.down();
   }
   const sweeps: Sweep[] = [];
-  if (!values["no-sweep"]) {
+  if (!values["no-sweep"] && !swarm) {
     const plan: ["file" | "labels", number, boolean][] = quick
       ? [["file", 6, false]]
       : (["file", "labels"] as const).flatMap((m) =>
@@ -213,6 +226,7 @@ async function main(): Promise<void> {
   };
   const result = {
     machine: { ...machine, loadavg_end: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+    ...(bed ? { testbed: bed.figures } : {}),
     at: new Date().toISOString(),
     cli: cliStart,
     runs,
@@ -223,11 +237,19 @@ async function main(): Promise<void> {
   const stamp = result.at.replace(/[:.]/g, "-");
   // A sweep alone leaves latest.* (the strategies' comparison) as it was.
   const partial = runs.length === 0;
-  writeFileSync(join(dir, `${stamp}${partial ? "-sweep" : ""}.json`), `${JSON.stringify(result, null, 1)}\n`);
-  if (!partial) writeFileSync(join(dir, "latest.json"), `${JSON.stringify(result, null, 1)}\n`);
+  const latest = swarm ? "swarm-latest" : "latest";
+  writeFileSync(
+    join(dir, `${stamp}${partial ? "-sweep" : swarm ? "-swarm" : ""}.json`),
+    `${JSON.stringify(result, null, 1)}\n`,
+  );
+  if (!partial) writeFileSync(join(dir, `${latest}.json`), `${JSON.stringify(result, null, 1)}\n`);
   const md = [
     `Measured ${result.at} on ${machine.cpus} × ${machine.cpu ?? "?"}, Node ${machine.node}; ${machine.note}.`,
     `Load average ${machine.loadavg_start.join(" ")} at the start, ${result.machine.loadavg_end.join(" ")} at the end. ${R} run(s) per strategy${quick ? " (--quick)" : ""}; load ${machine.rate_per_s} req/s.`,
+    "",
+    bed
+      ? `On the 3-manager Swarm testbed (scripts/swarm-testbed): up in ${bed.figures.up_s} s, down in ${bed.figures.down_s} s, ${bed.figures.daemons_rss_mb} MB RSS for the three dockerd and their containerd. "rollout s" of the node loss = cut → Traefik lists 3 servers again, none on the cut node.`
+      : "",
     "",
     runs.length ? table(runs) : "",
     "",
@@ -241,11 +263,28 @@ async function main(): Promise<void> {
         : "."),
   ].join("\n");
   if (!partial) {
-    writeFileSync(join(dir, "latest.md"), `${md}\n`);
-    writeFileSync(join(dir, "latest.svg"), await plot(runs));
-    if (values.docs || values.readme) updateDocs(md);
+    writeFileSync(join(dir, `${latest}.md`), `${md}\n`);
+    writeFileSync(join(dir, `${latest}.svg`), await plot(runs));
+    if ((values.docs || values.readme) && !swarm) updateDocs(md);
   }
   process.stdout.write(`${md}\n`);
+}
+
+/** Brings the Swarm testbed up for the run (timed); down() tears it down and times that too. */
+async function swarmTestbed() {
+  const t0 = Date.now();
+  await testbed("up");
+  const figures = { up_s: (Date.now() - t0) / 1000, down_s: 0, daemons_rss_mb: 0 };
+  figures.daemons_rss_mb = Number(/daemons total: (\d+) MB/.exec(await testbed("status"))?.[1] ?? 0);
+  log(`swarm testbed up in ${figures.up_s} s, daemons ${figures.daemons_rss_mb} MB`);
+  return {
+    figures,
+    down: async () => {
+      const t1 = Date.now();
+      await testbed("down");
+      figures.down_s = (Date.now() - t1) / 1000;
+    },
+  };
 }
 
 /** Replaces what docs/evidence.md holds between `<!-- bench:start -->` and `<!-- bench:end -->`. */

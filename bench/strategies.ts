@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { ROOT } from "../test/support/stack.js";
 import { docker, ids, type Routing, type Stack, type StackOptions } from "./stacks.js";
 import type { RollEvent } from "./stats.js";
-import { swarmService } from "./swarm.js";
 
 export interface Outcome {
   ok: boolean;
@@ -18,7 +17,7 @@ export interface Outcome {
 export interface Strategy {
   name: string;
   routing: Routing;
-  /** What its stack needs beyond the routing (bench/stacks.ts). */
+  /** What its stack needs beyond the routing (bench/stacks.ts; Swarm's: bench/swarm.ts). */
   stack?: Pick<StackOptions, "swarmRefreshS">;
   roll(stack: Stack, to: string): Promise<Outcome>;
 }
@@ -70,37 +69,6 @@ const scaleRemove: Strategy = {
   },
 };
 
-/**
- * Docker Swarm's rolling update, start-first, one task at a time (bench/swarm.ts has the
- * stack): Swarm starts a new task, waits for its healthcheck, then stops an old one, while
- * Traefik's Swarm provider learns of either only at its next poll: every 15 s by default, or
- * every `refreshS` (the fairest setting a user could pick, 1 s: its floor is the 2 s throttle).
- */
-function swarm(refreshS?: number): Strategy {
-  return {
-    name: refreshS ? `swarm (${refreshS} s poll)` : "swarm",
-    routing: "swarm",
-    ...(refreshS ? { stack: { swarmRefreshS: refreshS } } : {}),
-    async roll(stack, to) {
-      await docker([
-        "service",
-        "update",
-        "--detach=false",
-        "--quiet",
-        "--no-resolve-image",
-        "--update-order",
-        "start-first",
-        "--update-parallelism",
-        "1",
-        "--image",
-        to,
-        swarmService(stack),
-      ]);
-      return { ok: true };
-    },
-  };
-}
-
 function composeRoll(routing: Routing): Strategy {
   return {
     name: `compose-roll ${routing}`,
@@ -129,14 +97,7 @@ function composeRoll(routing: Routing): Strategy {
   };
 }
 
-export const STRATEGIES: Strategy[] = [
-  naive,
-  scaleRemove,
-  swarm(),
-  swarm(1),
-  composeRoll("file"),
-  composeRoll("labels"),
-];
+export const STRATEGIES: Strategy[] = [naive, scaleRemove, composeRoll("file"), composeRoll("labels")];
 
 /** The flags that point compose-roll at `stack`. */
 export function stackArgs(stack: Stack): string[] {

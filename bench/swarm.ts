@@ -1,154 +1,131 @@
-// The benchmark's Swarm stack (issue 12's `swarm` strategy): the same demo app, 3 replicas,
-// the same healthcheck (drain file, 1 s interval, 10 s timeout, 3 retries) and stop grace as
-// examples/demo-labels, but as a Swarm service behind Traefik's Swarm provider, so that
-// `docker service update --update-order start-first` can be measured under the same load.
+// The benchmark on a real 3-manager Swarm (`npm run bench -- --swarm`; scripts/swarm-testbed, which
+// run.ts brings up before and down after): the demo app as a stack of 3 replicas, deployed from
+// the testbed's registry, behind Traefik's Swarm provider polling every 15 s (its default) or 1 s,
+// with the same healthcheck (drain file, 1 s interval, 10 s timeout, 3 retries) and stop grace
+// as examples/demo-labels. The load goes to Traefik's published port on node1 from this machine.
 //
-// Swarm mode is switched on for the stack (`docker swarm init` on loopback, a single-node
-// manager on this same engine: swarm services can run the locally built images) and off again
-// by down() when this stack switched it on. Traefik runs as a plain container on the service's
-// attachable overlay network, published on loopback only (a Swarm-published port would listen
-// on every interface). Everything else is Traefik's and Swarm's defaults, as a user gets them:
-// the Swarm provider polls the Swarm API every 15 s (refreshSeconds), it routes to the tasks'
-// own addresses (lbswarm false), and Swarm stops an old task as soon as its replacement runs.
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+// The baselines compose-roll's Swarm engine is measured against:
+// - Swarm's own `docker service update --image` as users get it: stop-first, parallelism 1,
+//   Traefik's 15 s poll;
+// - start-first at 15 s and at 1 s (the fairest setting a user could pick: the provider's 2 s
+//   throttle is its floor);
+// - a node lost with no rollout at all (its link cut, 1 s poll): what users lose until Swarm
+//   reschedules its task and Traefik drops it; the "rollout" is the time until Traefik lists N
+//   servers again, none on the cut node.
+import {
+  cutNode,
+  deployStack,
+  dockerOn,
+  nodes,
+  type Poll,
+  restoreNode,
+  runningTasks,
+  type Testbed,
+  testbedEnv,
+  traefikServers,
+  waitFor,
+} from "../test/support/swarm.js";
 import type { Stack, StackOptions } from "./stacks.js";
+import type { Strategy } from "./strategies.js";
 
-const run = promisify(execFile);
-const docker = async (args: string[]) => (await run("docker", args, { maxBuffer: 16 << 20 })).stdout.trim();
+let testbedCache: Testbed | undefined;
+const env = async () => {
+  testbedCache ??= await testbedEnv();
+  return testbedCache;
+};
+/** The cut node of the running node-loss run, restored by the stack's down(). */
+let cut: number | undefined;
 
 /** The Swarm service's name: `docker service update` takes it. */
-export const swarmService = (stack: Stack) => `${stack.project}-web`;
+export const swarmService = (stack: Stack) => `${stack.project}_web`;
 
 export async function swarmUp(opts: StackOptions): Promise<Stack> {
-  const project = `cr-bench-${opts.slot}`;
-  const names = { web: `${project}-web`, traefik: `${project}-traefik`, net: `${project}-net` };
-  const http = 19600 + 2 * opts.slot;
-  const inited = await ensureSwarm();
-  await cleanup(names); // a killed earlier bench may have left them behind
-  const stack: Stack = {
+  const tb = await env();
+  const poll: Poll = opts.swarmRefreshS === 1 ? 1 : 15;
+  const s = await deployStack(tb, { name: "bench", replicas: opts.replicas, tag: tagOf(opts.image) });
+  return {
     dir: process.cwd(),
-    project,
+    project: s.name,
     routing: "swarm",
     replicas: opts.replicas,
     env: {},
-    httpUrl: `http://127.0.0.1:${http}`,
-    apiUrl: `http://127.0.0.1:${http + 1}`,
+    httpUrl: s.url(poll),
+    apiUrl: s.api(poll),
     compose: () => Promise.reject(new Error("a Swarm stack has no compose project")),
     down: async () => {
-      await cleanup(names);
-      if (inited) await docker(["swarm", "leave", "--force"]);
+      if (cut !== undefined) {
+        const n = cut;
+        cut = undefined;
+        await restoreNode(tb, n);
+        await waitFor(120_000, `node${n} Ready again`, async () =>
+          (await nodes(tb)).every((x) => x.status === "Ready"),
+        );
+      }
+      await s.rm();
     },
   };
-  try {
-    await docker(["network", "create", "--driver", "overlay", "--attachable", names.net]);
-    await docker([
-      "run",
-      "-d",
-      "--name",
-      names.traefik,
-      "--network",
-      names.net,
-      "-p",
-      `127.0.0.1:${http}:80`,
-      "-p",
-      `127.0.0.1:${http + 1}:8080`,
-      "-v",
-      "/var/run/docker.sock:/var/run/docker.sock:ro",
-      "compose-roll/traefik:3.7.15",
-      // As examples/demo-labels has them, with the Swarm provider for the Docker one.
-      "--entrypoints.web.address=:80",
-      "--api.insecure=true",
-      "--entrypoints.traefik.address=:8080",
-      "--ping=true",
-      "--providers.swarm=true",
-      "--providers.swarm.exposedbydefault=false",
-      `--providers.swarm.network=${names.net}`,
-      ...(opts.swarmRefreshS ? [`--providers.swarm.refreshSeconds=${opts.swarmRefreshS}s`] : []),
-      "--log.level=INFO",
-      "--entrypoints.web.http.aliasheadersstrategy=delete",
-      "--serversTransport.forwardingTimeouts.idleConnTimeout=2s",
-      "--global.checknewversion=false",
-      "--global.sendanonymoususage=false",
-    ]);
-    await docker([
-      "service",
-      "create",
-      "--detach=false",
-      "--quiet",
-      // The images are built on this engine and exist in no registry.
-      "--no-resolve-image",
-      "--name",
-      names.web,
-      "--network",
-      names.net,
-      "--replicas",
-      String(opts.replicas),
-      "--stop-grace-period",
-      "35s",
-      "--health-cmd",
-      "test ! -f /tmp/drain && python3 /app/healthcheck.py",
-      "--health-interval",
-      opts.slowBoot ? "2s" : "1s",
-      "--health-timeout",
-      "10s",
-      "--health-retries",
-      "3",
-      "--health-start-period",
-      "60s",
-      ...(opts.slowBoot ? ["--env", "BOOT_DELAY=3"] : []),
-      "--label",
-      "traefik.enable=true",
-      "--label",
-      "traefik.http.routers.web.rule=PathPrefix(`/`)",
-      "--label",
-      "traefik.http.routers.web.entrypoints=web",
-      // Swarm has no exposed-port guess: the Swarm provider needs the port named.
-      "--label",
-      "traefik.http.services.web.loadbalancer.server.port=8000",
-      opts.image ?? "compose-roll-demo/app:v1",
-    ]);
-    await waitForServers(stack.apiUrl, opts.replicas);
-  } catch (err) {
-    await stack.down();
-    throw err;
-  }
-  return stack;
 }
 
-/** Switches swarm mode on unless it is; true when this call did (down() switches it off). */
-async function ensureSwarm(): Promise<boolean> {
-  const state = await docker(["info", "--format", "{{.Swarm.LocalNodeState}}"]);
-  if (state === "active") return false;
-  await docker(["swarm", "init", "--advertise-addr", "127.0.0.1"]);
-  return true;
+const tagOf = (image: string | undefined) => image?.split(":").at(-1) ?? "v1";
+
+/** `docker service update --image` (Swarm's rolling update), waiting until Swarm says it converged. */
+function swarmUpdate(name: string, poll: Poll, extra: string[]): Strategy {
+  return {
+    name,
+    routing: "swarm",
+    stack: { swarmRefreshS: poll },
+    async roll(stack, to) {
+      const tb = await env();
+      await dockerOn(tb, 1, [
+        "service",
+        "update",
+        "--detach=false",
+        "--quiet",
+        ...extra,
+        "--image",
+        `${tb.registry}/${to}`,
+        swarmService(stack),
+      ]);
+      const state = await dockerOn(tb, 1, [
+        "service",
+        "inspect",
+        "-f",
+        "{{.UpdateStatus.State}}",
+        swarmService(stack),
+      ]);
+      return state === "completed" ? { ok: true } : { ok: false, detail: `update ${state}` };
+    },
+  };
 }
 
-async function cleanup(names: { web: string; traefik: string; net: string }): Promise<void> {
-  await docker(["service", "rm", names.web]).catch(() => "");
-  await docker(["rm", "-f", names.traefik]).catch(() => "");
-  // The network goes once the service's tasks are gone (their removal takes a moment).
-  for (let i = 0; i < 60; i++) {
-    const left = await docker(["network", "ls", "-q", "--filter", `name=^${names.net}$`]).catch(() => "");
-    if (!left) return;
-    const removed = await docker(["network", "rm", names.net]).then(
-      () => true,
-      () => false,
-    );
-    if (removed) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/**
+ * No rollout: cuts the link of a node that runs one of the tasks (never node1, which publishes
+ * Traefik), then waits until Traefik lists N servers again, none of them on the cut node.
+ */
+const nodeLoss: Strategy = {
+  name: "node loss, no rollout (1 s poll)",
+  routing: "swarm",
+  stack: { swarmRefreshS: 1 },
+  async roll(stack) {
+    const tb = await env();
+    const list = await nodes(tb);
+    const tasks = await runningTasks(tb, swarmService(stack));
+    const victim = list.find((x) => x.n !== 1 && tasks.some((t) => t.node === x.id));
+    if (!victim) return { ok: false, detail: "no task on node2 or node3 to lose" };
+    const lost = tasks.filter((t) => t.node === victim.id).map((t) => `http://${t.address}:8000`);
+    cut = victim.n;
+    await cutNode(tb, victim.n);
+    await waitFor(180_000, "Traefik listing N servers, none on the cut node", async () => {
+      const servers = await traefikServers(stack.apiUrl, `${stack.project}-web`);
+      return servers.length === stack.replicas && !servers.some((u) => lost.includes(u));
+    });
+    return { ok: true, detail: `node${victim.n} cut` };
+  },
+};
 
-/** Traefik's Swarm provider lists the tasks at its next poll (by default every 15 s): wait for `n`. */
-async function waitForServers(apiUrl: string, n: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const res = await fetch(`${apiUrl}/api/http/services/web@swarm`).catch(() => undefined);
-    if (res?.ok) {
-      const body = (await res.json()) as { loadBalancer?: { servers?: unknown[] } };
-      if ((body.loadBalancer?.servers ?? []).length === n) return;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`Traefik's Swarm provider does not list ${n} servers for web@swarm within 60 s`);
-}
+export const SWARM_STRATEGIES: Strategy[] = [
+  swarmUpdate("swarm stop-first (15 s poll)", 15, []),
+  swarmUpdate("swarm start-first (15 s poll)", 15, ["--update-order", "start-first"]),
+  swarmUpdate("swarm start-first (1 s poll)", 1, ["--update-order", "start-first"]),
+  nodeLoss,
+];
