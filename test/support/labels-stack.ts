@@ -13,15 +13,15 @@ export async function startLabelsDemo(
   name: string,
   extraEnv: Record<string, string> = {},
 ): Promise<LabelsStack> {
-  // The app's boot delay as startDemo sets it for the minimal stack (demo-labels has no knob
-  // for it); compose reads compose.override.yaml by itself.
+  // The app's boot delay and healthcheck timeout as startDemo sets them for the minimal stack
+  // (demo-labels has no knob for them); compose reads compose.override.yaml by itself.
   const { traefikFile: _none, ...demo } = await startDemo(name, extraEnv, {
     example: "demo-labels",
     files: ["compose.yaml", "compose.override.yaml"],
     prepare: (dir) =>
       writeFileSync(
         join(dir, "compose.override.yaml"),
-        `services:\n  web:\n    environment:\n      BOOT_DELAY: "${FAST_BOOT}"\n`,
+        `services:\n  web:\n    environment:\n      BOOT_DELAY: "${FAST_BOOT}"\n    healthcheck:\n      timeout: 6s\n`,
       ),
   });
   const stack: LabelsStack = {

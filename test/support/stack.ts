@@ -37,6 +37,8 @@ export interface DemoStack {
 
 /** The demo app's boot delay in test stacks (the image's own is 2 s); see startDemo. */
 export const FAST_BOOT = "0.5";
+/** A healthcheck probe's timeout in test stacks; see PATIENT_HEALTH. */
+const PATIENT_TIMEOUT = "6s";
 
 /**
  * The demo's healthcheck allows 3 s per probe; on the shared 2-core testbed, under load
@@ -57,7 +59,7 @@ export const PATIENT_HEALTH: DemoOptions = {
         "    healthcheck:",
         '      test: ["CMD", "python3", "/app/healthcheck.py"]',
         "      interval: 1s",
-        "      timeout: 6s",
+        `      timeout: ${PATIENT_TIMEOUT}`,
         "      retries: 3",
         "      start_period: 60s",
         "    environment:",
@@ -109,11 +111,15 @@ export async function startDemo(
   // pacing under the default pass TRAEFIK_THROTTLE themselves. The app's boot delay (minimal
   // only) at 0.5 s rather than 2 s: a rollout starts 3 containers one after another and waits
   // for each; 0.5 s still leaves a window where a new container runs but does not listen.
+  // Healthcheck timeouts as PATIENT_HEALTH's: at load averages near 55, python3 and even
+  // Traefik's own probe took longer than 3 s and 2 s, and stacks failed to come up.
   const composeEnv = {
     DEMO_HTTP_PORT: String(http),
     DEMO_API_PORT: String(api),
     TRAEFIK_THROTTLE: "100ms",
     DEMO_BOOT_DELAY: FAST_BOOT,
+    DEMO_HEALTH_TIMEOUT: PATIENT_TIMEOUT,
+    DEMO_TRAEFIK_HEALTH_TIMEOUT: PATIENT_TIMEOUT,
     ...extraEnv,
   };
   const env = await new DockerComposeEnvironment(dir, files)
