@@ -36,10 +36,9 @@ const cli = (args: string[], over: string[] = []) =>
 
 /** What a user types: docker compose with the stack's project, files and environment. */
 async function compose(...args: string[]): Promise<void> {
-  const [http, api] = [new URL(stack.httpUrl).port, new URL(stack.apiUrl).port];
   await run("docker", ["compose", "-p", stack.project, "-f", "compose.yaml", ...args], {
     cwd: stack.dir,
-    env: { ...process.env, ...env, DEMO_HTTP_PORT: http, DEMO_API_PORT: api },
+    env: { ...process.env, ...stack.composeEnv },
   });
 }
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
 import { type CliRun, containers, runCli } from "../support/cli.js";
 import { type Sshd, startSshd } from "../support/remote.js";
-import { type DemoStack, startDemo } from "../support/stack.js";
+import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
 
 let stack: DemoStack;
 let sshd: Sshd;
@@ -22,11 +22,15 @@ const API_PORT_LINE = '      - "127.0.0.1:${DEMO_API_PORT:-8080}:8080"\n';
 
 beforeAll(async () => {
   [stack, sshd] = await Promise.all([
+    // PATIENT_HEALTH: every engine call here crosses ssh, so a rollout is long; a 3 s probe
+    // timeout marked a healthy replica unhealthy mid-rollout at load averages near 60.
     startDemo(
       "rhost",
       {},
       {
+        ...PATIENT_HEALTH,
         prepare: (dir) => {
+          PATIENT_HEALTH.prepare?.(dir);
           const file = join(dir, "compose.yaml");
           const text = readFileSync(file, "utf8");
           if (!text.includes(API_PORT_LINE)) throw new Error("the demo's API port line moved");

@@ -1,6 +1,8 @@
 // Brings up a private copy of examples/demo-labels (Traefik's Docker provider routes `web`
 // by its labels) with testcontainers: its own project name and free loopback ports.
-import { type DemoStack, startDemo } from "./stack.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type DemoStack, FAST_BOOT, startDemo } from "./stack.js";
 
 export type LabelsStack = Omit<DemoStack, "traefikFile"> & {
   /** The service as Traefik's API names it. */
@@ -11,7 +13,17 @@ export async function startLabelsDemo(
   name: string,
   extraEnv: Record<string, string> = {},
 ): Promise<LabelsStack> {
-  const { traefikFile: _none, ...demo } = await startDemo(name, extraEnv, { example: "demo-labels" });
+  // The app's boot delay and healthcheck timeout as startDemo sets them for the minimal stack
+  // (demo-labels has no knob for them); compose reads compose.override.yaml by itself.
+  const { traefikFile: _none, ...demo } = await startDemo(name, extraEnv, {
+    example: "demo-labels",
+    files: ["compose.yaml", "compose.override.yaml"],
+    prepare: (dir) =>
+      writeFileSync(
+        join(dir, "compose.override.yaml"),
+        `services:\n  web:\n    environment:\n      BOOT_DELAY: "${FAST_BOOT}"\n    healthcheck:\n      timeout: 6s\n`,
+      ),
+  });
   const stack: LabelsStack = {
     ...demo,
     traefikService: `web-${demo.project.replace(/[^a-zA-Z0-9]+/g, "-")}@docker`,

@@ -35,12 +35,18 @@ export interface DemoStack {
   down(): Promise<void>;
 }
 
+/** The demo app's boot delay in test stacks (the image's own is 2 s); see startDemo. */
+export const FAST_BOOT = "0.5";
+/** A healthcheck probe's timeout in test stacks; see PATIENT_HEALTH. */
+const PATIENT_TIMEOUT = "6s";
+
 /**
  * The demo's healthcheck allows 3 s per probe; on the shared 2-core testbed, under load
  * averages of 30-70, a python3 start alone can take longer, and healthy containers were
  * marked unhealthy mid-test (a restore then ends in exit 7). 6 s keeps long tests about
  * compose-roll, not the machine's load; compose-roll's clones inherit it. Compose reads
- * compose.override.yaml by itself, so compose-roll needs no -f for it.
+ * compose.override.yaml by itself, so compose-roll needs no -f for it. It also sets the app's
+ * boot delay as startDemo does for the minimal stack (examples other than minimal have no knob).
  */
 export const PATIENT_HEALTH: DemoOptions = {
   files: ["compose.yaml", "compose.override.yaml"],
@@ -53,9 +59,11 @@ export const PATIENT_HEALTH: DemoOptions = {
         "    healthcheck:",
         '      test: ["CMD", "python3", "/app/healthcheck.py"]',
         "      interval: 1s",
-        "      timeout: 6s",
+        `      timeout: ${PATIENT_TIMEOUT}`,
         "      retries: 3",
         "      start_period: 60s",
+        "    environment:",
+        `      BOOT_DELAY: "${FAST_BOOT}"`,
         "",
       ].join("\n"),
     ),
@@ -100,11 +108,18 @@ export async function startDemo(
   const project = `cr-${name}-${process.pid}`.toLowerCase();
   // Traefik's provider throttle at 100 ms unless a test asks otherwise: each rollout step is one
   // file change, and at the default 2 s the suite would mostly wait on Traefik. Tests about
-  // pacing under the default pass TRAEFIK_THROTTLE themselves.
+  // pacing under the default pass TRAEFIK_THROTTLE themselves. The app's boot delay (minimal
+  // only) at 0.5 s rather than 2 s: a rollout starts 3 containers one after another and waits
+  // for each; 0.5 s still leaves a window where a new container runs but does not listen.
+  // Healthcheck timeouts as PATIENT_HEALTH's: at load averages near 55, python3 and even
+  // Traefik's own probe took longer than 3 s and 2 s, and stacks failed to come up.
   const composeEnv = {
     DEMO_HTTP_PORT: String(http),
     DEMO_API_PORT: String(api),
     TRAEFIK_THROTTLE: "100ms",
+    DEMO_BOOT_DELAY: FAST_BOOT,
+    DEMO_HEALTH_TIMEOUT: PATIENT_TIMEOUT,
+    DEMO_TRAEFIK_HEALTH_TIMEOUT: PATIENT_TIMEOUT,
     ...extraEnv,
   };
   const env = await new DockerComposeEnvironment(dir, files)
