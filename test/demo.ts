@@ -18,6 +18,8 @@ import { startDemo } from "./support/stack.js";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
+/** How long the demo waits for the tasks queued during the rollout to finish. */
+const DRAIN_SECONDS = 120;
 const secs = (a: unknown, b: unknown) => (Date.parse(String(b)) - Date.parse(String(a))) / 1000;
 
 async function main(): Promise<number> {
@@ -46,7 +48,7 @@ async function main(): Promise<number> {
     // The whole app (file mode): tasks queued through web during the rollout, beside beat's.
     const app = "traefikFile" in stack ? stack : undefined;
     const since = app && (await dbNow(app));
-    const tasks = app && new TaskLoad(app, { everyMs: 1000, maxTasks: 120, maxSeconds: 240 }).start();
+    const tasks = app && new TaskLoad(app, { everyMs: 2000, maxTasks: 120, maxSeconds: 240 }).start();
     const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 300, slowMs: 2000 }).start();
     // WHOLE-APP RELEASE — not on this branch yet: once `compose-roll up` exists, this is where
     // the demo runs it (web AND worker to `to`, beat stop-first, db and redis untouched) in place
@@ -99,11 +101,12 @@ async function main(): Promise<number> {
       );
     let tasksOk = true;
     if (app && since && queued) {
-      const c = countTasks(await drain(app, { since, until: await dbNow(app) }, 90_000));
+      // Web and beat each queue one task every 2 s; the worker runs 4 at a time, 3 s each.
+      const c = countTasks(await drain(app, { since, until: await dbNow(app) }, DRAIN_SECONDS * 1000));
       const workers = Object.entries(c.byWorker).map(([w, n]) => `${n} on ${w}`);
       console.log(
         `  tasks (Celery on Redis, ${queued.ids.length} queued through web, the rest by beat): queued ${c.queued}, ` +
-          `finished ${c.finished} (${workers.join(", ") || "none"}), lost ${c.unfinished}, run twice ${c.startedTwice + c.finishedTwice}` +
+          `finished ${c.finished} (${workers.join(", ") || "none"}), unfinished after ${DRAIN_SECONDS} s (lost) ${c.unfinished}, run twice ${c.startedTwice + c.finishedTwice}` +
           (queued.errors.length
             ? `; ${queued.errors.length} enqueue request(s) failed: ${queued.errors[0]}`
             : ""),

@@ -111,7 +111,7 @@ describe("baseline: `docker compose up -d` when the worker's configuration chang
   async function recreateBusyWorker(settings: { env: string; grace: string }) {
     const [old] = await workerNames(stack);
     const since = await dbNow(stack);
-    await enqueue(stack, 8, LONG_TASK);
+    await enqueue(stack, 6, LONG_TASK);
     await waitInFlight(stack, { since });
     writeOverride(stack, {
       worker: {
