@@ -11,7 +11,7 @@
 import { HumanReporter } from "../cli/reporter.js";
 import type { RolloutEvent } from "../controller/ports.js";
 import { formatReport, LoadProbe } from "./load/probe.js";
-import { countTasks, dbNow, drain, TaskLoad } from "./support/celery.js";
+import { APP_STARTUP_MS, countTasks, dbNow, drain, TaskLoad } from "./support/celery.js";
 import { runCli, stackArgs } from "./support/cli.js";
 import { labelsArgs, startLabelsDemo } from "./support/labels-stack.js";
 import { startDemo } from "./support/stack.js";
@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   const env = { WEB_IMAGE: from, WORKER_IMAGE: from };
   const stack = labels
     ? await startLabelsDemo("demo", env)
-    : await startDemo("demo", env, { example: "demo", migrate: true });
+    : await startDemo("demo", env, { example: "demo", migrate: true, startupTimeoutMs: APP_STARTUP_MS });
   const args = "traefikFile" in stack ? stackArgs(stack) : labelsArgs(stack);
   try {
     process.stderr.write(`demo: Traefik at ${stack.httpUrl}, API at ${stack.apiUrl}\n`);

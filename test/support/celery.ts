@@ -11,6 +11,12 @@ import { compose, type DemoStack, startDemo } from "./stack.js";
 
 export const APP_IMAGE = (tag: string) => `compose-roll-demo/app:${tag}`;
 
+/**
+ * How long the whole app may take to become healthy: eight containers, four of them Python apps
+ * booting at once, took over testcontainers' default 60 s on the shared 2-core testbed.
+ */
+export const APP_STARTUP_MS = 180_000;
+
 export interface AppStackOptions {
   /** Image of web (WEB_IMAGE), default compose-roll-demo/app:v1. */
   webImage?: string;
@@ -51,6 +57,7 @@ export async function startAppStack(name: string, opts: AppStackOptions = {}): P
     files: ["compose.yaml", "compose.override.yaml"],
     prepare: (dir) => writeFileSync(join(dir, "compose.override.yaml"), overrideYaml({})),
     migrate: true,
+    startupTimeoutMs: APP_STARTUP_MS,
   });
   try {
     await waitHealthy(stack, "worker");
