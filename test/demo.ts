@@ -14,7 +14,7 @@ import { formatReport, LoadProbe } from "./load/probe.js";
 import { APP_STARTUP_MS, countTasks, dbNow, drain, TaskLoad } from "./support/celery.js";
 import { runCli, stackArgs } from "./support/cli.js";
 import { labelsArgs, startLabelsDemo } from "./support/labels-stack.js";
-import { startDemo } from "./support/stack.js";
+import { PATIENT_HEALTH, startDemo } from "./support/stack.js";
 
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
@@ -34,7 +34,14 @@ async function main(): Promise<number> {
   const env = { WEB_IMAGE: from, WORKER_IMAGE: from };
   const stack = labels
     ? await startLabelsDemo("demo", env)
-    : await startDemo("demo", env, { example: "demo", migrate: true, startupTimeoutMs: APP_STARTUP_MS });
+    : // PATIENT_HEALTH: on a loaded host the image's 3 s probe can time out while web still
+      // serves, and compose-roll then rightly retires that old replica first, as unhealthy.
+      await startDemo("demo", env, {
+        ...PATIENT_HEALTH,
+        example: "demo",
+        migrate: true,
+        startupTimeoutMs: APP_STARTUP_MS,
+      });
   const args = "traefikFile" in stack ? stackArgs(stack) : labelsArgs(stack);
   try {
     process.stderr.write(`demo: Traefik at ${stack.httpUrl}, API at ${stack.apiUrl}\n`);
