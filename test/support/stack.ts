@@ -92,6 +92,8 @@ export interface DemoOptions {
    * `docker compose run --rm web python3 manage.py migrate --noinput`.
    */
   migrate?: boolean;
+  /** How long testcontainers waits for each container's health (default: testcontainers' own, 60 s). */
+  startupTimeoutMs?: number;
 }
 
 export async function startDemo(
@@ -122,7 +124,9 @@ export async function startDemo(
     DEMO_TRAEFIK_HEALTH_TIMEOUT: PATIENT_TIMEOUT,
     ...extraEnv,
   };
-  const env = await new DockerComposeEnvironment(dir, files)
+  const environment = new DockerComposeEnvironment(dir, files);
+  if (opts.startupTimeoutMs) environment.withStartupTimeout(opts.startupTimeoutMs);
+  const env = await environment
     .withProjectName(project)
     .withEnvironment(composeEnv)
     .withWaitStrategy("traefik-1", Wait.forHealthCheck())

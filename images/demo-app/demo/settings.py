@@ -10,7 +10,8 @@ SECRET_KEY = "compose-roll-demo-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]  # reached as 127.0.0.1, as the container IP and through Traefik
 
-INSTALLED_APPS = ["visits"]  # one model; no admin, no auth, no contenttypes
+# visits: the table the releases migrate; jobs: the Celery tasks' record. No admin, no auth, no contenttypes.
+INSTALLED_APPS = ["visits", "jobs"]
 MIDDLEWARE = [
     # Redirects /health -> /health/ (APPEND_SLASH), like a typical Django project.
     "django.middleware.common.CommonMiddleware",

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from jobs import views as jobs
+
 from . import views
 
 urlpatterns = [
@@ -7,4 +9,6 @@ urlpatterns = [
     path("health/", views.health),
     path("slow/", views.slow),
     path("visits/", views.visits),
+    path("tasks/enqueue/", jobs.enqueue),
+    path("tasks/stats/", jobs.stats),
 ]

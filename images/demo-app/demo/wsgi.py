@@ -21,4 +21,10 @@ if os.environ.get("CRASH_AT_BOOT") == "1":
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 application = get_wsgi_application()
+# Django imports the URLconf (and with it the views, jobs.tasks and Celery) at the first request;
+# done here, in gunicorn's preloading master, each worker forks with it loaded, and no request
+# (the healthcheck's included) waits while a worker imports Celery under the GIL.
+from django.urls import get_resolver  # noqa: E402
+
+get_resolver().url_patterns
 print("demo: app loaded", flush=True)

@@ -1,0 +1,179 @@
+// The whole demo app (examples/demo: web, a Celery worker, celery beat, Redis, PostgreSQL) comes up
+// and its tasks flow, counted from PostgreSQL. Then the BASELINE compose-roll must beat: what plain
+// `docker compose up -d` does to tasks in flight when the worker's configuration changes. Compose
+// recreates stop-first: SIGTERM to the old worker, SIGKILL once the grace period is over, and the
+// grace is the OLD container's own stop_grace_period (compose passes the Engine no timeout unless
+// `up --timeout` is given), not the one the edited file now says. So the stack starts with a 1 s
+// grace: the first recreate kills the tasks in flight mid-run; acks_late leaves their messages
+// unacknowledged and Redis gives them to the new worker once the visibility timeout has passed:
+// started twice, finished once, not lost. The new worker has a 20 s grace: the second recreate
+// lets Celery's warm shutdown finish them on the old worker, none moved, none run twice.
+// Real engine, compose, Celery, Redis, PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  countTasks,
+  dbNow,
+  drain,
+  enqueue,
+  serviceContainers,
+  startAppStack,
+  TaskLoad,
+  type TaskRow,
+  taskRows,
+  waitHealthy,
+  waitInFlight,
+  workerNames,
+  writeOverride,
+} from "../support/celery.js";
+import { compose, type DemoStack } from "../support/stack.js";
+
+const TASK_SECONDS = 3;
+// The tasks queued across a recreate: long enough that the worker is mid-task when compose's stop
+// lands, however slow compose is to get there on the loaded testbed.
+const LONG_TASK = 6;
+const VISIBILITY = 20; // well above LONG_TASK even on the loaded testbed, short enough for one test
+let stack: DemoStack;
+
+beforeAll(async () => {
+  stack = await startAppStack("celery", {
+    taskSeconds: TASK_SECONDS,
+    visibilityTimeout: VISIBILITY,
+    env: { WORKER_GRACE: "1s" },
+  });
+});
+afterAll(async () => {
+  await stack?.down();
+});
+
+/** A row as the counting sees it, for the made-up cases. */
+const row = (id: string, starts: number, finishes: number, by = "aaa", fin = by): TaskRow => ({
+  id,
+  queued_at: "2026-01-01T00:00:00Z",
+  queued_by: "beat",
+  started_at: starts ? "2026-01-01T00:00:01Z" : null,
+  started_by: starts ? by : "",
+  started_release: starts ? "v1" : "",
+  starts,
+  finished_at: finishes ? "2026-01-01T00:00:04Z" : null,
+  finished_by: finishes ? fin : "",
+  finished_release: finishes ? "v1" : "",
+  finishes,
+});
+
+describe("counting", () => {
+  it("a task killed mid-run counts as unfinished; one delivered again as started twice", () => {
+    const c = countTasks([
+      row("ok", 1, 1),
+      row("killed", 1, 0),
+      row("queued", 0, 0),
+      row("again", 2, 1, "aaa", "bbb"),
+    ]);
+    expect(c).toMatchObject({
+      queued: 4,
+      started: 3,
+      finished: 2,
+      unfinished: 2,
+      startedTwice: 1,
+      finishedTwice: 0,
+      moved: 1,
+    });
+    expect(c.byWorker).toEqual({ "aaa v1": 1, "bbb v1": 1 });
+  });
+});
+
+describe("the whole app", () => {
+  it("runs tasks queued by beat and through web, each once, on the worker", async () => {
+    const since = await dbNow(stack);
+    const load = new TaskLoad(stack, { perRequest: 2, everyMs: 300, maxTasks: 8, maxSeconds: 30 }).start();
+    await load.done(); // its 8 tasks queued
+    await sleep(2500); // and beat's one every 2 s
+    const { ids, errors } = await load.stop();
+    const until = await dbNow(stack);
+    const rows = await drain(stack, { since, until });
+    const c = countTasks(rows);
+    console.log(`tasks: ${JSON.stringify(c)}`);
+    expect(errors).toEqual([]);
+    expect(ids).toHaveLength(8);
+    expect(rows.map((r) => r.id)).toEqual(expect.arrayContaining(ids));
+    expect(rows.some((r) => r.queued_by === "beat")).toBe(true); // beat queues one every 2 s
+    expect(c).toMatchObject({ unfinished: 0, startedTwice: 0, finishedTwice: 0, moved: 0 });
+    const [worker] = await workerNames(stack);
+    expect(Object.keys(c.byWorker)).toEqual([`${worker?.[0]} v1`]);
+  });
+});
+
+describe("baseline: `docker compose up -d` when the worker's configuration changes", () => {
+  /**
+   * Queues more long tasks than the worker runs at once (4), so it is busy whenever compose's stop
+   * lands, however long compose takes to get there; changes the worker's environment (and grace);
+   * runs compose's recreate. `killed`: the old worker's tasks left unfinished when compose returns.
+   */
+  async function recreateBusyWorker(settings: { env: string; grace: string }) {
+    const [old] = await workerNames(stack);
+    const since = await dbNow(stack);
+    await enqueue(stack, 6, LONG_TASK);
+    await waitInFlight(stack, { since });
+    writeOverride(stack, {
+      worker: {
+        environment: { DEMO_CHANGE: settings.env },
+        stop_grace_period: settings.grace,
+      },
+    });
+    const t0 = Date.now();
+    await compose(stack, ["up", "-d", "worker"]);
+    const upSeconds = (Date.now() - t0) / 1000;
+    const until = await dbNow(stack);
+    const [now] = await workerNames(stack);
+    const rows = await taskRows(stack, { since, until });
+    const ranOnOld = rows.filter((x) => x.started_by === old?.[0]);
+    const killed = ranOnOld.filter((x) => x.finishes === 0);
+    return { old: old?.[0], now: now?.[0], since, until, ranOnOld, killed, upSeconds };
+  }
+
+  it("the old worker's grace (1 s) shorter than its tasks: they are killed mid-run, then delivered again after the visibility timeout", async () => {
+    const r = await recreateBusyWorker({ env: "a", grace: "20s" });
+    // Right after the kill: the tasks that were running have no finish, and the counting says so.
+    expect(r.killed.length).toBeGreaterThan(0);
+    expect(countTasks(r.killed)).toMatchObject({
+      started: r.killed.length,
+      finished: 0,
+      unfinished: r.killed.length,
+    });
+    const rows = await drain(stack, r, (VISIBILITY + 90) * 1000);
+    const c = countTasks(rows);
+    console.log(
+      `compose up -d (old grace 1s < task ${LONG_TASK}s) took ${r.upSeconds}s; started on the old worker: ${r.ranOnOld.length}, killed: ${r.killed.length}; ${JSON.stringify(c)}`,
+    );
+    expect(c.unfinished).toBe(0); // not lost: acks_late + the visibility timeout
+    for (const t of r.killed) {
+      expect(rows.find((x) => x.id === t.id)).toMatchObject({
+        started_by: r.old,
+        finished_by: r.now,
+        starts: 2,
+        finishes: 1,
+      });
+    }
+    expect(c.startedTwice).toBe(r.killed.length);
+    expect(c.finishedTwice).toBe(0);
+    expect((await serviceContainers(stack, "worker")).length).toBe(1);
+    await waitHealthy(stack, "worker");
+  });
+
+  it("the old worker's grace (20 s) longer than its tasks: it finishes them, none lost or run twice", async () => {
+    const r = await recreateBusyWorker({ env: "b", grace: "20s" });
+    const rows = await drain(stack, r, 120_000);
+    const c = countTasks(rows);
+    console.log(
+      `compose up -d (old grace 20s > task ${LONG_TASK}s) took ${r.upSeconds}s; started on the old worker: ${r.ranOnOld.length}, unfinished when compose returned: ${r.killed.length}; ${JSON.stringify(c)}`,
+    );
+    expect(r.now).not.toBe(r.old); // compose did recreate it
+    expect(r.ranOnOld.length).toBeGreaterThan(0);
+    expect(r.killed).toEqual([]); // the warm shutdown ended them before the container went
+    expect(c).toMatchObject({ unfinished: 0, startedTwice: 0, finishedTwice: 0, moved: 0 });
+    for (const t of r.ranOnOld) {
+      expect(rows.find((x) => x.id === t.id)).toMatchObject({ finished_by: r.old, starts: 1, finishes: 1 });
+    }
+  });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
