@@ -22,7 +22,7 @@ import { DrainFirstEngine, FileModeRouter, LabelModeRouter } from "../traefik/mo
 import { localFiles } from "../traefik/write.js";
 import { appContext } from "./app-context.js";
 import { logger } from "./log.js";
-import { detectMode, type Mode } from "./mode.js";
+import { detectMode, type Mode, refuseSwarm } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter, visible } from "./reporter.js";
 import { checkGiven, resolveSettings } from "./settings.js";
@@ -115,6 +115,7 @@ export async function openContext(
     (needs.project ? firstService(project) : undefined) ??
     (await latestService(history, project.name));
   const svc = { project: project.name, service: name };
+  if (needs.traefik || needs.mode) await refuseSwarm(docker, svc);
   if (!needs.project) checkRollable(project, name);
   log.debug({ project: project.name, files: project.files, apiVersion }, "project resolved");
 

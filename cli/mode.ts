@@ -5,7 +5,9 @@
 // The adapters for each mode are traefik/modes.ts's.
 import type Docker from "dockerode";
 import { RefusedError } from "../controller/errors.js";
+import { swarmVerdict } from "../controller/swarm-rules.js";
 import { firstReplica } from "../engine/replicas.js";
+import { detectSwarm } from "../engine/swarm/detect.js";
 import type { ContainerInspect } from "../engine/types.js";
 import type { HostHttp } from "../host/hostio.js";
 import { TraefikApi } from "../traefik/api.js";
@@ -86,4 +88,16 @@ export async function detectMode(
     mode.refusal = err;
   }
   return mode;
+}
+
+/**
+ * A Swarm stack service (or a Swarm worker engine) is the Swarm engine's, not the compose
+ * engine's: refused here with its first broken rule, or as not rollable yet, before anything
+ * reads or changes the compose case's containers.
+ */
+export async function refuseSwarm(docker: Docker, svc: { project: string; service: string }): Promise<void> {
+  const facts = await detectSwarm(docker, svc);
+  if (!facts) return;
+  const { message, hint } = swarmVerdict(facts);
+  throw new RefusedError(message, hint);
 }
