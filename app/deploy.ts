@@ -6,7 +6,14 @@ import { RefusedError, RollbackFailedError, RolledBackError } from "../controlle
 import type { ImageInfo } from "../controller/model.js";
 import type { LockInfo, Revision, RevisionResult } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
-import { baseline, observe, type Recovery, type RolloutResult, rollout } from "../controller/rollout.js";
+import {
+  baseline,
+  observe,
+  type Recovery,
+  type RolloutRequest,
+  type RolloutResult,
+  rollout,
+} from "../controller/rollout.js";
 import type { AppContext } from "./context.js";
 import { preDeploy } from "./hooks.js";
 import { lockFor, readHistory } from "./lock.js";
@@ -24,6 +31,8 @@ export interface DeployRequest {
   signal: AbortSignal;
   /** Extra labels for the new image's containers (compose's config hash). */
   labels?: Record<string, string>;
+  /** Watches each routed new replica beside the old ones (app/bake.ts). */
+  bake?: RolloutRequest["bake"];
 }
 
 export async function deploy(ctx: AppContext, req: DeployRequest): Promise<RolloutResult> {
@@ -75,6 +84,8 @@ export async function deploy(ctx: AppContext, req: DeployRequest): Promise<Rollo
           "com.compose-roll.previous-image-id": from.id,
         },
         ...(check ? { check } : {}),
+        ...(req.bake ? { bake: req.bake } : {}),
+        ...(req.bake && opts.canary !== undefined ? { canary: opts.canary } : {}),
         fence: lease.fence,
         beforeStep: () => {
           if (opts.killAtStep !== undefined && ++killAt === opts.killAtStep)
@@ -85,7 +96,7 @@ export async function deploy(ctx: AppContext, req: DeployRequest): Promise<Rollo
     ).catch(async (err: unknown) => {
       const result: RevisionResult = err instanceof RolledBackError ? "rolled-back" : "failed";
       if (err instanceof RolledBackError || err instanceof RollbackFailedError)
-        await record(ctx, { ...rev, result });
+        await record(ctx, { ...rev, result, reason: err.cause.message });
       keep = err instanceof RollbackFailedError;
       throw err;
     });

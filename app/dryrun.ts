@@ -18,6 +18,8 @@ export interface RolloutPlan {
   /** File mode: the owned file's diff. Label mode: how Traefik finds and drops containers. */
   traefik: { file: string; diff: string } | { labels: string };
   compose: { summary: string; diff: string; warnings: string[] } | { skipped: string };
+  /** What each routed new replica waits for before an old one leaves: its bake. */
+  bake?: string;
 }
 
 export async function planDryRun(
@@ -28,7 +30,13 @@ export async function planDryRun(
 ): Promise<RolloutPlan> {
   const now = current(obs);
   // As many as the rollout restores to: an exited container is a replica to replace too.
-  const goal = { image, replicas: replicaCount(obs), maxSurge: ctx.opts.maxSurge };
+  const { bake, canary } = ctx.opts;
+  const goal = {
+    image,
+    replicas: replicaCount(obs),
+    maxSurge: ctx.opts.maxSurge,
+    ...(bake ? { bake: true } : {}),
+  };
   const name = (n: number) => `${ctx.svc.project}-${ctx.svc.service}-${n}`;
   const steps = planRollout(obs, goal, name);
   const { router } = ctx.deps;
@@ -47,6 +55,13 @@ export async function planDryRun(
     ...(now.image ? { from: now.image } : {}),
     replicas: goal.replicas,
     steps,
+    ...(bake
+      ? {
+          bake: `bake it ${bake.bakeMs / 1000} s beside the old ones on real traffic${
+            canary !== undefined && ctx.deps.router.weighs ? ` (the first at ${canary} % of it)` : ""
+          }; roll back if its 5xx rate is over theirs by ${bake.maxErrorRate} points or its p99 over ${bake.maxLatencyRatio}× theirs`,
+        }
+      : {}),
     traefik,
     compose: truth.plan
       ? {

@@ -6,6 +6,7 @@
 import { HealthError } from "../controller/errors.js";
 import type { ImageInfo } from "../controller/model.js";
 import { observe, type RolloutResult } from "../controller/rollout.js";
+import { bakeStep, refuseUnbaked } from "./bake.js";
 import type { AppContext } from "./context.js";
 import { deploy } from "./deploy.js";
 import { planDryRun, type RolloutPlan } from "./dryrun.js";
@@ -38,6 +39,9 @@ export async function roll(
   // before anything changes.
   const { refusal } = ctx.deps.router.describe();
   if (refusal) throw refusal;
+  // The bake reads Traefik's access log: without one it is refused before anything changes.
+  const baking = release ? ctx.opts.bake : undefined;
+  if (baking) await refuseUnbaked(ctx.traffic);
   const seen = await observe(ctx.deps, ctx.svc);
   checkAddresses(seen.replicas);
   const truth = await prepareTruth({
@@ -55,13 +59,24 @@ export async function roll(
   const unwatch = await ctx.events.watchCrashes(ctx.svc, image.id, (name, code) =>
     stop.abort(new HealthError(`${name} exited with code ${code}`, `see \`docker logs ${name}\``)),
   );
+  // Followed from before the first new replica serves, so its first seconds are seen.
+  const feed = baking && ctx.traffic ? await ctx.traffic.follow(stop.signal) : undefined;
   try {
-    const res = await deploy(ctx, { image, command, release, signal: stop.signal, labels: truth.labels });
+    const bake = feed && baking ? bakeStep(feed, baking, ctx.deps) : undefined;
+    const res = await deploy(ctx, {
+      image,
+      command,
+      release,
+      signal: stop.signal,
+      labels: truth.labels,
+      ...(bake ? { bake } : {}),
+    });
     if (res.result === "unchanged") ctx.say(`${ctx.svc.service} already runs ${res.to.ref}; nothing to do`);
     await truth.settle();
     if (release && res.result === "complete") await postDeploy(ctx, image);
     return { rolled: res };
   } finally {
+    feed?.close();
     unwatch();
     stop.dispose();
   }

@@ -41,6 +41,7 @@ export async function historyCommand(service: string | undefined, raw: RawOption
       r.previousImage?.ref ?? "-",
     ]),
   ]);
+  for (const r of revs.filter((x) => x.reason)) out(`revision ${r.number} ${r.result}: ${r.reason}`);
 }
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {

@@ -59,6 +59,15 @@ export interface Options
   smoke: SmokeSpec[];
   /** The Host header of warm-up and smoke requests (an app's ALLOWED_HOSTS); default: the address. */
   checkHost?: string;
+  /** The bake (docs/bake.md): undefined bakeMs takes compose's deploy.update_config.monitor. */
+  bakeMs?: number;
+  canary?: number;
+  maxErrorRate: number;
+  maxLatencyRatio: number;
+  maxP99Ms?: number;
+  minRequests: number;
+  /** container:<name> or a file; default: the project's Traefik container. */
+  accessLog?: string;
 }
 
 export { GATE, type Gate, PULL, type Pull } from "./parsers.js";

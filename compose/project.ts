@@ -43,6 +43,8 @@ export interface ServiceConfig {
   /** deploy.replicas or scale, when set. */
   replicas?: number;
   pullPolicy?: string;
+  /** deploy.update_config.monitor as compose gives it ("30s", or nanoseconds): the bake's default. */
+  monitor?: string | number;
   /** The service's `x-compose-roll` block, unvalidated (cli/settings.ts validates). */
   settings?: unknown;
   /** The file that declares it (see declaringFile), for refusals to name. */
@@ -222,6 +224,8 @@ function serviceConfig(raw: Record<string, unknown>): ServiceConfig {
   const replicas = asRecord(raw.deploy).replicas ?? raw.scale;
   if (typeof replicas === "number") cfg.replicas = replicas;
   if (typeof raw.pull_policy === "string") cfg.pullPolicy = raw.pull_policy;
+  const monitor = asRecord(asRecord(raw.deploy).update_config).monitor;
+  if (typeof monitor === "string" || typeof monitor === "number") cfg.monitor = monitor;
   if (raw["x-compose-roll"] !== undefined) cfg.settings = unescaped(raw["x-compose-roll"]);
   return cfg;
 }

@@ -55,6 +55,11 @@ export interface Goal {
   replicas: number;
   /** Extra containers allowed above `replicas` while rolling (Kubernetes' maxSurge). */
   maxSurge: number;
+  /**
+   * Each new replica is baked against the old ones: it joins without an old one leaving in
+   * the same write, so old and new serve side by side while it is watched.
+   */
+  bake?: boolean;
 }
 
 /** Where the service lives: the compose project and service, resolved by compose/. */

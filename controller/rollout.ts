@@ -102,7 +102,12 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     replicas: n,
   });
   try {
-    const goal = { image: req.image, replicas: n, maxSurge: req.maxSurge };
+    const goal = {
+      image: req.image,
+      replicas: n,
+      maxSurge: req.maxSurge,
+      ...(req.bake ? { bake: true } : {}),
+    };
     await reconcile(deps, req, template, goal, req.signal, drains);
   } catch (err) {
     const cause = stopped(req.signal) ?? (err instanceof Error ? err : new Error(String(err)));

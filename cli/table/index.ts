@@ -6,6 +6,7 @@ import { COMPOSE, CONNECTION, PLUGIN } from "./general.js";
 
 export { SERVICE_COMMANDS } from "./general.js";
 
+import { BAKE } from "./bake.js";
 import { HOOKS } from "./hooks.js";
 import { LOCKING, ROLL, TIMING } from "./rollout.js";
 import { DRAINING, ROUTING } from "./routing.js";
@@ -21,6 +22,7 @@ const ROWS = [
   ...LOCKING,
   ...CONNECTION,
   ...ROLL,
+  ...BAKE,
   ...HOOKS,
   ...PLUGIN,
 ] as const;
