@@ -46,7 +46,7 @@ export async function historyCommand(service: string | undefined, raw: RawOption
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false, mode: true });
-  const { obs, lock, routing, view, drain, drift, routed, unsynced } = await status(ctx.app);
+  const { obs, lock, routing, view, drain, drift, routed, unsynced, bake } = await status(ctx.app);
   if (ctx.opts.json)
     return out(
       JSON.stringify({
@@ -56,6 +56,7 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
         ...obs,
         drift,
         lock: lock ?? null,
+        ...(bake ? { bake } : {}),
       }),
     );
   out(`mode: ${routing.summary}`);
@@ -74,6 +75,7 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
     ]),
   ]);
   out(lock ? `lock: held — ${describeLock(lock)}` : "lock: free");
+  if (bake) out(`bake in progress:\n${bake.map((l) => `  ${l}`).join("\n")}`);
   out(drift.length ? `drift:\n${drift.map((p) => `  - ${p}`).join("\n")}` : "drift: none");
   if (unsynced)
     out(`to make Traefik serve exactly the running containers: compose-roll sync ${ctx.svc.service}`);

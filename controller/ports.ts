@@ -186,6 +186,8 @@ export interface Traffic {
   unavailable(signal: AbortSignal): Promise<string | undefined>;
   /** Follows the log from now on, keeping per server and second what the bake needs. */
   follow(signal: AbortSignal): Promise<TrafficFeed>;
+  /** The last `seconds` of the log, read once (what `status` shows of a bake in progress). */
+  recent?(seconds: number, signal: AbortSignal): Promise<TrafficFeed>;
 }
 
 export interface TrafficFeed {

@@ -103,6 +103,12 @@ export class ContainerTraffic implements Traffic {
     return this.read(t.id, Math.floor(Date.now() / 1000), true, signal);
   }
 
+  async recent(seconds: number, signal: AbortSignal): Promise<TrafficFeed> {
+    const t = await findTraefik(this.docker, this.project, this.container);
+    if (!t) throw new Error("no Traefik container");
+    return this.read(t.id, Math.floor(Date.now() / 1000) - seconds, false, signal);
+  }
+
   /** The lines since `since` (Unix seconds); following: until closed, else to the end. */
   private async read(id: string, since: number, follow: boolean, signal: AbortSignal): Promise<TrafficFeed> {
     const store = new TrafficStore();
