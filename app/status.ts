@@ -70,7 +70,7 @@ const BAKE_SECONDS = 30;
  */
 async function bakeFigures(ctx: InspectContext, obs: Observation): Promise<string[] | undefined> {
   const serving = obs.replicas.filter((r) => r.running && r.url && obs.routed.includes(r.url));
-  const images = [...new Set(serving.map((r) => r.imageRef))];
+  const images = [...new Set(serving.map((r) => r.imageRef))].sort();
   if (images.length < 2 || !ctx.traffic?.recent) return undefined;
   const feed = await ctx.traffic.recent(BAKE_SECONDS, new AbortController().signal).catch(() => undefined);
   const latest = feed?.latest();

@@ -31,7 +31,7 @@ interface Baked {
 }
 
 /** A rollout under load: 4 keep-alive clients and 2 on fresh connections over `/` and `/slow/?ms=20`. */
-async function bakeUnderLoad(args: string[]): Promise<Baked> {
+async function bakeUnderLoad(args: string[], onRouted?: () => void): Promise<Baked> {
   const probe = new LoadProbe({
     url: stack.httpUrl,
     keepAliveClients: 4,
@@ -51,6 +51,7 @@ async function bakeUnderLoad(args: string[]): Promise<Baked> {
       if (e.type === "replica" && e.state === "routed" && at.routed === undefined) {
         at.routed = now;
         first = e.name;
+        onRouted?.();
       }
       if (e.type === "bake" && e.state !== "baking") at.verdict ??= now;
       // Traefik has stopped sending to it once it drains (a restore took it out).
@@ -147,8 +148,24 @@ describe("bake", () => {
   it("bakes a good release replica by replica and completes, nothing lost", async () => {
     // 8 s a replica: at the ~50 requests/s this machine gives the load, each new replica (a
     // quarter of the traffic) answers ~100 in that time, above --min-requests (50).
-    const b = await bakeUnderLoad(["--image", "compose-roll-demo/app:v2", "--bake", "8s"]);
+    // `status` while the first new replica bakes: both images' figures from the access log.
+    let status: Promise<CliRun> | undefined;
+    const b = await bakeUnderLoad(["--image", "compose-roll-demo/app:v2", "--bake", "8s"], () => {
+      status = new Promise((r) => setTimeout(r, 3000)).then(() =>
+        runCli(["status", "web", "-p", stack.project, "--json"], { cwd: stack.dir }),
+      );
+    });
     expect(b.run.code, b.run.stderr).toBe(0);
+    const shown = JSON.parse((await status)?.stdout ?? "{}") as { bake?: string[] };
+    expect(shown.bake).toEqual([
+      expect.stringMatching(
+        /^compose-roll-demo\/app:v1 \(.*\): 5xx 0\.0 % of \d+ requests, p99 \d+ ms in the last 30 s$/,
+      ),
+      expect.stringMatching(
+        /^compose-roll-demo\/app:v2 \(.*\): 5xx 0\.0 % of \d+ requests, p99 \d+ ms in the last 30 s$/,
+      ),
+    ]);
+    expect(b.verdictAfter).toBeLessThanOrEqual(8 + 1 + 1);
     expect(bakes(b.run).map((e) => e.state)).toEqual(["ok", "ok", "ok"]);
     expect(b.load.failed, JSON.stringify(b.load.failures)).toBe(0);
     await expectAllOn(stack, "compose-roll-demo/app:v2");
