@@ -146,15 +146,19 @@ describe("bake", () => {
   });
 
   it("bakes a good release replica by replica and completes, nothing lost", async () => {
-    // 8 s a replica: at the ~50 requests/s this machine gives the load, each new replica (a
-    // quarter of the traffic) answers ~100 in that time, above --min-requests (50).
+    // 8 s a replica: at the 30-50 requests/s this machine gives the load, each new replica (a
+    // quarter of the traffic) answers 60-100 in that time, above --min-requests (50).
+    // --max-surge 3: the three boot side by side while the first bakes (the file's time).
     // `status` while the first new replica bakes: both images' figures from the access log.
     let status: Promise<CliRun> | undefined;
-    const b = await bakeUnderLoad(["--image", "compose-roll-demo/app:v2", "--bake", "8s"], () => {
-      status = new Promise((r) => setTimeout(r, 3000)).then(() =>
-        runCli(["status", "web", "-p", stack.project, "--json"], { cwd: stack.dir }),
-      );
-    });
+    const b = await bakeUnderLoad(
+      ["--image", "compose-roll-demo/app:v2", "--bake", "8s", "--max-surge", "3"],
+      () => {
+        status = new Promise((r) => setTimeout(r, 3000)).then(() =>
+          runCli(["status", "web", "-p", stack.project, "--json"], { cwd: stack.dir }),
+        );
+      },
+    );
     expect(b.run.code, b.run.stderr).toBe(0);
     const shown = JSON.parse((await status)?.stdout ?? "{}") as { bake?: string[] };
     expect(shown.bake).toEqual([
