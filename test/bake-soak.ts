@@ -9,6 +9,8 @@ import { LoadProbe } from "./load/probe.js";
 import { type CliRun, runCli, stackArgs } from "./support/cli.js";
 import { type DemoStack, PATIENT_HEALTH, startDemo } from "./support/stack.js";
 
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true"; // Ryuk's image cannot be pulled here
+
 const ROLLOUTS = Number(process.env.BAKE_SOAK_ROLLOUTS ?? 10);
 const BAKE = process.env.BAKE_SOAK_BAKE ?? "15s";
 const COST_ROLLOUTS = Number(process.env.BAKE_SOAK_COST_ROLLOUTS ?? 3);

@@ -76,6 +76,16 @@ describe("parseLine", () => {
     );
   });
 
+  it("skips compose-roll's own probe of a new server: it is not user traffic", () => {
+    const probe = JSON.parse(
+      line({ url: "http://a:1", status: 200, origin: 200, ns: 1, at: 1_700_000_000_000, path: "/" }),
+    );
+    expect(parseLine(JSON.stringify(probe))).toBeDefined();
+    expect(
+      parseLine(JSON.stringify({ ...probe, ServiceName: "web-compose-roll-probe@file" })),
+    ).toBeUndefined();
+  });
+
   it("skips lines without a server (Traefik's own routers: api, ping)", () => {
     const g = { url: "", status: 200, origin: undefined, ns: 1, at: 1_700_000_000_000, path: "/ping" };
     expect(parseLine(line(g))).toBeUndefined();
