@@ -24,7 +24,7 @@ const T0 = 1_700_000_000;
  * A log the clock writes: each fake second, `perSecond` requests to each old server and
  * `fresh` to the new one (its status from `status`), stamped with that second.
  */
-function world(freshPerSecond: number, status: (i: number) => number) {
+function world(freshPerSecond: number, status: (i: number) => number, freshMs = 12) {
   const w = new FakeWorld([]);
   const store = new TrafficStore();
   let n = 0;
@@ -37,7 +37,7 @@ function world(freshPerSecond: number, status: (i: number) => number) {
       for (let i = 0; i < 20; i++)
         store.add({ url: o.url as string, second, status: 200, failed: false, ms: 10 });
     for (let i = 0; i < freshPerSecond; i++)
-      store.add({ url: fresh.url as string, second, status: status(n++), failed: false, ms: 12 });
+      store.add({ url: fresh.url as string, second, status: status(n++), failed: false, ms: freshMs });
   };
   return { w, run: bakeStep(feed, settings, { clock: w, reporter: w }) };
 }
@@ -67,6 +67,15 @@ describe("bakeStep", () => {
     // 50 requests take 5 s at 10/s, plus the second that completes the last: breach after 6-7 s, not 30.
     expect(w.time).toBeLessThanOrEqual(8000);
     expect(verdicts(w)).toEqual(["breach"]);
+  });
+
+  it("judges latency once, over the whole bake: a slow replica is rolled back at its end", async () => {
+    const { w, run } = world(10, () => 200, 60);
+    const err = await run({ replica: fresh, fresh: [fresh], old }, signal).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BakeError);
+    expect((err as Error).message).toMatch(/p99 60 ms vs 10 ms on app:v1 in the same \d+ s \(6\.0×/);
+    expect(w.time).toBeGreaterThanOrEqual(30_000);
+    expect(w.time).toBeLessThanOrEqual(30_000 + settings.intervalMs);
   });
 
   it("lets the rollout go on, saying so, when too few requests came to judge", async () => {

@@ -164,7 +164,7 @@ describe("bake options", () => {
       canary: 10,
       maxP99Ms: 800,
       maxErrorRate: 2,
-      maxLatencyRatio: 2,
+      maxLatencyRatio: 3,
       minRequests: 50,
     });
     expect(parseOptions("web", base, "/srv").bakeMs).toBeUndefined();

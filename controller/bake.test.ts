@@ -53,6 +53,11 @@ describe("judge", () => {
     expect(judge(fig(300, 0, 9), fig(3000, 0, 3), t, names, 30).kind).toBe("ok");
   });
 
+  it("leaves latency alone when asked for the 5xx rate only (a bake still running)", () => {
+    expect(judge(fig(300, 0, 240), fig(3000, 0, 40), t, names, 10, true).kind).toBe("ok");
+    expect(judge(fig(300, 30, 240), fig(3000, 0, 40), t, names, 10, true).kind).toBe("breach");
+  });
+
   it("breaches on the absolute ceiling whatever the old replicas do", () => {
     const v = judge(fig(300, 0, 900), fig(3000, 0, 800), { ...t, maxP99Ms: 500 }, names, 30);
     expect(v.kind).toBe("breach");

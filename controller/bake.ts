@@ -102,7 +102,15 @@ const ms = (x: number | undefined) => (x === undefined ? "-" : `${Math.round(x)}
  *   new 12 requests, min 50 → not-enough-data, whatever they show.
  * With no old requests in those seconds, the new ones are held to a 0 % rate and the ceiling.
  */
-export function judge(fresh: Figures, old: Figures, t: Thresholds, names: Names, seconds: number): Verdict {
+export function judge(
+  fresh: Figures,
+  old: Figures,
+  t: Thresholds,
+  names: Names,
+  seconds: number,
+  /** Only the 5xx rate: latency waits for the whole bake (see app/bake.ts). */
+  errorsOnly = false,
+): Verdict {
   const base = { fresh, old, seconds };
   const where = `in the same ${seconds} s`;
   if (fresh.requests < t.minRequests) {
@@ -122,6 +130,7 @@ export function judge(fresh: Figures, old: Figures, t: Thresholds, names: Names,
       ...base,
     };
   }
+  if (errorsOnly) return { kind: "ok", line: okLine(fresh, old, names, where), ...base };
   if (t.maxP99Ms !== undefined && fresh.p99 !== undefined && fresh.p99 > t.maxP99Ms) {
     return {
       kind: "breach",
@@ -142,11 +151,12 @@ export function judge(fresh: Figures, old: Figures, t: Thresholds, names: Names,
       ...base,
     };
   }
-  return {
-    kind: "ok",
-    line: `${names.fresh}: 5xx ${one(newRate)} % of ${fresh.requests} requests, p99 ${ms(fresh.p99)} vs ${one(oldRate)} %, ${ms(old.p99)} on ${names.oldImage} ${where}`,
-    ...base,
-  };
+  return { kind: "ok", line: okLine(fresh, old, names, where), ...base };
+}
+
+function okLine(fresh: Figures, old: Figures, names: Names, where: string): string {
+  const rate = (f: Figures) => one(pct(f.errors, f.requests));
+  return `${names.fresh}: 5xx ${rate(fresh)} % of ${fresh.requests} requests, p99 ${ms(fresh.p99)} vs ${rate(old)} %, ${ms(old.p99)} on ${names.oldImage} ${where}`;
 }
 
 /**

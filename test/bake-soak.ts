@@ -79,12 +79,14 @@ async function soak() {
   const verdicts: { rollout: number; state: string; fresh: Figures; old: Figures; seconds: number }[] = [];
   const runs: { image: string; exit: number | null; seconds: number; sent: number; failed: number }[] = [];
   try {
+    let on = 1; // the stack starts on v1; a rollback leaves it where it was
     for (let i = 0; i < ROLLOUTS; i++) {
-      const image = IMAGES[i % 2] as string;
+      const image = IMAGES[on === 1 ? 0 : 1] as string;
       // Every other rollout with a 25 % canary: fewer requests on the new side, more noise.
       const canary = i % 2 ? ["--canary", "25"] : [];
       const { run, seconds, report } = await roll(stack, image, ["--bake", BAKE, ...canary]);
       runs.push({ image, exit: run.code, seconds: round(seconds), sent: report.sent, failed: report.failed });
+      if (run.code === 0) on = on === 1 ? 2 : 1;
       for (const e of run.events) {
         if (e.type !== "bake" || e.state === "baking") continue;
         verdicts.push({

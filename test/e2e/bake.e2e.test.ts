@@ -134,8 +134,10 @@ describe("bake", () => {
     expect(history.stdout).toMatch(/rolled-back: .*5xx/);
   });
 
-  it("rolls back slow (5x the latency) on its p99 against the old replicas'", async () => {
-    const b = await bakeUnderLoad(["--image", "compose-roll-demo/app:slow", "--bake", "30s"]);
+  // Latency is judged over the whole bake (a p99 over a few seconds is one stall on a busy
+  // host): 15 s, half of flaky's, keeps this file short.
+  it("rolls back slow (5x the latency) on its p99 against the old replicas', at the end of its bake", async () => {
+    const b = await bakeUnderLoad(["--image", "compose-roll-demo/app:slow", "--bake", "15s"]);
     expect(b.run.code, b.run.stderr).toBe(5);
     expect(b.run.stderr).toMatch(
       /p99 \d+ ms vs \d+ ms on compose-roll-demo\/app:v1 in the same \d+ s \(\d+\.\d×/,
