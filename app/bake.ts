@@ -89,11 +89,19 @@ export function bakeStep(
   };
 }
 
-function plain(f: Figures): { requests: number; errors: number; failures: number; p99?: number } {
+function plain(f: Figures): {
+  requests: number;
+  errors: number;
+  failures: number;
+  p99?: number;
+  p50?: number;
+} {
+  const r = (x: number) => Math.round(x * 10) / 10;
   return {
     requests: f.requests,
     errors: f.errors,
     failures: f.failures,
-    ...(f.p99 !== undefined ? { p99: Math.round(f.p99 * 10) / 10 } : {}),
+    ...(f.p99 !== undefined ? { p99: r(f.p99) } : {}),
+    ...(f.p50 !== undefined ? { p50: r(f.p50) } : {}),
   };
 }

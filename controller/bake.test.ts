@@ -58,6 +58,18 @@ describe("judge", () => {
     expect(judge(fig(300, 30, 240), fig(3000, 0, 40), t, names, 10, true).kind).toBe("breach");
   });
 
+  it("breaches on a median over the ratio when the tails of both sides are queueing", () => {
+    const slow = { ...fig(300, 0, 1900), p50: 900 };
+    const v = judge(slow, { ...fig(3000, 0, 1500), p50: 120 }, { ...t, maxLatencyRatio: 3 }, names, 15);
+    expect(v.kind).toBe("breach");
+    expect(v.line).toBe(
+      "web-4 (app:v2): median 900 ms vs 120 ms on app:v1 in the same 15 s (7.5×, over --max-latency-ratio 3; p99 1900 ms vs 1500 ms)",
+    );
+    expect(judge({ ...fig(300, 0, 30), p50: 9 }, { ...fig(3000, 0, 30), p50: 3 }, t, names, 15).kind).toBe(
+      "ok",
+    );
+  });
+
   it("breaches on the absolute ceiling whatever the old replicas do", () => {
     const v = judge(fig(300, 0, 900), fig(3000, 0, 800), { ...t, maxP99Ms: 500 }, names, 30);
     expect(v.kind).toBe("breach");
@@ -98,8 +110,8 @@ describe("figures over the same seconds", () => {
 
   it("adds the old servers' figures in exactly those seconds", () => {
     const s = windowOf([fresh], 103);
-    expect(figuresOf([fresh], s)).toEqual({ requests: 20, errors: 1, failures: 0, p99: 7 });
-    expect(figuresOf([old, old], s)).toEqual({ requests: 160, errors: 0, failures: 0, p99: 4 });
+    expect(figuresOf([fresh], s)).toEqual({ requests: 20, errors: 1, failures: 0, p99: 7, p50: 6 });
+    expect(figuresOf([old, old], s)).toEqual({ requests: 160, errors: 0, failures: 0, p99: 4, p50: 3 });
   });
 });
 

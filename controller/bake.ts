@@ -22,6 +22,8 @@ export interface Figures {
   failures: number;
   /** The 99th percentile duration in ms; undefined without requests. */
   p99: number | undefined;
+  /** The median duration in ms (undefined without requests, or where not measured). */
+  p50?: number | undefined;
 }
 
 export interface Thresholds {
@@ -73,7 +75,7 @@ export function figuresOf(series: Series[], seconds: number[]): Figures {
       for (const l of b.latencies) latencies.push(l);
     }
   }
-  return { requests, errors, failures, p99: quantile(latencies, 0.99) };
+  return { requests, errors, failures, p99: quantile(latencies, 0.99), p50: quantile(latencies, 0.5) };
 }
 
 /** Nearest-rank quantile: the smallest sample with at least q of the samples at or below it. */
@@ -148,6 +150,21 @@ export function judge(
     return {
       kind: "breach",
       line: `${names.fresh}: p99 ${ms(fresh.p99)} vs ${ms(old.p99)} on ${names.oldImage} ${where} (${one(fresh.p99 / old.p99)}×, over --max-latency-ratio ${t.maxLatencyRatio})`,
+      ...base,
+    };
+  }
+  // The median too: on a saturated host the p99 of both sides is queueing (1-2 s for a 3 ms
+  // page at load 60), and a release 5x slower in every request shows in its median first.
+  if (
+    fresh.p50 !== undefined &&
+    old.p50 !== undefined &&
+    old.requests > 0 &&
+    fresh.p50 > old.p50 * t.maxLatencyRatio &&
+    fresh.p50 - old.p50 >= LATENCY_FLOOR_MS
+  ) {
+    return {
+      kind: "breach",
+      line: `${names.fresh}: median ${ms(fresh.p50)} vs ${ms(old.p50)} on ${names.oldImage} ${where} (${one(fresh.p50 / old.p50)}×, over --max-latency-ratio ${t.maxLatencyRatio}; p99 ${ms(fresh.p99)} vs ${ms(old.p99)})`,
       ...base,
     };
   }

@@ -321,8 +321,8 @@ export type RolloutEvent =
       state: "baking" | "ok" | "breach" | "not-enough-data";
       detail: string;
       seconds: number;
-      fresh: { requests: number; errors: number; failures: number; p99?: number };
-      old: { requests: number; errors: number; failures: number; p99?: number };
+      fresh: { requests: number; errors: number; failures: number; p99?: number; p50?: number };
+      old: { requests: number; errors: number; failures: number; p99?: number; p50?: number };
     }
   /** A warm-up or smoke check on a new replica before it joins Traefik. */
   | { type: "check"; name: string; detail: string }
