@@ -58,7 +58,7 @@ export const BAKE = [
     arg: "<ratio>",
     type: "count",
     default: "3",
-    help: "bake: roll back when the new replicas' p99 over the bake exceeds this many times the old ones' (and by 25 ms or more)",
+    help: "bake: roll back when the new replicas' p99 or median over the bake exceeds this many times the old ones' (and by 25 ms or more)",
     more: "From 1 to 1000.",
     setting: true,
     parse: (v, what) => decimal(String(v), what, 1, 1000, "give a ratio, e.g. 2"),
