@@ -112,7 +112,8 @@ async function soak() {
     .map((v) => (v.fresh.p99 as number) / (v.old.p99 as number));
   return {
     rollouts: runs,
-    falseRollbacks: runs.filter((r) => r.exit !== 0).length,
+    falseRollbacks: verdicts.filter((v) => v.state === "breach").length,
+    otherFailures: runs.filter((r) => r.exit !== 0).length,
     verdicts: verdicts.length,
     byState: Object.fromEntries(
       ["ok", "breach", "not-enough-data"].map((s) => [s, verdicts.filter((v) => v.state === s).length]),
@@ -155,7 +156,10 @@ async function cost() {
 }
 
 const soaked = await soak();
-const costs = COST_ROLLOUTS > 0 ? await cost() : undefined;
 const { verdictList, ...summary } = soaked;
-console.log(JSON.stringify({ bake: BAKE, ...summary, cost: costs, verdicts: verdictList }, null, 2));
-process.exit(soaked.falseRollbacks === 0 ? 0 : 1);
+// The soak's figures first (the cost phase takes a while, and may be cut short).
+console.log(JSON.stringify({ bake: BAKE, ...summary, verdicts: verdictList }, null, 2));
+if (COST_ROLLOUTS > 0) console.log(JSON.stringify({ cost: await cost() }, null, 2));
+// A false rollback is a bake that judged a good release worse; a health failure on an
+// overloaded host is counted in `rollouts` but is not the bake's.
+process.exit(soaked.byState.breach === 0 ? 0 : 1);
