@@ -140,35 +140,32 @@ export function judge(
       ...base,
     };
   }
-  if (
-    fresh.p99 !== undefined &&
-    old.p99 !== undefined &&
-    old.requests > 0 &&
-    fresh.p99 > old.p99 * t.maxLatencyRatio &&
-    fresh.p99 - old.p99 >= LATENCY_FLOOR_MS
-  ) {
+  const ratio = `over --max-latency-ratio ${t.maxLatencyRatio}`;
+  if (slower(fresh.p99, old.p99, old, t)) {
+    const [f, o] = [fresh.p99 as number, old.p99 as number];
     return {
       kind: "breach",
-      line: `${names.fresh}: p99 ${ms(fresh.p99)} vs ${ms(old.p99)} on ${names.oldImage} ${where} (${one(fresh.p99 / old.p99)}×, over --max-latency-ratio ${t.maxLatencyRatio})`,
+      line: `${names.fresh}: p99 ${ms(f)} vs ${ms(o)} on ${names.oldImage} ${where} (${one(f / o)}×, ${ratio})`,
       ...base,
     };
   }
   // The median too: on a saturated host the p99 of both sides is queueing (1-2 s for a 3 ms
   // page at load 60), and a release 5x slower in every request shows in its median first.
-  if (
-    fresh.p50 !== undefined &&
-    old.p50 !== undefined &&
-    old.requests > 0 &&
-    fresh.p50 > old.p50 * t.maxLatencyRatio &&
-    fresh.p50 - old.p50 >= LATENCY_FLOOR_MS
-  ) {
+  if (slower(fresh.p50, old.p50, old, t)) {
+    const [f, o] = [fresh.p50 as number, old.p50 as number];
     return {
       kind: "breach",
-      line: `${names.fresh}: median ${ms(fresh.p50)} vs ${ms(old.p50)} on ${names.oldImage} ${where} (${one(fresh.p50 / old.p50)}×, over --max-latency-ratio ${t.maxLatencyRatio}; p99 ${ms(fresh.p99)} vs ${ms(old.p99)})`,
+      line: `${names.fresh}: median ${ms(f)} vs ${ms(o)} on ${names.oldImage} ${where} (${one(f / o)}×, ${ratio}; p99 ${ms(fresh.p99)} vs ${ms(old.p99)})`,
       ...base,
     };
   }
   return { kind: "ok", line: okLine(fresh, old, names, where), ...base };
+}
+
+/** A quantile of the new side over the ratio times the old one's, and by the floor or more. */
+function slower(f: number | undefined, o: number | undefined, old: Figures, t: Thresholds): boolean {
+  if (f === undefined || o === undefined || old.requests === 0) return false;
+  return f > o * t.maxLatencyRatio && f - o >= LATENCY_FLOOR_MS;
 }
 
 function okLine(fresh: Figures, old: Figures, names: Names, where: string): string {
