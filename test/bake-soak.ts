@@ -157,11 +157,14 @@ async function cost() {
   return out;
 }
 
-const soaked = await soak();
-const { verdictList, ...summary } = soaked;
-// The soak's figures first (the cost phase takes a while, and may be cut short).
-console.log(JSON.stringify({ bake: BAKE, ...summary, verdicts: verdictList }, null, 2));
+// BAKE_SOAK_ROLLOUTS=0: the cost phase alone.
+const soaked = ROLLOUTS > 0 ? await soak() : undefined;
+if (soaked) {
+  const { verdictList, ...summary } = soaked;
+  // The soak's figures first (the cost phase takes a while, and may be cut short).
+  console.log(JSON.stringify({ bake: BAKE, ...summary, verdicts: verdictList }, null, 2));
+}
 if (COST_ROLLOUTS > 0) console.log(JSON.stringify({ cost: await cost() }, null, 2));
 // A false rollback is a bake that judged a good release worse; a health failure on an
 // overloaded host is counted in `rollouts` but is not the bake's.
-process.exit(soaked.byState.breach === 0 ? 0 : 1);
+process.exit((soaked?.byState.breach ?? 0) === 0 ? 0 : 1);
