@@ -12,8 +12,10 @@ import type {
   PullPolicy,
   ServiceRef,
   Tasks,
+  Traffic,
 } from "../controller/ports.js";
 import type { Deps, RolloutRequest } from "../controller/rollout.js";
+import type { BakeSettings } from "./bake.js";
 
 /** The settings the use cases act on (the CLI maps its options onto these in one place). */
 export interface RolloutOptions {
@@ -54,6 +56,10 @@ export interface RolloutOptions {
   composeCreate?: boolean;
   /** Test-only: SIGKILL ourselves before step k. */
   killAtStep?: number;
+  /** Watch each new replica on real traffic beside the old ones (app/bake.ts); undefined: no bake. */
+  bake?: BakeSettings;
+  /** The first new replica's share in percent while it bakes (file mode). */
+  canary?: number;
 }
 
 export interface AppContext {
@@ -86,6 +92,8 @@ export interface AppContext {
   compose: ComposeProject;
   /** Whether the Docker host has any container of the compose project, or any rollout of it recorded. */
   knownProject(project: string): Promise<boolean>;
+  /** Traefik's access log, per server: what the bake reads (set when a bake is asked for). */
+  traffic?: Traffic;
   /** One line for the person running it (stderr). */
   say(line: string): void;
   debug(fields: Record<string, unknown>, msg: string): void;

@@ -37,6 +37,8 @@ export interface DeployRequest {
   create?: RolloutRequest["create"];
   /** The replica count to converge to (RolloutRequest.replicas); unset: as many as there are. */
   replicas?: number;
+  /** Watches each routed new replica beside the old ones (app/bake.ts). */
+  bake?: RolloutRequest["bake"];
 }
 
 export async function deploy(ctx: AppContext, req: DeployRequest): Promise<RolloutResult> {
@@ -91,6 +93,8 @@ export async function deploy(ctx: AppContext, req: DeployRequest): Promise<Rollo
           "com.compose-roll.previous-image-id": from.id,
         },
         ...(check ? { check } : {}),
+        ...(req.bake ? { bake: req.bake } : {}),
+        ...(req.bake && opts.canary !== undefined ? { canary: opts.canary } : {}),
         fence: lease.fence,
         beforeStep: () => {
           if (opts.killAtStep !== undefined && ++killAt === opts.killAtStep)
@@ -101,7 +105,7 @@ export async function deploy(ctx: AppContext, req: DeployRequest): Promise<Rollo
     ).catch(async (err: unknown) => {
       const result: RevisionResult = err instanceof RolledBackError ? "rolled-back" : "failed";
       if (err instanceof RolledBackError || err instanceof RollbackFailedError)
-        await record(ctx, { ...rev, result });
+        await record(ctx, { ...rev, result, reason: err.cause.message });
       keep = err instanceof RollbackFailedError;
       throw err;
     });

@@ -20,6 +20,8 @@ export interface RolloutPlan {
   /** File mode: the owned file's diff. Label mode: how Traefik finds and drops containers. */
   traefik: { file: string; diff: string } | { labels: string };
   compose: { summary: string; diff: string; warnings: string[] } | { skipped: string };
+  /** What each routed new replica waits for before an old one leaves: its bake. */
+  bake?: string;
 }
 
 export async function planDryRun(
@@ -32,11 +34,13 @@ export async function planDryRun(
   const now = current(obs);
   // As many as asked (--scale, deploy.replicas), else as many as the rollout restores to:
   // an exited container is a replica to replace too.
+  const { bake, canary } = ctx.opts;
   const goal = {
     image,
     replicas: shape.replicas ?? replicaCount(obs),
     maxSurge: ctx.opts.maxSurge,
     ...(shape.config ? { config: shape.config } : {}),
+    ...(bake ? { bake: true } : {}),
   };
   const name = (n: number) => `${ctx.svc.project}-${ctx.svc.service}-${n}`;
   const steps = planRollout(obs, goal, name);
@@ -59,6 +63,13 @@ export async function planDryRun(
       ? "by compose (the configuration changed)"
       : "as clones of a running container (only the image changed)",
     steps,
+    ...(bake
+      ? {
+          bake: `bake it ${bake.bakeMs / 1000} s beside the old ones on real traffic${
+            canary !== undefined && ctx.deps.router.weighs ? ` (the first at ${canary} % of it)` : ""
+          }; roll back if its 5xx rate is over theirs by ${bake.maxErrorRate} points or its p99 over ${bake.maxLatencyRatio}× theirs`,
+        }
+      : {}),
     traefik,
     compose: truth.plan
       ? {

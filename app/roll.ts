@@ -6,6 +6,7 @@
 import { HealthError, RefusedError } from "../controller/errors.js";
 import type { ImageInfo } from "../controller/model.js";
 import { observe, type RolloutResult, replicaCount } from "../controller/rollout.js";
+import { bakeStep, refuseUnbaked } from "./bake.js";
 import { alreadyThere, checkTraefikLabels, targetCount } from "./change.js";
 import type { AppContext } from "./context.js";
 import { deploy } from "./deploy.js";
@@ -60,6 +61,9 @@ export async function roll(
   // before anything changes.
   const { refusal } = ctx.deps.router.describe();
   if (refusal) throw refusal;
+  // The bake reads Traefik's access log: without one it is refused before anything changes.
+  const baking = release ? ctx.opts.bake : undefined;
+  if (baking) await refuseUnbaked(ctx.traffic);
   const seen = await observe(ctx.deps, ctx.svc);
   checkAddresses(seen.replicas);
   const truth = await prepareTruth({
@@ -98,7 +102,10 @@ export async function roll(
   const unwatch = await ctx.events.watchCrashes(ctx.svc, image.id, (name, code) =>
     stop.abort(new HealthError(`${name} exited with code ${code}`, `see \`docker logs ${name}\``)),
   );
+  // Followed from before the first new replica serves, so its first seconds are seen.
+  const feed = baking && ctx.traffic ? await ctx.traffic.follow(stop.signal) : undefined;
   try {
+    const bake = feed && baking ? bakeStep(feed, baking, ctx.deps) : undefined;
     const res = await deploy(ctx, {
       image,
       command,
@@ -106,6 +113,7 @@ export async function roll(
       signal: stop.signal,
       labels: truth.labels,
       ...shape,
+      ...(bake ? { bake } : {}),
     });
     if (res.result === "unchanged") ctx.say(`${service} already runs ${res.to.ref}; nothing to do`);
     // The files already name what runs when they were the source.
@@ -113,6 +121,7 @@ export async function roll(
     if (release && res.result === "complete") await postDeploy(ctx, image);
     return { rolled: res };
   } finally {
+    feed?.close();
     unwatch();
     stop.dispose();
   }

@@ -1,6 +1,7 @@
 // What `status` and `history` report, read-only: the service as it runs and as Traefik
 // routes it, its drift, its lock, its revisions. A project the Docker host has never heard
 // of is refused rather than shown as an empty, all-is-well service.
+import { figuresOf } from "../controller/bake.js";
 import { RefusedError } from "../controller/errors.js";
 import type { Observation } from "../controller/model.js";
 import type { LockInfo, Revision, Routing } from "../controller/ports.js";
@@ -9,7 +10,8 @@ import { observe } from "../controller/rollout.js";
 import type { AppContext } from "./context.js";
 import { drift } from "./drift.js";
 
-export type InspectContext = Pick<AppContext, "deps" | "svc" | "lock" | "history" | "knownProject">;
+export type InspectContext = Pick<AppContext, "deps" | "svc" | "lock" | "history" | "knownProject"> &
+  Partial<Pick<AppContext, "traffic">>;
 
 export interface ServiceStatus {
   obs: Observation;
@@ -24,6 +26,8 @@ export interface ServiceStatus {
   routed: string[];
   /** Traefik does not serve exactly the running containers: `sync` fixes that. */
   unsynced: boolean;
+  /** A rollout in progress with old and new serving: each image's figures in the access log's last 30 s. */
+  bake?: string[];
 }
 
 export async function status(ctx: InspectContext): Promise<ServiceStatus> {
@@ -42,9 +46,11 @@ export async function status(ctx: InspectContext): Promise<ServiceStatus> {
   const unsynced =
     obs.replicas.some((r) => r.running && r.url && !routed.has(r.url)) ||
     obs.routed.some((u) => !obs.replicas.some((r) => r.url === u));
+  const bake = lock ? await bakeFigures(ctx, obs) : undefined;
   return {
     obs,
     ...(lock ? { lock } : {}),
+    ...(bake ? { bake } : {}),
     routing,
     ...(view ? { view } : {}),
     ...(drain ? { drain } : {}),
@@ -52,6 +58,34 @@ export async function status(ctx: InspectContext): Promise<ServiceStatus> {
     routed: [...routed],
     unsynced,
   };
+}
+
+/** How far back `status` looks in the access log for a bake in progress. */
+const BAKE_SECONDS = 30;
+
+/**
+ * Old and new replicas serving side by side under a held lock is a bake (or a rollout) in
+ * progress: per image, what Traefik logged for them in the same last 30 s. Best effort:
+ * without an access log, status shows the rest.
+ */
+async function bakeFigures(ctx: InspectContext, obs: Observation): Promise<string[] | undefined> {
+  const serving = obs.replicas.filter((r) => r.running && r.url && obs.routed.includes(r.url));
+  const images = [...new Set(serving.map((r) => r.imageRef))].sort();
+  if (images.length < 2 || !ctx.traffic?.recent) return undefined;
+  const feed = await ctx.traffic.recent(BAKE_SECONDS, new AbortController().signal).catch(() => undefined);
+  const latest = feed?.latest();
+  if (!feed || latest === undefined) return undefined;
+  const seconds = Array.from({ length: BAKE_SECONDS }, (_, i) => latest - BAKE_SECONDS + i);
+  return images.map((image) => {
+    const rs = serving.filter((r) => r.imageRef === image);
+    const f = figuresOf(
+      rs.map((r) => feed.series(r.url as string)),
+      seconds,
+    );
+    const rate = f.requests ? ((100 * f.errors) / f.requests).toFixed(1) : "0.0";
+    const p99 = f.p99 === undefined ? "-" : `${Math.round(f.p99)} ms`;
+    return `${image} (${rs.map((r) => r.name).join(", ")}): 5xx ${rate} % of ${f.requests} requests, p99 ${p99} in the last ${BAKE_SECONDS} s`;
+  });
 }
 
 export async function history(ctx: InspectContext): Promise<{ revisions: Revision[]; lost?: string }> {

@@ -5,7 +5,7 @@ import type { AppContext, RolloutOptions } from "../app/context.js";
 import { composeProject } from "../compose/adapter.js";
 import type { Project } from "../compose/project.js";
 import { RefusedError } from "../controller/errors.js";
-import type { Actor, Clock, History, Lock, ServiceRef } from "../controller/ports.js";
+import type { Actor, Clock, History, Lock, ServiceRef, Traffic } from "../controller/ports.js";
 import type { Deps } from "../controller/rollout.js";
 import { replicaChecks } from "../engine/checks.js";
 import { DockerEvents } from "../engine/crashes.js";
@@ -15,16 +15,33 @@ import { DockerTasks } from "../engine/oneoff.js";
 import { DockerImages } from "../engine/pull.js";
 import type { HostHttp } from "../host/hostio.js";
 import { lockKeeping } from "../state/keeping.js";
+import { ContainerTraffic, FileTraffic } from "../traefik/accesslog-source.js";
 import type { Options } from "./options.js";
+import { parseDuration } from "./parsers.js";
 
 /** The use cases' settings, from the resolved options and the compose file's pull_policy. */
 export function rolloutOptions(
   opts: Options,
   servicePull: string | undefined,
   env: NodeJS.ProcessEnv,
+  monitor?: string | number,
 ): RolloutOptions {
   const kill = Number(env.COMPOSE_ROLL_TEST_KILL_AT_STEP);
+  const bakeMs = opts.bakeMs ?? monitorMs(monitor);
   return {
+    ...(bakeMs
+      ? {
+          bake: {
+            bakeMs,
+            intervalMs: BAKE_INTERVAL_MS,
+            maxErrorRate: opts.maxErrorRate,
+            maxLatencyRatio: opts.maxLatencyRatio,
+            minRequests: opts.minRequests,
+            ...(opts.maxP99Ms !== undefined ? { maxP99Ms: opts.maxP99Ms } : {}),
+          },
+        }
+      : {}),
+    ...(opts.canary !== undefined ? { canary: opts.canary } : {}),
     maxSurge: opts.maxSurge,
     healthTimeoutMs: opts.healthTimeoutMs,
     routeTimeoutMs: opts.routeTimeoutMs,
@@ -64,6 +81,24 @@ function scaleOf(opts: Options): number | undefined {
   return scale.replicas;
 }
 
+/** The bake judges its figures once a second: a verdict comes within the bake plus one second. */
+const BAKE_INTERVAL_MS = 1000;
+
+/** compose gives deploy.update_config.monitor as "30s" (or, in JSON, nanoseconds). */
+function monitorMs(monitor: string | number | undefined): number | undefined {
+  if (typeof monitor === "number") return monitor > 0 ? Math.round(monitor / 1e6) : undefined;
+  if (typeof monitor !== "string" || monitor.trim() === "") return undefined;
+  const ms = parseDuration(monitor, "deploy.update_config.monitor");
+  return ms > 0 ? ms : undefined;
+}
+
+/** --access-log: container:<name>, a file on this machine, or (none) the project's Traefik container. */
+function trafficOf(docker: Docker, project: string, source: string | undefined): Traffic {
+  if (source === undefined) return new ContainerTraffic(docker, project);
+  if (source.startsWith("container:")) return new ContainerTraffic(docker, project, source.slice(10));
+  return new FileTraffic(source);
+}
+
 export interface AppWiring {
   opts: Options;
   svc: ServiceRef;
@@ -91,7 +126,13 @@ export function appContext(w: AppWiring): AppContext {
     lock: w.lock,
     actor: w.actor,
     settings: w.settings,
-    opts: rolloutOptions(opts, w.project.services[w.svc.service]?.pullPolicy, process.env),
+    opts: rolloutOptions(
+      opts,
+      w.project.services[w.svc.service]?.pullPolicy,
+      process.env,
+      w.project.services[w.svc.service]?.monitor,
+    ),
+    ...(opts.bakeMs !== 0 ? { traffic: trafficOf(w.docker, w.svc.project, opts.accessLog) } : {}),
     images: new DockerImages(w.docker),
     events: new DockerEvents(w.docker),
     tasks: new DockerTasks(w.docker, w.clock),

@@ -44,7 +44,7 @@ export function formatDryRun(d: DryRun, routing: Routing): string {
       s.kind === "start"
         ? `start ${s.name} (${d.image.ref}) and wait until Docker says healthy`
         : s.kind === "route"
-          ? routing.steps.route(s.name)
+          ? `${routing.steps.route(s.name)}${d.bake ? `; then ${d.bake}` : ""}`
           : routing.steps.retire(s.name, s.image);
     lines.push(`  ${String(i + 1).padStart(2)}. ${what}`);
   });

@@ -44,11 +44,12 @@ export async function historyCommand(service: string | undefined, raw: RawOption
       r.previousImage?.ref ?? "-",
     ]),
   ]);
+  for (const r of revs.filter((x) => x.reason)) out(`revision ${r.number} ${r.result}: ${r.reason}`);
 }
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openContext(service, raw, { traefik: false, mode: true });
-  const [{ obs, lock, routing, view, drain, drift, routed, unsynced }, policy] = await Promise.all([
+  const [{ obs, lock, routing, view, drain, drift, routed, unsynced, bake }, policy] = await Promise.all([
     status(ctx.app),
     releasePolicy(ctx.project, ctx.env, ctx.svc.service),
   ]);
@@ -62,6 +63,7 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
         drift,
         lock: lock ?? null,
         ...(policy ? { policy } : {}),
+        ...(bake ? { bake } : {}),
       }),
     );
   out(`mode: ${routing.summary}`);
@@ -81,6 +83,7 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
     ]),
   ]);
   out(lock ? `lock: held — ${describeLock(lock)}` : "lock: free");
+  if (bake) out(`bake in progress:\n${bake.map((l) => `  ${l}`).join("\n")}`);
   out(drift.length ? `drift:\n${drift.map((p) => `  - ${p}`).join("\n")}` : "drift: none");
   if (unsynced)
     out(`to make Traefik serve exactly the running containers: compose-roll sync ${ctx.svc.service}`);

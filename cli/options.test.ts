@@ -153,3 +153,44 @@ describe("label mode options", () => {
     expect(parseOptions("web", { ...base, drainCommand: "a b" }, "/srv").drainCommand).toEqual(["a", "b"]);
   });
 });
+
+describe("bake options", () => {
+  const base = { traefikFile: "dynamic/web.yml" };
+
+  it("parses them as users write them, with the defaults the noise on the demo set", () => {
+    const o = parseOptions("web", { ...base, bake: "30s", canary: "10", maxP99: "800ms" }, "/srv");
+    expect(o).toMatchObject({
+      bakeMs: 30_000,
+      canary: 10,
+      maxP99Ms: 800,
+      maxErrorRate: 2,
+      maxLatencyRatio: 3,
+      minRequests: 50,
+    });
+    expect(parseOptions("web", base, "/srv").bakeMs).toBeUndefined();
+  });
+
+  it("refuses what cannot be a share, a margin or a ratio, before anything runs", () => {
+    expect(() => parseOptions("web", { ...base, canary: "0" }, "/srv")).toThrow(
+      /--canary: "0" must be a number from 1 to 99/,
+    );
+    expect(() => parseOptions("web", { ...base, canary: "100" }, "/srv")).toThrow(RefusedError);
+    expect(() => parseOptions("web", { ...base, maxErrorRate: "-1" }, "/srv")).toThrow(RefusedError);
+    expect(() => parseOptions("web", { ...base, maxLatencyRatio: "0.5" }, "/srv")).toThrow(/from 1 to 1000/);
+    expect(() => parseOptions("web", { ...base, bake: "soon" }, "/srv")).toThrow(/not a duration/);
+  });
+});
+
+describe("the bake's settings", () => {
+  const base = { traefikFile: "dynamic/web.yml" };
+
+  it("take compose's deploy.update_config.monitor when --bake is not given, and --bake 0s turns it off", async () => {
+    const { rolloutOptions } = await import("./app-context.js");
+    const opts = (raw: Record<string, string>) => parseOptions("web", { ...base, ...raw }, "/srv");
+    expect(rolloutOptions(opts({}), undefined, {}, "1m30s").bake?.bakeMs).toBe(90_000);
+    expect(rolloutOptions(opts({}), undefined, {}, 20e9).bake?.bakeMs).toBe(20_000);
+    expect(rolloutOptions(opts({ bake: "10s" }), undefined, {}, "1m").bake?.bakeMs).toBe(10_000);
+    expect(rolloutOptions(opts({ bake: "0s" }), undefined, {}, "1m").bake).toBeUndefined();
+    expect(rolloutOptions(opts({}), undefined, {}, undefined).bake).toBeUndefined();
+  });
+});

@@ -65,6 +65,15 @@ export interface Options
   skip: string[];
   force: boolean;
   settleMs: number;
+  /** The bake (docs/bake.md): undefined bakeMs takes compose's deploy.update_config.monitor. */
+  bakeMs?: number;
+  canary?: number;
+  maxErrorRate: number;
+  maxLatencyRatio: number;
+  maxP99Ms?: number;
+  minRequests: number;
+  /** container:<name> or a file; default: the project's Traefik container. */
+  accessLog?: string;
 }
 
 export { GATE, type Gate, PULL, type Pull } from "./parsers.js";

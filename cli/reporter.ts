@@ -75,6 +75,8 @@ export class HumanReporter implements Reporter {
         return gateText(e);
       case "check":
         return e.detail;
+      case "bake":
+        return e.state === "baking" ? `baking ${e.detail}` : `bake ${e.state}: ${e.detail}`;
       case "done":
         return e.result === "complete"
           ? `done: ${e.from} → ${e.to}, ${e.replicas} replica(s) in ${e.seconds}s`

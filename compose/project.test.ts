@@ -59,6 +59,16 @@ describe("loadProject", () => {
     await expect(loadProject({ files: [], cwd: d, env: process.env })).rejects.toThrow(/set API_IMG/);
   });
 
+  it("reads deploy.update_config.monitor, the bake's default", async () => {
+    const d = dir({
+      "compose.yaml":
+        "services:\n  web:\n    image: a\n    deploy:\n      update_config:\n        monitor: 1m30s\n  api:\n    image: b\n",
+    });
+    const p = await loadProject({ files: [], cwd: d, env: process.env });
+    expect(p.services.web?.monitor).toBe("1m30s");
+    expect(p.services.api?.monitor).toBeUndefined();
+  });
+
   it("reads x-compose-roll at the top and in a service", async () => {
     const d = dir({
       "compose.yaml":

@@ -45,6 +45,8 @@ export interface ServiceConfig {
   /** `labels:` as compose merged them (a list form turned into a map). */
   labels?: Record<string, string>;
   pullPolicy?: string;
+  /** deploy.update_config.monitor as compose gives it ("30s", or nanoseconds): the bake's default. */
+  monitor?: string | number;
   /** The service's `x-compose-roll` block, unvalidated (cli/settings.ts validates). */
   settings?: unknown;
   /** The file that declares it (see declaringFile), for refusals to name. */
@@ -239,6 +241,8 @@ function serviceConfig(raw: Record<string, unknown>): ServiceConfig {
   if (typeof raw.pull_policy === "string") cfg.pullPolicy = raw.pull_policy;
   const labels = labelMap(raw.labels);
   if (labels) cfg.labels = labels;
+  const monitor = asRecord(asRecord(raw.deploy).update_config).monitor;
+  if (typeof monitor === "string" || typeof monitor === "number") cfg.monitor = monitor;
   if (raw["x-compose-roll"] !== undefined) cfg.settings = unescaped(raw["x-compose-roll"]);
   return cfg;
 }

@@ -138,6 +138,9 @@ export function decide(obs: Observation, goal: Goal): Step {
  *   replicas 1, new 1, old 1 → 2 > 1: swap (the only old one).
  */
 export function swapOut(freshAfter: number, othersRouted: Replica[], goal: Goal): Replica | undefined {
+  // A bake compares the new replica with the old ones in the same seconds: none leaves yet
+  // (step 4 retires the surplus once the bake has passed).
+  if (goal.bake) return undefined;
   if (freshAfter + othersRouted.length <= goal.replicas) return undefined;
   return oldestFirst(othersRouted)[0];
 }

@@ -26,6 +26,11 @@ export class HealthError extends ComposeRollError {
   override name = "HealthError";
 }
 
+/** The bake saw the new replicas do worse on real traffic than the old ones in the same seconds. */
+export class BakeError extends ComposeRollError {
+  override name = "BakeError";
+}
+
 /** Traefik did not take, or could not reach, a server in time. */
 export class RoutingError extends ComposeRollError {
   override name = "RoutingError";

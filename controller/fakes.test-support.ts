@@ -98,7 +98,8 @@ export class FakeWorld implements Engine, Router, Clock, Reporter {
   async start(t: ReplicaTemplate, image: ImageInfo, number: number, labels?: Record<string, string>) {
     if (this.faulty("start", image.id)) throw new EngineError("create failed");
     const r = this.make(number, image, "starting");
-    const hash = labels?.["com.docker.compose.config-hash"] ?? (t as { configHash?: string }).configHash;
+    const hash =
+      labels?.["com.docker.compose.config-hash"] ?? (t as { configHash?: string } | undefined)?.configHash;
     if (hash) r.configHash = hash;
     return { ...r };
   }

@@ -64,6 +64,11 @@ export interface Goal {
   config?: string;
   /** Driving back to what ran before a failure: its containers are clones of the old ones. */
   restore?: boolean;
+  /**
+   * Each new replica is baked against the old ones: it joins without an old one leaving in
+   * the same write, so old and new serve side by side while it is watched.
+   */
+  bake?: boolean;
 }
 
 /** Where the service lives: the compose project and service, resolved by compose/. */

@@ -1,6 +1,7 @@
 // Ports: the only ways the controller and the use cases (app/) touch the world. Each has
 // one real adapter (engine/, traefik/, state/, compose/, cli/) and fakes in unit tests.
 // The records kept on the Docker host (revisions, the lock) are in records.ts.
+import type { Series } from "./bake.js";
 import type { ImageInfo, Replica, ServiceRef } from "./model.js";
 
 export type {
@@ -127,7 +128,7 @@ export interface OwnedServers {
     urls: string[],
     timeoutMs: number,
     signal: AbortSignal,
-    opts?: { create?: boolean },
+    opts?: { create?: boolean; weights?: Record<string, number> },
   ): Promise<void>;
   /** The file's text now and as it would be listing exactly `urls`; writes nothing. */
   preview(urls: string[]): Promise<{ before?: string; after: string }>;
@@ -168,7 +169,38 @@ export interface Router {
    * Writes the file atomically so the service lists exactly `urls`, then waits until
    * Traefik's API shows exactly that set. Rejects with RoutingError on timeout.
    */
-  setServers(urls: string[], timeoutMs: number, signal: AbortSignal): Promise<void>;
+  setServers(
+    urls: string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    opts?: { weights?: Record<string, number> },
+  ): Promise<void>;
+  /**
+   * Whether `weights` given to setServers() take effect (file mode: Traefik's weighted round
+   * robin). Label mode cannot weigh servers (labels are fixed per container).
+   */
+  readonly weighs?: boolean;
+}
+
+/**
+ * Each server's real traffic as Traefik logged it (its JSON access log): what the bake
+ * compares. One adapter reads the Traefik container's log stream, another a file.
+ */
+export interface Traffic {
+  /** One line saying why figures cannot be had (the log is off, not JSON, or silent); undefined when they can. */
+  unavailable(signal: AbortSignal): Promise<string | undefined>;
+  /** Follows the log from now on, keeping per server and second what the bake needs. */
+  follow(signal: AbortSignal): Promise<TrafficFeed>;
+  /** The last `seconds` of the log, read once (what `status` shows of a bake in progress). */
+  recent?(seconds: number, signal: AbortSignal): Promise<TrafficFeed>;
+}
+
+export interface TrafficFeed {
+  /** The seconds (the log's clock) one server answered in, with their figures. */
+  series(url: string): Series;
+  /** The latest second a line was read for; undefined before the first. */
+  latest(): number | undefined;
+  close(): void;
 }
 
 export type PullPolicy = "missing" | "always" | "never";
@@ -293,6 +325,19 @@ export type RolloutEvent =
       migrations: string[];
       findings: { migration: string; operation: string; verdict: string; why: string }[];
       detail?: string;
+    }
+  /**
+   * The bake of new replicas against the old ones in the same seconds: `baking` while it
+   * watches (with the figures so far), then its verdict.
+   */
+  | {
+      type: "bake";
+      name: string;
+      state: "baking" | "ok" | "breach" | "not-enough-data";
+      detail: string;
+      seconds: number;
+      fresh: { requests: number; errors: number; failures: number; p99?: number; p50?: number };
+      old: { requests: number; errors: number; failures: number; p99?: number; p50?: number };
     }
   /** A warm-up or smoke check on a new replica before it joins Traefik. */
   | { type: "check"; name: string; detail: string }

@@ -30,6 +30,8 @@ export interface Revision {
    * port, ...), so `undo` on a fresh runner with no files needs only the project name.
    */
   settings?: Record<string, string>;
+  /** Why it did not complete (a rolled-back release: the bake's figure, the failed check). */
+  reason?: string;
 }
 
 /** Revision records, kept on the Docker host so any runner sees the same history. */

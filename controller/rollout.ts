@@ -112,6 +112,7 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
       replicas: target,
       maxSurge: req.maxSurge,
       ...(req.config ? { config: req.config } : {}),
+      ...(req.bake ? { bake: true } : {}),
     };
     await reconcile(deps, req, template, goal, req.signal, drains);
   } catch (err) {

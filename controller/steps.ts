@@ -1,5 +1,6 @@
 // What each step decide() names does to the engine and Traefik, and what a rollout is
 // given to do it with. The loop that observes and picks the steps is controller/rollout.ts.
+import { canaryWeights } from "./bake.js";
 import type { Step } from "./decide.js";
 import type { Drains } from "./drains.js";
 import { HealthError } from "./errors.js";
@@ -56,6 +57,13 @@ export interface RolloutRequest {
    * (smoke and warm-up requests); a throw fails the replica, and the rollout restores.
    */
   check?: (replica: Replica, signal: AbortSignal) => Promise<void>;
+  /**
+   * Watches a routed replica of the target image beside the old ones (the bake); throws (a
+   * BakeError) when the new ones do worse, and the rollout restores.
+   */
+  bake?: (o: { replica: Replica; fresh: Replica[]; old: Replica[] }, signal: AbortSignal) => Promise<void>;
+  /** The share in percent the first new replica gets while it bakes (where the router weighs servers). */
+  canary?: number;
 }
 
 export async function execute(
@@ -119,9 +127,26 @@ export async function execute(
       // oldest old one out (decide's swapOut): one Traefik reload per replica, not two.
       const out = step.retire?.url;
       const target = [...obs.routed.filter((u) => u !== out), url];
-      await router.setServers(target, t.routeMs, signal);
+      const baking = req.bake && goal.image.id === req.image.id ? req.bake : undefined;
+      const routed = (r: Replica) => r.url !== undefined && target.includes(r.url);
+      const fresh = obs.replicas
+        .filter((r) => routed(r) && r.imageId === goal.image.id && r.id !== step.replica.id)
+        .concat(step.replica);
+      const old = obs.replicas.filter((r) => routed(r) && r.imageId !== goal.image.id);
+      // The first new replica of a canary gets its share by weight, for its bake only: the
+      // next write (an old one retired) lists every server at equal weight again.
+      const weights =
+        baking && req.canary !== undefined && router.weighs && fresh.length === 1 && old.length > 0
+          ? canaryWeights(
+              url,
+              old.map((r) => r.url as string),
+              req.canary,
+            )
+          : undefined;
+      await router.setServers(target, t.routeMs, signal, weights ? { weights } : undefined);
       report(step.replica, "routed", `${url}; Traefik serves [${target.join(", ")}]`);
       if (step.retire && out) drain(step.retire);
+      if (baking) await baking({ replica: step.replica, fresh, old }, signal);
       return;
     }
     case "retire": {

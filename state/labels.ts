@@ -39,6 +39,7 @@ export const RevisionLabel = {
   previous: `${NS}.revision.previous`,
   previousImageRef: `${NS}.revision.previous-image-ref`,
   previousImageId: `${NS}.revision.previous-image-id`,
+  reason: `${NS}.revision.reason`,
   /** Prefix: one label per setting, `com.compose-roll.revision.settings.<option>`. */
   settings: `${NS}.revision.settings.`,
 } as const;
@@ -224,6 +225,7 @@ export function encodeRevision(svc: ServiceRef, rev: Revision): Labels {
   set(out, RevisionLabel.at, rev.at);
   set(out, RevisionLabel.result, rev.result);
   put(out, RevisionLabel.previous, rev.previous);
+  put(out, RevisionLabel.reason, rev.reason);
   if (rev.previousImage) {
     set(out, RevisionLabel.previousImageRef, rev.previousImage.ref);
     set(out, RevisionLabel.previousImageId, rev.previousImage.id);
@@ -254,6 +256,8 @@ export function decodeRevision(svc: ServiceRef, labels: Labels | null | undefine
       throw new Bad("revision.previous-image-ref and revision.previous-image-id must come together");
     }
     if (prevRef !== undefined && prevId !== undefined) rev.previousImage = { ref: prevRef, id: prevId };
+    const reason = optional(l, RevisionLabel.reason);
+    if (reason !== undefined) rev.reason = reason;
     const settings: Record<string, string> = {};
     for (const [k, v] of Object.entries(l)) {
       if (k.startsWith(RevisionLabel.settings)) settings[k.slice(RevisionLabel.settings.length)] = v;

@@ -17,6 +17,7 @@ import {
   removeProbe,
   setServers,
   tempDirOf,
+  weighServers,
   writeFileAtomic,
 } from "./file.js";
 
@@ -246,5 +247,26 @@ describe("checkWritable", () => {
     expect(await readdir(tempDirOf(path))).toEqual([]);
     await writeFile(join(dir, "plain"), "");
     await expect(checkWritable(join(dir, "plain", "x.yml"))).rejects.toThrow(/ENOTDIR|EEXIST/);
+  });
+});
+
+describe("weighServers (a canary's share)", () => {
+  const servers = (text: string) =>
+    (parse(text) as { http: { services: { web: { loadBalancer: { servers: unknown[] } } } } }).http.services
+      .web.loadBalancer.servers;
+
+  it("sets the weights it is given and takes every weight off without them", () => {
+    const text = setServers(undefined, "web", ["http://a:1", "http://b:1", "http://n:1"]);
+    const weighted = weighServers(text, "web", { "http://a:1": 90, "http://b:1": 90, "http://n:1": 20 });
+    expect(servers(weighted)).toEqual([
+      { url: "http://a:1", weight: 90 },
+      { url: "http://b:1", weight: 90 },
+      { url: "http://n:1", weight: 20 },
+    ]);
+    expect(servers(weighServers(weighted, "web", undefined))).toEqual([
+      { url: "http://a:1" },
+      { url: "http://b:1" },
+      { url: "http://n:1" },
+    ]);
   });
 });

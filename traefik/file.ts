@@ -202,6 +202,28 @@ export function setServers(
 }
 
 /**
+ * Sets each server's `weight` (Traefik's weighted round robin) to `weights[url]`, removing it
+ * from servers `weights` does not name; with no `weights`, removes every server's weight. A
+ * canary's share lives only for its bake: the write after it lists all servers equal again.
+ */
+export function weighServers(
+  text: string,
+  service: string,
+  weights: Record<string, number> | undefined,
+  file?: string,
+): string {
+  const name = file ?? "the Traefik file";
+  const doc = parse(text, name);
+  for (const item of serversSeq(doc, service, name)?.items ?? []) {
+    const node = item as YAMLMap;
+    const w = weights?.[String(node.get("url"))];
+    if (w === undefined) node.delete("weight");
+    else node.set("weight", Math.max(1, Math.round(w)));
+  }
+  return withHeader(doc);
+}
+
+/**
  * Adds (or replaces) the probe router, service and marker middleware for `spec.service`.
  * The probe service copies the real loadBalancer's transport settings (serversTransport,
  * passHostHeader, ...) so the probe takes the same path real traffic will, minus

@@ -25,6 +25,7 @@ import {
   removeProbe,
   setServers,
   tempDirOf,
+  weighServers,
 } from "./file.js";
 import { type ProbeOptions, probeEntryPoints, probeUntil, sendProbe } from "./probe.js";
 import { localFiles } from "./write.js";
@@ -69,6 +70,10 @@ export class TraefikRouter implements Omit<Router, "describe"> {
   private readonly files: HostFiles;
   /** The probe route prepare() or verify() last wrote. */
   private prepared: { url: string; token: string } | undefined;
+  /** The last write gave servers weights (a canary): the next one takes them off. */
+  private weighted = false;
+  /** Traefik's file provider weighs servers (weighted round robin), so a canary can get a share. */
+  readonly weighs = true;
 
   constructor(private readonly opts: TraefikRouterOptions) {
     this.file = opts.file;
@@ -175,7 +180,7 @@ export class TraefikRouter implements Omit<Router, "describe"> {
     urls: string[],
     timeoutMs: number,
     signal: AbortSignal,
-    opts: { create?: boolean } = {},
+    opts: { create?: boolean; weights?: Record<string, number> } = {},
   ): Promise<void> {
     const deadline = this.clock.now() + timeoutMs;
     if (signal.aborted) throw aborted();
@@ -186,7 +191,10 @@ export class TraefikRouter implements Omit<Router, "describe"> {
     // and so does one left behind by a killed run (it only matches a random header, but the
     // file should hold nothing compose-roll is not using).
     const base = hasProbe(before, service) ? removeProbe(before, service, file) : before;
-    const after = setServers(base, service, urls, file, opts.create);
+    let after = setServers(base, service, urls, file, opts.create);
+    // Weights this process set (a canary) go with the next write; a user's own are kept.
+    if (opts.weights || this.weighted) after = weighServers(after, service, opts.weights, file);
+    this.weighted = opts.weights !== undefined;
     this.prepared = undefined;
     if (after !== before) await this.write(after);
     await this.api.waitForServers(service, urls, this.left(deadline), signal);

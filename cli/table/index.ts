@@ -6,6 +6,7 @@ import { COMPOSE, CONNECTION, PLUGIN } from "./general.js";
 
 export { SERVICE_COMMANDS } from "./general.js";
 
+import { BAKE } from "./bake.js";
 import { HOOKS } from "./hooks.js";
 import { RELEASE } from "./release.js";
 import { LOCKING, ROLL, TIMING } from "./rollout.js";
@@ -23,6 +24,7 @@ const ROWS = [
   ...CONNECTION,
   ...ROLL,
   ...RELEASE,
+  ...BAKE,
   ...HOOKS,
   ...PLUGIN,
 ] as const;

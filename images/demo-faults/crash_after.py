@@ -1,6 +1,7 @@
 """Runs the demo's gunicorn; with CRASH_AFTER=<s>, kills it and exits 3 that many seconds after
 /health/ first answered 200 (so Docker has called the container healthy, or is about to).
-Without it, execs gunicorn unchanged. SIGTERM (docker stop) is passed on for a graceful stop."""
+Without it, execs gunicorn unchanged. SIGTERM (docker stop) is passed on for a graceful stop.
+With FAULT set, gunicorn serves the app through faults.py's middleware instead."""
 import os
 import signal
 import subprocess
@@ -9,6 +10,8 @@ import time
 import urllib.request
 
 CMD = ["gunicorn", "--config", "/app/gunicorn.conf.py", "demo.wsgi:application"]
+if os.environ.get("FAULT"):
+    CMD = ["gunicorn", "--config", "/app/gunicorn.conf.py", "--pythonpath", "/faults", "faults:application"]
 after = os.environ.get("CRASH_AFTER", "")
 if not after:
     os.execvp(CMD[0], CMD)

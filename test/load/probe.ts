@@ -24,6 +24,8 @@ export interface ProbeOptions {
   slowLimitMs?: number;
   /** Per-request timeout: a hung request is cut off here (and counts as failed). */
   timeoutMs?: number;
+  /** Paths the keep-alive and fresh clients take in turn (default: `/` only). */
+  paths?: string[];
 }
 
 export interface Sample {
@@ -69,6 +71,7 @@ export class LoadProbe {
       maxRequests: 500_000,
       slowLimitMs: 5_000,
       timeoutMs: 30_000,
+      paths: ["/"],
       ...opts,
     };
   }
@@ -104,8 +107,9 @@ export class LoadProbe {
   }
 
   private async loop(kind: Sample["kind"]): Promise<void> {
-    while (this.within()) {
-      const path = kind === "slow" ? `/slow/?ms=${this.opts.slowMs}` : "/";
+    const paths = this.opts.paths;
+    for (let i = 0; this.within(); i++) {
+      const path = kind === "slow" ? `/slow/?ms=${this.opts.slowMs}` : (paths[i % paths.length] as string);
       const agent = kind === "fresh" ? new http.Agent({ keepAlive: false }) : this.keepAlive;
       this.samples.push(await this.once(path, agent, kind));
     }
