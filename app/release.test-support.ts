@@ -52,8 +52,8 @@ export class FakeWorkers implements Workers {
       .filter((b) => b.service === service)
       .map(({ id, name, running, image }) => ({ id, name, running, image }));
   }
-  async create(service: string, count: number) {
-    const image = this.files[service] as string;
+  async create(service: string, count: number, ref?: string) {
+    const image = ref ?? (this.files[service] as string);
     const ids = Array.from({ length: count }, () => this.add(service, image, false).id);
     this.log.push(`create ${ids.join(",")}`);
     return ids;

@@ -23,6 +23,7 @@ import { recordedImage } from "./images.js";
 import { readHistory, takeLock } from "./lock.js";
 import { roll, rollRelease } from "./roll.js";
 import { interruptible } from "./signals.js";
+import { undoTo } from "./undo.js";
 import { commitWorker, revertWorker, rollWorker, type WorkerDeps, type WorkerRoll } from "./workers.js";
 
 export interface ReleaseDeps {
@@ -33,7 +34,14 @@ export interface ReleaseDeps {
   workers: Workers;
   /** --image, for the one service named. */
   image?: string;
+  /**
+   * `undo` of a release (release-undo.ts): each service's recorded image to go back to; routed
+   * ones through undo's path, workers by their rollback_config.
+   */
+  targets?: Record<string, ImageRef & { why: string }>;
 }
+
+type ImageRef = { ref: string; id: string };
 
 export interface ReleaseResult {
   /** One id for the release, recorded with each service's revision (settings.release). */
@@ -82,20 +90,25 @@ export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<Releas
           const previous = current(await observe(ctx.deps, ctx.svc)).image;
           // Without --image the routed rollout goes by the files (image and configuration) and
           // writes nothing back: they already say it.
-          await rollRelease(ctx, d.image);
+          const target = d.targets?.[p.service];
+          await (target ? undoTo(ctx, target) : rollRelease(ctx, d.image));
           if (previous) done.push({ kind: "routed", service: p.service, ctx, previous });
         } else {
           const r: WorkerRoll = { service: p.service, stopped: [], created: [], failures: 0 };
           done.push({ kind: "worker", service: p.service, roll: r, p });
-          await rollWorker(wd, p, base.opts.healthTimeoutMs, signal, r, d.image);
+          const target = d.targets?.[p.service];
+          // Going back, a worker is put back as its rollback_config says (Swarm's rollback).
+          const q = target ? { ...p, update: p.rollback } : p;
+          await rollWorker(wd, q, base.opts.healthTimeoutMs, signal, r, target?.ref ?? d.image);
         }
       } catch (err) {
         throw await goBack(d, wd, done, p.service, err as Error, lease.signal);
       }
     }
     for (const x of done) if (x.kind === "worker") await commitWorker(wd, x.roll);
-    if (d.image && base.opts.write) await writeBack(base, done, d.image);
-    await recordWorkers(base, done, { id, at: mine.since }, d.image);
+    const refOf = (service: string) => d.targets?.[service]?.ref ?? d.image;
+    if (base.opts.write) await writeBack(base, done, refOf);
+    await recordWorkers(base, done, { id, at: mine.since }, refOf);
     return { id, rolled: done.map((x) => x.service) };
   } finally {
     stop.dispose();
@@ -177,12 +190,24 @@ async function releaseLockInfo(base: AppContext, plan: ReleasePlan, svc: Service
   };
 }
 
-/** --image on a worker: written where the files declare its image, as the single-service roll does. */
-async function writeBack(base: AppContext, done: Done[], ref: string): Promise<void> {
-  const w = done.find((x) => x.kind === "worker");
-  if (!w) return; // a routed service wrote its own back
+/**
+ * --image or an undo's image on a worker: written where the files declare its image, as the
+ * single-service roll does (a routed service wrote its own back).
+ */
+async function writeBack(
+  base: AppContext,
+  done: Done[],
+  refOf: (service: string) => string | undefined,
+): Promise<void> {
+  for (const w of done) {
+    const ref = refOf(w.service);
+    if (w.kind === "worker" && ref) await writeOne(base, w.service, ref);
+  }
+}
+
+async function writeOne(base: AppContext, service: string, ref: string): Promise<void> {
   try {
-    const plan = await base.compose.rewrite(w.service, ref);
+    const plan = await base.compose.rewrite(service, ref);
     base.deps.reporter.event({
       type: "compose",
       result: plan.writes.length ? "written" : "unchanged",
@@ -204,12 +229,12 @@ async function recordWorkers(
   base: AppContext,
   done: Done[],
   release: { id: string; at: string },
-  given?: string,
+  refOf: (service: string) => string | undefined,
 ): Promise<void> {
   for (const x of done) {
     if (x.kind !== "worker" || x.roll.created.length === 0) continue;
     const svc = { project: base.svc.project, service: x.service };
-    const ref = given ?? base.compose.image(x.service);
+    const ref = refOf(x.service) ?? base.compose.image(x.service);
     const image = ref ? await base.deps.engine.image(ref) : undefined;
     if (!image) continue;
     const history = await readHistory({ ...base, svc });

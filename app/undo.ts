@@ -20,6 +20,14 @@ export async function undo(ctx: AppContext): Promise<Outcome> {
       "roll to a chosen image instead: compose-roll <service> --image <ref>",
     );
   }
+  return undoTo(ctx, target);
+}
+
+/** Rolls the service back to a recorded image, as a new revision, with the files' configuration. */
+export async function undoTo(
+  ctx: AppContext,
+  target: { ref: string; id: string; why: string },
+): Promise<Outcome> {
   ctx.say(`undo: rolling back to ${target.ref} (${target.why})`);
   return roll(ctx, await recordedImage(ctx, target, target.why), `undo to ${target.ref}`, false);
 }

@@ -9,6 +9,7 @@ import { undo } from "../app/undo.js";
 import { type Context, openContext } from "./context.js";
 import { formatDryRun, withSettings } from "./dryrun.js";
 import type { RawOptions } from "./options.js";
+import { repairProject, undoProject } from "./release-undo.js";
 
 /** A dry run's plan goes to stdout, as one JSON document with --json; a rollout reported as it went. */
 function print(ctx: Context, outcome: Outcome | undefined): void {
@@ -27,11 +28,15 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
 }
 
 export async function undoCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  // Without a service: the newest release as a whole, when it changed several services.
+  if (service === undefined && !raw.dryRun && (await undoProject(raw))) return;
   const ctx = await openContext(service, raw, { traefik: true, writeBack: true });
   print(ctx, await undo(ctx.app));
 }
 
 export async function repairCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  // Without a service, after a killed release: the project converges as `compose-roll up` does.
+  if (service === undefined && !raw.dryRun && (await repairProject(raw))) return;
   const ctx = await openContext(service, raw, { traefik: true, writeBack: true });
   print(ctx, await repair(ctx.app));
 }

@@ -6,7 +6,8 @@ import { serviceFacts } from "../compose/policies.js";
 import type { Project } from "../compose/project.js";
 import type { Revision } from "../controller/ports.js";
 import { policyOf } from "../controller/release-policy.js";
-import { human } from "../state/index.js";
+import { releasesOf } from "../controller/revisions.js";
+import { DockerHistory, human } from "../state/index.js";
 import { openContext } from "./context.js";
 import type { RawOptions } from "./options.js";
 
@@ -26,6 +27,7 @@ function table(rows: string[][]): void {
 }
 
 export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
+  if (service === undefined) return releaseHistory(raw);
   const ctx = await openContext(service, raw, { traefik: false });
   const { revisions: revs, lost } = await history(ctx.app);
   if (ctx.opts.json) {
@@ -45,6 +47,24 @@ export async function historyCommand(service: string | undefined, raw: RawOption
     ]),
   ]);
   for (const r of revs.filter((x) => x.reason)) out(`revision ${r.number} ${r.result}: ${r.reason}`);
+}
+
+/** Without a service: the project's releases, one entry each, with every service's image. */
+async function releaseHistory(raw: RawOptions): Promise<void> {
+  const ctx = await openContext(undefined, raw, { traefik: false, project: true });
+  const project = ctx.project.name;
+  const releases = releasesOf(await new DockerHistory({ docker: ctx.docker }).listProject(project));
+  if (ctx.opts.json) return out(JSON.stringify({ project, releases }));
+  if (releases.length === 0) return out(`no revisions of ${project} recorded`);
+  table([
+    ["RELEASE", "WHEN", "RESULT", "SERVICES"],
+    ...releases.map((r) => [
+      r.id,
+      r.at,
+      r.services.every((s) => s.revision.result === "complete") ? "complete" : "incomplete",
+      r.services.map((s) => `${s.service}=${s.revision.image.ref} (rev ${s.revision.number})`).join(", "),
+    ]),
+  ]);
 }
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {

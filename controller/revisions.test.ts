@@ -4,7 +4,15 @@ import { describe, expect, it } from "vitest";
 import { aReplica as replica } from "./fakes.test-support.js";
 import type { Observation } from "./model.js";
 import type { Revision } from "./ports.js";
-import { current, historyLost, nextRevision, repairTarget, undoTarget } from "./revisions.js";
+import {
+  current,
+  historyLost,
+  nextRevision,
+  releasesOf,
+  releaseUndoTargets,
+  repairTarget,
+  undoTarget,
+} from "./revisions.js";
 
 const svc = { project: "demo", service: "web" };
 const by = { user: "ci", host: "runner", pid: 1 };
@@ -100,5 +108,47 @@ describe("repairTarget", () => {
       id: "sha256:v5",
     });
     expect(repairTarget([], { replicas: [], routed: [] })).toBeUndefined();
+  });
+});
+
+describe("releasesOf and releaseUndoTargets", () => {
+  const inRelease = (r: Revision, release: string, at = r.at): Revision => ({
+    ...r,
+    at,
+    settings: { release },
+  });
+  const web = [inRelease(rev(2, "v2"), "rB"), inRelease(rev(1, "v1"), "rA")];
+  // The worker's record of release B was written at the release's start, before web's.
+  const worker = [
+    inRelease(rev(3, "w2"), "rB", "2026-11-01T12:00:00Z"),
+    { ...rev(2, "w1"), at: "2026-10-31T00:00:00Z" },
+  ];
+  const records = [
+    ...web.map((revision) => ({ service: "web", revision })),
+    ...worker.map((revision) => ({ service: "worker", revision })),
+  ];
+
+  it("one entry per release, newest first, at its earliest record; a record without a release is its own", () => {
+    const got = releasesOf(records);
+    expect(got.map((r) => [r.id, r.at, r.services.map((s) => s.service)])).toEqual([
+      ["rB", "2026-11-01T12:00:00Z", ["web", "worker"]],
+      ["rA", "2026-11-01T00:00:00Z", ["web"]],
+      ["worker#2", "2026-10-31T00:00:00Z", ["worker"]],
+    ]);
+  });
+
+  it("each service of the release goes to its newest complete earlier image", () => {
+    const [b] = releasesOf(records);
+    const targets = releaseUndoTargets(
+      b as NonNullable<typeof b>,
+      new Map([
+        ["web", web],
+        ["worker", worker],
+      ]),
+    );
+    expect(targets).toEqual([
+      { service: "web", ref: "app:v1", id: "sha256:v1", why: "revision 1" },
+      { service: "worker", ref: "app:w1", id: "sha256:w1", why: "revision 2" },
+    ]);
   });
 });

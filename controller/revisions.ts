@@ -83,3 +83,53 @@ export function undoTarget(
 export function repairTarget(history: Revision[], obs: Observation): ImageRef | undefined {
   return history.find((r) => r.result === "complete")?.image ?? current(obs).image;
 }
+
+/** One release as `history` shows it: its id, when it started, each service's image. */
+export interface ReleaseEntry {
+  id: string;
+  at: string;
+  services: { service: string; revision: Revision }[];
+}
+
+/**
+ * The project's records grouped by release (settings.release), newest first; a record from
+ * before releases, or a single-service rollout recorded without one, is a release of its own.
+ */
+export function releasesOf(records: { service: string; revision: Revision }[]): ReleaseEntry[] {
+  const byId = new Map<string, ReleaseEntry>();
+  for (const r of records) {
+    const id = r.revision.settings?.release ?? `${r.service}#${r.revision.number}`;
+    const e = byId.get(id) ?? { id, at: r.revision.at, services: [] };
+    if (r.revision.at < e.at) e.at = r.revision.at;
+    e.services.push(r);
+    byId.set(id, e);
+  }
+  for (const e of byId.values()) e.services.sort((a, b) => a.service.localeCompare(b.service));
+  return [...byId.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+}
+
+/**
+ * What undoing the newest release goes back to, per service: the newest complete revision
+ * older than the release's own whose image differs (else the image the release's record says
+ * it replaced). A service whose earlier image is unknown is refused: restoring part of a
+ * release is not restoring it.
+ */
+export function releaseUndoTargets(
+  release: ReleaseEntry,
+  histories: Map<string, Revision[]>,
+): { service: string; ref: string; id: string; why: string }[] {
+  return release.services.map(({ service, revision }) => {
+    const history = histories.get(service) ?? [];
+    const at = history.findIndex((r) => r.number === revision.number);
+    const older = history
+      .slice(at + 1)
+      .find((r) => r.result === "complete" && r.image.id !== revision.image.id);
+    if (older) return { service, ...older.image, why: `revision ${older.number}` };
+    if (revision.previousImage && revision.previousImage.id !== revision.image.id)
+      return { service, ...revision.previousImage, why: `the image revision ${revision.number} replaced` };
+    throw new RefusedError(
+      `release ${release.id}: no earlier image of ${service} is recorded to undo to`,
+      `undo the services one by one (compose-roll undo <service>), or roll ${service} to a chosen image`,
+    );
+  });
+}

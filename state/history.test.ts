@@ -121,6 +121,9 @@ describe("DockerHistory", () => {
     await history.record({ project: "shop", service: "web" }, rev(2, 5), 10);
     await history.record({ project: "other", service: "db" }, rev(1, 9), 10);
     expect(await history.latestIn("shop")).toBe("web");
+    // Every service's records, each once (volume and pin are one record), none of another project.
+    const all = await history.listProject("shop");
+    expect(all.map((r) => `${r.service}#${r.revision.number}`).sort()).toEqual(["api#7", "web#2"]);
   });
 });
 

@@ -78,25 +78,36 @@ export class DockerHistory implements History {
    * service name on a runner that has only the project name. Undefined when none is recorded.
    */
   async latestIn(project: string): Promise<string | undefined> {
+    let latest: { service: string; at: number } | undefined;
+    for (const r of await this.listProject(project)) {
+      const at = Date.parse(r.revision.at);
+      if (!latest || at > latest.at) latest = { service: r.service, at };
+    }
+    return latest?.service;
+  }
+
+  /** Every readable record of the project, of every service (a release spans several). */
+  async listProject(project: string): Promise<{ service: string; revision: Revision }[]> {
     const filter = [`${StateLabel.kind}=revision`, `${StateLabel.project}=${project}`];
     const what = `list the revision records of project ${project}`;
     const [containers, volumes] = await Promise.all([
       listState(this.docker, filter, what),
       listVolumes(this.docker, filter, what),
     ]);
-    const listed = [...containers.map((c) => ({ name: nameOf(c), labels: c.Labels ?? {} })), ...volumes];
-    let latest: { service: string; at: number } | undefined;
+    // A record is its volume, or its pin when an older compose-roll wrote no volume.
+    const listed = [...volumes, ...containers.map((c) => ({ name: nameOf(c), labels: c.Labels ?? {} }))];
+    const seen = new Map<string, { service: string; revision: Revision }>();
     for (const c of listed) {
+      if (seen.has(c.name)) continue;
       const service = c.labels[StateLabel.service] ?? "";
       const d = decodeRevision({ project, service }, c.labels);
       if (!d.ok) {
         this.onDamaged(c.name, d.reason);
         continue;
       }
-      const at = Date.parse(d.value.at);
-      if (!latest || at > latest.at) latest = { service, at };
+      seen.set(c.name, { service, revision: d.value });
     }
-    return latest?.service;
+    return [...seen.values()];
   }
 
   private async prune(svc: ServiceRef, keep: number, written: number): Promise<void> {
