@@ -204,4 +204,24 @@ describe("compose-roll up: web and a worker as one release", () => {
     env({ WEB_IMAGE: app("v2"), WORKER_IMAGE: app("v1") });
     await plansNothing();
   }, 300_000);
+
+  it("undo with no service puts the newest release of several services back as a whole: web and worker on their previous images, 0 failed", async () => {
+    env({ WEB_IMAGE: app("v3"), WORKER_IMAGE: app("v2") });
+    const released = await up(["--settle", "2s"]);
+    expect(released.run.code, released.run.stderr).toBe(0);
+    expect((await ids(stack, "worker")).map((c) => c.image)).toEqual([app("v2")]);
+
+    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 200, slowMs: 1000 }).start();
+    const run = await runCli(["undo", "-p", stack.project, ...stack.files.flatMap((f) => ["-f", f])], {
+      cwd: stack.dir,
+      env: stack.composeEnv,
+    });
+    const load = await probe.stop();
+    console.log(`undo (the whole release): exit ${run.code}; ${formatReport(load)}`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(run.stderr).toMatch(/undo: release \S+ .*changed (web, worker|worker, web)/);
+    expect((await ids(stack, "web")).map((c) => c.image)).toEqual([app("v2"), app("v2")]);
+    expect((await ids(stack, "worker")).map((c) => c.image)).toEqual([app("v1")]);
+  }, 300_000);
 });
