@@ -8,9 +8,14 @@
 // unacknowledged and Redis gives them to the new worker once the visibility timeout has passed:
 // started twice, finished once, not lost. The new worker has a 20 s grace: the second recreate
 // lets Celery's warm shutdown finish them on the old worker, none moved, none run twice.
+// Last, what compose-roll does instead: `compose-roll up` rolls web's new image and the busy
+// worker's new configuration as one release, and no request fails and no task is lost or run twice.
 // Real engine, compose, Celery, Redis, PostgreSQL.
+import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatReport, LoadProbe } from "../load/probe.js";
 import {
+  APP_IMAGE,
   countTasks,
   dbNow,
   drain,
@@ -25,7 +30,8 @@ import {
   workerNames,
   writeOverride,
 } from "../support/celery.js";
-import { compose, type DemoStack } from "../support/stack.js";
+import { runCli } from "../support/cli.js";
+import { compose, composePlan, type DemoStack } from "../support/stack.js";
 
 const TASK_SECONDS = 3;
 // The tasks queued across a recreate: long enough that the worker is mid-task when compose's stop
@@ -176,4 +182,83 @@ describe("baseline: `docker compose up -d` when the worker's configuration chang
   });
 });
 
+describe("compose-roll up: the whole app", () => {
+  /** The running containers of each service, by ID. */
+  const running = async (services: string[]) =>
+    Object.fromEntries(
+      await Promise.all(
+        services.map(async (s) => [
+          s,
+          (await serviceContainers(stack, s))
+            .filter((c) => c.State === "running")
+            .map((c) => ({ id: c.Id, image: c.Image }))
+            .sort((a, b) => a.id.localeCompare(b.id)),
+        ]),
+      ),
+    ) as Record<string, { id: string; image: string }[]>;
+
+  it("rolls web v1 → v2 and the busy worker's configuration as one release: 0 failed requests, no task lost or run twice, beat, db and redis untouched", async () => {
+    const files = ["-p", stack.project, ...stack.files.flatMap((f) => ["-f", f])];
+    const cli = (args: string[]) => runCli([...args, ...files], { cwd: stack.dir, env: stack.composeEnv });
+    // File mode: compose-roll takes Traefik's file over (one server per web container) first.
+    const sync = await cli(["sync", "web"]);
+    expect(sync.code, sync.stderr).toBe(0);
+    const before = await running(["web", "worker", "beat", "db", "redis", "traefik"]);
+    const [oldWorker] = before.worker ?? [];
+    // The worker the baseline left has a 20 s grace (its own is what its stop waits): longer than a task.
+    const grace = (await docker.getContainer(oldWorker?.id ?? "").inspect()).Config.StopTimeout;
+    expect(grace, "run after the baseline, which leaves the worker with a 20 s grace").toBe(20);
+
+    // Busy before the release starts, and long tasks keep coming through web during it, so the
+    // worker has tasks in hand whenever its turn comes.
+    const since = await dbNow(stack);
+    await enqueue(stack, 6, LONG_TASK);
+    await waitInFlight(stack, { since });
+    writeOverride(stack, {
+      web: { image: APP_IMAGE("v2") },
+      worker: { environment: { DEMO_CHANGE: "release" }, stop_grace_period: "20s" },
+    });
+    const tasks = new TaskLoad(stack, {
+      seconds: LONG_TASK,
+      everyMs: 3000,
+      maxTasks: 80,
+      maxSeconds: 240,
+    }).start();
+    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 280, slowMs: 1000 }).start();
+    const t0 = Date.now();
+    const run = await cli(["up", "--settle", "2s"]);
+    const seconds = (Date.now() - t0) / 1000;
+    const load = await probe.stop();
+    const queued = await tasks.stop();
+    const until = await dbNow(stack);
+    const rows = await drain(stack, { since, until }, 120_000);
+    const c = countTasks(rows);
+    const ranOnOld = rows.filter((r) => r.started_by === oldWorker?.id.slice(0, 12));
+    console.log(
+      `compose-roll up (web v1 → v2, worker's configuration): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
+        `requests sent ${load.sent}, failed ${load.failed}; tasks queued ${c.queued} (${queued.ids.length} through web), ` +
+        `finished ${c.finished}, unfinished ${c.unfinished}, started twice ${c.startedTwice}, finished twice ${c.finishedTwice}, ` +
+        `moved ${c.moved}, ${ranOnOld.length} started on the old worker; ${formatReport(load)}`,
+    );
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(queued.errors).toEqual([]);
+    const after = await running(["web", "worker", "beat", "db", "redis", "traefik"]);
+    expect(after.web?.map((w) => w.image)).toEqual([APP_IMAGE("v2"), APP_IMAGE("v2"), APP_IMAGE("v2")]);
+    expect(after.worker).toHaveLength(1);
+    expect(after.worker?.[0]?.id).not.toBe(oldWorker?.id);
+    for (const s of ["beat", "db", "redis", "traefik"]) expect(after[s], s).toEqual(before[s]);
+    // The old worker had work in hand and finished it: nothing lost, nothing run twice.
+    expect(ranOnOld.length).toBeGreaterThan(0);
+    expect(c).toMatchObject({ unfinished: 0, startedTwice: 0, finishedTwice: 0, moved: 0 });
+    // Compose plans nothing: every container Running (Waiting and Healthy are its depends_on
+    // checks on db and redis, not changes).
+    const plan = await composePlan(stack);
+    expect(plan.containers.length, plan.stderr).toBeGreaterThan(0);
+    for (const l of plan.containers) expect(l, plan.stderr).toMatch(/\s(Running|Waiting|Healthy)\s*$/);
+  }, 420_000);
+});
+
+const docker = new Docker();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

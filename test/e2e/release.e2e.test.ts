@@ -10,7 +10,7 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { runCli } from "../support/cli.js";
-import { compose, type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
+import { compose, composePlan, type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
 
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
 const docker = new Docker();
@@ -114,8 +114,7 @@ describe("compose-roll up: web and a worker as one release", () => {
     return { run, t0, seconds };
   };
   const plansNothing = async () => {
-    const { stderr } = await compose(stack, ["up", "-d", "--dry-run"]);
-    const containers = stderr.split("\n").filter((l) => /Container /.test(l));
+    const { containers, stderr } = await composePlan(stack);
     expect(containers.length, stderr).toBeGreaterThan(0);
     for (const l of containers) expect(l, stderr).toMatch(/\s(Running)\s*$/);
   };

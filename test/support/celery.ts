@@ -34,6 +34,8 @@ export interface AppStackOptions {
 
 /** Per-service settings the tests change the way a user would: in compose.override.yaml. */
 export interface ServiceOverride {
+  /** The image, as a user pins a release in the override instead of .env. */
+  image?: string;
   environment?: Record<string, string>;
   stop_grace_period?: string;
 }
@@ -277,6 +279,8 @@ export async function enqueue(stack: DemoStack, n = 1, seconds?: number): Promis
 export interface TaskLoadOptions {
   /** Tasks per request (default 1). */
   perRequest?: number;
+  /** Seconds each task sleeps (default: the stack's TASK_SECONDS). */
+  seconds?: number;
   /** Pause between requests (default 500 ms). */
   everyMs?: number;
   /** Stops by itself after this many tasks (default 100) … */
@@ -298,13 +302,14 @@ export class TaskLoad {
   ) {}
 
   start(): this {
-    const { perRequest = 1, everyMs = 500, maxTasks = 100, maxSeconds = 120 } = this.opts;
+    const { perRequest = 1, seconds, everyMs = 500, maxTasks = 100, maxSeconds = 120 } = this.opts;
     const end = Date.now() + maxSeconds * 1000;
     this.running = true;
     this.loop = (async () => {
       while (this.running && this.ids.length < maxTasks && Date.now() < end) {
         try {
-          this.ids.push(...(await enqueue(this.stack, Math.min(perRequest, maxTasks - this.ids.length))));
+          const n = Math.min(perRequest, maxTasks - this.ids.length);
+          this.ids.push(...(await enqueue(this.stack, n, seconds)));
         } catch (err) {
           this.errors.push((err as Error).message);
         }

@@ -195,3 +195,12 @@ export async function compose(
   });
   return { stdout: res.stdout, stderr: res.stderr };
 }
+
+/**
+ * `docker compose up -d --dry-run`'s plan for the stack, one line a container as compose prints
+ * it ("Container … Running" for one it would leave alone), and its whole output for messages.
+ */
+export async function composePlan(stack: DemoStack): Promise<{ containers: string[]; stderr: string }> {
+  const { stderr } = await compose(stack, ["up", "-d", "--dry-run"]);
+  return { containers: stderr.split("\n").filter((l) => /Container /.test(l)), stderr };
+}
