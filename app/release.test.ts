@@ -1,9 +1,9 @@
 // The release on fakes: web on the controller's in-memory world, workers in FakeWorkers.
 import { describe, expect, it } from "vitest";
-import { RolledBackError } from "../controller/errors.js";
+import { exitCodeFor, PreDeployError, RolledBackError } from "../controller/errors.js";
 import { FakeWorld } from "../controller/fakes.test-support.js";
 import type { ImageInfo } from "../controller/model.js";
-import type { ComposeProject } from "../controller/ports.js";
+import type { ComposeProject, Tasks } from "../controller/ports.js";
 import { planRelease, type ServiceChange } from "../controller/release.js";
 import { fact } from "../controller/release.test-support.js";
 import type { ServiceFacts } from "../controller/release-policy.js";
@@ -37,7 +37,11 @@ const plan = (named: string[] = []) =>
     settleMs: 5_000,
   });
 
-function setup(files: Record<string, string>, crashing: string[] = []) {
+function setup(
+  files: Record<string, string>,
+  crashing: string[] = [],
+  webOver: Omit<Parameters<typeof testContext>[2], "compose"> = {},
+) {
   const world = new FakeWorld([v1, v2]).seed(2, v1, "h1");
   const workers = new FakeWorkers(() => world.now(), files, crashing)
     .seed("worker", 2, "app:v1")
@@ -56,7 +60,7 @@ function setup(files: Record<string, string>, crashing: string[] = []) {
   const projectState = new MemoryState();
   const webState = new MemoryState();
   const base = testContext(world, projectState, { compose, svc: { project: "demo", service: "worker" } });
-  const web = testContext(world, webState, { compose });
+  const web = testContext(world, webState, { ...webOver, compose });
   const deps = { base, routed: async () => web, workers };
   return { world, workers, base, web, webState, projectState, deps };
 }
@@ -107,6 +111,19 @@ describe("release", () => {
     expect(s.workers.running("beat")).toEqual(["app:v1"]); // never reached
     // The old workers were never stopped: the new one had to run first.
     expect(s.workers.log).toEqual(["create worker-4", "start worker-4", "stop worker-4", "remove worker-4"]);
+    expect(s.projectState.held).toBeUndefined();
+  });
+
+  it("web's pre-deploy step failing (a migration, the gate's refusal) changed nothing: nothing is put back, exit 6 as `compose-roll web` says it", async () => {
+    const s = setup({ worker: "app:v2", beat: "app:v2" }, [], {
+      opts: { preDeploy: ["python3", "manage.py", "migrate"] },
+      tasks: { run: async () => ({ exitCode: 1, stdout: "", lastError: "", seconds: 0 }) } as Tasks,
+    });
+    const err = await release(s.deps, plan()).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(PreDeployError);
+    expect(exitCodeFor(err)).toBe(6);
+    expect(s.workers.log).toEqual([]);
+    expect([...s.world.replicasById.values()].map((r) => r.imageRef)).toEqual(["app:v1", "app:v1"]);
     expect(s.projectState.held).toBeUndefined();
   });
 

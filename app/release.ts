@@ -8,6 +8,7 @@
 // restarts exactly the old configuration.
 import {
   type ComposeRollError,
+  PreDeployError,
   RefusedError,
   RollbackFailedError,
   RolledBackError,
@@ -102,6 +103,9 @@ export async function release(d: ReleaseDeps, plan: ReleasePlan): Promise<Releas
           await rollWorker(wd, q, base.opts.healthTimeoutMs, signal, r, target?.ref ?? d.image);
         }
       } catch (err) {
+        // A pre-deploy step (a migration, the gate's refusal) failing before this release changed
+        // anything leaves nothing to put back: its own exit code (6) says so, as for one service.
+        if (err instanceof PreDeployError && done.length === 0) throw err;
         throw await goBack(d, wd, done, p.service, err as Error, lease.signal);
       }
     }
