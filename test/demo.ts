@@ -106,7 +106,9 @@ async function main(): Promise<number> {
     console.log(`  ${formatReport(load)}`);
     console.log(`  releases answered, in order: ${load.releases.join(" → ")}`);
     printWeb(run.events, new Date(t0).toISOString());
-    if (app) printWorkers(run.events, new Date(t0 + wall * 1000).toISOString());
+    // Past web's "done" only: a web rollout that failed rolled nothing else.
+    if (app && run.events.some((e) => e.type === "done" && e.result === "complete"))
+      printWorkers(run.events, new Date(t0 + wall * 1000).toISOString());
     let tasksOk = true;
     if (app && since && queued) {
       // Web and beat each queue one task every 2 s; the worker runs 4 at a time, 3 s each.
