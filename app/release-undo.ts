@@ -37,7 +37,7 @@ export async function undoRelease(d: ReleaseUndoDeps): Promise<ReleaseResult & {
   const histories = new Map<string, Revision[]>();
   for (const r of d.records) histories.set(r.service, [...(histories.get(r.service) ?? []), r.revision]);
   for (const h of histories.values()) h.sort((a, b) => b.number - a.number);
-  const targets = releaseUndoTargets(last, histories);
+  const { targets, unchanged } = releaseUndoTargets(last, histories);
   const known = new Set(d.facts.map((f) => f.service));
   const gone = targets.filter((t) => !known.has(t.service)).map((t) => t.service);
   if (gone.length) {
@@ -60,6 +60,10 @@ export async function undoRelease(d: ReleaseUndoDeps): Promise<ReleaseResult & {
     settleMs: d.settleMs,
   });
   d.base.say(`undo: release ${last.id} (${last.at}) changed ${targets.map((t) => t.service).join(", ")}`);
+  if (unchanged.length)
+    d.base.say(
+      `undo: ${unchanged.join(", ")} kept: the release changed only configuration there (revert it in the compose files)`,
+    );
   for (const p of plan.services)
     if (p.policy !== "routed") {
       const t = targets.find((x) => x.service === p.service);

@@ -61,6 +61,11 @@ export interface ContextNeeds {
    * no rollability check (a release checks each service by its policy).
    */
   project?: boolean;
+  /**
+   * With `project`: `undo`/`repair` without a service name the newest rollout's service, so a
+   * directory without compose files still hears that nothing is recorded.
+   */
+  recorded?: boolean;
 }
 
 export async function openContext(
@@ -112,7 +117,7 @@ export async function openContext(
   });
   const name =
     service ??
-    (needs.project ? firstService(project) : undefined) ??
+    (needs.project && !needs.recorded ? firstService(project) : undefined) ??
     (await latestService(history, project.name));
   const svc = { project: project.name, service: name };
   if (needs.traefik || needs.mode) await refuseSwarm(docker, svc);

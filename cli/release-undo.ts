@@ -15,7 +15,12 @@ import { upCommand } from "./release.js";
 /** True: the whole release was undone. False: the newest rollout was of one service. */
 export async function undoProject(raw: RawOptions): Promise<boolean> {
   if (raw.toRevision !== undefined) return false; // a revision number is one service's
-  const ctx = await openContext(undefined, raw, { traefik: false, writeBack: true, project: true });
+  const ctx = await openContext(undefined, raw, {
+    traefik: false,
+    writeBack: true,
+    project: true,
+    recorded: true,
+  });
   const records = await new DockerHistory({ docker: ctx.docker }).listProject(ctx.project.name);
   if (!newestRelease(records)) return false;
   if (!ctx.project.files.length) {
@@ -40,7 +45,7 @@ export async function undoProject(raw: RawOptions): Promise<boolean> {
 
 /** True: a killed release's project lock was left, and the project was converged as `up` does. */
 export async function repairProject(raw: RawOptions): Promise<boolean> {
-  const ctx: Context = await openContext(undefined, raw, { traefik: false, project: true });
+  const ctx: Context = await openContext(undefined, raw, { traefik: false, project: true, recorded: true });
   const held = await ctx.app.lock.read({ project: ctx.project.name, service: RELEASE_LOCK });
   if (!held || !ctx.project.files.length) return false;
   ctx.say(

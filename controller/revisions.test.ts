@@ -146,9 +146,42 @@ describe("releasesOf and releaseUndoTargets", () => {
         ["worker", worker],
       ]),
     );
-    expect(targets).toEqual([
-      { service: "web", ref: "app:v1", id: "sha256:v1", why: "revision 1" },
-      { service: "worker", ref: "app:w1", id: "sha256:w1", why: "revision 2" },
+    expect(targets).toEqual({
+      targets: [
+        { service: "web", ref: "app:v1", id: "sha256:v1", why: "revision 1" },
+        { service: "worker", ref: "app:w1", id: "sha256:w1", why: "revision 2" },
+      ],
+      unchanged: [],
+    });
+  });
+
+  it("a service the release changed only in configuration keeps its image (not an older one)", () => {
+    // The worker ran w1 before release B and w1 in it; w0 is older still and must not come back.
+    const configOnly = [
+      inRelease(rev(4, "w1"), "rB", "2026-11-01T12:00:00Z"),
+      { ...rev(3, "w1"), at: "2026-10-31T00:00:00Z" },
+      { ...rev(2, "w0"), at: "2026-10-30T00:00:00Z" },
+    ];
+    const [b] = releasesOf([
+      ...web.map((revision) => ({ service: "web", revision })),
+      ...configOnly.map((revision) => ({ service: "worker", revision })),
     ]);
+    const histories = new Map([
+      ["web", web],
+      ["worker", configOnly],
+    ]);
+    expect(releaseUndoTargets(b as NonNullable<typeof b>, histories)).toEqual({
+      targets: [{ service: "web", ref: "app:v1", id: "sha256:v1", why: "revision 1" }],
+      unchanged: ["worker"],
+    });
+    // A release of configuration only has nothing to undo to.
+    const onlyConfig = {
+      id: "rC",
+      at: "x",
+      services: [{ service: "worker", revision: configOnly[0] as Revision }],
+    };
+    expect(() => releaseUndoTargets(onlyConfig, histories)).toThrow(
+      /release rC changed only the configuration of worker: there is no earlier image/,
+    );
   });
 });

@@ -108,28 +108,53 @@ export function releasesOf(records: { service: string; revision: Revision }[]): 
   return [...byId.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
 }
 
+/** A service's image before a release, as undoing the release restores it. */
+export interface ReleaseUndoTarget {
+  service: string;
+  ref: string;
+  id: string;
+  why: string;
+}
+
 /**
- * What undoing the newest release goes back to, per service: the newest complete revision
- * older than the release's own whose image differs (else the image the release's record says
- * it replaced). A service whose earlier image is unknown is refused: restoring part of a
- * release is not restoring it.
+ * What undoing a release goes back to, per service: the image that ran before the release
+ * (the newest complete revision older than the release's own, else the image the release's
+ * record says it replaced). A service the release changed only in configuration ran the same
+ * image before: it is `unchanged` (a revision records images; its configuration is the files').
+ * A service whose earlier image is unknown is refused: restoring part of a release is not
+ * restoring it; so is a release with no image to go back to at all.
  */
 export function releaseUndoTargets(
   release: ReleaseEntry,
   histories: Map<string, Revision[]>,
-): { service: string; ref: string; id: string; why: string }[] {
-  return release.services.map(({ service, revision }) => {
+): { targets: ReleaseUndoTarget[]; unchanged: string[] } {
+  const targets: ReleaseUndoTarget[] = [];
+  const unchanged: string[] = [];
+  for (const { service, revision } of release.services) {
     const history = histories.get(service) ?? [];
     const at = history.findIndex((r) => r.number === revision.number);
-    const older = history
-      .slice(at + 1)
-      .find((r) => r.result === "complete" && r.image.id !== revision.image.id);
-    if (older) return { service, ...older.image, why: `revision ${older.number}` };
-    if (revision.previousImage && revision.previousImage.id !== revision.image.id)
-      return { service, ...revision.previousImage, why: `the image revision ${revision.number} replaced` };
+    const before = history.slice(at + 1).find((r) => r.result === "complete");
+    const image = before?.image ?? revision.previousImage;
+    if (!image) {
+      throw new RefusedError(
+        `release ${release.id}: no earlier image of ${service} is recorded to undo to`,
+        `undo the services one by one (compose-roll undo <service>), or roll ${service} to a chosen image`,
+      );
+    }
+    if (image.id === revision.image.id) unchanged.push(service);
+    else
+      targets.push({
+        service,
+        ref: image.ref,
+        id: image.id,
+        why: before ? `revision ${before.number}` : `the image revision ${revision.number} replaced`,
+      });
+  }
+  if (!targets.length) {
     throw new RefusedError(
-      `release ${release.id}: no earlier image of ${service} is recorded to undo to`,
-      `undo the services one by one (compose-roll undo <service>), or roll ${service} to a chosen image`,
+      `release ${release.id} changed only the configuration of ${unchanged.join(", ")}: there is no earlier image to go back to`,
+      "revert the configuration in the compose files and run compose-roll up",
     );
-  });
+  }
+  return { targets, unchanged };
 }

@@ -112,10 +112,11 @@ describe("file mode", () => {
 
   it("an environment variable rolls too (compose creates the new containers), and compose agrees after", async () => {
     const old = (await web(files)).map((c) => c.Id);
+    // examples/minimal's web already has an environment (BOOT_DELAY): one more variable in it.
     edit(
       files,
-      "    deploy:\n      replicas: 3",
-      "    environment:\n      RELEASE_NOTE: env-change\n    deploy:\n      replicas: 3",
+      "      BOOT_DELAY: ${DEMO_BOOT_DELAY:-2}",
+      "      BOOT_DELAY: ${DEMO_BOOT_DELAY:-2}\n      RELEASE_NOTE: env-change",
     );
     const run = await roll(files, ["web"], flags());
     expect(run.stderr).toMatch(
@@ -153,10 +154,11 @@ describe("label mode", () => {
 
   it("an edited tag and an environment variable roll with no --image, 0 failed", async () => {
     edit(labels, "image: ${WEB_IMAGE:-compose-roll-demo/app:v1}", `image: ${app("v2")}`);
+    // The demo's web shares the app's environment (a YAML anchor): one more variable beside it.
     edit(
       labels,
-      "    stop_grace_period: 35s",
-      "    stop_grace_period: 35s\n    environment:\n      RELEASE_NOTE: labels",
+      "    environment: *app-environment",
+      "    environment:\n      <<: *app-environment\n      RELEASE_NOTE: labels",
     );
     await roll(labels, ["web"], flags());
     expect((await web(labels)).map((c) => c.Image)).toEqual([app("v2"), app("v2"), app("v2")]);

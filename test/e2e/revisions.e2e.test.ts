@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rolloutSteps } from "../faults/steps.js";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
-import { type DemoStack, startDemo } from "../support/stack.js";
+import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
 
 let stack: DemoStack;
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
 
 beforeAll(async () => {
-  stack = await startDemo("rev");
+  // Patient health: at load averages of 20+ a healthy replica failed the image's 3 s probe mid-undo.
+  stack = await startDemo("rev", {}, PATIENT_HEALTH);
   const sync = await runCli(["sync", "web", ...stackArgs(stack)], { cwd: stack.dir });
   expect(sync.code, sync.stderr).toBe(0);
 });
