@@ -1,7 +1,7 @@
 // The release on fakes: web on the controller's in-memory world, workers in FakeWorkers.
 import { describe, expect, it } from "vitest";
-import { exitCodeFor, PreDeployError, RolledBackError } from "../controller/errors.js";
-import { FakeWorld } from "../controller/fakes.test-support.js";
+import { exitCodeFor, PreDeployError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
+import { FakeWorld, type Fault } from "../controller/fakes.test-support.js";
 import type { ImageInfo } from "../controller/model.js";
 import type { ComposeProject, Tasks } from "../controller/ports.js";
 import { planRelease, type ServiceChange } from "../controller/release.js";
@@ -41,8 +41,9 @@ function setup(
   files: Record<string, string>,
   crashing: string[] = [],
   webOver: Omit<Parameters<typeof testContext>[2], "compose"> = {},
+  faults: Partial<Record<Fault, string>> = {},
 ) {
-  const world = new FakeWorld([v1, v2]).seed(2, v1, "h1");
+  const world = new FakeWorld([v1, v2], faults).seed(2, v1, "h1");
   const workers = new FakeWorkers(() => world.now(), files, crashing)
     .seed("worker", 2, "app:v1")
     .seed("beat", 1, "app:v1");
@@ -112,6 +113,17 @@ describe("release", () => {
     // The old workers were never stopped: the new one had to run first.
     expect(s.workers.log).toEqual(["create worker-4", "start worker-4", "stop worker-4", "remove worker-4"]);
     expect(s.projectState.held).toBeUndefined();
+  });
+
+  it("web failing and its own restore failing too ends as a failed rollback (exit 7, repair converges), not a clean one", async () => {
+    const s = setup({ worker: "app:v2", beat: "app:v2" }, [], {}, { verify: v2.id, stop: "*" });
+    const err = await release(s.deps, plan()).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(RollbackFailedError);
+    expect(exitCodeFor(err)).toBe(7);
+    expect((err as Error).message).toMatch(
+      /^release: web failed and could not be put back: .*nothing else had changed/,
+    );
+    expect(s.workers.log).toEqual([]); // the workers wait for the web tier: never touched
   });
 
   it("web's pre-deploy step failing (a migration, the gate's refusal) changed nothing: nothing is put back, exit 6 as `compose-roll web` says it", async () => {

@@ -134,6 +134,9 @@ async function goBack(
   signal: AbortSignal,
 ): Promise<Error> {
   const order = rollbackOrder(done.map((x) => x.service));
+  // The failing service's own restore failed (exit 7): the others still go back, and the
+  // release ends as a failed rollback, for `repair` to converge, never as a clean one.
+  const ownRestore = err instanceof RollbackFailedError ? err : undefined;
   d.base.say(`${failed} failed (${err.message}); putting back ${order.join(", ") || "nothing else"}`);
   const state: string[] = [];
   for (const service of order) {
@@ -153,6 +156,13 @@ async function goBack(
         state,
       );
     }
+  }
+  if (ownRestore) {
+    return new RollbackFailedError(
+      `release: ${failed} failed and could not be put back: ${err.message}; ${order.length ? `${order.join(", ")} restored` : "nothing else had changed"}`,
+      ownRestore.cause,
+      [...ownRestore.state, ...state],
+    );
   }
   const rolled = new RolledBackError(
     `release rolled back: ${failed} failed: ${err.message}; ${order.length ? `${order.join(", ")} restored` : "nothing else had changed"}`,
