@@ -214,10 +214,13 @@ export async function openContext(
   // Traefik first: a wrong --traefik-api is refused before a rollout spends time pulling.
   if (needs.traefik) await router.preflight().catch(overTcp(host));
   const deps: Deps = { engine, router, clock, reporter };
-  // The Traefik file is claimed with the lock: other services' rollouts may write it too.
+  // The Traefik file is claimed with the lock: other services' rollouts may write it too. A
+  // project-wide context (a release's lock) writes no Traefik file: each routed service's own
+  // rollout claims its file, and a claim here would refuse that very rollout.
+  const claimed = !needs.project && mode.kind === "file" && opts.traefikFile;
   const lock = new DockerLock({
     docker,
-    files: mode.kind === "file" && opts.traefikFile ? [fileRef(opts.traefikFile, ssh?.address)] : [],
+    files: claimed ? [fileRef(claimed, ssh?.address)] : [],
   });
   const app = appContext({
     opts,
