@@ -159,7 +159,12 @@ describe("baseline: `docker compose up -d` when the worker's configuration chang
         finishes: 1,
       });
     }
-    expect(c.startedTwice).toBe(r.killed.length);
+    // The snapshot at compose's return can miss a task the old worker took in its last instant
+    // (seen at load 50): every task started twice was killed on the old worker and finished
+    // once on the new one, and none finished twice.
+    expect(c.startedTwice).toBeGreaterThanOrEqual(r.killed.length);
+    for (const t of rows.filter((x) => x.starts > 1))
+      expect(t).toMatchObject({ started_by: r.old, finished_by: r.now, starts: 2, finishes: 1 });
     expect(c.finishedTwice).toBe(0);
     expect((await serviceContainers(stack, "worker")).length).toBe(1);
     await waitHealthy(stack, "worker");
