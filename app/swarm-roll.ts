@@ -1,0 +1,150 @@
+// Rolling one Swarm stack service to a new image through stand-in services
+// (controller/swarm-rollout.ts has the phases and the rules each wait applies). Every wait reads
+// Traefik's API until it lists exactly the servers the next step needs, so a slower provider poll
+// only makes the rollout longer. The cluster's lock is held throughout; the outcome is recorded
+// in the cluster's history either way.
+import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
+import type { Actor, History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
+import { nextRevision } from "../controller/revisions.js";
+import type { SwarmSnapshot } from "../controller/swarm-ports.js";
+import { recovery, type SwarmPhase, usersBalancer } from "../controller/swarm-rollout.js";
+import { type StepsContext, SwarmSteps } from "./swarm-steps.js";
+
+export interface SwarmRollContext extends StepsContext {
+  lock: Lock;
+  history: History;
+  actor: Actor;
+  command: string;
+  svc: ServiceRef;
+  /** `<stack>_<service>`. */
+  name: string;
+  historyLimit: number;
+}
+
+export interface SwarmRollResult {
+  from: string;
+  to: string;
+  revision: number;
+  seconds: number;
+  /** Tasks at the peak: the service's and the stand-ins'. */
+  peakTasks: number;
+}
+
+export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promise<SwarmRollResult> {
+  const started = ctx.clock.now();
+  const snap = await ctx.cluster.snapshot(ctx.name);
+  const lb = usersBalancer(snap.view.labels);
+  if ("refused" in lb) {
+    throw new RefusedError(
+      `${ctx.name}: ${lb.refused}`,
+      "give the service one traefik.http.services.<name>.loadbalancer.server.port under deploy.labels",
+    );
+  }
+  const image = await ctx.cluster.resolve(imageRef);
+  const history = await ctx.history.list(ctx.svc).catch(() => [] as Revision[]);
+  const info: LockInfo = {
+    by: ctx.actor,
+    since: new Date(ctx.clock.now()).toISOString(),
+    target: { ref: imageRef, id: image },
+    previous: { ref: snap.view.image, id: snap.view.image },
+    revision: nextRevision(history),
+    replicas: snap.view.replicas,
+    command: ctx.command,
+  };
+  const got = await ctx.lock.acquire(ctx.svc, info);
+  if (!got.acquired) {
+    const h = got.holder;
+    throw new LockHeldError(
+      `${ctx.name} is locked: ${h.command} by ${h.by.user}@${h.by.host} pid ${h.by.pid} since ${h.since}`,
+      `wait for that rollout; if it is dead: \`docker config rm compose-roll-lock...\` (see \`docker config ls\`)`,
+    );
+  }
+  const record = (result: Revision["result"], reason?: string) =>
+    ctx.history
+      .record(
+        ctx.svc,
+        {
+          number: info.revision,
+          image: info.target,
+          by: ctx.actor,
+          at: info.since,
+          result,
+          ...(history[0] ? { previous: history[0].number } : {}),
+          previousImage: info.previous,
+          ...(reason ? { reason } : {}),
+        },
+        ctx.historyLimit,
+      )
+      .catch((err: Error) => ctx.say(`the revision record could not be written: ${err.message}`));
+  try {
+    await leftovers(ctx);
+    const steps = new SwarmSteps(ctx, snap, lb, image);
+    let phase: SwarmPhase = "stand-ins";
+    try {
+      await steps.standIns();
+      phase = "hand-over";
+      await steps.handOver();
+      phase = "replace";
+      await steps.replace();
+      phase = "put-back";
+      await steps.putBack();
+      phase = "retire";
+      await steps.retire();
+      phase = "settle";
+      await steps.settle();
+    } catch (err) {
+      await recover(ctx, steps, snap, phase, err as Error).catch(async (e: Error) => {
+        await record("failed", (err as Error).message);
+        throw e;
+      });
+      await record("rolled-back", (err as Error).message);
+      throw new RolledBackError(
+        `${ctx.name} stays on ${snap.view.image}: ${(err as Error).message}`,
+        err as Error,
+      );
+    }
+    await record("complete");
+    return {
+      from: snap.view.image,
+      to: image,
+      revision: info.revision,
+      seconds: (ctx.clock.now() - started) / 1000,
+      peakTasks: 2 * snap.view.replicas,
+    };
+  } finally {
+    await ctx.lock.release(ctx.svc, info).catch(() => {});
+  }
+}
+
+/** Stand-ins a killed run left: out of Traefik and removed before this run makes its own. */
+async function leftovers(ctx: SwarmRollContext): Promise<void> {
+  const left = await ctx.cluster.standIns(ctx.name);
+  if (left.length === 0) return;
+  ctx.say(`removing ${left.length} stand-in(s) an earlier run left: ${left.join(", ")}`);
+  for (const s of left) await ctx.cluster.remove(s);
+}
+
+async function recover(
+  ctx: SwarmRollContext,
+  steps: SwarmSteps,
+  snap: SwarmSnapshot,
+  phase: SwarmPhase,
+  err: Error,
+): Promise<void> {
+  const what = recovery(phase);
+  ctx.say(`${phase} failed: ${err.message}; ${what.replaceAll("-", " ")}`);
+  if (what === "finish") {
+    // The new image is proven and serving: a rerun finishes what is left.
+    throw new RollbackFailedError(
+      `${ctx.name} runs ${phase === "put-back" ? "out of Traefik or beside stand-ins" : "beside stand-ins"} after ${phase} failed: ${err.message}`,
+      err,
+      [`run the same command again to finish, or remove the ${STAND_IN_HINT}`],
+    );
+  }
+  if (what === "restore-service") await steps.restoreService();
+  await steps.removeStandIns();
+  if (what === "restore-service") await ctx.cluster.resubmit(snap.view.name);
+}
+
+const STAND_IN_HINT =
+  "services labelled compose-roll.stand-in (`docker service ls --filter label=compose-roll.stand-in`)";
