@@ -107,7 +107,7 @@ export async function swarmTarget(
   if (refused) throw new RefusedError(refused.message, refused.hint);
   if (rolls) return facts;
   throw new RefusedError(
-    `${describeSwarm(facts)}: on a Swarm, compose-roll only rolls a service to an image; nothing was changed`,
+    `${describeSwarm(facts)}: on a Swarm, compose-roll only rolls a service to an image (no --dry-run, undo, repair, sync or status yet); nothing was changed`,
     "run `compose-roll <service> --image <ref>` against a manager; see docs/swarm.md",
   );
 }
