@@ -7,7 +7,7 @@ import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } fro
 import type { Actor, History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
 import type { SwarmSnapshot } from "../controller/swarm-ports.js";
-import { recovery, type SwarmPhase, usersBalancer } from "../controller/swarm-rollout.js";
+import { finalLabels, recovery, type SwarmPhase, usersBalancer } from "../controller/swarm-rollout.js";
 import { type StepsContext, SwarmSteps } from "./swarm-steps.js";
 
 export interface SwarmRollContext extends StepsContext {
@@ -78,7 +78,7 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
       .catch((err: Error) => ctx.say(`the revision record could not be written: ${err.message}`));
   try {
     await leftovers(ctx);
-    const steps = new SwarmSteps(ctx, snap, lb, image);
+    const steps = new SwarmSteps(ctx, snap, lb, image, finalLabels(snap.view.labels, imageRef));
     let phase: SwarmPhase = "stand-ins";
     try {
       await steps.standIns();

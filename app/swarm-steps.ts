@@ -44,6 +44,8 @@ export class SwarmSteps {
     private readonly snap: SwarmSnapshot,
     private readonly lb: Balancer,
     private readonly image: string,
+    /** The labels the service ends with (its own, the stack's image label naming the new ref). */
+    private readonly final: Record<string, string>,
   ) {
     this.name = snap.view.name;
     this.replicas = snap.view.replicas;
@@ -105,7 +107,7 @@ export class SwarmSteps {
 
   /** The service's own labels and update config back: Traefik lists its tasks beside the stand-ins. */
   async putBack(): Promise<void> {
-    await this.ctx.cluster.putBack(this.name, this.labels, this.snap);
+    await this.ctx.cluster.putBack(this.name, this.final, this.snap);
     const all = [...(await this.standInTasks()), ...(await this.running(this.name))];
     await this.routed(this.lb.name, all, "the service beside the stand-ins");
   }

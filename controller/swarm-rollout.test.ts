@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   disabled,
+  finalLabels,
   probeLabels,
   recovery,
   routingVerdict,
@@ -102,5 +103,13 @@ describe("recovery", () => {
     expect(recovery("replace")).toBe("restore-service");
     expect(recovery("put-back")).toBe("finish");
     expect(recovery("settle")).toBe("finish");
+  });
+});
+
+describe("finalLabels", () => {
+  it("names the new ref in the stack's image label, as `docker stack deploy` would write it", () => {
+    const stack = { ...L, "com.docker.stack.image": "app:v1" };
+    expect(finalLabels(stack, "app:v2")).toEqual({ ...L, "com.docker.stack.image": "app:v2" });
+    expect(finalLabels(L, "app:v2")).toEqual(L);
   });
 });

@@ -41,6 +41,17 @@ export function withoutTraefik(labels: Record<string, string>): Record<string, s
 /** The same labels, out of every router (Traefik drops a service with traefik.enable=false). */
 export const disabled = (labels: Record<string, string>) => ({ ...labels, "traefik.enable": "false" });
 
+/** What `docker stack deploy` writes on a service: the image as the compose file names it. */
+const STACK_IMAGE = "com.docker.stack.image";
+
+/**
+ * The service's labels once it runs `ref`: its own, with the image a stack deploy would record
+ * (the ref as written, no digest), so deploying a file naming `ref` changes nothing.
+ */
+export function finalLabels(labels: Record<string, string>, ref: string): Record<string, string> {
+  return STACK_IMAGE in labels ? { ...labels, [STACK_IMAGE]: ref } : labels;
+}
+
 export interface Balancer {
   /** The users' load balancer, `<name>@swarm` in Traefik's API. */
   name: string;

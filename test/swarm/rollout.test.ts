@@ -86,6 +86,8 @@ async function roll(tag: string, poll: Poll) {
   );
   const seconds = (performance.now() - started) / 1000;
   const load: ProbeReport = await probe.stop();
+  const said = run.stderr.split("\n").filter((l) => l.startsWith("compose-roll:"));
+  console.log(said.slice(-3).join("\n"));
   console.log(
     `swarm rollout to ${tag} at the ${poll} s poll: exit ${run.code} in ${seconds.toFixed(1)} s; ${load.sent} requests (${(load.sent / load.seconds).toFixed(0)}/s), ${load.failed} failed, p99 ${load.p99.toFixed(0)} ms`,
   );
@@ -114,7 +116,8 @@ describe("compose-roll on a Swarm stack service", () => {
     expect(load.lastRelease).toBe("v2");
     const after = await inspect();
     expect(after.Spec.TaskTemplate.ContainerSpec.Image).toMatch(new RegExp(`^${appImage(tb, "v2")}@sha256:`));
-    expect(after.Spec.Labels).toEqual(labels);
+    // Its own labels, the stack's image label naming the new ref as `docker stack deploy` would.
+    expect(after.Spec.Labels).toEqual({ ...labels, "com.docker.stack.image": appImage(tb, "v2") });
     expect(after.Spec.UpdateConfig).toEqual(before.Spec.UpdateConfig);
     // `docker service rollback` would swap in PreviousSpec: the same spec, so it changes nothing.
     const kept = await stored();
@@ -131,7 +134,7 @@ describe("compose-roll on a Swarm stack service", () => {
     await new Promise((r) => setTimeout(r, 5000));
     expect((await runningTasks(tb, stack.service)).map((t) => t.id).sort()).toEqual(ids);
     const after = await inspect();
-    expect(after.Spec.Labels).toEqual(labels);
+    expect(after.Spec.Labels).toEqual({ ...labels, "com.docker.stack.image": appImage(tb, "v2") });
     expect(after.Spec.TaskTemplate.ContainerSpec.Image).toMatch(new RegExp(`^${appImage(tb, "v2")}@sha256:`));
   });
 
@@ -152,7 +155,7 @@ describe("compose-roll on a Swarm stack service", () => {
     expect(load.lastRelease).toBe("v3");
     const after = await inspect();
     expect(after.Spec.TaskTemplate.ContainerSpec.Image).toMatch(new RegExp(`^${appImage(tb, "v3")}@sha256:`));
-    expect(after.Spec.Labels).toEqual(labels);
+    expect(after.Spec.Labels).toEqual({ ...labels, "com.docker.stack.image": appImage(tb, "v3") });
     const kept = await stored();
     expect(kept.PreviousSpec).toEqual(kept.Spec);
   });
