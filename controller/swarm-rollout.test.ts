@@ -76,8 +76,17 @@ describe("tasksVerdict", () => {
     const v = tasksVerdict([task("1", "failed", [], "task: non-zero exit (1): unhealthy container")], 1, 1);
     expect(v).toEqual({ kind: "fail", why: expect.stringMatching(/unhealthy container/) });
   });
-  it("ignores tasks shut down on purpose", () => {
-    expect(tasksVerdict([task("1", "shutdown"), task("2")], 1, 1)).toEqual({ kind: "ok" });
+  it("fails on a task Swarm shut down itself (an unhealthy task ends 'complete', with no error)", () => {
+    const v = tasksVerdict([task("1", "complete"), task("2", "starting")], 1, 1);
+    expect(v).toEqual({
+      kind: "fail",
+      why: expect.stringMatching(/1 task\(s\) of the new image ended \(complete: unhealthy/),
+    });
+  });
+  it("counts ended tasks only up to the limit given (a restore waits through them)", () => {
+    expect(tasksVerdict([task("1", "complete"), task("2")], 1, Number.POSITIVE_INFINITY)).toEqual({
+      kind: "ok",
+    });
   });
 });
 

@@ -27,7 +27,12 @@ export type Verdict = { kind: "ok" } | { kind: "wait"; why: string } | { kind: "
 const PROBE_HEADER = "X-Compose-Roll-Probe";
 /** Above any rule-length priority a users' router gets by default. */
 const PROBE_PRIORITY = "1000000";
-const ENDED = new Set(["failed", "rejected", "orphaned"]);
+/**
+ * A task that reached one of these ended. Swarm shuts an unhealthy task down itself (measured: it
+ * shows as "complete", desired shutdown, no error) and starts another: a task of the new image that
+ * ended while compose-roll stopped nothing is an image that failed.
+ */
+const ENDED = new Set(["failed", "rejected", "orphaned", "complete", "shutdown", "remove"]);
 
 /** Stand-in `k` (1-based) of service `name`: its stack prefix keeps it in the stack. */
 export const standInName = (name: string, k: number) => `${name}-standin-${k}`;
@@ -120,7 +125,7 @@ export function tasksVerdict(tasks: SwarmTaskView[], want: number, maxFailed: nu
   const running = tasks.filter((t) => t.state === "running" && t.desired === "running");
   const failed = tasks.filter((t) => ENDED.has(t.state));
   if (failed.length >= maxFailed) {
-    const why = failed.find((t) => t.error)?.error ?? failed[0]?.state ?? "";
+    const why = failed.find((t) => t.error)?.error ?? `${failed[0]?.state}: unhealthy, or exited`;
     return { kind: "fail", why: `${failed.length} task(s) of the new image ended (${why})` };
   }
   if (running.length === want) return { kind: "ok" };

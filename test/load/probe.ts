@@ -26,6 +26,8 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Paths the keep-alive and fresh clients take in turn (default: `/` only). */
   paths?: string[];
+  /** Pause of each client between its requests (default 0): caps the rate on a fast machine. */
+  pauseMs?: number;
 }
 
 export interface Sample {
@@ -72,6 +74,7 @@ export class LoadProbe {
       slowLimitMs: 5_000,
       timeoutMs: 30_000,
       paths: ["/"],
+      pauseMs: 0,
       ...opts,
     };
   }
@@ -112,6 +115,7 @@ export class LoadProbe {
       const path = kind === "slow" ? `/slow/?ms=${this.opts.slowMs}` : (paths[i % paths.length] as string);
       const agent = kind === "fresh" ? new http.Agent({ keepAlive: false }) : this.keepAlive;
       this.samples.push(await this.once(path, agent, kind));
+      if (this.opts.pauseMs > 0) await new Promise((r) => setTimeout(r, this.opts.pauseMs));
     }
   }
 
