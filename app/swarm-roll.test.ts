@@ -1,7 +1,7 @@
 // The Swarm rollout on fakes: a cluster whose services and tasks live in memory and a Traefik
 // that sees them one poll late. The cluster refuses to stop a task Traefik still lists.
 import { describe, expect, it } from "vitest";
-import { RolledBackError } from "../controller/errors.js";
+import { RefusedError, RolledBackError } from "../controller/errors.js";
 import type { History, Lock, Revision } from "../controller/ports.js";
 import type { SwarmCluster, SwarmRouting, SwarmSnapshot } from "../controller/swarm-ports.js";
 import type { SwarmTaskView } from "../controller/swarm-rollout.js";
@@ -30,6 +30,11 @@ class FakeSwarm implements SwarmCluster, SwarmRouting {
   constructor(private readonly broken: string) {
     this.services.set("shop_web", { image: "app:v1", labels: L, replicas: 3, version: 10, tasks: [] });
     this.start("shop_web");
+  }
+  /** A stand-in a killed run left, in the users' balancer. */
+  leave(name: string) {
+    this.services.set(name, { image: "app:v0", labels: L, replicas: 1, version: 1, tasks: [] });
+    this.start(name);
   }
   private start(name: string) {
     const s = this.services.get(name) as Svc;
@@ -181,5 +186,25 @@ describe("rollSwarm", () => {
     expect(web.version).toBe(10);
     expect([...f.services.keys()]).toEqual(["shop_web"]);
     expect(records[0]).toMatchObject({ result: "rolled-back" });
+  });
+
+  it("retires the stand-ins a killed run left beside the service before making its own", async () => {
+    const f = new FakeSwarm("app:broken");
+    f.leave("shop_web-standin-1");
+    await rollSwarm(context(f, []), "app:v2");
+    expect([...f.services.keys()]).toEqual(["shop_web"]);
+    expect(f.services.get("shop_web")?.image).toBe("app:v2");
+  });
+
+  it("refuses, changing nothing, when a killed run's stand-ins are all that serves", async () => {
+    const f = new FakeSwarm("app:broken");
+    f.leave("shop_web-standin-1");
+    const web = f.services.get("shop_web") as Svc;
+    web.labels = { ...L, "traefik.enable": "false" };
+    const err = await rollSwarm(context(f, []), "app:v2").catch((e: Error) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toMatch(/out of Traefik and 1 stand-in\(s\) a killed rollout left/);
+    expect([...f.services.keys()]).toEqual(["shop_web", "shop_web-standin-1"]);
+    expect(web.version).toBe(10);
   });
 });

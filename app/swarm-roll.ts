@@ -7,7 +7,13 @@ import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } fro
 import type { Actor, History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
 import type { SwarmSnapshot } from "../controller/swarm-ports.js";
-import { finalLabels, recovery, type SwarmPhase, usersBalancer } from "../controller/swarm-rollout.js";
+import {
+  finalLabels,
+  recovery,
+  type SwarmPhase,
+  servesItself,
+  usersBalancer,
+} from "../controller/swarm-rollout.js";
 import { type StepsContext, SwarmSteps } from "./swarm-steps.js";
 
 export interface SwarmRollContext extends StepsContext {
@@ -33,6 +39,13 @@ export interface SwarmRollResult {
 export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promise<SwarmRollResult> {
   const started = ctx.clock.now();
   const snap = await ctx.cluster.snapshot(ctx.name);
+  const left = await ctx.cluster.standIns(ctx.name);
+  if (left.length > 0 && !servesItself(ctx.name, snap.view.labels)) {
+    throw new RefusedError(
+      `${ctx.name} is out of Traefik and ${left.length} stand-in(s) a killed rollout left serve its users (${left.join(", ")}); nothing was changed`,
+      "put the service's own labels back (`docker stack deploy` of your compose file), then roll again: the stand-ins are retired first",
+    );
+  }
   const lb = usersBalancer(snap.view.labels);
   if ("refused" in lb) {
     throw new RefusedError(
@@ -77,8 +90,13 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
       )
       .catch((err: Error) => ctx.say(`the revision record could not be written: ${err.message}`));
   try {
-    await leftovers(ctx);
     const steps = new SwarmSteps(ctx, snap, lb, image, finalLabels(snap.view.labels, imageRef));
+    if (left.length > 0) {
+      // Out of the users' balancer, drained, then removed: the service serves alone meanwhile.
+      ctx.say(`retiring ${left.length} stand-in(s) an earlier run left: ${left.join(", ")}`);
+      steps.adopt(left);
+      await steps.removeStandIns();
+    }
     let phase: SwarmPhase = "stand-ins";
     try {
       await steps.standIns();
@@ -116,14 +134,6 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
   }
 }
 
-/** Stand-ins a killed run left: out of Traefik and removed before this run makes its own. */
-async function leftovers(ctx: SwarmRollContext): Promise<void> {
-  const left = await ctx.cluster.standIns(ctx.name);
-  if (left.length === 0) return;
-  ctx.say(`removing ${left.length} stand-in(s) an earlier run left: ${left.join(", ")}`);
-  for (const s of left) await ctx.cluster.remove(s);
-}
-
 async function recover(
   ctx: SwarmRollContext,
   steps: SwarmSteps,
@@ -132,7 +142,7 @@ async function recover(
   err: Error,
 ): Promise<void> {
   const what = recovery(phase);
-  ctx.say(`${phase} failed: ${err.message}; ${what.replaceAll("-", " ")}`);
+  ctx.say(`${phase} failed: ${err.message}`);
   if (what === "finish") {
     // The new image is proven and serving: a rerun finishes what is left.
     throw new RollbackFailedError(

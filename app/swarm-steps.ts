@@ -9,6 +9,7 @@ import {
   probeLabels,
   routingVerdict,
   type SwarmTaskView,
+  serviceProbeRouter,
   standInName,
   tasksVerdict,
   type Verdict,
@@ -98,7 +99,7 @@ export class SwarmSteps {
   async replace(): Promise<void> {
     this.ctx.say(`updating ${this.name} to ${this.image} while the stand-ins serve`);
     const token = this.ctx.token();
-    const router = `${this.name.replaceAll("_", "-")}-probe`;
+    const router = serviceProbeRouter(this.name);
     await this.ctx.cluster.replace(this.name, this.image, probeLabels(this.labels, this.lb, router, token));
     const tasks = await this.healthy(this.name, this.replicas);
     await this.routed(router, tasks, `${this.name}'s probe router`);
@@ -132,6 +133,11 @@ export class SwarmSteps {
       [...(await this.standInTasks()), ...tasks],
       "the service beside the stand-ins",
     );
+  }
+
+  /** Stand-ins a killed run left, in the users' balancer or not: removed as this run's own are. */
+  adopt(names: string[]): void {
+    for (const s of names) this.made.set(s, { joined: true });
   }
 
   /** Every stand-in made: those in the users' balancer leave it (and drain) first. */

@@ -6,6 +6,7 @@ import {
   recovery,
   routingVerdict,
   type SwarmTaskView,
+  servesItself,
   tasksVerdict,
   usersBalancer,
 } from "./swarm-rollout.js";
@@ -120,5 +121,15 @@ describe("finalLabels", () => {
     const stack = { ...L, "com.docker.stack.image": "app:v1" };
     expect(finalLabels(stack, "app:v2")).toEqual({ ...L, "com.docker.stack.image": "app:v2" });
     expect(finalLabels(L, "app:v2")).toEqual(L);
+  });
+});
+
+describe("servesItself", () => {
+  it("is false while the service is out of Traefik or on its own probe router", () => {
+    expect(servesItself("shop_web", L)).toBe(true);
+    expect(servesItself("shop_web", disabled(L))).toBe(false);
+    expect(servesItself("shop_web", { "traefik.http.routers.shop-web-probe.rule": "Header(`X`, `t`)" })).toBe(
+      false,
+    );
   });
 });

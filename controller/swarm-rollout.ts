@@ -37,6 +37,20 @@ const ENDED = new Set(["failed", "rejected", "orphaned", "complete", "shutdown",
 /** Stand-in `k` (1-based) of service `name`: its stack prefix keeps it in the stack. */
 export const standInName = (name: string, k: number) => `${name}-standin-${k}`;
 
+/** The probe router of the service itself while it is replaced offline. */
+export const serviceProbeRouter = (name: string) => `${name.replaceAll("_", "-")}-probe`;
+
+/**
+ * Whether the service is in Traefik with its own labels: what a killed run's stand-ins can
+ * leave to. Out of Traefik (hand-over) or on its probe router (replace), they are all that serves.
+ */
+export function servesItself(name: string, labels: Record<string, string>): boolean {
+  return (
+    labels["traefik.enable"] !== "false" &&
+    !(`traefik.http.routers.${serviceProbeRouter(name)}.rule` in labels)
+  );
+}
+
 export const isTraefik = (key: string) => key.startsWith("traefik.");
 
 export function withoutTraefik(labels: Record<string, string>): Record<string, string> {
