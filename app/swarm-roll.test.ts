@@ -1,7 +1,7 @@
 // The Swarm rollout on fakes: a cluster whose services and tasks live in memory and a Traefik
 // that sees them one poll late. The cluster refuses to stop a task Traefik still lists.
 import { describe, expect, it } from "vitest";
-import { RefusedError, RolledBackError } from "../controller/errors.js";
+import { AbortedError, RefusedError, RolledBackError } from "../controller/errors.js";
 import type { History, Lock, Revision } from "../controller/ports.js";
 import type { SwarmCluster, SwarmRouting, SwarmSnapshot } from "../controller/swarm-ports.js";
 import type { SwarmTaskView } from "../controller/swarm-rollout.js";
@@ -206,5 +206,35 @@ describe("rollSwarm", () => {
     expect((err as Error).message).toMatch(/out of Traefik and 1 stand-in\(s\) a killed rollout left/);
     expect([...f.services.keys()]).toEqual(["shop_web", "shop_web-standin-1"]);
     expect(web.version).toBe(10);
+  });
+
+  it("SIGINT while the stand-ins start: they are removed, the service untouched, exit 5", async () => {
+    const f = new FakeSwarm("app:broken");
+    const stop = new AbortController();
+    const ctx = context(f, []);
+    const create = f.createStandIn.bind(f);
+    f.createStandIn = async (...args) => {
+      await create(...args);
+      stop.abort(new AbortedError("interrupted by SIGINT"));
+    };
+    const err = await rollSwarm({ ...ctx, signal: stop.signal }, "app:v2").catch((e: Error) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect((err as RolledBackError).cause).toBeInstanceOf(AbortedError);
+    expect([...f.services.keys()]).toEqual(["shop_web"]);
+    expect(f.services.get("shop_web")).toMatchObject({ image: "app:v1", version: 10 });
+  });
+
+  it("SIGINT while the service is replaced offline: its previous spec is back before the stand-ins leave", async () => {
+    const f = new FakeSwarm("app:broken");
+    const stop = new AbortController();
+    const replace = f.replace.bind(f);
+    f.replace = async (...args) => {
+      await replace(...args);
+      stop.abort(new AbortedError("interrupted by SIGINT"));
+    };
+    const err = await rollSwarm({ ...context(f, []), signal: stop.signal }, "app:v2").catch((e: Error) => e);
+    expect(err).toBeInstanceOf(RolledBackError);
+    expect(f.services.get("shop_web")).toMatchObject({ image: "app:v1", labels: L });
+    expect([...f.services.keys()]).toEqual(["shop_web"]);
   });
 });

@@ -98,12 +98,20 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
       await steps.removeStandIns();
     }
     let phase: SwarmPhase = "stand-ins";
+    const interrupted = () => {
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+    };
     try {
       await steps.standIns();
+      interrupted();
       phase = "hand-over";
       await steps.handOver();
+      interrupted();
       phase = "replace";
       await steps.replace();
+      interrupted();
+      // From here the new tasks are proven and serving: finishing is the shortest way out.
+      steps.interruptible = false;
       phase = "put-back";
       await steps.putBack();
       phase = "retire";
@@ -111,6 +119,7 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
       phase = "settle";
       await steps.settle();
     } catch (err) {
+      steps.interruptible = false;
       await recover(ctx, steps, snap, phase, err as Error).catch(async (e: Error) => {
         await record("failed", (err as Error).message);
         throw e;

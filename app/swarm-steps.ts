@@ -27,6 +27,8 @@ export interface StepsContext {
   routeTimeoutMs: number;
   /** After Traefik stops listing a server: time for its requests in flight to finish. */
   drainMs: number;
+  /** Aborted (SIGINT, SIGTERM): the wait in hand ends, and the rollout restores what it changed. */
+  signal?: AbortSignal;
 }
 
 const never = new AbortController().signal;
@@ -39,6 +41,8 @@ export class SwarmSteps {
   private readonly labels: Record<string, string>;
   /** Stand-ins created so far, and whether each carries the users' labels. */
   private readonly made = new Map<string, { joined: boolean }>();
+  /** Cleared once undoing or finishing: those steps run to the end whatever the signal says. */
+  interruptible = true;
 
   constructor(
     private readonly ctx: StepsContext,
@@ -197,6 +201,7 @@ export class SwarmSteps {
   ): Promise<void> {
     const deadline = this.ctx.clock.now() + ms;
     for (let last = ""; ; ) {
+      if (this.interruptible && this.ctx.signal?.aborted) throw this.ctx.signal.reason;
       const v = await check();
       if (v.kind === "ok") return;
       if (v.kind === "fail")

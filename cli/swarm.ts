@@ -2,6 +2,7 @@
 // entrypoint, and the lock and history kept as configs in the cluster's store.
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
+import { interruptible } from "../app/signals.js";
 import { rollSwarm } from "../app/swarm-roll.js";
 import { RefusedError } from "../controller/errors.js";
 import type { ServiceRef } from "../controller/ports.js";
@@ -43,8 +44,10 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
   };
   // Traefik shows a change within its poll plus the provider's 2 s throttle: twice that on top.
   const pollMs = (t.facts.pollSeconds ?? 15) * 1000;
+  const stop = interruptible(t.say);
   const result = await rollSwarm(
     {
+      signal: stop.signal,
       cluster: new SwarmEngine(t.docker),
       routing: new SwarmTraefik(
         api,
@@ -66,7 +69,7 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
       historyLimit: opts.historyLimit,
     },
     raw.image,
-  );
+  ).finally(() => stop.dispose());
   t.say(
     `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,
   );
