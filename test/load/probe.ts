@@ -26,8 +26,11 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Paths the keep-alive and fresh clients take in turn (default: `/` only). */
   paths?: string[];
-  /** Pause of each client between its requests (default 0): caps the rate on a fast machine. */
-  pauseMs?: number;
+  /**
+   * Most requests a second the keep-alive and fresh clients send together (default: as fast as
+   * they are answered): each client keeps its share of the schedule, never bursting to catch up.
+   */
+  rate?: number;
 }
 
 export interface Sample {
@@ -74,7 +77,7 @@ export class LoadProbe {
       slowLimitMs: 5_000,
       timeoutMs: 30_000,
       paths: ["/"],
-      pauseMs: 0,
+      rate: 0,
       ...opts,
     };
   }
@@ -111,12 +114,23 @@ export class LoadProbe {
 
   private async loop(kind: Sample["kind"]): Promise<void> {
     const paths = this.opts.paths;
+    let next = performance.now();
     for (let i = 0; this.within(); i++) {
       const path = kind === "slow" ? `/slow/?ms=${this.opts.slowMs}` : (paths[i % paths.length] as string);
       const agent = kind === "fresh" ? new http.Agent({ keepAlive: false }) : this.keepAlive;
       this.samples.push(await this.once(path, agent, kind));
-      if (this.opts.pauseMs > 0) await new Promise((r) => setTimeout(r, this.opts.pauseMs));
+      if (kind !== "slow") next = await this.paced(next);
     }
+  }
+
+  /** Waits for this client's next slot under `rate`; returns the slot after it. */
+  private async paced(next: number): Promise<number> {
+    const o = this.opts;
+    if (!(o.rate > 0)) return next;
+    const every = (1000 * Math.max(1, o.keepAliveClients + o.freshClients)) / o.rate;
+    const at = Math.max(next + every, performance.now());
+    await new Promise((r) => setTimeout(r, at - performance.now()));
+    return at;
   }
 
   private once(path: string, agent: http.Agent, kind: Sample["kind"]): Promise<Sample> {
