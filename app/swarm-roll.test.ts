@@ -237,4 +237,13 @@ describe("rollSwarm", () => {
     expect(f.services.get("shop_web")).toMatchObject({ image: "app:v1", labels: L });
     expect([...f.services.keys()]).toEqual(["shop_web"]);
   });
+
+  it("does nothing when the service already runs the image with its own labels", async () => {
+    const f = new FakeSwarm("app:broken");
+    const records: Revision[] = [];
+    const r = await rollSwarm(context(f, records), "app:v1");
+    expect(r.unchanged).toBe(true);
+    expect(f.services.get("shop_web")?.version).toBe(10);
+    expect(records).toEqual([]);
+  });
 });

@@ -34,6 +34,8 @@ export interface SwarmRollResult {
   seconds: number;
   /** Tasks at the peak: the service's and the stand-ins'. */
   peakTasks: number;
+  /** It already ran that image with its own labels: nothing was done. */
+  unchanged?: true;
 }
 
 export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promise<SwarmRollResult> {
@@ -54,6 +56,16 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
     );
   }
   const image = await ctx.cluster.resolve(imageRef);
+  if (image === snap.view.image && left.length === 0 && servesItself(ctx.name, snap.view.labels)) {
+    return {
+      from: image,
+      to: image,
+      revision: 0,
+      seconds: 0,
+      peakTasks: snap.view.replicas,
+      unchanged: true,
+    };
+  }
   const history = await ctx.history.list(ctx.svc).catch(() => [] as Revision[]);
   const info: LockInfo = {
     by: ctx.actor,

@@ -70,6 +70,7 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
     },
     raw.image,
   ).finally(() => stop.dispose());
+  if (result.unchanged) return t.say(`${name} already runs ${result.to}: nothing to do`);
   t.say(
     `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,
   );
