@@ -2,7 +2,8 @@
 // the testbed's Traefik: stand-ins carry the traffic while the service is replaced offline, so
 // no request fails at either provider poll; the service ends on the new image with its own labels
 // and a one-level rollback that changes nothing; a never-healthy image leaves it untouched.
-// One stack of 3 replicas, shared by the cases in order (v1 → v2 at 1 s, broken, v2 → v3 at 15 s).
+// One stack of 3 replicas, shared by the cases in order (v1 → v2 at 1 s, broken, v3 interrupted,
+// v2 → v3 at 15 s).
 import { writeFileSync } from "node:fs";
 import http from "node:http";
 import { dirname } from "node:path";
@@ -19,6 +20,7 @@ import {
   stackFile,
   type Testbed,
   testbedEnv,
+  waitFor,
 } from "../support/swarm.js";
 
 const N = 3;
@@ -55,7 +57,7 @@ const standIns = async () =>
     .filter(Boolean);
 
 /** compose-roll web --image <tag> against node1's engine, under load through the Traefik polling every `poll` s. */
-async function roll(tag: string, poll: Poll) {
+async function roll(tag: string, poll: Poll, onSpawn?: (pid: number) => void) {
   const probe = new LoadProbe({
     url: stack.url(poll),
     // At most 150 requests a second (plus the slow ones), as fast as answered below that.
@@ -83,7 +85,12 @@ async function roll(tag: string, poll: Poll) {
       "--traefik-url",
       stack.url(poll),
     ],
-    { cwd: dirname(stack.composeFile), env: { DOCKER_HOST: `unix://${tb.sockets[0]}` }, timeoutMs: 420_000 },
+    {
+      cwd: dirname(stack.composeFile),
+      env: { DOCKER_HOST: `unix://${tb.sockets[0]}` },
+      timeoutMs: 420_000,
+      ...(onSpawn ? { onSpawn } : {}),
+    },
   );
   const seconds = (performance.now() - started) / 1000;
   const load: ProbeReport = await probe.stop();
@@ -143,6 +150,24 @@ describe("compose-roll on a Swarm stack service", () => {
     const before = await inspect();
     const { run, load } = await roll("broken", 1);
     expect(run.code, run.stderr).toBe(5);
+    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
+    expect(load.releases).toEqual(["v2"]);
+    expect((await inspect()).Version.Index).toBe(before.Version.Index);
+    expect(await standIns()).toEqual([]);
+  });
+
+  it("SIGINT while the stand-ins start: exit 5, stand-ins removed, the spec version unchanged, 0 failed", async () => {
+    const before = await inspect();
+    let interrupted = false;
+    const { run, load } = await roll("v3", 1, (pid) => {
+      // As soon as a stand-in exists: they take seconds to become healthy, so this lands in that phase.
+      void waitFor(60_000, "a stand-in", async () => (await standIns()).length > 0).then(() => {
+        interrupted = process.kill(pid, "SIGINT");
+      });
+    });
+    expect(interrupted).toBe(true);
+    expect(run.code, run.stderr).toBe(5);
+    expect(run.stderr).toMatch(/interrupted by SIGINT/);
     expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
     expect(load.releases).toEqual(["v2"]);
     expect((await inspect()).Version.Index).toBe(before.Version.Index);
