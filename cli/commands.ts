@@ -6,10 +6,11 @@ import type { Outcome } from "../app/roll.js";
 import { rollRelease } from "../app/roll.js";
 import { sync } from "../app/sync.js";
 import { undo } from "../app/undo.js";
-import { type Context, openContext } from "./context.js";
+import { type Context, openContext, openTarget } from "./context.js";
 import { formatDryRun, withSettings } from "./dryrun.js";
 import type { RawOptions } from "./options.js";
 import { repairProject, undoProject } from "./release-undo.js";
+import { rollSwarmCommand } from "./swarm.js";
 
 /** A dry run's plan goes to stdout, as one JSON document with --json; a rollout reported as it went. */
 function print(ctx: Context, outcome: Outcome | undefined): void {
@@ -23,7 +24,8 @@ function print(ctx: Context, outcome: Outcome | undefined): void {
 }
 
 export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
-  const ctx = await openContext(service, raw, { traefik: true, writeBack: true });
+  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: !raw.dryRun });
+  if ("swarm" in ctx) return rollSwarmCommand(ctx.swarm, raw);
   print(ctx, await rollRelease(ctx.app, raw.image));
 }
 

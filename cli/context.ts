@@ -22,10 +22,11 @@ import { DrainFirstEngine, FileModeRouter, LabelModeRouter } from "../traefik/mo
 import { localFiles } from "../traefik/write.js";
 import { appContext } from "./app-context.js";
 import { logger } from "./log.js";
-import { detectMode, type Mode, refuseSwarm } from "./mode.js";
+import { detectMode, type Mode, swarmTarget } from "./mode.js";
 import { type Options, parseOptions, type RawOptions, settingsOf } from "./options.js";
 import { HumanReporter, JsonReporter, visible } from "./reporter.js";
 import { checkGiven, resolveSettings } from "./settings.js";
+import type { SwarmTarget } from "./swarm.js";
 import { checkModeFlags } from "./validate.js";
 
 /** What a command has in hand: its options and, for the use case it calls, `app`. */
@@ -56,6 +57,8 @@ export interface ContextNeeds {
    * as written, before interpolation: one more `docker compose config` (Project.rawImages).
    */
   writeBack?: boolean;
+  /** A Swarm stack service is rolled by the caller (openTarget returns it), not refused. */
+  swarm?: boolean;
   /**
    * `up`: a context for the project as a whole: without a service, the project's first one;
    * no rollability check (a release checks each service by its policy).
@@ -68,11 +71,18 @@ export interface ContextNeeds {
   recorded?: boolean;
 }
 
-export async function openContext(
+export async function openContext(service: string | undefined, raw: RawOptions, needs: ContextNeeds) {
+  const got = await openTarget(service, raw, needs);
+  if ("swarm" in got) throw new RefusedError("a Swarm service reached a command that cannot roll it");
+  return got;
+}
+
+/** The context, or with `needs.swarm` and a Swarm stack service that passes every rule, that service. */
+export async function openTarget(
   service: string | undefined,
   raw: RawOptions,
   needs: ContextNeeds,
-): Promise<Context> {
+): Promise<Context | { swarm: SwarmTarget }> {
   checkGiven(service, raw, process.env, process.cwd());
   const log = logger(raw.verbose ?? false);
   const say = (line: string) => process.stderr.write(`compose-roll: ${visible(line)}\n`);
@@ -120,7 +130,8 @@ export async function openContext(
     (needs.project && !needs.recorded ? firstService(project) : undefined) ??
     (await latestService(history, project.name));
   const svc = { project: project.name, service: name };
-  if (needs.traefik || needs.mode) await refuseSwarm(docker, svc);
+  const swarm = needs.traefik || needs.mode ? await swarmTarget(docker, svc, !!needs.swarm) : undefined;
+  if (swarm) return { swarm: { docker, svc, facts: swarm, http, say, debug: (f, m) => log.debug(f, m) } };
   if (!needs.project) checkRollable(project, name);
   log.debug({ project: project.name, files: project.files, apiVersion }, "project resolved");
 

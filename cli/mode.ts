@@ -5,7 +5,7 @@
 // The adapters for each mode are traefik/modes.ts's.
 import type Docker from "dockerode";
 import { RefusedError } from "../controller/errors.js";
-import { swarmVerdict } from "../controller/swarm-rules.js";
+import { describeSwarm, type SwarmFacts, swarmVerdict } from "../controller/swarm-rules.js";
 import { firstReplica } from "../engine/replicas.js";
 import { detectSwarm } from "../engine/swarm/detect.js";
 import type { ContainerInspect } from "../engine/types.js";
@@ -92,12 +92,22 @@ export async function detectMode(
 
 /**
  * A Swarm stack service (or a Swarm worker engine) is the Swarm engine's, not the compose
- * engine's: refused here with its first broken rule, or as not rollable yet, before anything
- * reads or changes the compose case's containers.
+ * engine's: refused here with its first broken rule, before anything reads or changes the
+ * compose case's containers. One that passes every rule is returned when the command can roll
+ * it (`compose-roll <svc> --image`), refused otherwise.
  */
-export async function refuseSwarm(docker: Docker, svc: { project: string; service: string }): Promise<void> {
+export async function swarmTarget(
+  docker: Docker,
+  svc: { project: string; service: string },
+  rolls: boolean,
+): Promise<SwarmFacts | undefined> {
   const facts = await detectSwarm(docker, svc);
-  if (!facts) return;
-  const { message, hint } = swarmVerdict(facts);
-  throw new RefusedError(message, hint);
+  if (!facts) return undefined;
+  const refused = swarmVerdict(facts);
+  if (refused) throw new RefusedError(refused.message, refused.hint);
+  if (rolls) return facts;
+  throw new RefusedError(
+    `${describeSwarm(facts)}: on a Swarm, compose-roll only rolls a service to an image (no --dry-run, undo, repair, sync or status yet); nothing was changed`,
+    "run `compose-roll <service> --image <ref>` against a manager; see docs/swarm.md",
+  );
 }

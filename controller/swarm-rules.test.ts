@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { roomForSurge, type SwarmServiceFacts, swarmVerdict } from "./swarm-rules.js";
+import { describeSwarm, roomForSurge, type SwarmServiceFacts, swarmVerdict } from "./swarm-rules.js";
 
 const routed = {
   "traefik.enable": "true",
@@ -20,8 +20,14 @@ function service(over: Partial<SwarmServiceFacts> = {}): SwarmServiceFacts {
   };
 }
 
+const facts = (over: Partial<SwarmServiceFacts> = {}, pollSeconds?: number) => ({
+  role: "manager" as const,
+  service: service(over),
+  ...(pollSeconds ? { pollSeconds } : {}),
+});
+/** The refusal, or "rollable" when the service passes every rule. */
 const verdict = (over: Partial<SwarmServiceFacts> = {}, pollSeconds?: number) =>
-  swarmVerdict({ role: "manager", service: service(over), ...(pollSeconds ? { pollSeconds } : {}) });
+  swarmVerdict(facts(over, pollSeconds)) ?? { message: "rollable", hint: "" };
 
 describe("roomForSurge: max per node × eligible nodes ≥ replicas + 1", () => {
   it.each([
@@ -40,7 +46,7 @@ describe("roomForSurge: max per node × eligible nodes ≥ replicas + 1", () => 
 
 describe("swarmVerdict", () => {
   it("refuses a worker engine and names a manager as what to reach", () => {
-    const v = swarmVerdict({ role: "worker" });
+    const v = swarmVerdict({ role: "worker" }) ?? { message: "", hint: "" };
     expect(v.message).toMatch(/Swarm worker/);
     expect(v.hint).toMatch(/manager/);
   });
@@ -59,9 +65,7 @@ describe("swarmVerdict", () => {
   });
 
   it("lets lbswarm=false through to the next rule", () => {
-    expect(verdict({ labels: { ...routed, "traefik.swarm.lbswarm": "false" } }).message).toMatch(
-      /not available yet/,
-    );
+    expect(verdict({ labels: { ...routed, "traefik.swarm.lbswarm": "false" } }).message).toBe("rollable");
   });
 
   it("refuses a service with no traefik labels, and says where misplaced ones must go", () => {
@@ -75,7 +79,7 @@ describe("swarmVerdict", () => {
     const v = verdict({ replicas: 3, maxPerNode: 1, eligibleNodes: 3 });
     expect(v.message).toMatch(/room for 4 tasks .* max_replicas_per_node 1 × 3 eligible node\(s\) allows 3/);
     expect(v.hint).toMatch(/max_replicas_per_node to 2/);
-    expect(verdict({ replicas: 3, maxPerNode: 2, eligibleNodes: 3 }).message).toMatch(/not available yet/);
+    expect(verdict({ replicas: 3, maxPerNode: 2, eligibleNodes: 3 }).message).toBe("rollable");
   });
 
   it("checks the mode before the labels and the labels before the placement (the first broken rule is named)", () => {
@@ -83,11 +87,11 @@ describe("swarmVerdict", () => {
     expect(verdict({ labels: {}, maxPerNode: 1 }).message).toMatch(/no traefik/);
   });
 
-  it("answers a service that passes every rule with the facts and 'not available yet'", () => {
-    const v = verdict({}, 15);
-    expect(v.message).toBe(
-      "shop_web is a Swarm stack service (stack shop, 3 replica(s), 3 eligible node(s), Traefik Swarm poll 15 s): rolling a Swarm service is not available yet; nothing was changed",
+  it("lets a service that passes every rule through, and describes it with the facts", () => {
+    expect(swarmVerdict(facts({}, 15))).toBeUndefined();
+    expect(describeSwarm(facts({}, 15))).toBe(
+      "shop_web is a Swarm stack service (stack shop, 3 replica(s), 3 eligible node(s), Traefik Swarm poll 15 s)",
     );
-    expect(verdict({}).message).not.toMatch(/poll/);
+    expect(describeSwarm(facts({}))).not.toMatch(/poll/);
   });
 });

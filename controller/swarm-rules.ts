@@ -47,11 +47,10 @@ export function roomForSurge(replicas: number, maxPerNode: number | undefined, e
 }
 
 /**
- * The one answer for a Swarm stack service (or a worker engine): the first rule it breaks, or,
- * when it breaks none, that rolling it is not available yet. Every answer refuses (exit 2):
- * nothing has been changed when it is given.
+ * The first rule a Swarm stack service (or a worker engine) breaks, undefined when it breaks
+ * none. Every answer refuses (exit 2): nothing has been changed when it is given.
  */
-export function swarmVerdict(facts: SwarmFacts): SwarmVerdict {
+export function swarmVerdict(facts: SwarmFacts): SwarmVerdict | undefined {
   if (facts.role === "worker") {
     return {
       message: "this Docker host is a Swarm worker: only a manager can read and update services",
@@ -91,9 +90,13 @@ export function swarmVerdict(facts: SwarmFacts): SwarmVerdict {
       hint: `raise deploy.placement.max_replicas_per_node to ${Math.ceil((s.replicas + 1) / Math.max(s.eligibleNodes, 1))}, add a node or lower the replicas`,
     };
   }
+  return undefined;
+}
+
+/** The facts detected, one line: what a rollout starts from. */
+export function describeSwarm(facts: SwarmFacts): string {
+  const s = facts.service;
+  if (!s) return "a Swarm worker";
   const poll = facts.pollSeconds !== undefined ? `, Traefik Swarm poll ${facts.pollSeconds} s` : "";
-  return {
-    message: `${s.name} is a Swarm stack service (stack ${s.stack}, ${s.replicas} replica(s), ${s.eligibleNodes} eligible node(s)${poll}): rolling a Swarm service is not available yet; nothing was changed`,
-    hint: "see docs/swarm.md for what is detected today and what comes next",
-  };
+  return `${s.name} is a Swarm stack service (stack ${s.stack}, ${s.replicas} replica(s), ${s.eligibleNodes} eligible node(s)${poll})`;
 }

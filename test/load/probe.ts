@@ -26,6 +26,11 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Paths the keep-alive and fresh clients take in turn (default: `/` only). */
   paths?: string[];
+  /**
+   * Most requests a second the keep-alive and fresh clients send together (default: as fast as
+   * they are answered): each client keeps its share of the schedule, never bursting to catch up.
+   */
+  rate?: number;
 }
 
 export interface Sample {
@@ -72,6 +77,7 @@ export class LoadProbe {
       slowLimitMs: 5_000,
       timeoutMs: 30_000,
       paths: ["/"],
+      rate: 0,
       ...opts,
     };
   }
@@ -108,11 +114,23 @@ export class LoadProbe {
 
   private async loop(kind: Sample["kind"]): Promise<void> {
     const paths = this.opts.paths;
+    let next = performance.now();
     for (let i = 0; this.within(); i++) {
       const path = kind === "slow" ? `/slow/?ms=${this.opts.slowMs}` : (paths[i % paths.length] as string);
       const agent = kind === "fresh" ? new http.Agent({ keepAlive: false }) : this.keepAlive;
       this.samples.push(await this.once(path, agent, kind));
+      if (kind !== "slow") next = await this.paced(next);
     }
+  }
+
+  /** Waits for this client's next slot under `rate`; returns the slot after it. */
+  private async paced(next: number): Promise<number> {
+    const o = this.opts;
+    if (!(o.rate > 0)) return next;
+    const every = (1000 * Math.max(1, o.keepAliveClients + o.freshClients)) / o.rate;
+    const at = Math.max(next + every, performance.now());
+    await new Promise((r) => setTimeout(r, at - performance.now()));
+    return at;
   }
 
   private once(path: string, agent: http.Agent, kind: Sample["kind"]): Promise<Sample> {

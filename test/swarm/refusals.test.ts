@@ -1,6 +1,6 @@
 // compose-roll against Swarm stack services on the real 3-manager testbed: each rule refuses with
-// exit 2 and one line naming it, a service that passes every rule is refused as not rollable yet
-// with the facts detected, and no run changes a service's spec version. One stack, six services
+// exit 2 and one line naming it, what is not available on a Swarm yet (a dry run) is refused with
+// the facts detected, and no run changes a service's spec version. One stack, six services
 // of one task each (placement constraints keep them small), shared by every case.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,10 +48,10 @@ const version = async (svc: string) =>
   Number(await dockerOn(tb, 1, ["service", "inspect", "--format", "{{.Version.Index}}", `${stack}_${svc}`]));
 
 /** compose-roll <svc> --image v2 against node `n`'s engine, with the spec versions it must leave alone. */
-async function roll(svc: string, n = 1) {
+async function roll(svc: string, n = 1, extra: string[] = []) {
   const before = await version(svc);
   const run = await runCli(
-    [svc, "--image", appImage(tb, "v2"), "-f", join(dir, "compose.yaml"), "-p", stack],
+    [svc, "--image", appImage(tb, "v2"), "-f", join(dir, "compose.yaml"), "-p", stack, ...extra],
     { cwd: dir, env: { DOCKER_HOST: `unix://${tb.sockets[n - 1]}` } },
   );
   expect(await version(svc)).toBe(before);
@@ -103,12 +103,12 @@ describe("compose-roll on a Swarm stack service", () => {
     expect(r.line).toMatch(/room for 2 tasks .* max_replicas_per_node 1 × 1 eligible node\(s\) allows 1/);
   });
 
-  it("refuses a service that passes every rule as not rollable yet, with the facts detected", async () => {
-    const r = await roll("ok");
+  it("refuses what it cannot do yet on a service that passes every rule (a dry run), with the facts detected", async () => {
+    const r = await roll("ok", 1, ["--dry-run"]);
     expect(r.code).toBe(2);
     expect(r.line).toMatch(
       new RegExp(
-        `${stack}_ok is a Swarm stack service \\(stack ${stack}, 2 replica\\(s\\), 3 eligible node\\(s\\), Traefik Swarm poll (15|1) s\\): rolling a Swarm service is not available yet`,
+        `${stack}_ok is a Swarm stack service \\(stack ${stack}, 2 replica\\(s\\), 3 eligible node\\(s\\), Traefik Swarm poll (15|1) s\\): on a Swarm, compose-roll only rolls a service to an image`,
       ),
     );
   });

@@ -1,0 +1,181 @@
+// Rolling one Swarm stack service to a new image through stand-in services
+// (controller/swarm-rollout.ts has the phases and the rules each wait applies). Every wait reads
+// Traefik's API until it lists exactly the servers the next step needs, so a slower provider poll
+// only makes the rollout longer. The cluster's lock is held throughout; the outcome is recorded
+// in the cluster's history either way.
+import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
+import type { Actor, History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
+import { nextRevision } from "../controller/revisions.js";
+import type { SwarmSnapshot } from "../controller/swarm-ports.js";
+import {
+  finalLabels,
+  recovery,
+  type SwarmPhase,
+  servesItself,
+  usersBalancer,
+} from "../controller/swarm-rollout.js";
+import { type StepsContext, SwarmSteps } from "./swarm-steps.js";
+
+export interface SwarmRollContext extends StepsContext {
+  lock: Lock;
+  history: History;
+  actor: Actor;
+  command: string;
+  svc: ServiceRef;
+  /** `<stack>_<service>`. */
+  name: string;
+  historyLimit: number;
+}
+
+export interface SwarmRollResult {
+  from: string;
+  to: string;
+  revision: number;
+  seconds: number;
+  /** Tasks at the peak: the service's and the stand-ins'. */
+  peakTasks: number;
+  /** It already ran that image with its own labels: nothing was done. */
+  unchanged?: true;
+}
+
+export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promise<SwarmRollResult> {
+  const started = ctx.clock.now();
+  const snap = await ctx.cluster.snapshot(ctx.name);
+  const left = await ctx.cluster.standIns(ctx.name);
+  if (left.length > 0 && !servesItself(ctx.name, snap.view.labels)) {
+    throw new RefusedError(
+      `${ctx.name} is out of Traefik and ${left.length} stand-in(s) a killed rollout left serve its users (${left.join(", ")}); nothing was changed`,
+      "put the service's own labels back (`docker stack deploy` of your compose file), then roll again: the stand-ins are retired first",
+    );
+  }
+  const lb = usersBalancer(snap.view.labels);
+  if ("refused" in lb) {
+    throw new RefusedError(
+      `${ctx.name}: ${lb.refused}`,
+      "give the service one traefik.http.services.<name>.loadbalancer.server.port under deploy.labels",
+    );
+  }
+  const image = await ctx.cluster.resolve(imageRef);
+  if (image === snap.view.image && left.length === 0 && servesItself(ctx.name, snap.view.labels)) {
+    return {
+      from: image,
+      to: image,
+      revision: 0,
+      seconds: 0,
+      peakTasks: snap.view.replicas,
+      unchanged: true,
+    };
+  }
+  const history = await ctx.history.list(ctx.svc).catch(() => [] as Revision[]);
+  const info: LockInfo = {
+    by: ctx.actor,
+    since: new Date(ctx.clock.now()).toISOString(),
+    target: { ref: imageRef, id: image },
+    previous: { ref: snap.view.image, id: snap.view.image },
+    revision: nextRevision(history),
+    replicas: snap.view.replicas,
+    command: ctx.command,
+  };
+  const got = await ctx.lock.acquire(ctx.svc, info);
+  if (!got.acquired) {
+    const h = got.holder;
+    throw new LockHeldError(
+      `${ctx.name} is locked: ${h.command} by ${h.by.user}@${h.by.host} pid ${h.by.pid} since ${h.since}`,
+      `wait for that rollout; if it is dead: \`docker config rm compose-roll-lock...\` (see \`docker config ls\`)`,
+    );
+  }
+  const record = (result: Revision["result"], reason?: string) =>
+    ctx.history
+      .record(
+        ctx.svc,
+        {
+          number: info.revision,
+          image: info.target,
+          by: ctx.actor,
+          at: info.since,
+          result,
+          ...(history[0] ? { previous: history[0].number } : {}),
+          previousImage: info.previous,
+          ...(reason ? { reason } : {}),
+        },
+        ctx.historyLimit,
+      )
+      .catch((err: Error) => ctx.say(`the revision record could not be written: ${err.message}`));
+  try {
+    const steps = new SwarmSteps(ctx, snap, lb, image, finalLabels(snap.view.labels, imageRef));
+    if (left.length > 0) {
+      // Out of the users' balancer, drained, then removed: the service serves alone meanwhile.
+      ctx.say(`retiring ${left.length} stand-in(s) an earlier run left: ${left.join(", ")}`);
+      steps.adopt(left);
+      await steps.removeStandIns();
+    }
+    let phase: SwarmPhase = "stand-ins";
+    const interrupted = () => {
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+    };
+    try {
+      await steps.standIns();
+      interrupted();
+      phase = "hand-over";
+      await steps.handOver();
+      interrupted();
+      phase = "replace";
+      await steps.replace();
+      interrupted();
+      // From here the new tasks are proven and serving: finishing is the shortest way out.
+      steps.interruptible = false;
+      phase = "put-back";
+      await steps.putBack();
+      phase = "retire";
+      await steps.retire();
+      phase = "settle";
+      await steps.settle();
+    } catch (err) {
+      steps.interruptible = false;
+      await recover(ctx, steps, snap, phase, err as Error).catch(async (e: Error) => {
+        await record("failed", (err as Error).message);
+        throw e;
+      });
+      await record("rolled-back", (err as Error).message);
+      throw new RolledBackError(
+        `${ctx.name} stays on ${snap.view.image}: ${(err as Error).message}`,
+        err as Error,
+      );
+    }
+    await record("complete");
+    return {
+      from: snap.view.image,
+      to: image,
+      revision: info.revision,
+      seconds: (ctx.clock.now() - started) / 1000,
+      peakTasks: 2 * snap.view.replicas,
+    };
+  } finally {
+    await ctx.lock.release(ctx.svc, info).catch(() => {});
+  }
+}
+
+async function recover(
+  ctx: SwarmRollContext,
+  steps: SwarmSteps,
+  snap: SwarmSnapshot,
+  phase: SwarmPhase,
+  err: Error,
+): Promise<void> {
+  const what = recovery(phase);
+  ctx.say(`${phase} failed: ${err.message}`);
+  if (what === "finish") {
+    // The new image is proven and serving: a rerun finishes what is left.
+    throw new RollbackFailedError(
+      `${ctx.name} runs ${phase === "put-back" ? "out of Traefik or beside stand-ins" : "beside stand-ins"} after ${phase} failed: ${err.message}`,
+      err,
+      [`run the same command again to finish, or remove the ${STAND_IN_HINT}`],
+    );
+  }
+  if (what === "restore-service") await steps.restoreService();
+  await steps.removeStandIns();
+  if (what === "restore-service") await ctx.cluster.resubmit(snap.view.name);
+}
+
+const STAND_IN_HINT =
+  "services labelled compose-roll.stand-in (`docker service ls --filter label=compose-roll.stand-in`)";

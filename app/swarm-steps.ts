@@ -1,0 +1,214 @@
+// The steps of a Swarm rollout (controller/swarm-rollout.ts names them), each ending in a wait
+// on what the cluster and Traefik's API observe. The stand-ins are made and proven side by side.
+import { HealthError, RoutingError } from "../controller/errors.js";
+import type { Clock } from "../controller/ports.js";
+import type { SwarmCluster, SwarmRouting, SwarmSnapshot } from "../controller/swarm-ports.js";
+import {
+  type Balancer,
+  disabled,
+  probeLabels,
+  routingVerdict,
+  type SwarmTaskView,
+  serviceProbeRouter,
+  standInName,
+  tasksVerdict,
+  type Verdict,
+} from "../controller/swarm-rollout.js";
+
+export interface StepsContext {
+  cluster: SwarmCluster;
+  routing: SwarmRouting;
+  clock: Clock;
+  say(line: string): void;
+  /** A fresh probe token. */
+  token(): string;
+  healthTimeoutMs: number;
+  /** How long Traefik may take to show a change: the route timeout plus two provider polls. */
+  routeTimeoutMs: number;
+  /** After Traefik stops listing a server: time for its requests in flight to finish. */
+  drainMs: number;
+  /** Aborted (SIGINT, SIGTERM): the wait in hand ends, and the rollout restores what it changed. */
+  signal?: AbortSignal;
+}
+
+const never = new AbortController().signal;
+/** One task of the new image that ended is enough: Swarm replaces an unhealthy task, it never recovers. */
+const FAILED_TASKS = 1;
+
+export class SwarmSteps {
+  private readonly name: string;
+  private readonly replicas: number;
+  private readonly labels: Record<string, string>;
+  /** Stand-ins created so far, and whether each carries the users' labels. */
+  private readonly made = new Map<string, { joined: boolean }>();
+  /** Cleared once undoing or finishing: those steps run to the end whatever the signal says. */
+  interruptible = true;
+
+  constructor(
+    private readonly ctx: StepsContext,
+    private readonly snap: SwarmSnapshot,
+    private readonly lb: Balancer,
+    private readonly image: string,
+    /** The labels the service ends with (its own, the stack's image label naming the new ref). */
+    private readonly final: Record<string, string>,
+  ) {
+    this.name = snap.view.name;
+    this.replicas = snap.view.replicas;
+    this.labels = snap.view.labels;
+  }
+
+  /** N one-task services of the new image, each proven through its probe router, then in the users' balancer. */
+  async standIns(): Promise<void> {
+    const names = Array.from({ length: this.replicas }, (_, i) => standInName(this.name, i + 1));
+    this.ctx.say(`starting ${names.length} stand-in(s) of ${this.image}`);
+    // Settled, not all: a failure waits for the others, so cleanup never races a create.
+    const done = await Promise.allSettled(
+      names.map(async (s) => {
+        const token = this.ctx.token();
+        const router = `${s.replaceAll("_", "-")}-probe`;
+        this.made.set(s, { joined: false });
+        await this.ctx.cluster.createStandIn(
+          this.snap,
+          s,
+          this.image,
+          probeLabels(this.labels, this.lb, router, token),
+        );
+        const tasks = await this.healthy(s, 1);
+        await this.routed(router, tasks, `${s}'s probe router`);
+        await this.proven(token, 1, s);
+      }),
+    );
+    const failed = done.find((d) => d.status === "rejected");
+    if (failed) throw failed.reason;
+    for (const s of names) {
+      await this.ctx.cluster.setLabels(s, this.labels);
+      this.made.set(s, { joined: true });
+    }
+    await this.routed(
+      this.lb.name,
+      [...(await this.standInTasks()), ...(await this.running(this.name))],
+      "stand-ins beside the service",
+    );
+  }
+
+  /** The real service out of Traefik; its tasks drained. */
+  async handOver(): Promise<void> {
+    this.ctx.say(`taking ${this.name} out of Traefik: the stand-ins serve`);
+    await this.ctx.cluster.setLabels(this.name, disabled(this.labels));
+    await this.routed(this.lb.name, await this.standInTasks(), "only the stand-ins");
+    await this.ctx.clock.sleep(this.ctx.drainMs, never);
+  }
+
+  /** The real service on the new image while out of Traefik, its tasks proven through a probe router. */
+  async replace(): Promise<void> {
+    this.ctx.say(`updating ${this.name} to ${this.image} while the stand-ins serve`);
+    const token = this.ctx.token();
+    const router = serviceProbeRouter(this.name);
+    await this.ctx.cluster.replace(this.name, this.image, probeLabels(this.labels, this.lb, router, token));
+    const tasks = await this.healthy(this.name, this.replicas);
+    await this.routed(router, tasks, `${this.name}'s probe router`);
+    await this.proven(token, 2 * this.replicas, this.name);
+  }
+
+  /** The service's own labels and update config back: Traefik lists its tasks beside the stand-ins. */
+  async putBack(): Promise<void> {
+    await this.ctx.cluster.putBack(this.name, this.final, this.snap);
+    const all = [...(await this.standInTasks()), ...(await this.running(this.name))];
+    await this.routed(this.lb.name, all, "the service beside the stand-ins");
+  }
+
+  /** Stand-ins out of Traefik, drained, removed. */
+  async retire(): Promise<void> {
+    this.ctx.say("retiring the stand-ins");
+    await this.removeStandIns();
+  }
+
+  async settle(): Promise<void> {
+    await this.ctx.cluster.resubmit(this.name);
+  }
+
+  /** The snapshot's spec back; its tasks healthy (it is out of Traefik until then). */
+  async restoreService(): Promise<void> {
+    this.ctx.say(`putting ${this.name} back as it was`);
+    await this.ctx.cluster.restore(this.snap);
+    const tasks = await this.healthy(this.name, this.replicas, Number.POSITIVE_INFINITY);
+    await this.routed(
+      this.lb.name,
+      [...(await this.standInTasks()), ...tasks],
+      "the service beside the stand-ins",
+    );
+  }
+
+  /** Stand-ins a killed run left, in the users' balancer or not: removed as this run's own are. */
+  adopt(names: string[]): void {
+    for (const s of names) this.made.set(s, { joined: true });
+  }
+
+  /** Every stand-in made: those in the users' balancer leave it (and drain) first. */
+  async removeStandIns(): Promise<void> {
+    const joined = [...this.made].filter(([, m]) => m.joined).map(([s]) => s);
+    if (joined.length > 0) {
+      for (const s of joined) await this.ctx.cluster.setLabels(s, disabled(this.labels));
+      await this.routed(this.lb.name, await this.running(this.name), "the service alone");
+      await this.ctx.clock.sleep(this.ctx.drainMs, never);
+    }
+    for (const s of this.made.keys()) await this.ctx.cluster.remove(s);
+    this.made.clear();
+  }
+
+  private async standInTasks(): Promise<SwarmTaskView[]> {
+    const each = await Promise.all([...this.made.keys()].map((s) => this.running(s)));
+    return each.flat();
+  }
+
+  private async running(name: string): Promise<SwarmTaskView[]> {
+    return (await this.ctx.cluster.tasks(name)).filter(
+      (t) => t.state === "running" && t.desired === "running",
+    );
+  }
+
+  private async healthy(name: string, want: number, maxFailed = FAILED_TASKS): Promise<SwarmTaskView[]> {
+    await this.until(this.ctx.healthTimeoutMs, `${want} healthy task(s) of ${name}`, HealthError, async () =>
+      tasksVerdict(await this.ctx.cluster.tasks(name), want, maxFailed),
+    );
+    return this.running(name);
+  }
+
+  private async routed(balancer: string, tasks: SwarmTaskView[], what: string): Promise<void> {
+    await this.until(
+      this.ctx.routeTimeoutMs,
+      `Traefik listing ${what} (${balancer})`,
+      RoutingError,
+      async () => routingVerdict(tasks, await this.ctx.routing.servers(balancer, never)),
+    );
+  }
+
+  /** `times` requests in a row through Traefik's probe router answered by the server behind it. */
+  private async proven(token: string, times: number, what: string): Promise<void> {
+    let streak = 0;
+    await this.until(this.ctx.routeTimeoutMs, `${what} answering through Traefik`, RoutingError, async () => {
+      const p = await this.ctx.routing.probe(token, never);
+      streak = p.ok ? streak + 1 : 0;
+      return streak >= times ? { kind: "ok" } : { kind: "wait", why: p.detail };
+    });
+  }
+
+  private async until(
+    ms: number,
+    what: string,
+    Err: new (m: string, h?: string) => Error,
+    check: () => Promise<Verdict>,
+  ): Promise<void> {
+    const deadline = this.ctx.clock.now() + ms;
+    for (let last = ""; ; ) {
+      if (this.interruptible && this.ctx.signal?.aborted) throw this.ctx.signal.reason;
+      const v = await check();
+      if (v.kind === "ok") return;
+      if (v.kind === "fail")
+        throw new Err(`${what}: ${v.why}`, "read the task's logs: `docker service ps --no-trunc`");
+      last = v.why;
+      if (this.ctx.clock.now() >= deadline) throw new Err(`${what}: not within ${ms / 1000} s (${last})`);
+      await this.ctx.clock.sleep(250, never);
+    }
+  }
+}

@@ -1,0 +1,188 @@
+// compose-roll rolling a Swarm stack service on the real 3-manager testbed, under load through
+// the testbed's Traefik: stand-ins carry the traffic while the service is replaced offline, so
+// no request fails at either provider poll; the service ends on the new image with its own labels
+// and a one-level rollback that changes nothing; a never-healthy image leaves it untouched.
+// One stack of 3 replicas, shared by the cases in order (v1 → v2 at 1 s, broken, v3 interrupted,
+// v2 → v3 at 15 s).
+import { writeFileSync } from "node:fs";
+import http from "node:http";
+import { dirname } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LoadProbe, type ProbeReport } from "../load/probe.js";
+import { runCli } from "../support/cli.js";
+import {
+  appImage,
+  deployStack,
+  dockerOn,
+  type Poll,
+  runningTasks,
+  type SwarmStack,
+  stackFile,
+  type Testbed,
+  testbedEnv,
+  waitFor,
+} from "../support/swarm.js";
+
+const N = 3;
+let tb: Testbed;
+let stack: SwarmStack;
+
+interface Spec {
+  Labels: Record<string, string>;
+  TaskTemplate: { ContainerSpec: { Image: string } };
+  UpdateConfig?: unknown;
+}
+const inspect = async () =>
+  JSON.parse(await dockerOn(tb, 1, ["service", "inspect", stack.service]))[0] as {
+    Version: { Index: number };
+    Spec: Spec;
+    PreviousSpec?: Spec;
+  };
+/** The service as stored (the CLI's inspect fills defaults into Spec only, never into PreviousSpec). */
+const stored = () =>
+  new Promise<{ Spec: Spec; PreviousSpec?: Spec }>((ok, fail) => {
+    http
+      .get({ socketPath: tb.sockets[0], path: `/services/${stack.service}` }, (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => {
+          body += d;
+        });
+        res.on("end", () => ok(JSON.parse(body)));
+      })
+      .on("error", fail);
+  });
+const standIns = async () =>
+  (await dockerOn(tb, 1, ["service", "ls", "-q", "--filter", "label=compose-roll.stand-in"]))
+    .split("\n")
+    .filter(Boolean);
+
+/** compose-roll web --image <tag> against node1's engine, under load through the Traefik polling every `poll` s. */
+async function roll(tag: string, poll: Poll, onSpawn?: (pid: number) => void) {
+  const probe = new LoadProbe({
+    url: stack.url(poll),
+    // At most 150 requests a second (plus the slow ones), as fast as answered below that.
+    rate: 150,
+    keepAliveClients: 4,
+    freshClients: 2,
+    slowClients: 1,
+    slowMs: 1000,
+    maxSeconds: 400,
+    maxRequests: 80_000,
+    timeoutMs: 10_000,
+  }).start();
+  const started = performance.now();
+  const run = await runCli(
+    [
+      "web",
+      "--image",
+      appImage(tb, tag),
+      "-f",
+      stack.composeFile,
+      "-p",
+      stack.name,
+      "--traefik-api",
+      stack.api(poll),
+      "--traefik-url",
+      stack.url(poll),
+    ],
+    {
+      cwd: dirname(stack.composeFile),
+      env: { DOCKER_HOST: `unix://${tb.sockets[0]}` },
+      timeoutMs: 420_000,
+      ...(onSpawn ? { onSpawn } : {}),
+    },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const load: ProbeReport = await probe.stop();
+  const said = run.stderr.split("\n").filter((l) => l.startsWith("compose-roll:"));
+  console.log(said.slice(-3).join("\n"));
+  console.log(
+    `swarm rollout to ${tag} at the ${poll} s poll: exit ${run.code} in ${seconds.toFixed(1)} s; ${load.sent} requests (${(load.sent / load.seconds).toFixed(0)}/s), ${load.failed} failed, p99 ${load.p99.toFixed(0)} ms`,
+  );
+  return { run, load, seconds };
+}
+
+beforeAll(async () => {
+  tb = await testbedEnv();
+  stack = await deployStack(tb, { name: "swarm3-roll", replicas: N });
+});
+
+afterAll(async () => {
+  await stack?.rm();
+});
+
+describe("compose-roll on a Swarm stack service", () => {
+  let labels: Record<string, string>;
+
+  it("rolls v1 → v2 at the 1 s poll with no failed request; the spec ends on v2 with its own labels", async () => {
+    const before = await inspect();
+    labels = before.Spec.Labels;
+    const { run, load } = await roll("v2", 1);
+    expect(run.code, run.stderr).toBe(0);
+    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
+    expect(load.releases).toContain("v2");
+    expect(load.lastRelease).toBe("v2");
+    const after = await inspect();
+    expect(after.Spec.TaskTemplate.ContainerSpec.Image).toMatch(new RegExp(`^${appImage(tb, "v2")}@sha256:`));
+    // Its own labels, the stack's image label naming the new ref as `docker stack deploy` would.
+    expect(after.Spec.Labels).toEqual({ ...labels, "com.docker.stack.image": appImage(tb, "v2") });
+    expect(after.Spec.UpdateConfig).toEqual(before.Spec.UpdateConfig);
+    // `docker service rollback` would swap in PreviousSpec: the same spec, so it changes nothing.
+    const kept = await stored();
+    expect(kept.PreviousSpec).toEqual(kept.Spec);
+    expect(await standIns()).toEqual([]);
+    const tasks = await runningTasks(tb, stack.service);
+    expect(tasks.map((t) => t.image)).toEqual(Array(N).fill(after.Spec.TaskTemplate.ContainerSpec.Image));
+  });
+
+  it("a `docker stack deploy` of the compose file naming v2 afterwards restarts nothing", async () => {
+    const ids = (await runningTasks(tb, stack.service)).map((t) => t.id).sort();
+    writeFileSync(stack.composeFile, stackFile(tb, { name: stack.name, replicas: N, tag: "v2" }));
+    await dockerOn(tb, 1, ["stack", "deploy", "-c", stack.composeFile, stack.name]);
+    await new Promise((r) => setTimeout(r, 5000));
+    expect((await runningTasks(tb, stack.service)).map((t) => t.id).sort()).toEqual(ids);
+    const after = await inspect();
+    expect(after.Spec.Labels).toEqual({ ...labels, "com.docker.stack.image": appImage(tb, "v2") });
+    expect(after.Spec.TaskTemplate.ContainerSpec.Image).toMatch(new RegExp(`^${appImage(tb, "v2")}@sha256:`));
+  });
+
+  it("a never-healthy image exits 5, leaves the spec version unchanged and fails no request", async () => {
+    const before = await inspect();
+    const { run, load } = await roll("broken", 1);
+    expect(run.code, run.stderr).toBe(5);
+    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
+    expect(load.releases).toEqual(["v2"]);
+    expect((await inspect()).Version.Index).toBe(before.Version.Index);
+    expect(await standIns()).toEqual([]);
+  });
+
+  it("SIGINT while the stand-ins start: exit 5, stand-ins removed, the spec version unchanged, 0 failed", async () => {
+    const before = await inspect();
+    let interrupted = false;
+    const { run, load } = await roll("v3", 1, (pid) => {
+      // As soon as a stand-in exists: they take seconds to become healthy, so this lands in that phase.
+      void waitFor(60_000, "a stand-in", async () => (await standIns()).length > 0).then(() => {
+        interrupted = process.kill(pid, "SIGINT");
+      });
+    });
+    expect(interrupted).toBe(true);
+    expect(run.code, run.stderr).toBe(5);
+    expect(run.stderr).toMatch(/interrupted by SIGINT/);
+    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
+    expect(load.releases).toEqual(["v2"]);
+    expect((await inspect()).Version.Index).toBe(before.Version.Index);
+    expect(await standIns()).toEqual([]);
+  });
+
+  it("rolls v2 → v3 at Traefik's default 15 s poll with no failed request", async () => {
+    const { run, load } = await roll("v3", 15);
+    expect(run.code, run.stderr).toBe(0);
+    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
+    expect(load.lastRelease).toBe("v3");
+    const after = await inspect();
+    expect(after.Spec.TaskTemplate.ContainerSpec.Image).toMatch(new RegExp(`^${appImage(tb, "v3")}@sha256:`));
+    expect(after.Spec.Labels).toEqual({ ...labels, "com.docker.stack.image": appImage(tb, "v3") });
+    const kept = await stored();
+    expect(kept.PreviousSpec).toEqual(kept.Spec);
+  });
+});
