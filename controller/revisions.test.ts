@@ -155,6 +155,27 @@ describe("releasesOf and releaseUndoTargets", () => {
     });
   });
 
+  it("a service's first rollout in a release (what it found, then what it rolled to) counts once, going back to what it found", () => {
+    const first = [inRelease(rev(2, "v2"), "rF"), inRelease(rev(1, "v1"), "rF")];
+    const worker = [inRelease(rev(2, "w2"), "rF"), { ...rev(1, "w1"), at: "2026-10-30T00:00:00Z" }];
+    const [f] = releasesOf([
+      ...first.map((revision) => ({ service: "web", revision })),
+      ...worker.map((revision) => ({ service: "worker", revision })),
+    ]);
+    expect(f?.services.map((x) => [x.service, x.revision.number])).toEqual([
+      ["web", 2],
+      ["worker", 2],
+    ]);
+    const histories = new Map([
+      ["web", first],
+      ["worker", worker],
+    ]);
+    expect(releaseUndoTargets(f as NonNullable<typeof f>, histories).targets).toEqual([
+      { service: "web", ref: "app:v1", id: "sha256:v1", why: "revision 1" },
+      { service: "worker", ref: "app:w1", id: "sha256:w1", why: "revision 1" },
+    ]);
+  });
+
   it("a service the release changed only in configuration keeps its image (not an older one)", () => {
     // The worker ran w1 before release B and w1 in it; w0 is older still and must not come back.
     const configOnly = [

@@ -101,7 +101,12 @@ export function releasesOf(records: { service: string; revision: Revision }[]): 
     const id = r.revision.settings?.release ?? `${r.service}#${r.revision.number}`;
     const e = byId.get(id) ?? { id, at: r.revision.at, services: [] };
     if (r.revision.at < e.at) e.at = r.revision.at;
-    e.services.push(r);
+    // A service's first rollout records what it found before what it rolled to, both in this
+    // release: the release changed the service to its newest record of the two.
+    const same = e.services.findIndex((x) => x.service === r.service);
+    if (same < 0) e.services.push(r);
+    else if ((e.services[same] as { revision: Revision }).revision.number < r.revision.number)
+      e.services[same] = r;
     byId.set(id, e);
   }
   for (const e of byId.values()) e.services.sort((a, b) => a.service.localeCompare(b.service));
