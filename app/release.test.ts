@@ -94,6 +94,8 @@ describe("release", () => {
     // One release: web's revision and the workers' carry the same id; the lock is free again.
     expect(s.webState.revisions.at(-1)?.settings?.release).toBe(out.id);
     expect(s.projectState.revisions.map((r) => r.settings?.release)).toEqual([out.id, out.id]);
+    // A worker's first record names what its old containers ran: undoing the release goes there.
+    expect(s.projectState.revisions[0]?.previousImage).toEqual({ ref: "app:v1", id: "sha256:v1" });
     expect(s.projectState.held).toBeUndefined();
     // Recorded at the release's start: `undo` without a service still takes web's record.
     expect(s.projectState.revisions[0]?.at <= (s.webState.revisions.at(-1)?.at ?? "")).toBe(true);

@@ -252,13 +252,18 @@ async function recordWorkers(
     const image = ref ? await base.deps.engine.image(ref) : undefined;
     if (!image) continue;
     const history = await readHistory({ ...base, svc });
+    // No record yet: what the old containers ran is what this release replaced (undo's target).
+    const found = x.roll.previous;
+    const foundId = found && (found.id ?? (await base.deps.engine.image(found.ref))?.id);
+    const before = history[0]?.image ?? (found && foundId ? { ref: found.ref, id: foundId } : undefined);
     const rev: Revision = {
       number: nextRevision(history),
       image: { ref: image.ref, id: image.id },
       by: base.actor,
       at: release.at,
       result: "complete",
-      ...(history[0] ? { previous: history[0].number, previousImage: history[0].image } : {}),
+      ...(history[0] ? { previous: history[0].number } : {}),
+      ...(before ? { previousImage: before } : {}),
       settings: { release: release.id, policy: x.p.policy },
     };
     await base.history

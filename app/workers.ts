@@ -24,6 +24,8 @@ export interface WorkerRoll {
   created: string[];
   /** Failed batches tolerated by failure_action continue or max_failure_ratio. */
   failures: number;
+  /** The image the old containers ran: a worker's first record says what the release replaced. */
+  previous?: { ref: string; id?: string };
 }
 
 /**
@@ -54,6 +56,8 @@ export async function rollWorker(
     return;
   }
   const olds = all.filter((c) => c.running);
+  const [old] = olds;
+  if (old) roll.previous = { ref: old.image, ...(old.imageId ? { id: old.imageId } : {}) };
   if (p.action !== "recreate" || olds.length === 0) {
     const ids = await d.workers.create(p.service, p.replicas, ref);
     roll.created.push(...ids);

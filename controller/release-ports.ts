@@ -9,6 +9,8 @@ export interface WorkerContainer {
   running: boolean;
   /** The image reference it was created with. */
   image: string;
+  /** The image's ID, where the engine says (a tag may have moved since). */
+  imageId?: string;
 }
 
 export interface WorkerState {

@@ -30,6 +30,7 @@ export function dockerWorkers(docker: Docker, project: string, compose: ComposeP
             name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
             running: c.State === "running",
             image: c.Image,
+            imageId: c.ImageID,
           }),
         );
     },

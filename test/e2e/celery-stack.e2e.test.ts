@@ -202,9 +202,14 @@ describe("compose-roll up: the whole app", () => {
       ),
     ) as Record<string, { id: string; image: string }[]>;
 
-  it("rolls web v1 → v2 and the busy worker's configuration as one release: 0 failed requests, no task lost or run twice, beat, db and redis untouched", async () => {
-    const files = ["-p", stack.project, ...stack.files.flatMap((f) => ["-f", f])];
-    const cli = (args: string[]) => runCli([...args, ...files], { cwd: stack.dir, env: stack.composeEnv });
+  const cli = (args: string[]) =>
+    runCli([...args, "-p", stack.project, ...stack.files.flatMap((f) => ["-f", f])], {
+      cwd: stack.dir,
+      env: stack.composeEnv,
+    });
+  const SERVICES = ["web", "worker", "beat", "db", "redis", "traefik"];
+
+  it("rolls web v1 → v2 and the busy worker to v2 with a new environment as one release: 0 failed requests, no task lost or run twice, beat, db and redis untouched", async () => {
     // File mode: compose-roll takes Traefik's file over (one server per web container) first.
     const sync = await cli(["sync", "web"]);
     expect(sync.code, sync.stderr).toBe(0);
@@ -220,8 +225,8 @@ describe("compose-roll up: the whole app", () => {
     await enqueue(stack, 6, LONG_TASK);
     await waitInFlight(stack, { since });
     writeOverride(stack, {
-      web: { image: APP_IMAGE("v2") },
-      worker: { environment: { DEMO_CHANGE: "release" }, stop_grace_period: "20s" },
+      web: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" } },
+      worker: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" }, stop_grace_period: "20s" },
     });
     const tasks = new TaskLoad(stack, {
       seconds: LONG_TASK,
@@ -240,7 +245,7 @@ describe("compose-roll up: the whole app", () => {
     const c = countTasks(rows);
     const ranOnOld = rows.filter((r) => r.started_by === oldWorker?.id.slice(0, 12));
     console.log(
-      `compose-roll up (web v1 → v2, worker's configuration): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
+      `compose-roll up (web and worker v1 → v2, an environment variable of both): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
         `requests sent ${load.sent}, failed ${load.failed}; tasks queued ${c.queued} (${queued.ids.length} through web), ` +
         `finished ${c.finished}, unfinished ${c.unfinished}, started twice ${c.startedTwice}, finished twice ${c.finishedTwice}, ` +
         `moved ${c.moved}, ${ranOnOld.length} started on the old worker; ${formatReport(load)}`,
@@ -253,6 +258,7 @@ describe("compose-roll up: the whole app", () => {
     expect(after.web?.map((w) => w.image)).toEqual([APP_IMAGE("v2"), APP_IMAGE("v2"), APP_IMAGE("v2")]);
     expect(after.worker).toHaveLength(1);
     expect(after.worker?.[0]?.id).not.toBe(oldWorker?.id);
+    expect(after.worker?.[0]?.image).toBe(APP_IMAGE("v2"));
     for (const s of ["beat", "db", "redis", "traefik"]) expect(after[s], s).toEqual(before[s]);
     // The old worker had work in hand and finished it: nothing lost, nothing run twice.
     expect(ranOnOld.length).toBeGreaterThan(0);
@@ -262,6 +268,45 @@ describe("compose-roll up: the whole app", () => {
     const plan = await composePlan(stack);
     expect(plan.containers.length, plan.stderr).toBeGreaterThan(0);
     for (const l of plan.containers) expect(l, plan.stderr).toMatch(/\s(Running|Waiting|Healthy)\s*$/);
+  }, 420_000);
+
+  it("undo with no service puts web and the busy worker back on v1 together: 0 failed requests, no task lost or run twice", async () => {
+    const before = await running(SERVICES);
+    const [oldWorker] = before.worker ?? [];
+    const since = await dbNow(stack);
+    await enqueue(stack, 6, LONG_TASK);
+    await waitInFlight(stack, { since });
+    const tasks = new TaskLoad(stack, {
+      seconds: LONG_TASK,
+      everyMs: 3000,
+      maxTasks: 80,
+      maxSeconds: 240,
+    }).start();
+    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 280, slowMs: 1000 }).start();
+    const t0 = Date.now();
+    const run = await cli(["undo"]);
+    const seconds = (Date.now() - t0) / 1000;
+    const load = await probe.stop();
+    const queued = await tasks.stop();
+    const rows = await drain(stack, { since, until: await dbNow(stack) }, 120_000);
+    const c = countTasks(rows);
+    const ranOnOld = rows.filter((r) => r.started_by === oldWorker?.id.slice(0, 12));
+    console.log(
+      `compose-roll undo (the release: web and worker v2 → v1): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
+        `tasks queued ${c.queued}, finished ${c.finished}, unfinished ${c.unfinished}, started twice ${c.startedTwice}, ` +
+        `finished twice ${c.finishedTwice}, ${ranOnOld.length} started on the v2 worker; ${formatReport(load)}`,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/undo: release \S+ .*changed web, worker/);
+    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expect(queued.errors).toEqual([]);
+    const after = await running(SERVICES);
+    expect(after.web?.map((w) => w.image)).toEqual([APP_IMAGE("v1"), APP_IMAGE("v1"), APP_IMAGE("v1")]);
+    expect(after.worker?.map((w) => w.image)).toEqual([APP_IMAGE("v1")]);
+    expect(after.worker?.[0]?.id).not.toBe(oldWorker?.id);
+    for (const s of ["beat", "db", "redis", "traefik"]) expect(after[s], s).toEqual(before[s]);
+    expect(ranOnOld.length).toBeGreaterThan(0);
+    expect(c).toMatchObject({ unfinished: 0, startedTwice: 0, finishedTwice: 0 });
   }, 420_000);
 });
 
