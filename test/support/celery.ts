@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { stringify } from "yaml";
-import { compose, type DemoStack, startDemo } from "./stack.js";
+import { compose, type DemoStack, IDLE_INTERVAL, PATIENT_INTERVAL, startDemo } from "./stack.js";
 
 export const APP_IMAGE = (tag: string) => `compose-roll-demo/app:${tag}`;
 
@@ -79,19 +79,20 @@ export async function startAppStack(name: string, opts: AppStackOptions = {}): P
  */
 function overrideYaml(services: Record<string, ServiceOverride>): string {
   const patient = { healthcheck: { timeout: "6s", start_period: "120s" } };
+  const idle = { healthcheck: { ...patient.healthcheck, interval: IDLE_INTERVAL } };
   const web = {
     healthcheck: {
       test: ["CMD", "python3", "/app/healthcheck.py"],
-      interval: "1s",
+      interval: PATIENT_INTERVAL,
       retries: 3,
       ...patient.healthcheck,
     },
   };
   const all: Record<string, object> = {
-    traefik: patient,
+    traefik: idle,
     web,
-    db: patient,
-    redis: patient,
+    db: idle,
+    redis: idle,
     beat: patient,
     worker: patient,
   };

@@ -39,6 +39,16 @@ export interface DemoStack {
 export const FAST_BOOT = "0.5";
 /** A healthcheck probe's timeout in test stacks; see PATIENT_HEALTH. */
 const PATIENT_TIMEOUT = "6s";
+/**
+ * How often test stacks check web (the image's own is every 1 s). Each check is a process
+ * started in the container, ~65 ms of host CPU however small the probe (npm run
+ * bench:healthcheck: 15 idle containers at 1 s keep a whole core busy); three groups of e2e
+ * files run ~30 such containers at once on 2 cores. Label mode keeps 1 s: its drains wait for
+ * the drain file to fail the check `retries` times.
+ */
+export const PATIENT_INTERVAL = "2s";
+/** Traefik, databases and brokers only start in tests; nothing waits on their next check. */
+export const IDLE_INTERVAL = "5s";
 
 /**
  * The demo's healthcheck allows 3 s per probe; on the shared 2-core testbed, under load
@@ -58,7 +68,7 @@ export const PATIENT_HEALTH: DemoOptions = {
         "  web:",
         "    healthcheck:",
         '      test: ["CMD", "python3", "/app/healthcheck.py"]',
-        "      interval: 1s",
+        `      interval: ${PATIENT_INTERVAL}`,
         `      timeout: ${PATIENT_TIMEOUT}`,
         "      retries: 3",
         "      start_period: 60s",
@@ -121,7 +131,9 @@ export async function startDemo(
     TRAEFIK_THROTTLE: "100ms",
     DEMO_BOOT_DELAY: FAST_BOOT,
     DEMO_HEALTH_TIMEOUT: PATIENT_TIMEOUT,
+    DEMO_HEALTH_INTERVAL: PATIENT_INTERVAL,
     DEMO_TRAEFIK_HEALTH_TIMEOUT: PATIENT_TIMEOUT,
+    DEMO_TRAEFIK_HEALTH_INTERVAL: IDLE_INTERVAL,
     ...extraEnv,
   };
   const environment = new DockerComposeEnvironment(dir, files);
