@@ -209,6 +209,31 @@ describe("compose-roll up: the whole app", () => {
     });
   const SERVICES = ["web", "worker", "beat", "db", "redis", "traefik"];
 
+  /**
+   * The worker busy before `act` starts, and long tasks coming through web while it runs, so the
+   * worker has tasks in hand whenever its turn comes; requests counted through Traefik meanwhile.
+   */
+  async function busyWorkerUnderLoad(oldWorkerId: string | undefined, act: () => ReturnType<typeof cli>) {
+    const since = await dbNow(stack);
+    await enqueue(stack, 6, LONG_TASK);
+    await waitInFlight(stack, { since });
+    const tasks = new TaskLoad(stack, {
+      seconds: LONG_TASK,
+      everyMs: 3000,
+      maxTasks: 80,
+      maxSeconds: 240,
+    }).start();
+    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 280, slowMs: 1000 }).start();
+    const t0 = Date.now();
+    const run = await act();
+    const seconds = (Date.now() - t0) / 1000;
+    const load = await probe.stop();
+    const queued = await tasks.stop();
+    const rows = await drain(stack, { since, until: await dbNow(stack) }, 120_000);
+    const ranOnOld = rows.filter((r) => r.started_by === oldWorkerId?.slice(0, 12));
+    return { run, seconds, load, queued, c: countTasks(rows), ranOnOld };
+  }
+
   it("rolls web v1 → v2 and the busy worker to v2 with a new environment as one release: 0 failed requests, no task lost or run twice, beat, db and redis untouched", async () => {
     // File mode: compose-roll takes Traefik's file over (one server per web container) first.
     const sync = await cli(["sync", "web"]);
@@ -219,31 +244,13 @@ describe("compose-roll up: the whole app", () => {
     const grace = (await docker.getContainer(oldWorker?.id ?? "").inspect()).Config.StopTimeout;
     expect(grace, "run after the baseline, which leaves the worker with a 20 s grace").toBe(20);
 
-    // Busy before the release starts, and long tasks keep coming through web during it, so the
-    // worker has tasks in hand whenever its turn comes.
-    const since = await dbNow(stack);
-    await enqueue(stack, 6, LONG_TASK);
-    await waitInFlight(stack, { since });
-    writeOverride(stack, {
-      web: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" } },
-      worker: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" }, stop_grace_period: "20s" },
+    const { run, seconds, load, queued, c, ranOnOld } = await busyWorkerUnderLoad(oldWorker?.id, () => {
+      writeOverride(stack, {
+        web: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" } },
+        worker: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" }, stop_grace_period: "20s" },
+      });
+      return cli(["up", "--settle", "2s"]);
     });
-    const tasks = new TaskLoad(stack, {
-      seconds: LONG_TASK,
-      everyMs: 3000,
-      maxTasks: 80,
-      maxSeconds: 240,
-    }).start();
-    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 280, slowMs: 1000 }).start();
-    const t0 = Date.now();
-    const run = await cli(["up", "--settle", "2s"]);
-    const seconds = (Date.now() - t0) / 1000;
-    const load = await probe.stop();
-    const queued = await tasks.stop();
-    const until = await dbNow(stack);
-    const rows = await drain(stack, { since, until }, 120_000);
-    const c = countTasks(rows);
-    const ranOnOld = rows.filter((r) => r.started_by === oldWorker?.id.slice(0, 12));
     console.log(
       `compose-roll up (web and worker v1 → v2, an environment variable of both): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
         `requests sent ${load.sent}, failed ${load.failed}; tasks queued ${c.queued} (${queued.ids.length} through web), ` +
@@ -273,24 +280,9 @@ describe("compose-roll up: the whole app", () => {
   it("undo with no service puts web and the busy worker back on v1 together: 0 failed requests, no task lost or run twice", async () => {
     const before = await running(SERVICES);
     const [oldWorker] = before.worker ?? [];
-    const since = await dbNow(stack);
-    await enqueue(stack, 6, LONG_TASK);
-    await waitInFlight(stack, { since });
-    const tasks = new TaskLoad(stack, {
-      seconds: LONG_TASK,
-      everyMs: 3000,
-      maxTasks: 80,
-      maxSeconds: 240,
-    }).start();
-    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 280, slowMs: 1000 }).start();
-    const t0 = Date.now();
-    const run = await cli(["undo"]);
-    const seconds = (Date.now() - t0) / 1000;
-    const load = await probe.stop();
-    const queued = await tasks.stop();
-    const rows = await drain(stack, { since, until: await dbNow(stack) }, 120_000);
-    const c = countTasks(rows);
-    const ranOnOld = rows.filter((r) => r.started_by === oldWorker?.id.slice(0, 12));
+    const { run, seconds, load, queued, c, ranOnOld } = await busyWorkerUnderLoad(oldWorker?.id, () =>
+      cli(["undo"]),
+    );
     console.log(
       `compose-roll undo (the release: web and worker v2 → v1): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
         `tasks queued ${c.queued}, finished ${c.finished}, unfinished ${c.unfinished}, started twice ${c.startedTwice}, ` +

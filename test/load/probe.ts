@@ -27,8 +27,9 @@ export interface ProbeOptions {
   /** Paths the keep-alive and fresh clients take in turn (default: `/` only). */
   paths?: string[];
   /**
-   * Most requests a second the keep-alive and fresh clients send together (default: as fast as
-   * they are answered): each client keeps its share of the schedule, never bursting to catch up.
+   * Most requests a second the keep-alive and fresh clients send together: each client keeps its
+   * share of the schedule, never bursting to catch up. By default LOAD_PROBE_RATE if set
+   * (the e2e suite's setting: see vitest.config.ts), else as fast as they are answered.
    */
   rate?: number;
 }
@@ -77,7 +78,7 @@ export class LoadProbe {
       slowLimitMs: 5_000,
       timeoutMs: 30_000,
       paths: ["/"],
-      rate: 0,
+      rate: Number(process.env.LOAD_PROBE_RATE ?? 0) || 0,
       ...opts,
     };
   }
