@@ -4,7 +4,7 @@
 // and finished it, and how many times. A release that loses a task leaves a row never finished; one
 // that runs a task twice leaves starts or finishes above 1.
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import Docker from "dockerode";
 import { stringify } from "yaml";
 import { compose, type DemoStack, IDLE_INTERVAL, PATIENT_INTERVAL, startDemo } from "./stack.js";
@@ -18,6 +18,8 @@ export const APP_IMAGE = (tag: string) => `compose-roll-demo/app:${tag}`;
 export const APP_STARTUP_MS = 180_000;
 
 export interface AppStackOptions {
+  /** examples/demo (Traefik's file provider, the default) or examples/demo-labels (its labels). */
+  example?: "demo" | "demo-labels";
   /** Image of web (WEB_IMAGE), default compose-roll-demo/app:v1. */
   webImage?: string;
   /** Image of worker and beat (WORKER_IMAGE), default compose-roll-demo/app:v1. */
@@ -55,9 +57,9 @@ export async function startAppStack(name: string, opts: AppStackOptions = {}): P
     ...opts.env,
   };
   const stack = await startDemo(name, env, {
-    example: "demo",
+    example: opts.example ?? "demo",
     files: ["compose.yaml", "compose.override.yaml"],
-    prepare: (dir) => writeFileSync(join(dir, "compose.override.yaml"), overrideYaml({})),
+    prepare: (dir) => writeFileSync(join(dir, "compose.override.yaml"), overrideYaml(dir, {})),
     migrate: true,
     startupTimeoutMs: APP_STARTUP_MS,
   });
@@ -77,17 +79,22 @@ export async function startAppStack(name: string, opts: AppStackOptions = {}): P
  * start period, and a probe can take over 3 s), plus the given per-service settings. Compose
  * merges healthcheck fields one by one, so the probes themselves stay the example's.
  */
-function overrideYaml(services: Record<string, ServiceOverride>): string {
+function overrideYaml(dir: string, services: Record<string, ServiceOverride>): string {
   const patient = { healthcheck: { timeout: "6s", start_period: "120s" } };
   const idle = { healthcheck: { ...patient.healthcheck, interval: IDLE_INTERVAL } };
-  const web = {
-    healthcheck: {
-      test: ["CMD", "python3", "/app/healthcheck.py"],
-      interval: PATIENT_INTERVAL,
-      retries: 3,
-      ...patient.healthcheck,
-    },
-  };
+  // Label mode keeps its example's probe and 1 s interval: its drains wait for the drain file
+  // to fail the check.
+  const web =
+    basename(dir) === "demo-labels"
+      ? patient
+      : {
+          healthcheck: {
+            test: ["CMD", "python3", "/app/healthcheck.py"],
+            interval: PATIENT_INTERVAL,
+            retries: 3,
+            ...patient.healthcheck,
+          },
+        };
   const all: Record<string, object> = {
     traefik: idle,
     web,
@@ -102,7 +109,7 @@ function overrideYaml(services: Record<string, ServiceOverride>): string {
 
 /** Rewrites compose.override.yaml with these settings (web's patient healthcheck stays). */
 export function writeOverride(stack: DemoStack, services: Record<string, ServiceOverride>): void {
-  writeFileSync(join(stack.dir, "compose.override.yaml"), overrideYaml(services));
+  writeFileSync(join(stack.dir, "compose.override.yaml"), overrideYaml(stack.dir, services));
 }
 
 const docker = new Docker();
