@@ -94,10 +94,28 @@ const cell = (xs: number[], f = (x: number) => x.toFixed(0)) =>
       )} (${xs.map(f).join(", ")})`
     : "-";
 
+/** What the failed requests got: an HTTP status, or the client's error (a reset, a timeout). */
+function answers(samples: ProbeReport["samples"]): string {
+  const by = new Map<string, number>();
+  for (const s of samples) {
+    if (s.status === 200 && s.error === undefined) continue;
+    const why = s.status ? String(s.status) : (s.error ?? "error").split(/[:\s]/)[0] || "error";
+    by.set(why, (by.get(why) ?? 0) + 1);
+  }
+  return [...by].map(([k, n]) => `${k} × ${n}`).join(", ") || "-";
+}
+
+/** Seconds from the first failed request to the last one's answer (0 when none failed). */
+function outage(load: ProbeReport): number {
+  const failed = load.samples.filter((s) => s.status !== 200 || s.error !== undefined);
+  if (!failed.length) return 0;
+  return Math.max(...failed.map((s) => s.at + s.ms / 1000)) - Math.min(...failed.map((s) => s.at));
+}
+
 function table(rows: Row[]): string {
   const lines = [
-    "| strategy | exit | failed / sent | p99 ms | tasks queued | unfinished | started twice | seconds |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| strategy | exit | failed / sent | failures by answer | outage s | p99 ms | tasks queued | unfinished | started twice | seconds |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const s of ["docker compose up -d", "compose-roll up"] as const) {
     const of = rows.filter((r) => r.strategy === s);
@@ -105,6 +123,10 @@ function table(rows: Row[]): string {
     const sent = of.reduce((n, r) => n + r.load.sent, 0);
     lines.push(
       `| ${s} | ${of.map((r) => r.exit).join(", ")} | ${failed} / ${sent} (${of.map((r) => r.load.failed).join(", ")}) | ` +
+        `${answers(of.flatMap((r) => r.load.samples))} | ${cell(
+          of.map((r) => outage(r.load)),
+          (x) => x.toFixed(1),
+        )} | ` +
         `${cell(of.map((r) => r.load.p99))} | ${of.reduce((n, r) => n + r.queued, 0)} | ` +
         `${of.reduce((n, r) => n + r.unfinished, 0)} | ${of.reduce((n, r) => n + r.startedTwice, 0)} | ` +
         `${cell(

@@ -119,8 +119,13 @@ export class LoadProbe {
     for (let i = 0; this.within(); i++) {
       const path = kind === "slow" ? `/slow/?ms=${this.opts.slowMs}` : (paths[i % paths.length] as string);
       const agent = kind === "fresh" ? new http.Agent({ keepAlive: false }) : this.keepAlive;
+      const started = performance.now();
       this.samples.push(await this.once(path, agent, kind));
       if (kind !== "slow") next = await this.paced(next);
+      // A slow request answered at once (a 404 or 502 while nothing serves) must not turn its
+      // client into the fastest one: one slow request per slowMs at most.
+      else
+        await new Promise((r) => setTimeout(r, Math.max(0, started + this.opts.slowMs - performance.now())));
     }
   }
 
