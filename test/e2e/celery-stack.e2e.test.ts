@@ -27,6 +27,7 @@ import {
   taskRows,
   waitHealthy,
   waitInFlight,
+  watchRunning,
   workerNames,
   writeOverride,
 } from "../support/celery.js";
@@ -224,6 +225,8 @@ describe("compose-roll up: the whole app", () => {
       maxSeconds: 240,
     }).start();
     const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 280, slowMs: 1000 }).start();
+    // Two beats at once would queue every scheduled task twice.
+    const beatWatch = await watchRunning(stack, "beat", (await running(["beat"])).beat?.length ?? 0);
     const t0 = Date.now();
     const run = await act();
     const seconds = (Date.now() - t0) / 1000;
@@ -231,10 +234,11 @@ describe("compose-roll up: the whole app", () => {
     const queued = await tasks.stop();
     const rows = await drain(stack, { since, until: await dbNow(stack) }, 120_000);
     const ranOnOld = rows.filter((r) => r.started_by === oldWorkerId?.slice(0, 12));
-    return { run, seconds, load, queued, c: countTasks(rows), ranOnOld };
+    const beats = beatWatch.stop();
+    return { run, seconds, load, queued, c: countTasks(rows), ranOnOld, beats };
   }
 
-  it("rolls web v1 → v2 and the busy worker to v2 with a new environment as one release: 0 failed requests, no task lost or run twice, beat, db and redis untouched", async () => {
+  it("rolls web v1 → v2, the busy worker to v2 with a new environment and beat to v2 as one release: 0 failed requests, no task lost or run twice, never two beats, db and redis untouched", async () => {
     // File mode: compose-roll takes Traefik's file over (one server per web container) first.
     const sync = await cli(["sync", "web"]);
     expect(sync.code, sync.stderr).toBe(0);
@@ -244,15 +248,25 @@ describe("compose-roll up: the whole app", () => {
     const grace = (await docker.getContainer(oldWorker?.id ?? "").inspect()).Config.StopTimeout;
     expect(grace, "run after the baseline, which leaves the worker with a 20 s grace").toBe(20);
 
-    const { run, seconds, load, queued, c, ranOnOld } = await busyWorkerUnderLoad(oldWorker?.id, () => {
-      writeOverride(stack, {
-        web: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" } },
-        worker: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" }, stop_grace_period: "20s" },
-      });
-      return cli(["up", "--settle", "2s"]);
-    });
+    const { run, seconds, load, queued, c, ranOnOld, beats } = await busyWorkerUnderLoad(
+      oldWorker?.id,
+      () => {
+        writeOverride(stack, {
+          web: { image: APP_IMAGE("v2"), environment: { DEMO_CHANGE: "release" } },
+          worker: {
+            image: APP_IMAGE("v2"),
+            environment: { DEMO_CHANGE: "release" },
+            stop_grace_period: "20s",
+          },
+          // beat runs the worker's image, as in the demo: a release moves it too, stop-first.
+          beat: { image: APP_IMAGE("v2") },
+        });
+        return cli(["up", "--settle", "2s"]);
+      },
+    );
     console.log(
-      `compose-roll up (web and worker v1 → v2, an environment variable of both): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
+      `compose-roll up (web, worker and beat v1 → v2, an environment variable of web and worker): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
+        `beats at once at most ${beats.most} (${beats.events.join(", ")}); ` +
         `requests sent ${load.sent}, failed ${load.failed}; tasks queued ${c.queued} (${queued.ids.length} through web), ` +
         `finished ${c.finished}, unfinished ${c.unfinished}, started twice ${c.startedTwice}, finished twice ${c.finishedTwice}, ` +
         `moved ${c.moved}, ${ranOnOld.length} started on the old worker; ${formatReport(load)}`,
@@ -266,7 +280,10 @@ describe("compose-roll up: the whole app", () => {
     expect(after.worker).toHaveLength(1);
     expect(after.worker?.[0]?.id).not.toBe(oldWorker?.id);
     expect(after.worker?.[0]?.image).toBe(APP_IMAGE("v2"));
-    for (const s of ["beat", "db", "redis", "traefik"]) expect(after[s], s).toEqual(before[s]);
+    expect(after.beat?.map((b) => b.image)).toEqual([APP_IMAGE("v2")]);
+    expect(beats.events, "beat was replaced: one stopped, one started").toHaveLength(2);
+    expect(beats.most, beats.events.join(", ")).toBe(1);
+    for (const s of ["db", "redis", "traefik"]) expect(after[s], s).toEqual(before[s]);
     // The old worker had work in hand and finished it: nothing lost, nothing run twice.
     expect(ranOnOld.length).toBeGreaterThan(0);
     expect(c).toMatchObject({ unfinished: 0, startedTwice: 0, finishedTwice: 0, moved: 0 });
@@ -277,26 +294,30 @@ describe("compose-roll up: the whole app", () => {
     for (const l of plan.containers) expect(l, plan.stderr).toMatch(/\s(Running|Waiting|Healthy)\s*$/);
   }, 420_000);
 
-  it("undo with no service puts web and the busy worker back on v1 together: 0 failed requests, no task lost or run twice", async () => {
+  it("undo with no service puts web, the busy worker and beat back on v1 together: 0 failed requests, no task lost or run twice, never two beats", async () => {
     const before = await running(SERVICES);
     const [oldWorker] = before.worker ?? [];
-    const { run, seconds, load, queued, c, ranOnOld } = await busyWorkerUnderLoad(oldWorker?.id, () =>
+    const { run, seconds, load, queued, c, ranOnOld, beats } = await busyWorkerUnderLoad(oldWorker?.id, () =>
       cli(["undo"]),
     );
     console.log(
-      `compose-roll undo (the release: web and worker v2 → v1): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
+      `compose-roll undo (the release: web, worker and beat v2 → v1): exit ${run.code} in ${seconds.toFixed(1)} s; ` +
+        `beats at once at most ${beats.most} (${beats.events.join(", ")}); ` +
         `tasks queued ${c.queued}, finished ${c.finished}, unfinished ${c.unfinished}, started twice ${c.startedTwice}, ` +
         `finished twice ${c.finishedTwice}, ${ranOnOld.length} started on the v2 worker; ${formatReport(load)}`,
     );
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/undo: release \S+ .*changed web, worker/);
+    expect(run.stderr).toMatch(/undo: release \S+ .*changed (?=.*\bweb\b)(?=.*\bworker\b)(?=.*\bbeat\b)/);
     expect(load.failed, JSON.stringify(load.failures)).toBe(0);
     expect(queued.errors).toEqual([]);
     const after = await running(SERVICES);
     expect(after.web?.map((w) => w.image)).toEqual([APP_IMAGE("v1"), APP_IMAGE("v1"), APP_IMAGE("v1")]);
     expect(after.worker?.map((w) => w.image)).toEqual([APP_IMAGE("v1")]);
     expect(after.worker?.[0]?.id).not.toBe(oldWorker?.id);
-    for (const s of ["beat", "db", "redis", "traefik"]) expect(after[s], s).toEqual(before[s]);
+    expect(after.beat?.map((b) => b.image)).toEqual([APP_IMAGE("v1")]);
+    expect(beats.events, "beat was replaced: one stopped, one started").toHaveLength(2);
+    expect(beats.most, beats.events.join(", ")).toBe(1);
+    for (const s of ["db", "redis", "traefik"]) expect(after[s], s).toEqual(before[s]);
     expect(ranOnOld.length).toBeGreaterThan(0);
     expect(c).toMatchObject({ unfinished: 0, startedTwice: 0, finishedTwice: 0 });
   }, 420_000);

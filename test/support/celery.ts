@@ -114,6 +114,41 @@ export function writeOverride(stack: DemoStack, services: Record<string, Service
 
 const docker = new Docker();
 
+/**
+ * Counts the service's running containers from the engine's start and die events, live from now
+ * until `stop()` (the engine keeps only its last 256 events, which a busy host's health checks
+ * fill in seconds, so they cannot be asked for afterwards): the most at once, and the events.
+ */
+export async function watchRunning(stack: DemoStack, service: string, runningAtStart: number) {
+  const stream = (await docker.getEvents({
+    filters: {
+      type: ["container"],
+      event: ["start", "die"],
+      label: [`com.docker.compose.project=${stack.project}`, `com.docker.compose.service=${service}`],
+    },
+  })) as NodeJS.ReadableStream & { destroy(): void };
+  const events: string[] = [];
+  let now = runningAtStart;
+  let most = now;
+  let rest = "";
+  stream.on("data", (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split("\n");
+    rest = lines.pop() ?? "";
+    for (const l of lines.filter((x) => x.trim())) {
+      const e = JSON.parse(l) as { status: string; id: string };
+      now += e.status === "start" ? 1 : -1;
+      most = Math.max(most, now);
+      events.push(`${e.status} ${e.id.slice(0, 12)}`);
+    }
+  });
+  return {
+    stop(): { most: number; events: string[] } {
+      stream.destroy();
+      return { most, events };
+    },
+  };
+}
+
 /** The service's containers (running or not), as compose labels them. */
 export async function serviceContainers(stack: DemoStack, service: string) {
   return docker.listContainers({
