@@ -4,49 +4,28 @@ import { describeLock } from "../app/lock.js";
 import { history, status } from "../app/status.js";
 import { serviceFacts } from "../compose/policies.js";
 import type { Project } from "../compose/project.js";
-import type { Revision } from "../controller/ports.js";
 import { policyOf } from "../controller/release-policy.js";
 import { releasesOf } from "../controller/revisions.js";
 import { DockerHistory, human } from "../state/index.js";
-import { openContext } from "./context.js";
+import { openContext, openTarget } from "./context.js";
 import type { RawOptions } from "./options.js";
-
-const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
-
-function table(rows: string[][]): void {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const r of rows)
-    out(
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    );
-}
+import { out, printHistory, table } from "./print.js";
+import { swarmHistoryCommand, swarmStatusCommand } from "./swarm-inspect.js";
 
 export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   if (service === undefined) return releaseHistory(raw);
-  const ctx = await openContext(service, raw, { traefik: false });
-  const { revisions: revs, lost } = await history(ctx.app);
-  if (ctx.opts.json) {
-    return out(JSON.stringify({ service: ctx.svc, revisions: revs, ...(lost ? { lost } : {}) }));
-  }
-  if (lost) ctx.say(lost);
-  if (revs.length === 0) return out(`no revisions of ${ctx.svc.project}/${ctx.svc.service} recorded`);
-  table([
-    ["REV", "IMAGE", "RESULT", "WHEN", "BY", "REPLACED"],
-    ...revs.map((r: Revision) => [
-      String(r.number),
-      r.image.ref,
-      r.result,
-      r.at,
-      `${r.by.user}@${r.by.host}${r.by.ciJob ? ` ${r.by.ciJob}` : ""}`,
-      r.previousImage?.ref ?? "-",
-    ]),
-  ]);
-  for (const r of revs.filter((x) => x.reason)) out(`revision ${r.number} ${r.result}: ${r.reason}`);
+  const ctx = await openTarget(service, raw, { traefik: false, swarm: true });
+  if ("swarm" in ctx) return swarmHistoryCommand(ctx.swarm, raw);
+  const { revisions, lost } = await history(ctx.app);
+  if (lost && !ctx.opts.json) ctx.say(lost);
+  printHistory({
+    svc: ctx.svc,
+    revisions,
+    json: ctx.opts.json,
+    ...(lost ? { extra: { lost } } : {}),
+    where: "",
+    image: (i) => i.ref,
+  });
 }
 
 /** Without a service: the project's releases, one entry each, with every service's image. */
@@ -68,7 +47,8 @@ async function releaseHistory(raw: RawOptions): Promise<void> {
 }
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
-  const ctx = await openContext(service, raw, { traefik: false, mode: true });
+  const ctx = await openTarget(service, raw, { traefik: false, mode: true, swarm: true });
+  if ("swarm" in ctx) return swarmStatusCommand(ctx.swarm, raw);
   const [{ obs, lock, routing, view, drain, drift, routed, unsynced, bake }, policy] = await Promise.all([
     status(ctx.app),
     releasePolicy(ctx.project, ctx.env, ctx.svc.service),
