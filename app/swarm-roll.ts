@@ -89,7 +89,7 @@ export async function rollSwarm(
     const h = got.holder;
     throw new LockHeldError(
       `${ctx.name} is locked: ${h.command} by ${h.by.user}@${h.by.host} pid ${h.by.pid} since ${h.since}`,
-      `wait for that rollout; if it is dead: \`docker config rm compose-roll-lock...\` (see \`docker config ls\`)`,
+      `wait for that rollout; if it is dead: \`compose-roll lock release ${ctx.svc.service}\`, then roll again`,
     );
   }
   const record = (result: Revision["result"], reason?: string) =>

@@ -3,8 +3,9 @@ import { RefusedError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
 import { hasProjectContainers } from "../engine/docker.js";
 import { FakeDocker } from "../state/fake-docker.test-support.js";
-import { FakeSwarm, revision } from "../state/fake-swarm.test-support.js";
+import { FakeSwarm, lockInfo, revision } from "../state/fake-swarm.test-support.js";
 import { SwarmHistory } from "../state/swarm-history.js";
+import { SwarmLock } from "../state/swarm-lock.js";
 import type { Context } from "./context.js";
 
 // statusCommand with everything openContext would connect to replaced by fakes: the
@@ -14,7 +15,7 @@ vi.mock("./context.js", () => ({
   openContext: async () => ctx.current,
   openTarget: async () => ctx.current,
 }));
-const { historyCommand, statusCommand } = await import("./inspect.js");
+const { historyCommand, lockReleaseCommand, lockStatusCommand, statusCommand } = await import("./inspect.js");
 
 const replica = (n: number): Replica => ({
   id: `c${n}`,
@@ -126,8 +127,7 @@ describe("historyCommand", () => {
 describe("historyCommand on a Swarm stack service", () => {
   const svc = { project: "shop", service: "web" };
   const pinned = (tag: string, c: string) => `reg/app:${tag}@sha256:${c.repeat(64)}`;
-  async function swarm(records: number) {
-    const cluster = new FakeSwarm();
+  async function swarm(records: number, cluster = new FakeSwarm()) {
     const history = new SwarmHistory({ docker: cluster.api });
     for (let n = 1; n <= records; n++) {
       const image = { ref: `reg/app:v${n + 1}`, id: pinned(`v${n + 1}`, String(n + 1)) };
@@ -164,5 +164,34 @@ describe("historyCommand on a Swarm stack service", () => {
     await swarm(0);
     await historyCommand("web", {});
     expect(printed.join("")).toBe("no revisions of shop/web recorded in the Swarm\n");
+  });
+});
+
+describe("lock status and lock release on a Swarm stack service", () => {
+  const svc = { project: "shop", service: "web" };
+  it("read and remove the lock config in the cluster, not a container on the manager", async () => {
+    const cluster = new FakeSwarm();
+    expect((await new SwarmLock({ docker: cluster.api }).acquire(svc, lockInfo(42))).acquired).toBe(true);
+    const said: string[] = [];
+    ctx.current = {
+      swarm: {
+        docker: cluster.api,
+        svc,
+        facts: { role: "manager" },
+        say: (l: string) => said.push(l),
+        debug: () => {},
+      },
+    };
+    await lockStatusCommand("web", {});
+    expect(printed.join("")).toMatch(
+      /^held — compose-roll web --image app:v2 by ci@runner-1 pid 42 .*lease 30s, last renewed 0s ago \(Swarm manager's clock\)/,
+    );
+    await lockReleaseCommand("web", {});
+    expect(said[0]).toMatch(/^released the lock of compose-roll web --image app:v2 by ci@runner-1 pid 42/);
+    expect(said[1]).toMatch(/then the rollout again$/);
+    expect(cluster.configs.size).toBe(0);
+    printed.length = 0;
+    await lockStatusCommand("web", {});
+    expect(printed.join("")).toBe("free: no rollout of shop/web holds it\n");
   });
 });
