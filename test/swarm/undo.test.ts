@@ -34,13 +34,14 @@ const json = (r: CliRun) => {
 };
 
 /** The stack's lock and revision configs, which outlive `docker stack rm`. */
-async function removeRecords(): Promise<void> {
-  const names = (
-    await dockerOn(tb, 1, ["config", "ls", "-q", "--filter", `label=com.compose-roll.project=${stack.name}`])
-  )
+const records = async () =>
+  (await dockerOn(tb, 1, ["config", "ls", "-q", "--filter", `label=com.compose-roll.project=${stack.name}`]))
     .split("\n")
     .filter(Boolean);
-  if (names.length) await dockerOn(tb, 1, ["config", "rm", ...names]);
+
+async function removeRecords(): Promise<void> {
+  const ids = await records();
+  if (ids.length) await dockerOn(tb, 1, ["config", "rm", ...ids]);
 }
 
 beforeAll(async () => {
@@ -67,6 +68,7 @@ describe("history, status and undo on a Swarm stack service", () => {
       /no earlier image of \S+_web is recorded in the cluster to undo to .*nothing was changed/,
     );
     expect((await inspect()).Version.Index).toBe(before.Version.Index);
+    expect(await records()).toEqual([]);
     const h = await swarmCli(tb, stack, ["history", "web"]);
     expect(h.stdout).toBe(`no revisions of ${stack.name}/web recorded in the Swarm\n`);
   });
