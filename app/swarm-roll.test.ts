@@ -83,6 +83,16 @@ describe("rollSwarm", () => {
     expect([...f.services.keys()]).toEqual(["shop_web"]);
   });
 
+  it("rolls back to an image it ran before: the tasks of that image Swarm keeps as ended are not failures", async () => {
+    const f = new FakeSwarm("app:broken");
+    const records: Revision[] = [];
+    await rollSwarm(context(f, records), "app:v2");
+    const r = await rollSwarm(context(f, records), "app:v1");
+    expect(r).toMatchObject({ from: "app:v2", to: "app:v1", revision: 2 });
+    expect(f.services.get("shop_web")).toMatchObject({ image: "app:v1", labels: L });
+    expect(records[0]).toMatchObject({ number: 2, result: "complete" });
+  });
+
   it("does nothing when the service already runs the image with its own labels", async () => {
     const f = new FakeSwarm("app:broken");
     const records: Revision[] = [];

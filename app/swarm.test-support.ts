@@ -34,12 +34,23 @@ export class FakeSwarm implements SwarmCluster, SwarmRouting {
     this.services.set(name, { image: "app:v0", labels: L, replicas: 1, version: 1, tasks: [] });
     this.start(name);
   }
+  /** Tasks that ended, by service, with the image each ran: Swarm keeps them (task history). */
+  private ended = new Map<string, { image: string; task: SwarmTaskView }[]>();
+  private imageOf = new Map<string, string>();
   private start(name: string) {
     const s = this.services.get(name) as Svc;
+    const ended = this.ended.get(name) ?? [];
+    for (const t of s.tasks)
+      ended.push({
+        image: this.imageOf.get(t.id) ?? "",
+        task: { ...t, state: "shutdown", desired: "shutdown" },
+      });
+    this.ended.set(name, ended);
     // By name: a pinned `ref@digest` of the broken image is as broken.
     const state = s.image.split("@")[0] === this.broken ? "failed" : "running";
     s.tasks = Array.from({ length: s.replicas }, () => {
       this.ip++;
+      this.imageOf.set(`t${this.ip}`, s.image);
       return { id: `t${this.ip}`, state, desired: "running", addresses: [`10.0.0.${this.ip}`] };
     });
   }
@@ -110,8 +121,18 @@ export class FakeSwarm implements SwarmCluster, SwarmRouting {
   async resubmit(name: string) {
     this.bump(name, () => {});
   }
+  /** As the Engine adapter reads them: tasks of the current spec's image, ended ones too. */
   async tasks(name: string) {
-    return this.services.get(name)?.tasks ?? [];
+    const s = this.services.get(name);
+    if (!s) return [];
+    return [
+      ...s.tasks,
+      ...(this.ended.get(name) ?? []).filter((e) => e.image === s.image).map((e) => e.task),
+    ];
+  }
+  async taskIds(name: string) {
+    const s = this.services.get(name);
+    return [...(s?.tasks ?? []), ...(this.ended.get(name) ?? []).map((e) => e.task)].map((t) => t.id);
   }
   async standIns(name: string) {
     return [...this.services.keys()].filter((k) => k.startsWith(`${name}-standin-`));
