@@ -1,165 +1,10 @@
-// The Swarm rollout on fakes: a cluster whose services and tasks live in memory and a Traefik
-// that sees them one poll late. The cluster refuses to stop a task Traefik still lists.
+// The Swarm rollout on fakes (app/swarm.test-support.ts): the cluster refuses to stop a task
+// Traefik still lists.
 import { describe, expect, it } from "vitest";
 import { AbortedError, RefusedError, RolledBackError } from "../controller/errors.js";
-import type { History, Lock, Revision } from "../controller/ports.js";
-import type { SwarmCluster, SwarmRouting, SwarmSnapshot } from "../controller/swarm-ports.js";
-import type { SwarmTaskView } from "../controller/swarm-rollout.js";
-import { rollSwarm, type SwarmRollContext } from "./swarm-roll.js";
-
-const L = {
-  "com.docker.stack.namespace": "shop",
-  "traefik.enable": "true",
-  "traefik.http.routers.shop-web.rule": "PathPrefix(`/`)",
-  "traefik.http.services.shop-web.loadbalancer.server.port": "8000",
-};
-interface Svc {
-  image: string;
-  labels: Record<string, string>;
-  replicas: number;
-  version: number;
-  tasks: SwarmTaskView[];
-}
-
-class FakeSwarm implements SwarmCluster, SwarmRouting {
-  services = new Map<string, Svc>();
-  /** What Traefik lists, per balancer, as of its last poll. */
-  private seen = new Map<string, string[]>();
-  private calls = 0;
-  private ip = 0;
-  constructor(private readonly broken: string) {
-    this.services.set("shop_web", { image: "app:v1", labels: L, replicas: 3, version: 10, tasks: [] });
-    this.start("shop_web");
-  }
-  /** A stand-in a killed run left, in the users' balancer. */
-  leave(name: string) {
-    this.services.set(name, { image: "app:v0", labels: L, replicas: 1, version: 1, tasks: [] });
-    this.start(name);
-  }
-  private start(name: string) {
-    const s = this.services.get(name) as Svc;
-    const state = s.image === this.broken ? "failed" : "running";
-    s.tasks = Array.from({ length: s.replicas }, () => {
-      this.ip++;
-      return { id: `t${this.ip}`, state, desired: "running", addresses: [`10.0.0.${this.ip}`] };
-    });
-  }
-  private listed(name: string) {
-    const ips = new Set([...this.seen.values()].flat());
-    return (this.services.get(name)?.tasks ?? []).some((t) => ips.has(`http://${t.addresses[0]}:8000`));
-  }
-  private poll() {
-    this.seen.clear();
-    for (const s of this.services.values()) {
-      if (s.labels["traefik.enable"] !== "true") continue;
-      for (const k of Object.keys(s.labels)) {
-        const lb = /^traefik\.http\.services\.([^.]+)\./.exec(k)?.[1];
-        if (!lb) continue;
-        const running = s.tasks.filter((t) => t.state === "running");
-        this.seen.set(lb, [
-          ...(this.seen.get(lb) ?? []),
-          ...running.map((t) => `http://${t.addresses[0]}:8000`),
-        ]);
-      }
-    }
-  }
-  async servers(lb: string) {
-    if (++this.calls % 3 === 0) this.poll();
-    return this.seen.get(lb);
-  }
-  async probe() {
-    return { ok: true, detail: "HTTP 200" };
-  }
-  async snapshot(name: string): Promise<SwarmSnapshot> {
-    const s = this.services.get(name) as Svc;
-    return {
-      view: { name, version: s.version, image: s.image, replicas: s.replicas, labels: s.labels },
-      spec: { ...s },
-    };
-  }
-  async resolve(image: string) {
-    return image;
-  }
-  async createStandIn(_: SwarmSnapshot, name: string, image: string, labels: Record<string, string>) {
-    this.services.set(name, { image, labels, replicas: 1, version: 1, tasks: [] });
-    this.start(name);
-  }
-  private bump(name: string, edit: (s: Svc) => void) {
-    const s = this.services.get(name) as Svc;
-    edit(s);
-    s.version++;
-  }
-  async setLabels(name: string, labels: Record<string, string>) {
-    this.bump(name, (s) => {
-      s.labels = labels;
-    });
-  }
-  async replace(name: string, image: string, labels: Record<string, string>) {
-    if (this.listed(name)) throw new Error(`stopped ${name}'s tasks while Traefik lists them`);
-    this.bump(name, (s) => {
-      s.image = image;
-      s.labels = labels;
-    });
-    this.start(name);
-  }
-  async putBack(name: string, labels: Record<string, string>) {
-    await this.setLabels(name, labels);
-  }
-  async restore(from: SwarmSnapshot) {
-    await this.replace(from.view.name, from.view.image, from.view.labels);
-  }
-  async resubmit(name: string) {
-    this.bump(name, () => {});
-  }
-  async tasks(name: string) {
-    return this.services.get(name)?.tasks ?? [];
-  }
-  async standIns(name: string) {
-    return [...this.services.keys()].filter((k) => k.startsWith(`${name}-standin-`));
-  }
-  async remove(name: string) {
-    if (this.listed(name)) throw new Error(`removed ${name} while Traefik lists it`);
-    this.services.delete(name);
-  }
-}
-
-function context(f: FakeSwarm, records: Revision[]): SwarmRollContext {
-  let now = 0;
-  const lock: Lock = {
-    acquire: async () => ({ acquired: true }),
-    read: async () => undefined,
-    renew: async () => true,
-    release: async () => {},
-  };
-  const history: History = {
-    list: async () => records,
-    record: async (_, rev) => {
-      records.unshift(rev);
-    },
-  };
-  return {
-    cluster: f,
-    routing: f,
-    clock: {
-      now: () => now,
-      sleep: async (ms) => {
-        now += ms;
-      },
-    },
-    say: () => {},
-    token: () => "t",
-    healthTimeoutMs: 60_000,
-    routeTimeoutMs: 60_000,
-    drainMs: 1000,
-    lock,
-    history,
-    actor: { user: "u", host: "h", pid: 1 },
-    command: "web --image app:v2",
-    svc: { project: "shop", service: "web" },
-    name: "shop_web",
-    historyLimit: 10,
-  };
-}
+import type { Revision } from "../controller/ports.js";
+import { context, FakeSwarm, L, type Svc } from "./swarm.test-support.js";
+import { rollSwarm } from "./swarm-roll.js";
 
 describe("rollSwarm", () => {
   it("ends on the new image with its own labels, stand-ins gone, never stopping what Traefik lists", async () => {
@@ -236,6 +81,16 @@ describe("rollSwarm", () => {
     expect(err).toBeInstanceOf(RolledBackError);
     expect(f.services.get("shop_web")).toMatchObject({ image: "app:v1", labels: L });
     expect([...f.services.keys()]).toEqual(["shop_web"]);
+  });
+
+  it("rolls back to an image it ran before: the tasks of that image Swarm keeps as ended are not failures", async () => {
+    const f = new FakeSwarm("app:broken");
+    const records: Revision[] = [];
+    await rollSwarm(context(f, records), "app:v2");
+    const r = await rollSwarm(context(f, records), "app:v1");
+    expect(r).toMatchObject({ from: "app:v2", to: "app:v1", revision: 2 });
+    expect(f.services.get("shop_web")).toMatchObject({ image: "app:v1", labels: L });
+    expect(records[0]).toMatchObject({ number: 2, result: "complete" });
   });
 
   it("does nothing when the service already runs the image with its own labels", async () => {

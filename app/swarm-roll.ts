@@ -38,7 +38,15 @@ export interface SwarmRollResult {
   unchanged?: true;
 }
 
-export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promise<SwarmRollResult> {
+/**
+ * Rolls the service to `imageRef`, recorded (and written into the stack's image label) as `ref`:
+ * undo passes the pinned `ref@digest` it goes back to and the tag it was deployed as.
+ */
+export async function rollSwarm(
+  ctx: SwarmRollContext,
+  imageRef: string,
+  ref = imageRef,
+): Promise<SwarmRollResult> {
   const started = ctx.clock.now();
   const snap = await ctx.cluster.snapshot(ctx.name);
   const left = await ctx.cluster.standIns(ctx.name);
@@ -70,7 +78,7 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
   const info: LockInfo = {
     by: ctx.actor,
     since: new Date(ctx.clock.now()).toISOString(),
-    target: { ref: imageRef, id: image },
+    target: { ref, id: image },
     previous: { ref: snap.view.image, id: snap.view.image },
     revision: nextRevision(history),
     replicas: snap.view.replicas,
@@ -81,7 +89,7 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
     const h = got.holder;
     throw new LockHeldError(
       `${ctx.name} is locked: ${h.command} by ${h.by.user}@${h.by.host} pid ${h.by.pid} since ${h.since}`,
-      `wait for that rollout; if it is dead: \`docker config rm compose-roll-lock...\` (see \`docker config ls\`)`,
+      `wait for that rollout; if it is dead: \`compose-roll lock release ${ctx.svc.service}\`, then roll again`,
     );
   }
   const record = (result: Revision["result"], reason?: string) =>
@@ -102,7 +110,7 @@ export async function rollSwarm(ctx: SwarmRollContext, imageRef: string): Promis
       )
       .catch((err: Error) => ctx.say(`the revision record could not be written: ${err.message}`));
   try {
-    const steps = new SwarmSteps(ctx, snap, lb, image, finalLabels(snap.view.labels, imageRef));
+    const steps = new SwarmSteps(ctx, snap, lb, image, finalLabels(snap.view.labels, ref));
     if (left.length > 0) {
       // Out of the users' balancer, drained, then removed: the service serves alone meanwhile.
       ctx.say(`retiring ${left.length} stand-in(s) an earlier run left: ${left.join(", ")}`);

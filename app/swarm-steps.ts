@@ -104,8 +104,11 @@ export class SwarmSteps {
     this.ctx.say(`updating ${this.name} to ${this.image} while the stand-ins serve`);
     const token = this.ctx.token();
     const router = serviceProbeRouter(this.name);
+    // Swarm keeps the tasks it ended: those of an image the service ran before (an undo goes back
+    // to one) are not this update's failures.
+    const earlier = new Set(await this.ctx.cluster.taskIds(this.name));
     await this.ctx.cluster.replace(this.name, this.image, probeLabels(this.labels, this.lb, router, token));
-    const tasks = await this.healthy(this.name, this.replicas);
+    const tasks = await this.healthy(this.name, this.replicas, FAILED_TASKS, earlier);
     await this.routed(router, tasks, `${this.name}'s probe router`);
     await this.proven(token, 2 * this.replicas, this.name);
   }
@@ -167,9 +170,18 @@ export class SwarmSteps {
     );
   }
 
-  private async healthy(name: string, want: number, maxFailed = FAILED_TASKS): Promise<SwarmTaskView[]> {
+  private async healthy(
+    name: string,
+    want: number,
+    maxFailed = FAILED_TASKS,
+    earlier = new Set<string>(),
+  ): Promise<SwarmTaskView[]> {
     await this.until(this.ctx.healthTimeoutMs, `${want} healthy task(s) of ${name}`, HealthError, async () =>
-      tasksVerdict(await this.ctx.cluster.tasks(name), want, maxFailed),
+      tasksVerdict(
+        (await this.ctx.cluster.tasks(name)).filter((t) => !earlier.has(t.id)),
+        want,
+        maxFailed,
+      ),
     );
     return this.running(name);
   }

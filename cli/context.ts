@@ -57,7 +57,10 @@ export interface ContextNeeds {
    * as written, before interpolation: one more `docker compose config` (Project.rawImages).
    */
   writeBack?: boolean;
-  /** A Swarm stack service is rolled by the caller (openTarget returns it), not refused. */
+  /**
+   * A Swarm stack service is the caller's to handle (openTarget returns it), not refused: roll,
+   * undo, history and status have Swarm versions (cli/swarm.ts, cli/swarm-inspect.ts).
+   */
   swarm?: boolean;
   /**
    * `up`: a context for the project as a whole: without a service, the project's first one;
@@ -130,7 +133,8 @@ export async function openTarget(
     (needs.project && !needs.recorded ? firstService(project) : undefined) ??
     (await latestService(history, project.name));
   const svc = { project: project.name, service: name };
-  const swarm = needs.traefik || needs.mode ? await swarmTarget(docker, svc, !!needs.swarm) : undefined;
+  const swarm =
+    needs.traefik || needs.mode || needs.swarm ? await swarmTarget(docker, svc, !!needs.swarm) : undefined;
   if (swarm) return { swarm: { docker, svc, facts: swarm, http, say, debug: (f, m) => log.debug(f, m) } };
   if (!needs.project) checkRollable(project, name);
   log.debug({ project: project.name, files: project.files, apiVersion }, "project resolved");

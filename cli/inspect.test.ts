@@ -3,13 +3,19 @@ import { RefusedError } from "../controller/errors.js";
 import type { Replica } from "../controller/model.js";
 import { hasProjectContainers } from "../engine/docker.js";
 import { FakeDocker } from "../state/fake-docker.test-support.js";
+import { FakeSwarm, lockInfo, revision } from "../state/fake-swarm.test-support.js";
+import { SwarmHistory } from "../state/swarm-history.js";
+import { SwarmLock } from "../state/swarm-lock.js";
 import type { Context } from "./context.js";
 
 // statusCommand with everything openContext would connect to replaced by fakes: the
 // engine's containers (a FakeDocker behind it), Traefik's file, the history and the lock.
 const ctx = vi.hoisted(() => ({ current: undefined as unknown }));
-vi.mock("./context.js", () => ({ openContext: async () => ctx.current }));
-const { historyCommand, statusCommand } = await import("./inspect.js");
+vi.mock("./context.js", () => ({
+  openContext: async () => ctx.current,
+  openTarget: async () => ctx.current,
+}));
+const { historyCommand, lockReleaseCommand, lockStatusCommand, statusCommand } = await import("./inspect.js");
 
 const replica = (n: number): Replica => ({
   id: `c${n}`,
@@ -115,5 +121,77 @@ describe("historyCommand", () => {
     context("shop", { docker, replicas: [replica(1)] });
     await historyCommand("web", {});
     expect(printed.join("")).toBe("no revisions of shop/web recorded\n");
+  });
+});
+
+describe("historyCommand on a Swarm stack service", () => {
+  const svc = { project: "shop", service: "web" };
+  const pinned = (tag: string, c: string) => `reg/app:${tag}@sha256:${c.repeat(64)}`;
+  async function swarm(records: number, cluster = new FakeSwarm()) {
+    const history = new SwarmHistory({ docker: cluster.api });
+    for (let n = 1; n <= records; n++) {
+      const image = { ref: `reg/app:v${n + 1}`, id: pinned(`v${n + 1}`, String(n + 1)) };
+      const previousImage = { ref: pinned(`v${n}`, String(n)), id: pinned(`v${n}`, String(n)) };
+      await history.record(svc, { ...revision(n), image, previousImage }, 10);
+    }
+    const facts = { role: "manager" as const };
+    ctx.current = { swarm: { docker: cluster.api, svc, facts, say: () => {}, debug: () => {} } };
+  }
+
+  it("lists the revisions kept as Swarm configs, newest first, images by digest", async () => {
+    await swarm(2);
+    await historyCommand("web", {});
+    const lines = printed.join("").split("\n");
+    expect(lines[0]).toMatch(/^REV\s+IMAGE\s+RESULT\s+WHEN\s+BY\s+REPLACED$/);
+    expect(lines[1]).toMatch(
+      new RegExp(`^2\\s+${pinned("v3", "3")}\\s+complete\\s+\\S+\\s+ci@runner-1\\s+${pinned("v2", "2")}$`),
+    );
+    expect(lines[2]).toMatch(/^1\s+reg\/app:v2@sha256:2{64}\s+complete/);
+  });
+
+  it("--json: the same document as on one host, naming the Swarm service", async () => {
+    await swarm(1);
+    await historyCommand("web", { json: true });
+    const doc = JSON.parse(printed.join(""));
+    expect(doc).toMatchObject({
+      service: svc,
+      swarmService: "shop_web",
+      revisions: [{ number: 1, result: "complete" }],
+    });
+  });
+
+  it("says none are recorded in the Swarm", async () => {
+    await swarm(0);
+    await historyCommand("web", {});
+    expect(printed.join("")).toBe("no revisions of shop/web recorded in the Swarm\n");
+  });
+});
+
+describe("lock status and lock release on a Swarm stack service", () => {
+  const svc = { project: "shop", service: "web" };
+  it("read and remove the lock config in the cluster, not a container on the manager", async () => {
+    const cluster = new FakeSwarm();
+    expect((await new SwarmLock({ docker: cluster.api }).acquire(svc, lockInfo(42))).acquired).toBe(true);
+    const said: string[] = [];
+    ctx.current = {
+      swarm: {
+        docker: cluster.api,
+        svc,
+        facts: { role: "manager" },
+        say: (l: string) => said.push(l),
+        debug: () => {},
+      },
+    };
+    await lockStatusCommand("web", {});
+    expect(printed.join("")).toMatch(
+      /^held — compose-roll web --image app:v2 by ci@runner-1 pid 42 .*lease 30s, last renewed 0s ago \(Swarm manager's clock\)/,
+    );
+    await lockReleaseCommand("web", {});
+    expect(said[0]).toMatch(/^released the lock of compose-roll web --image app:v2 by ci@runner-1 pid 42/);
+    expect(said[1]).toMatch(/then the rollout again$/);
+    expect(cluster.configs.size).toBe(0);
+    printed.length = 0;
+    await lockStatusCommand("web", {});
+    expect(printed.join("")).toBe("free: no rollout of shop/web holds it\n");
   });
 });

@@ -4,49 +4,29 @@ import { describeLock } from "../app/lock.js";
 import { history, status } from "../app/status.js";
 import { serviceFacts } from "../compose/policies.js";
 import type { Project } from "../compose/project.js";
-import type { Revision } from "../controller/ports.js";
 import { policyOf } from "../controller/release-policy.js";
 import { releasesOf } from "../controller/revisions.js";
 import { DockerHistory, human } from "../state/index.js";
-import { openContext } from "./context.js";
-import type { RawOptions } from "./options.js";
-
-const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
-
-function table(rows: string[][]): void {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  for (const r of rows)
-    out(
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    );
-}
+import { openContext, openTarget } from "./context.js";
+import { parseOptions, type RawOptions } from "./options.js";
+import { out, printHistory, table } from "./print.js";
+import { swarmState } from "./swarm.js";
+import { swarmHistoryCommand, swarmStatusCommand } from "./swarm-inspect.js";
 
 export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   if (service === undefined) return releaseHistory(raw);
-  const ctx = await openContext(service, raw, { traefik: false });
-  const { revisions: revs, lost } = await history(ctx.app);
-  if (ctx.opts.json) {
-    return out(JSON.stringify({ service: ctx.svc, revisions: revs, ...(lost ? { lost } : {}) }));
-  }
-  if (lost) ctx.say(lost);
-  if (revs.length === 0) return out(`no revisions of ${ctx.svc.project}/${ctx.svc.service} recorded`);
-  table([
-    ["REV", "IMAGE", "RESULT", "WHEN", "BY", "REPLACED"],
-    ...revs.map((r: Revision) => [
-      String(r.number),
-      r.image.ref,
-      r.result,
-      r.at,
-      `${r.by.user}@${r.by.host}${r.by.ciJob ? ` ${r.by.ciJob}` : ""}`,
-      r.previousImage?.ref ?? "-",
-    ]),
-  ]);
-  for (const r of revs.filter((x) => x.reason)) out(`revision ${r.number} ${r.result}: ${r.reason}`);
+  const ctx = await openTarget(service, raw, { traefik: false, swarm: true });
+  if ("swarm" in ctx) return swarmHistoryCommand(ctx.swarm, raw);
+  const { revisions, lost } = await history(ctx.app);
+  if (lost && !ctx.opts.json) ctx.say(lost);
+  printHistory({
+    svc: ctx.svc,
+    revisions,
+    json: ctx.opts.json,
+    ...(lost ? { extra: { lost } } : {}),
+    where: "",
+    image: (i) => i.ref,
+  });
 }
 
 /** Without a service: the project's releases, one entry each, with every service's image. */
@@ -68,7 +48,8 @@ async function releaseHistory(raw: RawOptions): Promise<void> {
 }
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
-  const ctx = await openContext(service, raw, { traefik: false, mode: true });
+  const ctx = await openTarget(service, raw, { traefik: false, mode: true, swarm: true });
+  if ("swarm" in ctx) return swarmStatusCommand(ctx.swarm, raw);
   const [{ obs, lock, routing, view, drain, drift, routed, unsynced, bake }, policy] = await Promise.all([
     status(ctx.app),
     releasePolicy(ctx.project, ctx.env, ctx.svc.service),
@@ -109,31 +90,54 @@ export async function statusCommand(service: string | undefined, raw: RawOptions
     out(`to make Traefik serve exactly the running containers: compose-roll sync ${ctx.svc.service}`);
 }
 
+/** The service's lock: on one host a container, on a Swarm a config in the cluster. */
+async function lockOf(service: string | undefined, raw: RawOptions) {
+  const ctx = await openTarget(service, raw, { traefik: false, swarm: true });
+  if (!("swarm" in ctx))
+    return {
+      lock: ctx.lock,
+      svc: ctx.svc,
+      json: ctx.opts.json,
+      say: ctx.say,
+      where: "Docker host",
+      next: "run `compose-roll status` and `compose-roll repair` once it ends",
+    };
+  const t = ctx.swarm;
+  const json = parseOptions(t.svc.service, raw, process.cwd(), false).json;
+  return {
+    lock: swarmState(t).lock,
+    svc: t.svc,
+    json,
+    say: t.say,
+    where: "Swarm manager",
+    // A rollout run again retires the stand-ins a killed one left (repair is not on a Swarm yet).
+    next: "run `compose-roll status` once it ends, then the rollout again",
+  };
+}
+
 export async function lockStatusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
-  const ctx = await openContext(service, raw, { traefik: false });
-  const lock = await ctx.lock.read(ctx.svc);
-  if (ctx.opts.json) return out(JSON.stringify({ service: ctx.svc, lock: lock ?? null }));
+  const { lock: held, svc, json, where } = await lockOf(service, raw);
+  const lock = await held.read(svc);
+  if (json) return out(JSON.stringify({ service: svc, lock: lock ?? null }));
   const lease =
     lock?.leaseMs !== undefined && lock.renewedAgoMs !== undefined
-      ? `; lease ${human(lock.leaseMs)}, last renewed ${human(lock.renewedAgoMs)} ago (Docker host's clock)`
+      ? `; lease ${human(lock.leaseMs)}, last renewed ${human(lock.renewedAgoMs)} ago (${where}'s clock)`
       : "";
   out(
     lock
       ? `held — ${describeLock(lock)}${lease}`
-      : `free: no rollout of ${ctx.svc.project}/${ctx.svc.service} holds it`,
+      : `free: no rollout of ${svc.project}/${svc.service} holds it`,
   );
 }
 
 export async function lockReleaseCommand(service: string | undefined, raw: RawOptions): Promise<void> {
-  const ctx = await openContext(service, raw, { traefik: false });
-  const lock = await ctx.lock.read(ctx.svc);
+  const { lock: held, svc, say, next } = await lockOf(service, raw);
+  const lock = await held.read(svc);
   if (!lock) return out("free: nothing to release");
-  await ctx.lock.release(ctx.svc);
+  await held.release(svc);
   // Said loudly: a live rollout whose lock is released can now race another one.
-  ctx.say(`released the lock of ${describeLock(lock)}`);
-  ctx.say(
-    "if that rollout was still running, run `compose-roll status` and `compose-roll repair` once it ends",
-  );
+  say(`released the lock of ${describeLock(lock)}`);
+  say(`if that rollout was still running, ${next}`);
 }
 
 /** The service's policy in a release (`compose-roll up`); none without compose files. */

@@ -93,21 +93,21 @@ export async function detectMode(
 /**
  * A Swarm stack service (or a Swarm worker engine) is the Swarm engine's, not the compose
  * engine's: refused here with its first broken rule, before anything reads or changes the
- * compose case's containers. One that passes every rule is returned when the command can roll
- * it (`compose-roll <svc> --image`), refused otherwise.
+ * compose case's containers. One that passes every rule is returned when the command has a Swarm
+ * version (`handles`: roll, undo, history, status), refused otherwise.
  */
 export async function swarmTarget(
   docker: Docker,
   svc: { project: string; service: string },
-  rolls: boolean,
+  handles: boolean,
 ): Promise<SwarmFacts | undefined> {
   const facts = await detectSwarm(docker, svc);
   if (!facts) return undefined;
   const refused = swarmVerdict(facts);
   if (refused) throw new RefusedError(refused.message, refused.hint);
-  if (rolls) return facts;
+  if (handles) return facts;
   throw new RefusedError(
-    `${describeSwarm(facts)}: on a Swarm, compose-roll only rolls a service to an image (no --dry-run, undo, repair, sync or status yet); nothing was changed`,
-    "run `compose-roll <service> --image <ref>` against a manager; see docs/swarm.md",
+    `${describeSwarm(facts)}: on a Swarm, compose-roll rolls a service to an image, undoes it and shows its history and status (no --dry-run, repair or sync yet); nothing was changed`,
+    "run `compose-roll <service> --image <ref>`, `undo`, `history` or `status` against a manager; see docs/swarm.md",
   );
 }

@@ -1,9 +1,11 @@
-// Wires the Swarm rollout (app/swarm-roll.ts): the manager's Engine API, Traefik's API and
-// entrypoint, and the lock and history kept as configs in the cluster's store.
+// Wires the Swarm commands that change a service (app/swarm-roll.ts, app/swarm-undo.ts): the
+// manager's Engine API, Traefik's API and entrypoint, and the lock and history kept as configs in
+// the cluster's store.
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import { interruptible } from "../app/signals.js";
-import { rollSwarm } from "../app/swarm-roll.js";
+import { rollSwarm, type SwarmRollContext, type SwarmRollResult } from "../app/swarm-roll.js";
+import { undoSwarm } from "../app/swarm-undo.js";
 import { RefusedError } from "../controller/errors.js";
 import type { ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
@@ -15,7 +17,7 @@ import { SwarmHistory } from "../state/swarm-history.js";
 import { SwarmLock } from "../state/swarm-lock.js";
 import { TraefikApi } from "../traefik/api.js";
 import { SwarmTraefik } from "../traefik/swarm.js";
-import { parseOptions, type RawOptions } from "./options.js";
+import { type Options, parseOptions, type RawOptions } from "./options.js";
 
 export interface SwarmTarget {
   docker: Docker;
@@ -26,50 +28,69 @@ export interface SwarmTarget {
   debug(fields: Record<string, unknown>, msg: string): void;
 }
 
+/** `<stack>_<service>`, as `docker service` names it. */
+export const swarmName = (t: SwarmTarget) => t.facts.service?.name ?? `${t.svc.project}_${t.svc.service}`;
+
+/** The lock and the revision history, as Swarm configs reached through the manager. */
+export function swarmState(t: SwarmTarget) {
+  const state = {
+    docker: t.docker,
+    onDamaged: (n: string, why: string) => t.debug({ n, why }, "damaged record"),
+  };
+  return { lock: new SwarmLock(state), history: new SwarmHistory(state) };
+}
+
 export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
-  if (!raw.image) {
+  const image = raw.image;
+  if (!image) {
     throw new RefusedError(
       `${describeSwarm(t.facts)}: name the image to roll it to`,
       "run `compose-roll <service> --image <registry/app:tag>`",
     );
   }
+  await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image));
+}
+
+export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
+  await changeSwarm(t, raw, (ctx, opts) => undoSwarm(ctx, opts.toRevision));
+}
+
+/** Traefik checked, then one change of the service under the cluster's lock; SIGINT/SIGTERM undo it. */
+async function changeSwarm(
+  t: SwarmTarget,
+  raw: RawOptions,
+  change: (ctx: SwarmRollContext, opts: Options) => Promise<SwarmRollResult>,
+): Promise<void> {
   const opts = parseOptions(t.svc.service, raw, process.cwd(), false);
-  const name = t.facts.service?.name ?? `${t.svc.project}_${t.svc.service}`;
+  const name = swarmName(t);
   const api = new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, ""), http: t.http });
   await api.ping();
   t.say(describeSwarm(t.facts));
-  const state = {
-    docker: t.docker,
-    onDamaged: (n: string, why: string) => t.debug({ n, why }, "damaged record"),
-  };
   // Traefik shows a change within its poll plus the provider's 2 s throttle: twice that on top.
   const pollMs = (t.facts.pollSeconds ?? 15) * 1000;
   const stop = interruptible(t.say);
-  const result = await rollSwarm(
-    {
-      signal: stop.signal,
-      cluster: new SwarmEngine(t.docker),
-      routing: new SwarmTraefik(
-        api,
-        { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
-        t.http,
-      ),
-      clock: systemClock,
-      say: t.say,
-      token: () => randomBytes(12).toString("hex"),
-      healthTimeoutMs: opts.healthTimeoutMs,
-      routeTimeoutMs: opts.routeTimeoutMs + 2 * (pollMs + 2000),
-      drainMs: opts.drainMs,
-      lock: new SwarmLock(state),
-      history: new SwarmHistory(state),
-      actor: actor(),
-      command: process.argv.slice(2).join(" "),
-      svc: t.svc,
-      name,
-      historyLimit: opts.historyLimit,
-    },
-    raw.image,
-  ).finally(() => stop.dispose());
+  const ctx: SwarmRollContext = {
+    signal: stop.signal,
+    cluster: new SwarmEngine(t.docker),
+    routing: new SwarmTraefik(
+      api,
+      { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },
+      t.http,
+    ),
+    clock: systemClock,
+    say: t.say,
+    token: () => randomBytes(12).toString("hex"),
+    healthTimeoutMs: opts.healthTimeoutMs,
+    routeTimeoutMs: opts.routeTimeoutMs + 2 * (pollMs + 2000),
+    drainMs: opts.drainMs,
+    ...swarmState(t),
+    actor: actor(),
+    command: process.argv.slice(2).join(" "),
+    svc: t.svc,
+    name,
+    historyLimit: opts.historyLimit,
+  };
+  const result = await change(ctx, opts).finally(() => stop.dispose());
   if (result.unchanged) return t.say(`${name} already runs ${result.to}: nothing to do`);
   t.say(
     `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,

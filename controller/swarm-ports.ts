@@ -41,8 +41,13 @@ export interface SwarmCluster {
   restore(from: SwarmSnapshot): Promise<void>;
   /** The spec updated unchanged: PreviousSpec becomes the spec, so `docker service rollback` changes nothing. */
   resubmit(name: string): Promise<void>;
-  /** Tasks of the service's current spec, and those that ended since it was set. */
+  /**
+   * Tasks of the service's current spec image, running or ended: Swarm keeps ended tasks (its
+   * task history), so those of an image the service ran before are listed too.
+   */
   tasks(name: string): Promise<SwarmTaskView[]>;
+  /** Every task Swarm keeps of the service, whatever its image or state: the IDs only. */
+  taskIds(name: string): Promise<string[]>;
   /** Services of the stack whose names mark them as stand-ins of `name` (left by a killed run). */
   standIns(name: string): Promise<string[]>;
   remove(name: string): Promise<void>;

@@ -122,11 +122,8 @@ export class SwarmEngine implements SwarmCluster {
   async tasks(name: string): Promise<SwarmTaskView[]> {
     const s = await this.inspect(name);
     const image = s.Spec.TaskTemplate.ContainerSpec.Image;
-    const tasks = (await call(`list the tasks of ${name}`, () =>
-      this.docker.listTasks({ filters: { service: [s.ID] } }),
-    )) as unknown as Task[];
-    return tasks
-      .filter((t) => t.ServiceID === s.ID && t.Spec.ContainerSpec.Image === image)
+    return (await this.allTasks(s))
+      .filter((t) => t.Spec.ContainerSpec.Image === image)
       .map((t) => ({
         id: t.ID,
         state: t.Status.State,
@@ -136,6 +133,17 @@ export class SwarmEngine implements SwarmCluster {
         ),
         ...(t.Status.Err ? { error: t.Status.Err } : {}),
       }));
+  }
+
+  async taskIds(name: string): Promise<string[]> {
+    return (await this.allTasks(await this.inspect(name))).map((t) => t.ID);
+  }
+
+  private async allTasks(s: Service): Promise<Task[]> {
+    const tasks = (await call(`list the tasks of ${s.Spec.Name}`, () =>
+      this.docker.listTasks({ filters: { service: [s.ID] } }),
+    )) as unknown as Task[];
+    return tasks.filter((t) => t.ServiceID === s.ID);
   }
 
   async standIns(name: string): Promise<string[]> {

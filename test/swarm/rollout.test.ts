@@ -5,11 +5,7 @@
 // One stack of 3 replicas, shared by the cases in order (v1 → v2 at 1 s, broken, v3 interrupted,
 // v2 → v3 at 15 s).
 import { writeFileSync } from "node:fs";
-import http from "node:http";
-import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LoadProbe, type ProbeReport } from "../load/probe.js";
-import { runCli } from "../support/cli.js";
 import {
   appImage,
   deployStack,
@@ -22,85 +18,19 @@ import {
   testbedEnv,
   waitFor,
 } from "../support/swarm.js";
+import { inspectService, standInsOn, storedService, swarmCliUnderLoad } from "../support/swarm-cli.js";
 
 const N = 3;
 let tb: Testbed;
 let stack: SwarmStack;
 
-interface Spec {
-  Labels: Record<string, string>;
-  TaskTemplate: { ContainerSpec: { Image: string } };
-  UpdateConfig?: unknown;
-}
-const inspect = async () =>
-  JSON.parse(await dockerOn(tb, 1, ["service", "inspect", stack.service]))[0] as {
-    Version: { Index: number };
-    Spec: Spec;
-    PreviousSpec?: Spec;
-  };
-/** The service as stored (the CLI's inspect fills defaults into Spec only, never into PreviousSpec). */
-const stored = () =>
-  new Promise<{ Spec: Spec; PreviousSpec?: Spec }>((ok, fail) => {
-    http
-      .get({ socketPath: tb.sockets[0], path: `/services/${stack.service}` }, (res) => {
-        let body = "";
-        res.on("data", (d: Buffer) => {
-          body += d;
-        });
-        res.on("end", () => ok(JSON.parse(body)));
-      })
-      .on("error", fail);
-  });
-const standIns = async () =>
-  (await dockerOn(tb, 1, ["service", "ls", "-q", "--filter", "label=compose-roll.stand-in"]))
-    .split("\n")
-    .filter(Boolean);
+const inspect = () => inspectService(tb, stack.service);
+const stored = () => storedService(tb, stack.service);
+const standIns = () => standInsOn(tb);
 
 /** compose-roll web --image <tag> against node1's engine, under load through the Traefik polling every `poll` s. */
-async function roll(tag: string, poll: Poll, onSpawn?: (pid: number) => void) {
-  const probe = new LoadProbe({
-    url: stack.url(poll),
-    // At most 150 requests a second (plus the slow ones), as fast as answered below that.
-    rate: 150,
-    keepAliveClients: 4,
-    freshClients: 2,
-    slowClients: 1,
-    slowMs: 1000,
-    maxSeconds: 400,
-    maxRequests: 80_000,
-    timeoutMs: 10_000,
-  }).start();
-  const started = performance.now();
-  const run = await runCli(
-    [
-      "web",
-      "--image",
-      appImage(tb, tag),
-      "-f",
-      stack.composeFile,
-      "-p",
-      stack.name,
-      "--traefik-api",
-      stack.api(poll),
-      "--traefik-url",
-      stack.url(poll),
-    ],
-    {
-      cwd: dirname(stack.composeFile),
-      env: { DOCKER_HOST: `unix://${tb.sockets[0]}` },
-      timeoutMs: 420_000,
-      ...(onSpawn ? { onSpawn } : {}),
-    },
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const load: ProbeReport = await probe.stop();
-  const said = run.stderr.split("\n").filter((l) => l.startsWith("compose-roll:"));
-  console.log(said.slice(-3).join("\n"));
-  console.log(
-    `swarm rollout to ${tag} at the ${poll} s poll: exit ${run.code} in ${seconds.toFixed(1)} s; ${load.sent} requests (${(load.sent / load.seconds).toFixed(0)}/s), ${load.failed} failed, p99 ${load.p99.toFixed(0)} ms`,
-  );
-  return { run, load, seconds };
-}
+const roll = (tag: string, poll: Poll, onSpawn?: (pid: number) => void) =>
+  swarmCliUnderLoad(tb, stack, ["web", "--image", appImage(tb, tag)], poll, `rollout to ${tag}`, onSpawn);
 
 beforeAll(async () => {
   tb = await testbedEnv();

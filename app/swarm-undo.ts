@@ -1,0 +1,19 @@
+// `undo` on a Swarm: back to the image recorded before the one the service runs (or the revision
+// --to-revision names), through the same stand-in rollout as any other image, recorded as a new
+// revision. Refused before anything changes when nothing earlier is recorded.
+import { RefusedError } from "../controller/errors.js";
+import { swarmUndoTarget } from "../controller/swarm-revisions.js";
+import { rollSwarm, type SwarmRollContext, type SwarmRollResult } from "./swarm-roll.js";
+
+export async function undoSwarm(ctx: SwarmRollContext, toRevision?: number): Promise<SwarmRollResult> {
+  const [snap, history] = await Promise.all([ctx.cluster.snapshot(ctx.name), ctx.history.list(ctx.svc)]);
+  const target = swarmUndoTarget(history, snap.view.image, toRevision);
+  if (!target) {
+    throw new RefusedError(
+      `no earlier image of ${ctx.name} is recorded in the cluster to undo to (it runs ${snap.view.image}); nothing was changed`,
+      "roll to a chosen image instead: compose-roll <service> --image <ref>; `compose-roll history <service>` lists what is recorded",
+    );
+  }
+  ctx.say(`undo: rolling ${ctx.name} back to ${target.pinned} (${target.why})`);
+  return rollSwarm(ctx, target.pinned, target.ref);
+}
