@@ -40,13 +40,9 @@ const VARIANTS: { name: string; healthcheck: Docker.HealthConfig }[] = [
 /** Busy and total jiffies of all cores together. */
 function cpu(): { busy: number; total: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
-  const [, , , idle = 0, iowait = 0] = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = line
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number)
-    .reduce((a, b) => a + b, 0);
+  const jiffies = line.trim().split(/\s+/).slice(1).map(Number);
+  const [, , , idle = 0, iowait = 0] = jiffies;
+  const total = jiffies.reduce((a, b) => a + b, 0);
   return { busy: total - idle - iowait, total };
 }
 

@@ -10,16 +10,12 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { LoadProbe, type ProbeReport } from "../test/load/probe.js";
+import type { ProbeReport } from "../test/load/probe.js";
 import {
   APP_IMAGE,
+  busyWorkerUnderLoad,
   countTasks,
-  dbNow,
-  drain,
-  enqueue,
   startAppStack,
-  TaskLoad,
-  waitInFlight,
   writeOverride,
 } from "../test/support/celery.js";
 import { runCli } from "../test/support/cli.js";
@@ -32,7 +28,6 @@ const LONG_TASK = 6;
 const RATE = 150;
 const AFTER_MS = 10_000;
 const log = (s: string) => process.stderr.write(`bench:release: ${s}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Strategy = "docker compose up -d" | "compose-roll up";
 interface Row {
@@ -47,40 +42,32 @@ interface Row {
 }
 
 async function release(stack: DemoStack, strategy: Strategy, tag: string, round: number): Promise<Row> {
-  const since = await dbNow(stack);
-  await enqueue(stack, 6, LONG_TASK);
-  await waitInFlight(stack, { since });
-  writeOverride(stack, {
-    web: { image: APP_IMAGE(tag), environment: { DEMO_CHANGE: `${strategy}-${round}` } },
-    worker: { image: APP_IMAGE(tag), environment: { DEMO_CHANGE: `${strategy}-${round}` } },
-  });
-  const tasks = new TaskLoad(stack, {
-    seconds: LONG_TASK,
-    everyMs: 3000,
-    maxTasks: 60,
-    maxSeconds: 240,
-  }).start();
-  const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 300, slowMs: 1000, rate: RATE }).start();
-  const t0 = Date.now();
-  let exit = 0;
-  if (strategy === "docker compose up -d") {
-    await compose(stack, ["up", "-d"]).catch(() => {
-      exit = 1;
+  const apply = async (): Promise<number> => {
+    writeOverride(stack, {
+      web: { image: APP_IMAGE(tag), environment: { DEMO_CHANGE: `${strategy}-${round}` } },
+      worker: { image: APP_IMAGE(tag), environment: { DEMO_CHANGE: `${strategy}-${round}` } },
     });
-  } else {
+    if (strategy === "docker compose up -d")
+      return compose(stack, ["up", "-d"]).then(
+        () => 0,
+        () => 1,
+      );
     const args = [
       ...["up", "--settle", "2s", "-p", stack.project, ...stack.files.flatMap((f) => ["-f", f])],
       ...["--traefik-api", stack.apiUrl, "--traefik-url", stack.httpUrl],
     ];
-    exit = (await runCli(args, { cwd: stack.dir, env: stack.composeEnv })).code ?? 1;
-  }
-  const seconds = (Date.now() - t0) / 1000;
-  await sleep(AFTER_MS);
-  const load = await probe.stop();
-  await tasks.stop();
-  // Long enough for a task killed mid-run to come back after Redis's visibility timeout (20 s).
-  const rows = await drain(stack, { since, until: await dbNow(stack) }, 90_000).catch(() => []);
-  const c = countTasks(rows);
+    return (await runCli(args, { cwd: stack.dir, env: stack.composeEnv })).code ?? 1;
+  };
+  const r = await busyWorkerUnderLoad(stack, apply, {
+    taskSeconds: LONG_TASK,
+    maxTasks: 60,
+    probe: { maxSeconds: 300, slowMs: 1000, rate: RATE },
+    afterMs: AFTER_MS,
+    // Long enough for a task killed mid-run to come back after Redis's visibility timeout (20 s).
+    drainMs: 90_000,
+  });
+  const { result: exit, seconds, load } = r;
+  const c = countTasks(r.rows);
   return { strategy, round, exit, seconds, load, ...c };
 }
 

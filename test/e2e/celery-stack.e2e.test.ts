@@ -13,7 +13,7 @@
 // Real engine, compose, Celery, Redis, PostgreSQL.
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatReport, LoadProbe } from "../load/probe.js";
+import { formatReport } from "../load/probe.js";
 import {
   APP_IMAGE,
   countTasks,
@@ -25,6 +25,7 @@ import {
   TaskLoad,
   type TaskRow,
   taskRows,
+  busyWorkerUnderLoad as underLoad,
   waitHealthy,
   waitInFlight,
   watchRunning,
@@ -210,32 +211,27 @@ describe("compose-roll up: the whole app", () => {
     });
   const SERVICES = ["web", "worker", "beat", "db", "redis", "traefik"];
 
-  /**
-   * The worker busy before `act` starts, and long tasks coming through web while it runs, so the
-   * worker has tasks in hand whenever its turn comes; requests counted through Traefik meanwhile.
-   */
+  /** A release (or its undo) with the worker busy and load on web; beats counted meanwhile. */
   async function busyWorkerUnderLoad(oldWorkerId: string | undefined, act: () => ReturnType<typeof cli>) {
-    const since = await dbNow(stack);
-    await enqueue(stack, 6, LONG_TASK);
-    await waitInFlight(stack, { since });
-    const tasks = new TaskLoad(stack, {
-      seconds: LONG_TASK,
-      everyMs: 3000,
-      maxTasks: 80,
-      maxSeconds: 240,
-    }).start();
-    const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 280, slowMs: 1000 }).start();
     // Two beats at once would queue every scheduled task twice.
     const beatWatch = await watchRunning(stack, "beat", (await running(["beat"])).beat?.length ?? 0);
-    const t0 = Date.now();
-    const run = await act();
-    const seconds = (Date.now() - t0) / 1000;
-    const load = await probe.stop();
-    const queued = await tasks.stop();
-    const rows = await drain(stack, { since, until: await dbNow(stack) }, 120_000);
-    const ranOnOld = rows.filter((r) => r.started_by === oldWorkerId?.slice(0, 12));
+    const r = await underLoad(stack, act, {
+      taskSeconds: LONG_TASK,
+      maxTasks: 80,
+      probe: { maxSeconds: 280, slowMs: 1000 },
+      drainMs: 120_000,
+    });
     const beats = beatWatch.stop();
-    return { run, seconds, load, queued, c: countTasks(rows), ranOnOld, beats };
+    const ranOnOld = r.rows.filter((x) => x.started_by === oldWorkerId?.slice(0, 12));
+    return {
+      run: r.result,
+      seconds: r.seconds,
+      load: r.load,
+      queued: r.queued,
+      c: countTasks(r.rows),
+      ranOnOld,
+      beats,
+    };
   }
 
   it("rolls web v1 → v2, the busy worker to v2 with a new environment and beat to v2 as one release: 0 failed requests, no task lost or run twice, never two beats, db and redis untouched", async () => {

@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import Docker from "dockerode";
 import { stringify } from "yaml";
+import { LoadProbe, type ProbeOptions, type ProbeReport } from "../load/probe.js";
 import { compose, type DemoStack, IDLE_INTERVAL, PATIENT_INTERVAL, startDemo } from "./stack.js";
 
 export const APP_IMAGE = (tag: string) => `compose-roll-demo/app:${tag}`;
@@ -383,6 +384,46 @@ export async function waitInFlight(stack: DemoStack, w: Window, timeoutMs = 60_0
     await sleep(300);
   }
   throw new Error(`${stack.project}: no task started within ${timeoutMs} ms`);
+}
+
+export interface BusyWorkerOptions {
+  /** Seconds each task sleeps: longer than the worker's own stop takes to begin. */
+  taskSeconds: number;
+  /** Tasks queued through web while `act` runs, at most (one every 3 s). */
+  maxTasks: number;
+  /** The load probe's settings beside its URL. */
+  probe: Omit<ProbeOptions, "url">;
+  /** Requests still counted this long after `act` returns (default 0). */
+  afterMs?: number;
+  /** How long to wait for every task of the window to finish before counting them. */
+  drainMs: number;
+}
+
+/**
+ * `act` with the worker busy before it starts (6 long tasks, at least one running), more long
+ * tasks queued through web while it runs, and every request through Traefik counted meanwhile.
+ * Afterwards every task of the window, once all finished or `drainMs` passed: a lost one stays
+ * unfinished in the rows.
+ */
+export async function busyWorkerUnderLoad<T>(stack: DemoStack, act: () => Promise<T>, o: BusyWorkerOptions) {
+  const since = await dbNow(stack);
+  await enqueue(stack, 6, o.taskSeconds);
+  await waitInFlight(stack, { since });
+  const tasks = new TaskLoad(stack, {
+    seconds: o.taskSeconds,
+    everyMs: 3000,
+    maxTasks: o.maxTasks,
+    maxSeconds: 240,
+  }).start();
+  const probe = new LoadProbe({ url: stack.httpUrl, ...o.probe }).start();
+  const t0 = Date.now();
+  const result = await act();
+  const seconds = (Date.now() - t0) / 1000;
+  await sleep(o.afterMs ?? 0);
+  const load: ProbeReport = await probe.stop();
+  const queued = await tasks.stop();
+  const rows = await drain(stack, { since, until: await dbNow(stack) }, o.drainMs);
+  return { result, seconds, load, queued, rows };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
