@@ -8,9 +8,9 @@ import { policyOf } from "../controller/release-policy.js";
 import { releasesOf } from "../controller/revisions.js";
 import { DockerHistory, human } from "../state/index.js";
 import { openContext, openTarget } from "./context.js";
-import { parseOptions, type RawOptions } from "./options.js";
+import type { RawOptions } from "./options.js";
 import { out, printHistory, table } from "./print.js";
-import { swarmState } from "./swarm.js";
+import { swarmOptions, swarmState } from "./swarm.js";
 import { swarmHistoryCommand, swarmStatusCommand } from "./swarm-inspect.js";
 
 export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
@@ -103,7 +103,7 @@ async function lockOf(service: string | undefined, raw: RawOptions) {
       next: "run `compose-roll status` and `compose-roll repair` once it ends",
     };
   const t = ctx.swarm;
-  const json = parseOptions(t.svc.service, raw, process.cwd(), false).json;
+  const json = swarmOptions(t, raw).json;
   return {
     lock: swarmState(t).lock,
     svc: t.svc,

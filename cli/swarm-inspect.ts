@@ -5,11 +5,11 @@ import { describeLock } from "../app/lock.js";
 import { swarmStatus } from "../app/swarm-status.js";
 import { describeSwarm } from "../controller/swarm-rules.js";
 import { SwarmEngine } from "../engine/swarm/cluster.js";
-import { parseOptions, type RawOptions } from "./options.js";
+import type { RawOptions } from "./options.js";
 import { out, printHistory, table } from "./print.js";
-import { type SwarmTarget, swarmName, swarmState } from "./swarm.js";
+import { type SwarmTarget, swarmName, swarmOptions, swarmState } from "./swarm.js";
 
-const json = (t: SwarmTarget, raw: RawOptions) => parseOptions(t.svc.service, raw, process.cwd(), false).json;
+const json = (t: SwarmTarget, raw: RawOptions) => swarmOptions(t, raw).json;
 
 export async function swarmHistoryCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
   const revisions = await swarmState(t).history.list(t.svc);

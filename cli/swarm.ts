@@ -31,6 +31,10 @@ export interface SwarmTarget {
 /** `<stack>_<service>`, as `docker service` names it. */
 export const swarmName = (t: SwarmTarget) => t.facts.service?.name ?? `${t.svc.project}_${t.svc.service}`;
 
+/** The command's options for a Swarm service (no compose project to read them from). */
+export const swarmOptions = (t: SwarmTarget, raw: RawOptions): Options =>
+  parseOptions(t.svc.service, raw, process.cwd(), false);
+
 /** The lock and the revision history, as Swarm configs reached through the manager. */
 export function swarmState(t: SwarmTarget) {
   const state = {
@@ -61,7 +65,7 @@ async function changeSwarm(
   raw: RawOptions,
   change: (ctx: SwarmRollContext, opts: Options) => Promise<SwarmRollResult>,
 ): Promise<void> {
-  const opts = parseOptions(t.svc.service, raw, process.cwd(), false);
+  const opts = swarmOptions(t, raw);
   const name = swarmName(t);
   const api = new TraefikApi({ url: opts.traefikApi.href.replace(/\/$/, ""), http: t.http });
   await api.ping();
