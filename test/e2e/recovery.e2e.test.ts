@@ -73,6 +73,23 @@ async function webIps(): Promise<Map<string, string>> {
   return ips;
 }
 
+/**
+ * Until Traefik's API lists exactly these servers for web@file: the file as an older release
+ * left it, loaded (a rewrite is seen empty for a moment, and web@file is then briefly absent).
+ */
+async function untilTraefikServes(urls: string[]): Promise<void> {
+  const want = [...urls].sort();
+  let seen: string[] = [];
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
+    const res = await fetch(`${stack.apiUrl}/api/http/services/web@file`).catch(() => undefined);
+    if (!res?.ok) continue;
+    const body = (await res.json()) as { loadBalancer?: { servers?: { url: string }[] } };
+    seen = (body.loadBalancer?.servers ?? []).map((x) => x.url).sort();
+    if (JSON.stringify(seen) === JSON.stringify(want)) return;
+  }
+  throw new Error(`Traefik lists ${JSON.stringify(seen)} for web@file, not ${JSON.stringify(want)}`);
+}
+
 async function untilHealthy(names: string[]): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -142,6 +159,7 @@ describe("recovery", () => {
       stack.traefikFile,
       `http:\n  services:\n    web:\n      loadBalancer:\n        servers:\n${ips.map((ip) => `          - url: http://${ip}:8000\n`).join("")}`,
     );
+    await untilTraefikServes(ips.map((ip) => `http://${ip}:8000`));
     const refused = await cli(["web", "--image", "compose-roll-demo/app:v2"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/run `compose-roll sync web`/);
