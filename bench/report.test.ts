@@ -38,6 +38,19 @@ describe("bench report", () => {
     expect(rows[3]).toContain("| 2.0 |");
   });
 
+  it("adds a tasks column summing queued / lost / started twice, with – for runs without a worker", () => {
+    const md = table([
+      run("naive", 0, 10),
+      run("whole app", 0, 30, { tasks: { queued: 20, finished: 19, lost: 1, startedTwice: 0 } }),
+      run("whole app", 0, 32, { tasks: { queued: 22, finished: 22, lost: 0, startedTwice: 2 } }),
+    ]);
+    const rows = md.split("\n");
+    expect(rows[0]).toContain("tasks queued / lost / started twice |");
+    expect(rows[2]?.endsWith("| – |")).toBe(true);
+    expect(rows[3]?.endsWith("| 42 / **1** / 2 |")).toBe(true);
+    expect(table([run("naive", 0, 10)]).split("\n")[0]).not.toContain("tasks");
+  });
+
   it("draws an SVG through vega-lite, one panel per strategy", async () => {
     const svg = await plot([run("naive", 7, 10), run("compose-roll file", 0, 12)]);
     expect(svg.startsWith("<svg")).toBe(true);

@@ -28,6 +28,8 @@ export interface Run {
   rss_mb?: number;
   /** compose-roll: seconds by the step each stretch ended with (stats.ts phases). */
   phases?: Record<string, number>;
+  /** Whole-app runs: the Celery tasks queued while the release ran, and what became of them. */
+  tasks?: { queued: number; finished: number; lost: number; startedTwice: number };
   timeline: Bin[];
 }
 
@@ -50,9 +52,10 @@ const fmt = (x: number | undefined, digits = 1) =>
 /** One row per strategy: failures summed over its runs, times and latencies as medians. */
 export function table(runs: Run[]): string {
   const names = [...new Set(runs.map((r) => r.strategy))];
+  const withTasks = runs.some((r) => r.tasks);
   const lines = [
-    "| strategy | runs | sent | failed (5xx / conn) | p50 / p99 / max ms during rollout | p99 ms steady | rollout s | all new after s | compose-roll overhead s | peak RSS MB |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| strategy | runs | sent | failed (5xx / conn) | p50 / p99 / max ms during rollout | p99 ms steady | rollout s | all new after s | compose-roll overhead s | peak RSS MB |${withTasks ? " tasks queued / lost / started twice |" : ""}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${withTasks ? " ---: |" : ""}`,
   ];
   for (const name of names) {
     const rs = runs.filter((r) => r.strategy === name);
@@ -67,10 +70,19 @@ export function table(runs: Run[]): string {
         `**${sum((r) => r.failed)}** (${sum((r) => r.failed_5xx)} / ${sum((r) => r.failed_conn)}) | ` +
         `${fmt(m((r) => r.p50_ms))} / ${fmt(m((r) => r.p99_ms))} / ${fmt(m((r) => r.max_ms))} | ` +
         `${fmt(m((r) => r.steady.p99_ms))} | ${fmt(m((r) => r.rollout_s))} | ${fmt(m((r) => r.all_new_s))} | ` +
-        `${fmt(m((r) => r.overhead_s))} | ${fmt(m((r) => r.rss_mb))} |`,
+        `${fmt(m((r) => r.overhead_s))} | ${fmt(m((r) => r.rss_mb))} |` +
+        (withTasks ? ` ${taskCell(rs)} |` : ""),
     );
   }
   return lines.join("\n");
+}
+
+/** Tasks summed over the runs that counted them ("–" for a strategy without a worker). */
+function taskCell(rs: Run[]): string {
+  const counted = rs.flatMap((r) => (r.tasks ? [r.tasks] : []));
+  if (!counted.length) return "–";
+  const sum = (f: (t: NonNullable<Run["tasks"]>) => number) => counted.reduce((a, t) => a + f(t), 0);
+  return `${sum((t) => t.queued)} / **${sum((t) => t.lost)}** / ${sum((t) => t.startedTwice)}`;
 }
 
 export function sweepTable(rows: Sweep[]): string {

@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --runs N] [-- --only a,b] [-- --no-sweep] [-- --sweep-only] [-- --swarm]`
 // Rolls the demo app v1 → v2 (3 replicas behind Traefik) with every strategy in turn, R runs,
-// the order rotated each run, under one constant load from a separate process; then
+// the order rotated each run, under one constant load from a separate process (the whole-app
+// strategies, bench/app.ts, release web and a busy Celery worker and count its tasks); then
 // compose-roll alone (no load) at N = 1, 3, 6 on the demo and on a 3 s-boot stack for its
 // overhead. Writes bench/results/<time>.json, latest.json, latest.md and latest.svg.
 // --swarm: the Swarm baselines instead (bench/swarm.ts), on the 3-manager testbed this run brings
@@ -12,10 +13,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../test/support/stack.js";
 import { testbed } from "../test/support/swarm.js";
+import { APP_STRATEGIES, appUp, busyWorker } from "./app.js";
 import { plot, type Run, type Sweep, sweepTable, table } from "./report.js";
 import { type Stack, up } from "./stacks.js";
 import { causes, overhead, phases, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
-import { cli, DRAIN_MS, STRATEGIES, type Strategy } from "./strategies.js";
+import { cli, DRAIN_MS, REPLICAS, STRATEGIES, type Strategy } from "./strategies.js";
 import { SWARM_STRATEGIES } from "./swarm.js";
 
 const { values } = parseArgs({
@@ -65,12 +67,15 @@ function startLoad(stack: Stack, out: string) {
 const statusFigures: { ms: number; rss_mb?: number; code: number | null }[] = [];
 
 async function once(s: Strategy, run: number): Promise<Run> {
-  const stack = await up({ routing: s.routing, slot: 0, replicas: 3, ...s.stack });
+  const stack = s.stack?.app
+    ? await appUp()
+    : await up({ routing: s.routing, slot: 0, replicas: REPLICAS, ...s.stack });
   try {
     if (s.routing === "file") {
       const sync = await cli(stack, ["sync", "web"]);
       if (sync.code !== 0) throw new Error(`sync failed: ${sync.stderr}`);
     }
+    const tasks = s.stack?.app ? await busyWorker(stack) : undefined;
     const load = startLoad(stack, join(os.tmpdir(), `compose-roll-bench-load-${process.pid}.json`));
     const t0 = Date.now();
     await sleep(STEADY_MS);
@@ -81,6 +86,7 @@ async function once(s: Strategy, run: number): Promise<Run> {
     const end = Date.now();
     await sleep(AFTER_MS);
     const samples = await load.stop();
+    const taskFigures = await tasks?.();
     if (s.name === "compose-roll file" && statusFigures.length === 0) {
       for (let i = 0; i < 5; i++) statusFigures.push(await cli(stack, ["status", "web"]));
     }
@@ -92,7 +98,7 @@ async function once(s: Strategy, run: number): Promise<Run> {
     return {
       strategy: s.name,
       run,
-      replicas: 3,
+      replicas: REPLICAS,
       ok: outcome.ok,
       ...(outcome.detail ? { detail: outcome.detail } : {}),
       total: all.sent,
@@ -108,6 +114,7 @@ async function once(s: Strategy, run: number): Promise<Run> {
       all_new_s: untilAllNew(samples, "v1", start),
       ...(o && events ? { overhead_s: o.overhead_s, boot_s: o.boot_s, phases: phases(events) } : {}),
       ...("rss_mb" in outcome && outcome.rss_mb ? { rss_mb: outcome.rss_mb } : {}),
+      ...(taskFigures ? { tasks: taskFigures } : {}),
       timeline: timeline(samples, start, 500),
     };
   } finally {
@@ -153,7 +160,7 @@ async function main(): Promise<void> {
   }
   const only = values.only?.split(",");
   const swarm = values.swarm;
-  const strategies = (swarm ? SWARM_STRATEGIES : STRATEGIES).filter(
+  const strategies = (swarm ? SWARM_STRATEGIES : [...STRATEGIES, ...APP_STRATEGIES]).filter(
     (s) => !only || only.some((o) => s.name.includes(o)),
   );
   const machine = {

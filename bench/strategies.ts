@@ -17,8 +17,11 @@ export interface Outcome {
 export interface Strategy {
   name: string;
   routing: Routing;
-  /** What its stack needs beyond the routing (bench/stacks.ts; Swarm's: bench/swarm.ts). */
-  stack?: Pick<StackOptions, "swarmRefreshS">;
+  /**
+   * What its stack needs beyond the routing (bench/stacks.ts; Swarm's: bench/swarm.ts); `app`:
+   * the whole demo app with its busy Celery worker (bench/app.ts), whose tasks the run counts.
+   */
+  stack?: Pick<StackOptions, "swarmRefreshS"> & { app?: boolean };
   roll(stack: Stack, to: string): Promise<Outcome>;
 }
 
@@ -69,9 +72,13 @@ const scaleRemove: Strategy = {
   },
 };
 
-function composeRoll(routing: Routing): Strategy {
+/**
+ * compose-roll on one service; `surge`: that many new containers side by side (--max-surge), so
+ * at surge = N it boots all N at once as scale-remove does, and the two compare at equal surge.
+ */
+function composeRoll(routing: Routing, surge?: number): Strategy {
   return {
-    name: `compose-roll ${routing}`,
+    name: `compose-roll ${routing}${surge ? ` --max-surge ${surge}` : ""}`,
     routing,
     async roll(stack, to) {
       const res = await cli(stack, [
@@ -82,6 +89,7 @@ function composeRoll(routing: Routing): Strategy {
         "--no-write",
         "--drain",
         `${DRAIN_MS}ms`,
+        ...(surge ? ["--max-surge", String(surge)] : []),
       ]);
       const events = res.stdout
         .split("\n")
@@ -97,7 +105,16 @@ function composeRoll(routing: Routing): Strategy {
   };
 }
 
-export const STRATEGIES: Strategy[] = [naive, scaleRemove, composeRoll("file"), composeRoll("labels")];
+/** Replicas of web in the bench's stacks. */
+export const REPLICAS = 3;
+
+export const STRATEGIES: Strategy[] = [
+  naive,
+  scaleRemove,
+  composeRoll("file"),
+  composeRoll("labels"),
+  composeRoll("labels", REPLICAS),
+];
 
 /** The flags that point compose-roll at `stack`. */
 export function stackArgs(stack: Stack): string[] {

@@ -7,6 +7,7 @@ import { release } from "../app/release.js";
 import { composeChanges } from "../compose/changes.js";
 import { serviceFacts } from "../compose/policies.js";
 import { planRelease, type ReleasePlan } from "../controller/release.js";
+import { serviceConfigs } from "../engine/configs.js";
 import { dockerWorkers } from "../engine/workers.js";
 import { openContext } from "./context.js";
 import type { RawOptions } from "./options.js";
@@ -14,7 +15,10 @@ import type { RawOptions } from "./options.js";
 export async function upCommand(services: string[], raw: RawOptions): Promise<void> {
   const ctx = await openContext(services[0], raw, { traefik: false, writeBack: true, project: true });
   const { project, env, opts } = ctx;
-  const [facts, changes] = await Promise.all([serviceFacts(project, env), composeChanges(project, env)]);
+  const [facts, changes] = await Promise.all([
+    serviceFacts(project, env),
+    composeChanges(project, env, serviceConfigs(ctx.docker, project.name)),
+  ]);
   const plan = planRelease({
     file: project.files.join(", ") || "the compose files",
     facts,

@@ -7,6 +7,7 @@
 // the same code that `up` runs, and afterwards the test of done is the same call planning nothing.
 import type { ComposeAction, ServiceChange } from "../controller/release.js";
 import { compose, type RunOptions } from "./cli.js";
+import { describeDrift, type ServiceConfigs } from "./describe.js";
 import type { Project } from "./project.js";
 
 const LINE = /^\s*DRY-RUN MODE -\s+Container\s+(\S+)\s+(\S+)\s*$/;
@@ -63,10 +64,14 @@ interface PsRow {
   State?: string;
 }
 
-/** What compose would do to each service of the project now, and what differs, in words. */
+/**
+ * What compose would do to each service of the project now, and what differs, in words: from
+ * the running containers' configuration when `configs` reads it, else only an image change.
+ */
 export async function composeChanges(
   project: Project,
   env: Record<string, string | undefined>,
+  configs?: ServiceConfigs,
 ): Promise<ServiceChange[]> {
   const run: RunOptions = { cwd: project.dir, env };
   const services = Object.keys(project.services);
@@ -80,7 +85,7 @@ export async function composeChanges(
   const lines = parseDryRun(dry);
   const actions = actionsOf(project.name, services, lines);
   const rows = psRows(ps);
-  return services.map((service) => {
+  const changes = services.map((service) => {
     const action = actions[service] ?? "unchanged";
     const running = [...new Set(rows.filter((r) => r.Service === service).map((r) => r.Image))];
     const want = project.services[service]?.image;
@@ -106,6 +111,20 @@ export async function composeChanges(
       ...(extras.length ? { extras } : {}),
     };
   });
+  if (!configs) return changes;
+  return Promise.all(
+    changes.map(async (c) => {
+      const want = project.services[c.service];
+      if (c.action !== "recreate" || !want) return c;
+      const running = await configs.running(c.service);
+      if (!running) return c;
+      const imageId = want.image ? await configs.imageId(want.image) : undefined;
+      return {
+        ...c,
+        what: describeDrift({ ...want, ...(imageId ? { imageId } : {}) }, running.config, running.image),
+      };
+    }),
+  );
 }
 
 /** `ps --format json`: one object per line (compose 2.21+), or one array (older). */

@@ -44,6 +44,10 @@ export interface ServiceConfig {
   replicas?: number;
   /** `labels:` as compose merged them (a list form turned into a map). */
   labels?: Record<string, string>;
+  /** `environment:` with env_file merged in, as compose resolved it (null: passed through, unset). */
+  environment?: Record<string, string | null>;
+  /** `command:` as compose resolved it (an argv). */
+  command?: string[];
   pullPolicy?: string;
   /** deploy.update_config.monitor as compose gives it ("30s", or nanoseconds): the bake's default. */
   monitor?: string | number;
@@ -241,6 +245,12 @@ function serviceConfig(raw: Record<string, unknown>): ServiceConfig {
   if (typeof raw.pull_policy === "string") cfg.pullPolicy = raw.pull_policy;
   const labels = labelMap(raw.labels);
   if (labels) cfg.labels = labels;
+  // compose config prints the environment as a map; a list form never reaches it.
+  if (raw.environment !== undefined)
+    cfg.environment = Object.fromEntries(
+      Object.entries(asRecord(raw.environment)).map(([k, v]) => [k, v == null ? null : String(v)]),
+    );
+  if (Array.isArray(raw.command)) cfg.command = raw.command.map(String);
   const monitor = asRecord(asRecord(raw.deploy).update_config).monitor;
   if (typeof monitor === "string" || typeof monitor === "number") cfg.monitor = monitor;
   if (raw["x-compose-roll"] !== undefined) cfg.settings = unescaped(raw["x-compose-roll"]);

@@ -26,7 +26,9 @@ async function zombie(): Promise<number> {
     await new Promise<string>((ok) => parent.stdout.once("data", (d: Buffer) => ok(String(d)))),
   );
   process.kill(pid, "SIGKILL");
-  for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); i++) {
+  // Up to 10 s: on a loaded machine the kernel can take over a second to finish the kill.
+  for (const end = Date.now() + 10_000; !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); ) {
+    if (Date.now() > end) throw new Error(`pid ${pid} did not become a zombie within 10 s`);
     await new Promise((ok) => setTimeout(ok, 10));
   }
   return pid;

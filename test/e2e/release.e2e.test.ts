@@ -167,7 +167,8 @@ describe("compose-roll up: web and a worker as one release", () => {
     expect(dry.stdout).toMatch(
       /1\. web: image compose-roll-demo\/app:v1 → compose-roll-demo\/app:v2\n\s+policy: routed/,
     );
-    expect(dry.stdout).toMatch(/2\. worker: configuration\n\s+policy: unrouted/);
+    // What changed, by name: the engine's view of the running worker against the files.
+    expect(dry.stdout).toMatch(/2\. worker: environment: MODE changed\n\s+policy: unrouted/);
     expect(dry.stdout).toMatch(/held: db changed .* but is stateful \(named volume dbdata/);
 
     const { run, t0 } = await up(["--settle", "2s"]);
