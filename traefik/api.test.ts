@@ -53,6 +53,25 @@ describe("TraefikApi", () => {
     expect((err as RefusedError).hint).toMatch(/api.insecure/);
   });
 
+  it("ping asks again when an answer is slow, and gives up after 3 timeouts", async () => {
+    let calls = 0;
+    const slowOnce = await fake((_req, res) => {
+      calls++;
+      if (calls === 1) setTimeout(() => json(res, 200, {}), 500);
+      else json(res, 200, {});
+    });
+    await new TraefikApi({ url: slowOnce, requestTimeoutMs: 100 }).ping();
+    expect(calls).toBe(2);
+    let hung = 0;
+    const hangs = await fake(() => {
+      hung++;
+    });
+    const err = await new TraefikApi({ url: hangs, requestTimeoutMs: 100 }).ping().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toMatch(/timed out after 100 ms, 3 tries/);
+    expect(hung).toBe(3);
+  });
+
   it("ping refuses a URL that is not Traefik's API", async () => {
     const url = await fake((_req, res) => {
       res.writeHead(404);

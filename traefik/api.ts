@@ -101,6 +101,12 @@ export function refusal(err: unknown): never {
   );
 }
 
+/** How many times ping asks before calling a timing-out API unreachable. */
+const PING_TRIES = 3;
+
+/** A request that got no answer within the timeout (as opposed to a refusal or a bad answer). */
+class ApiTimeout extends Error {}
+
 export class TraefikApi {
   readonly url: string;
   private readonly timeoutMs: number;
@@ -135,7 +141,7 @@ export class TraefikApi {
         if (!(err instanceof HttpFailure)) throw err;
         if (err.why === "aborted") throw aborted();
         if (err.why === "timeout")
-          throw new Error(`GET ${this.url + path} timed out after ${this.timeoutMs} ms`);
+          throw new ApiTimeout(`GET ${this.url + path} timed out after ${this.timeoutMs} ms`);
         throw new Error(`GET ${this.url + path} failed: ${err.code}`);
       });
     if (res.status === 404) return undefined;
@@ -156,17 +162,26 @@ export class TraefikApi {
     return (await this.get(path, signal))?.body;
   }
 
-  /** Resolves when the API answers; RefusedError with the fix otherwise. */
+  /**
+   * Resolves when the API answers; RefusedError with the fix otherwise. A timeout is tried
+   * again (PING_TRIES in all): on a loaded runner or host one slow answer is common, and this
+   * check runs before anything changes. A refused connection or a wrong answer is final.
+   */
   async ping(signal?: AbortSignal): Promise<void> {
     let found: unknown;
-    try {
-      found = await this.get("/api/overview", signal);
-    } catch (err) {
-      if (err instanceof AbortedError) throw err;
-      throw new RefusedError(
-        `Traefik API not reachable at URL: ${this.url} (${(err as Error).message})`,
-        "start Traefik with --api.insecure=true (or route api@internal) and pass its URL as --traefik-api (a container or service name works unpublished: http://traefik:8080)",
-      );
+    for (let tries = 1; ; tries++) {
+      try {
+        found = await this.get("/api/overview", signal);
+        break;
+      } catch (err) {
+        if (err instanceof AbortedError) throw err;
+        if (err instanceof ApiTimeout && tries < PING_TRIES) continue;
+        const why = err instanceof ApiTimeout ? `${err.message}, ${tries} tries` : (err as Error).message;
+        throw new RefusedError(
+          `Traefik API not reachable at URL: ${this.url} (${why})`,
+          "start Traefik with --api.insecure=true (or route api@internal) and pass its URL as --traefik-api (a container or service name works unpublished: http://traefik:8080)",
+        );
+      }
     }
     if (found === undefined) {
       throw new RefusedError(
