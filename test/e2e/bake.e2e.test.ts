@@ -60,25 +60,31 @@ async function bakeUnderLoad(args: string[], onRouted?: () => void): Promise<Bak
   const t0 = performance.now();
   probe.start();
   const at: { routed?: number; verdict?: number; out?: number } = {};
+  const healthyAt = new Map<unknown, number>();
   let first: unknown;
   const run = await runCli(["web", ...args, ...stackArgs(stack), "--json"], {
     cwd: stack.dir,
     onEvent: (e) => {
       const now = (performance.now() - t0) / 1000;
+      if (e.type === "replica" && e.state === "healthy") healthyAt.set(e.name, now);
       if (e.type === "replica" && e.state === "routed" && at.routed === undefined) {
         at.routed = now;
         first = e.name;
         onRouted?.();
       }
       if (e.type === "bake" && e.state !== "baking") at.verdict ??= now;
-      // Traefik has stopped sending to it once it drains (a restore took it out).
-      if (e.type === "replica" && e.name === first && e.state === "draining") at.out ??= now;
+      // Nothing reaches it once it is removed (a restore drained it first).
+      if (e.type === "replica" && e.name === first && e.state === "removed") at.out ??= now;
     },
   });
   const load = await probe.stop();
   const from = at.routed ?? 0;
   const to = at.verdict ?? Number.POSITIVE_INFINITY;
-  const window = load.samples.filter((s) => s.at >= from && s.at <= (at.out ?? to));
+  // Every request the first new replica could have answered: from its healthy event (Traefik
+  // routes to it before compose-roll sees that and says "routed") to its removal (requests
+  // sent while it drains still reach it).
+  const reach = healthyAt.get(first) ?? from;
+  const window = load.samples.filter((s) => s.at >= reach && s.at <= (at.out ?? to));
   const failed = window.filter((s) => s.status !== 200 || s.error !== undefined).length;
   const baked = {
     run,
@@ -141,8 +147,8 @@ describe("bake", () => {
       /rolled back; still serving compose-roll-demo\/app:v1: .*5xx \d+\.\d % of \d+ requests vs 0\.0 % on compose-roll-demo\/app:v1 in the same \d+ s/,
     );
     expect(bakes(b.run)).toEqual([expect.objectContaining({ state: "breach" })]);
-    // The bound: the canary's share of what was sent while it served (routed, baked, then
-    // taken out by the restore). Flaky fails a fifth of half its requests, so about 1 % of
+    // The bound: the canary's share of what was sent while it could answer (healthy, routed,
+    // baked, then drained and removed by the restore). Flaky fails a fifth of half its requests, so about 1 % of
     // all are expected; 10 % is the most the canary can cost.
     expect(b.duringBake.failed).toBeLessThanOrEqual(Math.ceil(0.1 * b.duringBake.sent));
     expect(b.load.failed).toBe(b.duringBake.failed);
