@@ -59,15 +59,15 @@ describe("loadProject", () => {
     await expect(loadProject({ files: [], cwd: d, env: process.env })).rejects.toThrow(/set API_IMG/);
   });
 
-  it("reads environment with env_file merged in, and command as an argv, as compose resolves them", async () => {
+  it("reads environment with env_file merged in, and command as an argv, with $$ as the container gets it ($)", async () => {
     const d = dir({
       "compose.yaml":
-        "services:\n  worker:\n    image: a\n    env_file: [app.env]\n    environment:\n      DEBUG: '1'\n      PASS:\n    command: celery -A demo worker\n",
+        "services:\n  worker:\n    image: a\n    env_file: [app.env]\n    environment:\n      DEBUG: '1'\n      PASS:\n    command: [sh, -c, 'echo $$HOME']\n",
       "app.env": "SECRET=s1\nDEBUG=0\n",
     });
     const p = await loadProject({ files: [], cwd: d, env: { ...process.env, PASS: undefined } });
     expect(p.services.worker?.environment).toEqual({ DEBUG: "1", SECRET: "s1", PASS: null });
-    expect(p.services.worker?.command).toEqual(["celery", "-A", "demo", "worker"]);
+    expect(p.services.worker?.command).toEqual(["sh", "-c", "echo $HOME"]);
   });
 
   it("reads deploy.update_config.monitor, the bake's default", async () => {

@@ -248,9 +248,10 @@ function serviceConfig(raw: Record<string, unknown>): ServiceConfig {
   // compose config prints the environment as a map; a list form never reaches it.
   if (raw.environment !== undefined)
     cfg.environment = Object.fromEntries(
-      Object.entries(asRecord(raw.environment)).map(([k, v]) => [k, v == null ? null : String(v)]),
+      Object.entries(asRecord(raw.environment)).map(([k, v]) => [k, v == null ? null : String(unescaped(v))]),
     );
-  if (Array.isArray(raw.command)) cfg.command = raw.command.map(String);
+  // compose config keeps `$$` escaped; the container gets one `$`.
+  if (Array.isArray(raw.command)) cfg.command = raw.command.map((a) => String(unescaped(a)));
   const monitor = asRecord(asRecord(raw.deploy).update_config).monitor;
   if (typeof monitor === "string" || typeof monitor === "number") cfg.monitor = monitor;
   if (raw["x-compose-roll"] !== undefined) cfg.settings = unescaped(raw["x-compose-roll"]);
