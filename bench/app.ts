@@ -16,7 +16,7 @@ import {
 } from "../test/support/celery.js";
 import { compose, type DemoStack } from "../test/support/stack.js";
 import type { Stack } from "./stacks.js";
-import { cli, type Strategy } from "./strategies.js";
+import { cli, type Outcome, type Strategy } from "./strategies.js";
 
 /** Seconds each task sleeps: longer than a worker takes to get its SIGTERM. */
 const LONG_TASK = 6;
@@ -89,31 +89,32 @@ function release(stack: Stack, to: string): void {
   });
 }
 
-const composeUp: Strategy = {
-  name: "whole app: docker compose up -d",
-  routing: "labels",
-  stack: { app: true },
-  async roll(stack, to) {
-    release(stack, to);
-    await stack.compose(["up", "-d"]);
-    return { ok: true };
-  },
-};
+/** A whole-app strategy: pin the release in the files, then apply it with `apply`. */
+function wholeApp(name: string, apply: (stack: Stack) => Promise<Outcome>): Strategy {
+  return {
+    name: `whole app: ${name}`,
+    routing: "labels",
+    stack: { app: true },
+    async roll(stack, to) {
+      release(stack, to);
+      return apply(stack);
+    },
+  };
+}
 
-const composeRollUp: Strategy = {
-  name: "whole app: compose-roll up",
-  routing: "labels",
-  stack: { app: true },
-  async roll(stack, to) {
-    release(stack, to);
-    const files = demoOf(stack).files.flatMap((f) => ["-f", f]);
-    const res = await cli(stack, ["up", "--settle", "2s", "--json", ...files]);
-    return {
-      ok: res.code === 0,
-      ...(res.rss_mb ? { rss_mb: res.rss_mb } : {}),
-      ...(res.code === 0 ? {} : { detail: res.stderr.trim().split("\n").slice(-3).join(" | ") }),
-    };
-  },
-};
+const composeUp = wholeApp("docker compose up -d", async (stack) => {
+  await stack.compose(["up", "-d"]);
+  return { ok: true };
+});
+
+const composeRollUp = wholeApp("compose-roll up", async (stack) => {
+  const files = demoOf(stack).files.flatMap((f) => ["-f", f]);
+  const res = await cli(stack, ["up", "--settle", "2s", "--json", ...files]);
+  return {
+    ok: res.code === 0,
+    ...(res.rss_mb ? { rss_mb: res.rss_mb } : {}),
+    ...(res.code === 0 ? {} : { detail: res.stderr.trim().split("\n").slice(-3).join(" | ") }),
+  };
+});
 
 export const APP_STRATEGIES: Strategy[] = [composeUp, composeRollUp];
