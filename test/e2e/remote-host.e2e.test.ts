@@ -5,13 +5,13 @@
 // SFTP and the API and entrypoint reached through streams the sshd forwards. The load runs
 // on the host, outside the namespace, against the published entrypoint.
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
 import { type CliRun, containers, runCli } from "../support/cli.js";
 import { type Sshd, startSshd } from "../support/remote.js";
-import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
+import { composePlan, type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
 
 let stack: DemoStack;
 let sshd: Sshd;
@@ -200,5 +200,24 @@ describe("ssh:// with the Traefik file and API reachable only on the Docker host
     ).toBe(true);
     expect(forwards.some((l) => l.includes(`port ${new URL(stack.httpUrl).port}`))).toBe(true);
     expect(sshd.log()).toMatch(/Starting session: subsystem 'sftp'/);
+  }, 300_000);
+
+  it("rolls a configuration change with no --image: compose creates the new containers through the ssh connection, 0 failed", async () => {
+    appendFileSync(join(stack.dir, "compose.override.yaml"), '      DEMO_CHANGE: "over-ssh"\n');
+    const r = await underLoad(["web"]);
+    expect(r.run.code, r.run.stderr).toBe(0);
+    expect(r.run.stderr).toMatch(/compose creates the new containers/);
+    expect(r.load.failed, JSON.stringify(r.load.failures)).toBe(0);
+    await expectFileMatches("compose-roll-demo/app:v1");
+    const envs = (await containers(stack.project)).map(
+      (c) =>
+        spawnSync("docker", ["inspect", "-f", "{{json .Config.Env}}", c.name], { encoding: "utf8" }).stdout,
+    );
+    expect(envs.filter((e) => e.includes('"DEMO_CHANGE=over-ssh"'))).toHaveLength(3);
+    // Compose now plans nothing for web: what it would create is what runs.
+    const plan = await composePlan(stack);
+    const web = plan.containers.filter((l) => /-web-\d/.test(l));
+    expect(web, plan.stderr).toHaveLength(3);
+    for (const l of web) expect(l, plan.stderr).toMatch(/Running/);
   }, 300_000);
 });
