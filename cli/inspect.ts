@@ -110,8 +110,8 @@ async function lockOf(service: string | undefined, raw: RawOptions) {
     json,
     say: t.say,
     where: "Swarm manager",
-    // A rollout run again retires the stand-ins a killed one left (repair is not on a Swarm yet).
-    next: "run `compose-roll status` once it ends, then the rollout again",
+    // Repair converges what a killed run left (stand-ins, the service out of Traefik).
+    next: "run `compose-roll repair` once it ends",
   };
 }
 

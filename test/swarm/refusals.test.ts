@@ -108,7 +108,7 @@ describe("compose-roll on a Swarm stack service", () => {
     expect(r.code).toBe(2);
     expect(r.line).toMatch(
       new RegExp(
-        `${stack}_ok is a Swarm stack service \\(stack ${stack}, 2 replica\\(s\\), 3 eligible node\\(s\\), Traefik Swarm poll (15|1) s\\): on a Swarm, compose-roll rolls a service to an image, undoes it and shows its history and status \\(no --dry-run, repair or sync yet\\)`,
+        `${stack}_ok is a Swarm stack service \\(stack ${stack}, 2 replica\\(s\\), 3 eligible node\\(s\\), Traefik Swarm poll (15|1) s\\): on a Swarm, compose-roll rolls a service to an image, undoes it, repairs a killed run and shows its history and status \\(no --dry-run or sync yet\\)`,
       ),
     );
   });
