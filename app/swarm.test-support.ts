@@ -62,7 +62,8 @@ export class FakeSwarm implements SwarmCluster, SwarmRouting {
   /** The fewest servers Traefik listed for the users' balancer at any poll after the first. */
   minServing = Number.POSITIVE_INFINITY;
   private poll() {
-    if (this.seen.size > 0) this.minServing = Math.min(this.minServing, this.seen.get("shop-web")?.length ?? 0);
+    if (this.seen.size > 0)
+      this.minServing = Math.min(this.minServing, this.seen.get("shop-web")?.length ?? 0);
     this.seen.clear();
     for (const s of this.services.values()) {
       if (s.labels["traefik.enable"] !== "true") continue;
