@@ -51,18 +51,17 @@ export interface SwarmRollResult {
 }
 
 /**
- * Rolls the service to `imageRef`, recorded (and written into the stack's image label) as `ref`:
- * undo passes the pinned `ref@digest` it goes back to and the tag it was deployed as.
+ * What a rollout to `imageRef` starts from, read before anything changes (a dry run shows it);
+ * refused when it cannot start. `unchanged`: it already runs that image with its own labels.
  */
-export async function rollSwarm(
-  ctx: SwarmRollContext,
+export async function startingPoint(
+  ctx: Pick<SwarmRollContext, "cluster" | "name" | "svc">,
   imageRef: string,
-  ref = imageRef,
-): Promise<SwarmRollResult> {
-  const started = ctx.clock.now();
+) {
   const snap = await ctx.cluster.snapshot(ctx.name);
   const left = await ctx.cluster.standIns(ctx.name);
-  if (left.length > 0 && !servesItself(ctx.name, snap.view.labels)) {
+  const serves = servesItself(ctx.name, snap.view.labels);
+  if (left.length > 0 && !serves) {
     throw new RefusedError(
       `${ctx.name} is out of Traefik and ${left.length} stand-in(s) a killed rollout left serve its users (${left.join(", ")}); nothing was changed`,
       `run \`compose-roll repair ${ctx.svc.service}\`: it puts the service back in Traefik and retires the stand-ins`,
@@ -76,7 +75,21 @@ export async function rollSwarm(
     );
   }
   const image = await ctx.cluster.resolve(imageRef);
-  if (image === snap.view.image && left.length === 0 && servesItself(ctx.name, snap.view.labels)) {
+  return { snap, left, lb, image, unchanged: image === snap.view.image && left.length === 0 && serves };
+}
+
+/**
+ * Rolls the service to `imageRef`, recorded (and written into the stack's image label) as `ref`:
+ * undo passes the pinned `ref@digest` it goes back to and the tag it was deployed as.
+ */
+export async function rollSwarm(
+  ctx: SwarmRollContext,
+  imageRef: string,
+  ref = imageRef,
+): Promise<SwarmRollResult> {
+  const started = ctx.clock.now();
+  const { snap, left, lb, image, unchanged } = await startingPoint(ctx, imageRef);
+  if (unchanged) {
     return {
       from: image,
       to: image,

@@ -25,7 +25,7 @@ function print(ctx: Context, outcome: Outcome | undefined): void {
 }
 
 export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
-  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: !raw.dryRun });
+  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: true });
   if ("swarm" in ctx) return rollSwarmCommand(ctx.swarm, raw);
   print(ctx, await rollRelease(ctx.app, raw.image));
 }
@@ -33,7 +33,7 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
 export async function undoCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   // Without a service: the newest release as a whole, when it changed several services.
   if (service === undefined && !raw.dryRun && (await undoProject(raw))) return;
-  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: !raw.dryRun });
+  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: true });
   if ("swarm" in ctx) return undoSwarmCommand(ctx.swarm, raw);
   print(ctx, await undo(ctx.app));
 }

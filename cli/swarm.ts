@@ -4,9 +4,10 @@
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import { interruptible } from "../app/signals.js";
+import { planSwarm } from "../app/swarm-dryrun.js";
 import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
 import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
-import { undoSwarm } from "../app/swarm-undo.js";
+import { undoImage, undoSwarm } from "../app/swarm-undo.js";
 import { RefusedError } from "../controller/errors.js";
 import type { ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
@@ -18,6 +19,7 @@ import { SwarmHistory } from "../state/swarm-history.js";
 import { SwarmLock } from "../state/swarm-lock.js";
 import { TraefikApi } from "../traefik/api.js";
 import { SwarmTraefik } from "../traefik/swarm.js";
+import { formatSwarmDryRun, swarmSettings } from "./dryrun.js";
 import { type Options, parseOptions, type RawOptions } from "./options.js";
 
 export interface SwarmTarget {
@@ -53,11 +55,46 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
       "run `compose-roll <service> --image <registry/app:tag>`",
     );
   }
+  if (raw.dryRun) return dryRunSwarm(t, raw, async () => ({ pinned: image, ref: image }));
   await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image));
 }
 
 export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
+  if (raw.dryRun) {
+    const state = swarmState(t);
+    const ctx = { cluster: new SwarmEngine(t.docker), ...state, name: swarmName(t), svc: t.svc };
+    return dryRunSwarm(t, raw, (opts) => undoImage(ctx, opts.toRevision));
+  }
   await changeSwarm(t, raw, (ctx, opts) => undoSwarm(ctx, opts.toRevision));
+}
+
+/** The plan of a rollout to the image `target` names, printed as one host's dry run is; nothing changed. */
+async function dryRunSwarm(
+  t: SwarmTarget,
+  raw: RawOptions,
+  target: (opts: Options) => Promise<{ pinned: string; ref: string }>,
+): Promise<void> {
+  const opts = swarmOptions(t, raw);
+  const { pinned, ref } = await target(opts);
+  const plan = await planSwarm(
+    {
+      cluster: new SwarmEngine(t.docker),
+      lock: swarmState(t).lock,
+      name: swarmName(t),
+      svc: t.svc,
+      drainMs: opts.drainMs,
+    },
+    pinned,
+    ref,
+  );
+  const shown = {
+    settings: swarmSettings(raw, opts),
+    engine: describeSwarm(t.facts),
+    ...plan,
+  };
+  process.stdout.write(
+    opts.json ? `${JSON.stringify({ type: "plan", ...shown })}\n` : formatSwarmDryRun(shown),
+  );
 }
 
 export async function repairSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
