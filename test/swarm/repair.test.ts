@@ -60,9 +60,14 @@ async function killedThen(
   return { killed, repaired, load: report };
 }
 
-const repair = () => swarmCli(tb, stack, ["repair", "web"], 1);
+const repairRun = () => swarmCli(tb, stack, ["repair", "web"], 1);
 
-async function converged(tag: string) {
+/** The run was killed, repair exited 0 with no failed request, and the service serves `tag` alone. */
+async function repaired(r: Awaited<ReturnType<typeof killedThen>>, tag: string) {
+  expect(r.killed.code).toBeNull();
+  expect(r.repaired.code, r.repaired.stderr).toBe(0);
+  expect(r.load.failed, JSON.stringify(r.load.failures.slice(0, 5))).toBe(0);
+  expect(r.load.lastRelease).toBe(tag);
   const image = (await inspect()).Spec.TaskTemplate.ContainerSpec.Image;
   expect(image).toMatch(new RegExp(`^${appImage(tb, tag)}@sha256:`));
   const tasks = await runningTasks(tb, stack.service);
@@ -84,65 +89,42 @@ afterAll(async () => {
 
 describe("repair of a Swarm rollout SIGKILLed in each phase, under load", () => {
   it("killed while the stand-ins start: repair leaves v1 serving alone, 0 failed", async () => {
-    const { killed, repaired, load } = await killedThen("v2", /starting 3 stand-in/, 2000, async () => {
+    const r = await killedThen("v2", /starting 3 stand-in/, 2000, async () => {
       expect((await standInsOn(tb)).length).toBeGreaterThan(0);
       // The service still serves itself: the rerun finds the lock of a run that is gone.
       const rerun = await swarmCli(tb, stack, ["web", "--image", appImage(tb, "v2")], 1);
       expect(rerun.code, rerun.stderr).toBe(3);
       expect(rerun.stderr).toMatch(/locked by an interrupted rollout .*\n.*compose-roll repair web/);
-      return repair();
+      return repairRun();
     });
-    expect(killed.code).toBeNull();
-    expect(repaired.code, repaired.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
-    await converged("v1");
+    await repaired(r, "v1");
   });
 
   it("killed once the service is out of Traefik: a rerun is refused naming repair; repair puts v1 back, 0 failed", async () => {
-    const { killed, repaired, load } = await killedThen(
-      "v2",
-      /out of Traefik: the stand-ins serve/,
-      1500,
-      async () => {
-        expect((await inspect()).Spec.Labels["traefik.enable"]).toBe("false");
-        const rerun = await swarmCli(tb, stack, ["web", "--image", appImage(tb, "v2")], 1);
-        expect(rerun.code, rerun.stderr).toBe(2);
-        expect(rerun.stderr).toMatch(/out of Traefik and 3 stand-in\(s\) a killed rollout left/);
-        expect(rerun.stderr).toMatch(/compose-roll repair web/);
-        return repair();
-      },
-    );
-    expect(killed.code).toBeNull();
-    expect(repaired.code, repaired.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
-    await converged("v1");
+    const r = await killedThen("v2", /out of Traefik: the stand-ins serve/, 1500, async () => {
+      expect((await inspect()).Spec.Labels["traefik.enable"]).toBe("false");
+      const rerun = await swarmCli(tb, stack, ["web", "--image", appImage(tb, "v2")], 1);
+      expect(rerun.code, rerun.stderr).toBe(2);
+      expect(rerun.stderr).toMatch(/out of Traefik and 3 stand-in\(s\) a killed rollout left/);
+      expect(rerun.stderr).toMatch(/compose-roll repair web/);
+      return repairRun();
+    });
+    await repaired(r, "v1");
   });
 
   it("killed while the service is replaced offline: repair finishes on v2, 0 failed", async () => {
-    const { killed, repaired, load } = await killedThen(
-      "v2",
-      /updating .* while the stand-ins serve/,
-      1500,
-      async () => {
-        expect((await inspect()).Spec.TaskTemplate.ContainerSpec.Image).toMatch(/:v2@sha256:/);
-        return repair();
-      },
-    );
-    expect(killed.code).toBeNull();
-    expect(repaired.code, repaired.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
-    expect(load.lastRelease).toBe("v2");
-    await converged("v2");
+    const r = await killedThen("v2", /updating .* while the stand-ins serve/, 1500, async () => {
+      expect((await inspect()).Spec.TaskTemplate.ContainerSpec.Image).toMatch(/:v2@sha256:/);
+      return repairRun();
+    });
+    await repaired(r, "v2");
   });
 
   it("killed while the stand-ins retire: repair finishes on v3, 0 failed", async () => {
-    const { killed, repaired, load } = await killedThen("v3", /retiring the stand-ins/, 800, async () => {
+    const r = await killedThen("v3", /retiring the stand-ins/, 800, async () => {
       expect((await standInsOn(tb)).length).toBeGreaterThan(0);
-      return repair();
+      return repairRun();
     });
-    expect(killed.code).toBeNull();
-    expect(repaired.code, repaired.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
-    await converged("v3");
+    await repaired(r, "v3");
   });
 });
