@@ -26,6 +26,15 @@ const lockConfigs = async () =>
   (await dockerOn(tb, 1, ["config", "ls", "--format", "{{.Name}}"]))
     .split("\n")
     .filter((n) => n.startsWith(`compose-roll-lock.${stack.name}.`));
+/** The stack's lock and revision configs, which outlive `docker stack rm`: removed before and after. */
+async function dropRecords() {
+  const ids = (
+    await dockerOn(tb, 1, ["config", "ls", "-q", "--filter", `label=com.compose-roll.project=${stack.name}`])
+  )
+    .split("\n")
+    .filter(Boolean);
+  if (ids.length) await dockerOn(tb, 1, ["config", "rm", ...ids]);
+}
 
 /** The rollout to `tag`, SIGKILLed `afterMs` after it says `line`; the load runs on through `then`. */
 async function killedThen(
@@ -80,11 +89,12 @@ async function repaired(r: Awaited<ReturnType<typeof killedThen>>, tag: string) 
 beforeAll(async () => {
   tb = await testbedEnv();
   stack = await deployStack(tb, { name: "swarm6-repair", replicas: N });
+  await dropRecords();
 });
 
 afterAll(async () => {
   await stack?.rm();
-  for (const c of (await lockConfigs().catch(() => [])) ?? []) await dockerOn(tb, 1, ["config", "rm", c]);
+  if (stack) await dropRecords();
 });
 
 describe("repair of a Swarm rollout SIGKILLed in each phase, under load", () => {
@@ -126,5 +136,18 @@ describe("repair of a Swarm rollout SIGKILLed in each phase, under load", () => 
       return repairRun();
     });
     await repaired(r, "v3");
+  });
+
+  it("history and undo --dry-run need no service name when the stack routes one service", async () => {
+    const history = await swarmCli(tb, stack, ["history", "--json"]);
+    expect(history.code, history.stderr).toBe(0);
+    const revs = JSON.parse(history.stdout).revisions as { result: string; reason?: string }[];
+    expect(revs.map((r) => r.result)).toEqual(["complete", "complete", "rolled-back", "rolled-back"]);
+    expect(revs[0]?.reason).toMatch(/^repaired after an interrupted web --image/);
+    const before = (await inspect()).Version.Index;
+    const plan = await swarmCli(tb, stack, ["undo", "--dry-run", "--json"], 1);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout)).toMatchObject({ type: "plan", image: { ref: appImage(tb, "v2") } });
+    expect((await inspect()).Version.Index).toBe(before);
   });
 });
