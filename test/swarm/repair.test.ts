@@ -88,7 +88,7 @@ async function repaired(r: Awaited<ReturnType<typeof killedThen>>, tag: string) 
 
 beforeAll(async () => {
   tb = await testbedEnv();
-  stack = await deployStack(tb, { name: "swarm6-repair", replicas: N });
+  stack = await deployStack(tb, { name: "swarm6-repair", replicas: N, priority: 1000 });
   await dropRecords();
 });
 
@@ -141,6 +141,7 @@ describe("repair of a Swarm rollout SIGKILLed in each phase, under load", () => 
   it("history and undo --dry-run need no service name when the stack routes one service", async () => {
     const history = await swarmCli(tb, stack, ["history", "--json"]);
     expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/"revisions"/);
     const revs = JSON.parse(history.stdout).revisions as { result: string; reason?: string }[];
     expect(revs.map((r) => r.result)).toEqual(["complete", "complete", "rolled-back", "rolled-back"]);
     expect(revs[0]?.reason).toMatch(/^repaired after an interrupted web --image/);
