@@ -163,14 +163,15 @@ export class SwarmSteps {
 
   /**
    * Every stand-in made, each out of Traefik first (its probe router too: a stand-in is removed
-   * only once Traefik lists it nowhere); those in the users' balancer drain before removal.
+   * only once Traefik lists it nowhere), then drained: one a killed run was taking out may have
+   * left the users' balancer only just now, with requests still in flight.
    */
   async removeStandIns(): Promise<void> {
     const made = [...this.made].filter(([, m]) => m.exists);
     for (const [s] of made) await this.ctx.cluster.setLabels(s, disabled(this.labels));
     if (made.length > 0) {
       await this.routed(this.lb.name, await this.running(this.name), "the service alone");
-      if (made.some(([, m]) => m.joined)) await this.ctx.clock.sleep(this.ctx.drainMs, never);
+      await this.ctx.clock.sleep(this.ctx.drainMs, never);
     }
     for (const s of this.made.keys()) await this.ctx.cluster.remove(s);
     this.made.clear();
