@@ -4,7 +4,15 @@
 // only makes the rollout longer. The cluster's lock is held throughout; the outcome is recorded
 // in the cluster's history either way.
 import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
-import type { Actor, History, Lock, LockInfo, Revision, ServiceRef } from "../controller/ports.js";
+import type {
+  Actor,
+  History,
+  Lock,
+  LockInfo,
+  ProcessTag,
+  Revision,
+  ServiceRef,
+} from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
 import type { SwarmSnapshot } from "../controller/swarm-ports.js";
 import {
@@ -25,6 +33,10 @@ export interface SwarmRollContext extends StepsContext {
   /** `<stack>_<service>`. */
   name: string;
   historyLimit: number;
+  /** This process, so a runner on the same machine can tell when it is gone. */
+  process?: ProcessTag;
+  /** Whether a holder of the lock is gone (its pid, or its lease): its run was killed. */
+  stale?(holder: LockInfo): { stale: boolean; why: string };
 }
 
 export interface SwarmRollResult {
@@ -39,21 +51,20 @@ export interface SwarmRollResult {
 }
 
 /**
- * Rolls the service to `imageRef`, recorded (and written into the stack's image label) as `ref`:
- * undo passes the pinned `ref@digest` it goes back to and the tag it was deployed as.
+ * What a rollout to `imageRef` starts from, read before anything changes (a dry run shows it);
+ * refused when it cannot start. `unchanged`: it already runs that image with its own labels.
  */
-export async function rollSwarm(
-  ctx: SwarmRollContext,
+export async function startingPoint(
+  ctx: Pick<SwarmRollContext, "cluster" | "name" | "svc">,
   imageRef: string,
-  ref = imageRef,
-): Promise<SwarmRollResult> {
-  const started = ctx.clock.now();
+) {
   const snap = await ctx.cluster.snapshot(ctx.name);
   const left = await ctx.cluster.standIns(ctx.name);
-  if (left.length > 0 && !servesItself(ctx.name, snap.view.labels)) {
+  const serves = servesItself(ctx.name, snap.view.labels);
+  if (left.length > 0 && !serves) {
     throw new RefusedError(
       `${ctx.name} is out of Traefik and ${left.length} stand-in(s) a killed rollout left serve its users (${left.join(", ")}); nothing was changed`,
-      "put the service's own labels back (`docker stack deploy` of your compose file), then roll again: the stand-ins are retired first",
+      `run \`compose-roll repair ${ctx.svc.service}\`: it puts the service back in Traefik and retires the stand-ins`,
     );
   }
   const lb = usersBalancer(snap.view.labels);
@@ -64,7 +75,21 @@ export async function rollSwarm(
     );
   }
   const image = await ctx.cluster.resolve(imageRef);
-  if (image === snap.view.image && left.length === 0 && servesItself(ctx.name, snap.view.labels)) {
+  return { snap, left, lb, image, unchanged: image === snap.view.image && left.length === 0 && serves };
+}
+
+/**
+ * Rolls the service to `imageRef`, recorded (and written into the stack's image label) as `ref`:
+ * undo passes the pinned `ref@digest` it goes back to and the tag it was deployed as.
+ */
+export async function rollSwarm(
+  ctx: SwarmRollContext,
+  imageRef: string,
+  ref = imageRef,
+): Promise<SwarmRollResult> {
+  const started = ctx.clock.now();
+  const { snap, left, lb, image, unchanged } = await startingPoint(ctx, imageRef);
+  if (unchanged) {
     return {
       from: image,
       to: image,
@@ -83,10 +108,17 @@ export async function rollSwarm(
     revision: nextRevision(history),
     replicas: snap.view.replicas,
     command: ctx.command,
+    ...(ctx.process ? { process: ctx.process } : {}),
   };
   const got = await ctx.lock.acquire(ctx.svc, info);
   if (!got.acquired) {
     const h = got.holder;
+    const gone = ctx.stale?.(h);
+    if (gone?.stale)
+      throw new LockHeldError(
+        `${ctx.name} is locked by an interrupted rollout (${gone.why}): ${h.command} since ${h.since}`,
+        `run \`compose-roll repair ${ctx.svc.service}\`: it converges what that run left and frees the lock`,
+      );
     throw new LockHeldError(
       `${ctx.name} is locked: ${h.command} by ${h.by.user}@${h.by.host} pid ${h.by.pid} since ${h.since}`,
       `wait for that rollout; if it is dead: \`compose-roll lock release ${ctx.svc.service}\`, then roll again`,

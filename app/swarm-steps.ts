@@ -39,8 +39,8 @@ export class SwarmSteps {
   private readonly name: string;
   private readonly replicas: number;
   private readonly labels: Record<string, string>;
-  /** Stand-ins created so far, and whether each carries the users' labels. */
-  private readonly made = new Map<string, { joined: boolean }>();
+  /** Stand-ins created so far: whether each exists yet, and whether it carries the users' labels. */
+  private readonly made = new Map<string, { exists: boolean; joined: boolean }>();
   /** Cleared once undoing or finishing: those steps run to the end whatever the signal says. */
   interruptible = true;
 
@@ -66,13 +66,14 @@ export class SwarmSteps {
       names.map(async (s) => {
         const token = this.ctx.token();
         const router = `${s.replaceAll("_", "-")}-probe`;
-        this.made.set(s, { joined: false });
+        this.made.set(s, { exists: false, joined: false });
         await this.ctx.cluster.createStandIn(
           this.snap,
           s,
           this.image,
           probeLabels(this.labels, this.lb, router, token),
         );
+        this.made.set(s, { exists: true, joined: false });
         const tasks = await this.healthy(s, 1);
         await this.routed(router, tasks, `${s}'s probe router`);
         await this.proven(token, 1, s);
@@ -82,7 +83,7 @@ export class SwarmSteps {
     if (failed) throw failed.reason;
     for (const s of names) {
       await this.ctx.cluster.setLabels(s, this.labels);
-      this.made.set(s, { joined: true });
+      this.made.set(s, { exists: true, joined: true });
     }
     await this.routed(
       this.lb.name,
@@ -99,16 +100,21 @@ export class SwarmSteps {
     await this.ctx.clock.sleep(this.ctx.drainMs, never);
   }
 
-  /** The real service on the new image while out of Traefik, its tasks proven through a probe router. */
-  async replace(): Promise<void> {
+  /**
+   * The real service on the new image while out of Traefik, its tasks proven through a probe router.
+   * `resume`: a repair, on the image the service may already run (a change of labels alone restarts
+   * no task), so the tasks running now count, and only a timeout says the image fails.
+   */
+  async replace(resume = false): Promise<void> {
     this.ctx.say(`updating ${this.name} to ${this.image} while the stand-ins serve`);
     const token = this.ctx.token();
     const router = serviceProbeRouter(this.name);
     // Swarm keeps the tasks it ended: those of an image the service ran before (an undo goes back
     // to one) are not this update's failures.
-    const earlier = new Set(await this.ctx.cluster.taskIds(this.name));
+    const earlier = new Set(resume ? [] : await this.ctx.cluster.taskIds(this.name));
     await this.ctx.cluster.replace(this.name, this.image, probeLabels(this.labels, this.lb, router, token));
-    const tasks = await this.healthy(this.name, this.replicas, FAILED_TASKS, earlier);
+    const maxFailed = resume ? Number.POSITIVE_INFINITY : FAILED_TASKS;
+    const tasks = await this.healthy(this.name, this.replicas, maxFailed, earlier);
     await this.routed(router, tasks, `${this.name}'s probe router`);
     await this.proven(token, 2 * this.replicas, this.name);
   }
@@ -130,6 +136,11 @@ export class SwarmSteps {
     await this.ctx.cluster.resubmit(this.name);
   }
 
+  /** The service's N tasks running: a repair waits for them before Traefik is to list them. */
+  async serviceHealthy(): Promise<void> {
+    await this.healthy(this.name, this.replicas, Number.POSITIVE_INFINITY);
+  }
+
   /** The snapshot's spec back; its tasks healthy (it is out of Traefik until then). */
   async restoreService(): Promise<void> {
     this.ctx.say(`putting ${this.name} back as it was`);
@@ -142,16 +153,23 @@ export class SwarmSteps {
     );
   }
 
-  /** Stand-ins a killed run left, in the users' balancer or not: removed as this run's own are. */
-  adopt(names: string[]): void {
-    for (const s of names) this.made.set(s, { joined: true });
+  /**
+   * Stand-ins a killed run left: removed as this run's own are. Without `joined`, each is taken to
+   * be in the users' balancer (taking one out that is not changes nothing).
+   */
+  adopt(names: string[], joined: (name: string) => boolean = () => true): void {
+    for (const s of names) this.made.set(s, { exists: true, joined: joined(s) });
   }
 
-  /** Every stand-in made: those in the users' balancer leave it (and drain) first. */
+  /**
+   * Every stand-in made, each out of Traefik first (its probe router too: a stand-in is removed
+   * only once Traefik lists it nowhere), then drained: one a killed run was taking out may have
+   * left the users' balancer only just now, with requests still in flight.
+   */
   async removeStandIns(): Promise<void> {
-    const joined = [...this.made].filter(([, m]) => m.joined).map(([s]) => s);
-    if (joined.length > 0) {
-      for (const s of joined) await this.ctx.cluster.setLabels(s, disabled(this.labels));
+    const made = [...this.made].filter(([, m]) => m.exists);
+    for (const [s] of made) await this.ctx.cluster.setLabels(s, disabled(this.labels));
+    if (made.length > 0) {
       await this.routed(this.lb.name, await this.running(this.name), "the service alone");
       await this.ctx.clock.sleep(this.ctx.drainMs, never);
     }
@@ -159,8 +177,10 @@ export class SwarmSteps {
     this.made.clear();
   }
 
+  /** Tasks of the stand-ins in the users' balancer: those Traefik lists there. */
   private async standInTasks(): Promise<SwarmTaskView[]> {
-    const each = await Promise.all([...this.made.keys()].map((s) => this.running(s)));
+    const joined = [...this.made].filter(([, m]) => m.joined).map(([s]) => s);
+    const each = await Promise.all(joined.map((s) => this.running(s)));
     return each.flat();
   }
 

@@ -2,10 +2,14 @@
 // --to-revision names), through the same stand-in rollout as any other image, recorded as a new
 // revision. Refused before anything changes when nothing earlier is recorded.
 import { RefusedError } from "../controller/errors.js";
-import { swarmUndoTarget } from "../controller/swarm-revisions.js";
+import { type SwarmUndoTarget, swarmUndoTarget } from "../controller/swarm-revisions.js";
 import { rollSwarm, type SwarmRollContext, type SwarmRollResult } from "./swarm-roll.js";
 
-export async function undoSwarm(ctx: SwarmRollContext, toRevision?: number): Promise<SwarmRollResult> {
+/** The image undo goes back to; refused when nothing earlier is recorded. */
+export async function undoImage(
+  ctx: Pick<SwarmRollContext, "cluster" | "history" | "name" | "svc">,
+  toRevision?: number,
+): Promise<SwarmUndoTarget> {
   const [snap, history] = await Promise.all([ctx.cluster.snapshot(ctx.name), ctx.history.list(ctx.svc)]);
   const target = swarmUndoTarget(history, snap.view.image, toRevision);
   if (!target) {
@@ -14,6 +18,11 @@ export async function undoSwarm(ctx: SwarmRollContext, toRevision?: number): Pro
       "roll to a chosen image instead: compose-roll <service> --image <ref>; `compose-roll history <service>` lists what is recorded",
     );
   }
+  return target;
+}
+
+export async function undoSwarm(ctx: SwarmRollContext, toRevision?: number): Promise<SwarmRollResult> {
+  const target = await undoImage(ctx, toRevision);
   ctx.say(`undo: rolling ${ctx.name} back to ${target.pinned} (${target.why})`);
   return rollSwarm(ctx, target.pinned, target.ref);
 }

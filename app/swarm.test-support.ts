@@ -54,11 +54,16 @@ export class FakeSwarm implements SwarmCluster, SwarmRouting {
       return { id: `t${this.ip}`, state, desired: "running", addresses: [`10.0.0.${this.ip}`] };
     });
   }
+  /** In the users' balancer: a probe router carries only compose-roll's own probes. */
   private listed(name: string) {
-    const ips = new Set([...this.seen.values()].flat());
+    const ips = new Set(this.seen.get("shop-web") ?? []);
     return (this.services.get(name)?.tasks ?? []).some((t) => ips.has(`http://${t.addresses[0]}:8000`));
   }
+  /** The fewest servers Traefik listed for the users' balancer at any poll after the first. */
+  minServing = Number.POSITIVE_INFINITY;
   private poll() {
+    if (this.seen.size > 0)
+      this.minServing = Math.min(this.minServing, this.seen.get("shop-web")?.length ?? 0);
     this.seen.clear();
     for (const s of this.services.values()) {
       if (s.labels["traefik.enable"] !== "true") continue;
@@ -87,6 +92,11 @@ export class FakeSwarm implements SwarmCluster, SwarmRouting {
       spec: { ...s },
     };
   }
+  async origin(name: string, standIn: string): Promise<SwarmSnapshot> {
+    const s = await this.snapshot(name);
+    const labels = this.services.get(standIn)?.labels ?? {};
+    return { view: { ...s.view, labels }, spec: { ...(s.spec as Svc), labels } };
+  }
   async resolve(image: string) {
     return image;
   }
@@ -105,12 +115,14 @@ export class FakeSwarm implements SwarmCluster, SwarmRouting {
     });
   }
   async replace(name: string, image: string, labels: Record<string, string>) {
-    if (this.listed(name)) throw new Error(`stopped ${name}'s tasks while Traefik lists them`);
+    const same = this.services.get(name)?.image === image;
+    if (!same && this.listed(name)) throw new Error(`stopped ${name}'s tasks while Traefik lists them`);
     this.bump(name, (s) => {
       s.image = image;
       s.labels = labels;
     });
-    this.start(name);
+    // As on Swarm: a change of labels alone restarts no task.
+    if (!same) this.start(name);
   }
   async putBack(name: string, labels: Record<string, string>) {
     await this.setLabels(name, labels);

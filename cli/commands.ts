@@ -1,6 +1,6 @@
 // The commands that change the service: roll, undo, repair and sync. Each opens its context
-// (cli/context.ts), calls one use case of app/ and prints what it returns; roll and undo of a
-// Swarm stack service go to cli/swarm.ts.
+// (cli/context.ts), calls one use case of app/ and prints what it returns; roll, undo and repair
+// of a Swarm stack service go to cli/swarm.ts.
 
 import { repair } from "../app/repair.js";
 import type { Outcome } from "../app/roll.js";
@@ -11,7 +11,7 @@ import { type Context, openContext, openTarget } from "./context.js";
 import { formatDryRun, withSettings } from "./dryrun.js";
 import type { RawOptions } from "./options.js";
 import { repairProject, undoProject } from "./release-undo.js";
-import { rollSwarmCommand, undoSwarmCommand } from "./swarm.js";
+import { repairSwarmCommand, rollSwarmCommand, undoSwarmCommand } from "./swarm.js";
 
 /** A dry run's plan goes to stdout, as one JSON document with --json; a rollout reported as it went. */
 function print(ctx: Context, outcome: Outcome | undefined): void {
@@ -25,7 +25,7 @@ function print(ctx: Context, outcome: Outcome | undefined): void {
 }
 
 export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
-  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: !raw.dryRun });
+  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: true });
   if ("swarm" in ctx) return rollSwarmCommand(ctx.swarm, raw);
   print(ctx, await rollRelease(ctx.app, raw.image));
 }
@@ -33,7 +33,7 @@ export async function rollCommand(service: string, raw: RawOptions): Promise<voi
 export async function undoCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   // Without a service: the newest release as a whole, when it changed several services.
   if (service === undefined && !raw.dryRun && (await undoProject(raw))) return;
-  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: !raw.dryRun });
+  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: true });
   if ("swarm" in ctx) return undoSwarmCommand(ctx.swarm, raw);
   print(ctx, await undo(ctx.app));
 }
@@ -41,7 +41,8 @@ export async function undoCommand(service: string | undefined, raw: RawOptions):
 export async function repairCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   // Without a service, after a killed release: the project converges as `compose-roll up` does.
   if (service === undefined && !raw.dryRun && (await repairProject(raw))) return;
-  const ctx = await openContext(service, raw, { traefik: true, writeBack: true });
+  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: !raw.dryRun });
+  if ("swarm" in ctx) return repairSwarmCommand(ctx.swarm, raw);
   print(ctx, await repair(ctx.app));
 }
 

@@ -13,6 +13,7 @@ import { connectTo } from "../engine/docker.js";
 import { DockerEngine, systemClock } from "../engine/index.js";
 import { containerResolver } from "../engine/names.js";
 import { firstReplica } from "../engine/replicas.js";
+import { routedStackService } from "../engine/swarm/detect.js";
 import { insecureWarning, type ResolvedHost, resolveHost } from "../host/host.js";
 import { type HostFiles, hostHttp } from "../host/hostio.js";
 import { sftpFiles } from "../host/sftpFiles.js";
@@ -128,9 +129,11 @@ export async function openTarget(
     docker,
     onDamaged: (name, reason) => log.warn({ name, reason }, "damaged revision record skipped"),
   });
+  // On a Swarm manager a stack's one routed service needs no name (its history is in the cluster).
   const name =
     service ??
     (needs.project && !needs.recorded ? firstService(project) : undefined) ??
+    (await routedStackService(docker, project.name)) ??
     (await latestService(history, project.name));
   const svc = { project: project.name, service: name };
   const swarm =

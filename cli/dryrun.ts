@@ -1,9 +1,12 @@
 // `--dry-run`'s output: the settings with where each came from, then the plan app/dryrun.ts
 // worked out, each step in the routing mode's own words.
 import type { RolloutPlan } from "../app/dryrun.js";
+import { describeLock } from "../app/lock.js";
+import type { SwarmPlan } from "../app/swarm-dryrun.js";
 import type { Routing } from "../controller/ports.js";
 import { formatSmoke, formatWarmup, type SmokeSpec, type WarmupSpec } from "../engine/checkSpec.js";
-import type { Options } from "./options.js";
+import type { Options, RawOptions } from "./options.js";
+import { rawKeyOf } from "./settings.js";
 import { joinWords } from "./shellwords.js";
 
 export interface DryRun extends RolloutPlan {
@@ -30,9 +33,56 @@ function settingValue(opts: Options, key: string): string {
   return v instanceof URL ? v.href : String(v);
 }
 
-export function formatDryRun(d: DryRun, routing: Routing): string {
+function settingLines(settings: DryRun["settings"]): string[] {
   const lines = [`dry run: nothing was changed`, "", "settings (value, from):"];
-  for (const s of d.settings) lines.push(`  ${s.key.padEnd(18)} ${s.value.padEnd(40)} ${s.from}`);
+  for (const s of settings) lines.push(`  ${s.key.padEnd(18)} ${s.value.padEnd(40)} ${s.from}`);
+  return lines;
+}
+
+/** What the Swarm rollout reads: on a Swarm only the command line sets them. */
+const SWARM_SETTINGS = [
+  "traefik-api",
+  "traefik-url",
+  "probe-path",
+  "health-timeout",
+  "route-timeout",
+  "drain",
+  "lock-stale-after",
+  "history-limit",
+] as const;
+
+export function swarmSettings(raw: RawOptions, opts: Options): DryRun["settings"] {
+  return SWARM_SETTINGS.map((key) => {
+    const field = rawKeyOf(key);
+    const given = field !== undefined && raw[field] !== undefined;
+    return { key, value: settingValue(opts, key), from: given ? `--${key}` : "default" };
+  });
+}
+
+export interface SwarmDryRun extends SwarmPlan {
+  settings: DryRun["settings"];
+  /** The service and what was detected of its Swarm. */
+  engine: string;
+}
+
+export function formatSwarmDryRun(d: SwarmDryRun): string {
+  const lines = settingLines(d.settings);
+  lines.push(
+    "",
+    d.engine,
+    `rollout: ${d.from.id} → ${d.image.ref} (${d.image.id}), ${d.replicas} replica(s), ${d.peakTasks} tasks at peak`,
+  );
+  if (d.steps.length === 0)
+    lines.push("  nothing to do: the service already runs this image with its own labels");
+  d.steps.forEach((s, i) => {
+    lines.push(`  ${String(i + 1).padStart(2)}. ${s}`);
+  });
+  lines.push("", d.lock ? `lock: held — ${describeLock(d.lock)} (a rollout now would refuse)` : "lock: free");
+  return `${lines.join("\n")}\n`;
+}
+
+export function formatDryRun(d: DryRun, routing: Routing): string {
+  const lines = settingLines(d.settings);
   lines.push(
     "",
     `rollout: ${d.from?.ref ?? "(nothing running)"} → ${d.image.ref} (${d.image.id.slice(0, 19)}), ${d.replicas} replica(s)`,

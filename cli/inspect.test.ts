@@ -188,7 +188,7 @@ describe("lock status and lock release on a Swarm stack service", () => {
     );
     await lockReleaseCommand("web", {});
     expect(said[0]).toMatch(/^released the lock of compose-roll web --image app:v2 by ci@runner-1 pid 42/);
-    expect(said[1]).toMatch(/then the rollout again$/);
+    expect(said[1]).toMatch(/run `compose-roll repair` once it ends$/);
     expect(cluster.configs.size).toBe(0);
     printed.length = 0;
     await lockStatusCommand("web", {});

@@ -6,6 +6,7 @@ import { serviceFacts } from "../compose/policies.js";
 import type { Project } from "../compose/project.js";
 import { policyOf } from "../controller/release-policy.js";
 import { releasesOf } from "../controller/revisions.js";
+import { routedStackService } from "../engine/swarm/detect.js";
 import { DockerHistory, human } from "../state/index.js";
 import { openContext, openTarget } from "./context.js";
 import type { RawOptions } from "./options.js";
@@ -33,6 +34,9 @@ export async function historyCommand(service: string | undefined, raw: RawOption
 async function releaseHistory(raw: RawOptions): Promise<void> {
   const ctx = await openContext(undefined, raw, { traefik: false, project: true });
   const project = ctx.project.name;
+  // On a Swarm manager a stack's one routed service is what it means: its records are in the cluster.
+  const routed = await routedStackService(ctx.docker, project);
+  if (routed) return historyCommand(routed, raw);
   const releases = releasesOf(await new DockerHistory({ docker: ctx.docker }).listProject(project));
   if (ctx.opts.json) return out(JSON.stringify({ project, releases }));
   if (releases.length === 0) return out(`no revisions of ${project} recorded`);
@@ -110,8 +114,8 @@ async function lockOf(service: string | undefined, raw: RawOptions) {
     json,
     say: t.say,
     where: "Swarm manager",
-    // A rollout run again retires the stand-ins a killed one left (repair is not on a Swarm yet).
-    next: "run `compose-roll status` once it ends, then the rollout again",
+    // Repair converges what a killed run left (stand-ins, the service out of Traefik).
+    next: "run `compose-roll repair` once it ends",
   };
 }
 

@@ -94,7 +94,7 @@ export async function detectMode(
  * A Swarm stack service (or a Swarm worker engine) is the Swarm engine's, not the compose
  * engine's: refused here with its first broken rule, before anything reads or changes the
  * compose case's containers. One that passes every rule is returned when the command has a Swarm
- * version (`handles`: roll, undo, history, status), refused otherwise.
+ * version (`handles`: roll, undo, repair, history, status), refused otherwise.
  */
 export async function swarmTarget(
   docker: Docker,
@@ -107,7 +107,7 @@ export async function swarmTarget(
   if (refused) throw new RefusedError(refused.message, refused.hint);
   if (handles) return facts;
   throw new RefusedError(
-    `${describeSwarm(facts)}: on a Swarm, compose-roll rolls a service to an image, undoes it and shows its history and status (no --dry-run, repair or sync yet); nothing was changed`,
-    "run `compose-roll <service> --image <ref>`, `undo`, `history` or `status` against a manager; see docs/swarm.md",
+    `${describeSwarm(facts)}: on a Swarm, compose-roll rolls a service to an image (--dry-run shows the plan), undoes it, repairs a killed run and shows its history and status (no sync, nor a dry run of repair, yet); nothing was changed`,
+    "run `compose-roll <service> --image <ref>`, `undo`, `repair`, `history` or `status` against a manager; see docs/swarm.md",
   );
 }

@@ -67,7 +67,9 @@ export async function swarmStatusCommand(t: SwarmTarget, raw: RawOptions): Promi
       : "in Traefik: no (its labels take it out, as a rollout does while it is replaced)",
   );
   if (s.standIns.length)
-    out(`stand-ins a killed rollout left: ${s.standIns.join(", ")} (rolling again retires them)`);
+    out(
+      `stand-ins a killed rollout left: ${s.standIns.join(", ")} (\`compose-roll repair ${t.svc.service}\` retires them)`,
+    );
   out(s.lock ? `lock: held — ${describeLock(s.lock)}` : "lock: free");
   const r = s.last;
   out(

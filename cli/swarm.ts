@@ -1,22 +1,25 @@
-// Wires the Swarm commands that change a service (app/swarm-roll.ts, app/swarm-undo.ts): the
+// Wires the Swarm commands that change a service (app/swarm-roll.ts, swarm-undo.ts, swarm-repair.ts): the
 // manager's Engine API, Traefik's API and entrypoint, and the lock and history kept as configs in
 // the cluster's store.
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import { interruptible } from "../app/signals.js";
-import { rollSwarm, type SwarmRollContext, type SwarmRollResult } from "../app/swarm-roll.js";
-import { undoSwarm } from "../app/swarm-undo.js";
+import { planSwarm } from "../app/swarm-dryrun.js";
+import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
+import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
+import { undoImage, undoSwarm } from "../app/swarm-undo.js";
 import { RefusedError } from "../controller/errors.js";
 import type { ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
 import { systemClock } from "../engine/index.js";
 import { SwarmEngine } from "../engine/swarm/cluster.js";
 import type { HostHttp } from "../host/hostio.js";
-import { actor } from "../state/index.js";
+import { actor, isStale, pidAlive, selfTag } from "../state/index.js";
 import { SwarmHistory } from "../state/swarm-history.js";
 import { SwarmLock } from "../state/swarm-lock.js";
 import { TraefikApi } from "../traefik/api.js";
 import { SwarmTraefik } from "../traefik/swarm.js";
+import { formatSwarmDryRun, swarmSettings } from "./dryrun.js";
 import { type Options, parseOptions, type RawOptions } from "./options.js";
 
 export interface SwarmTarget {
@@ -52,18 +55,57 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
       "run `compose-roll <service> --image <registry/app:tag>`",
     );
   }
+  if (raw.dryRun) return dryRunSwarm(t, raw, async () => ({ pinned: image, ref: image }));
   await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image));
 }
 
 export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
+  if (raw.dryRun) {
+    const state = swarmState(t);
+    const ctx = { cluster: new SwarmEngine(t.docker), ...state, name: swarmName(t), svc: t.svc };
+    return dryRunSwarm(t, raw, (opts) => undoImage(ctx, opts.toRevision));
+  }
   await changeSwarm(t, raw, (ctx, opts) => undoSwarm(ctx, opts.toRevision));
+}
+
+/** The plan of a rollout to the image `target` names, printed as one host's dry run is; nothing changed. */
+async function dryRunSwarm(
+  t: SwarmTarget,
+  raw: RawOptions,
+  target: (opts: Options) => Promise<{ pinned: string; ref: string }>,
+): Promise<void> {
+  const opts = swarmOptions(t, raw);
+  const { pinned, ref } = await target(opts);
+  const plan = await planSwarm(
+    {
+      cluster: new SwarmEngine(t.docker),
+      lock: swarmState(t).lock,
+      name: swarmName(t),
+      svc: t.svc,
+      drainMs: opts.drainMs,
+    },
+    pinned,
+    ref,
+  );
+  const shown = {
+    settings: swarmSettings(raw, opts),
+    engine: describeSwarm(t.facts),
+    ...plan,
+  };
+  process.stdout.write(
+    opts.json ? `${JSON.stringify({ type: "plan", ...shown })}\n` : formatSwarmDryRun(shown),
+  );
+}
+
+export async function repairSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
+  await changeSwarm(t, raw, (ctx) => repairSwarm(ctx));
 }
 
 /** Traefik checked, then one change of the service under the cluster's lock; SIGINT/SIGTERM undo it. */
 async function changeSwarm(
   t: SwarmTarget,
   raw: RawOptions,
-  change: (ctx: SwarmRollContext, opts: Options) => Promise<SwarmRollResult>,
+  change: (ctx: SwarmRepairContext, opts: Options) => Promise<SwarmRollResult | undefined>,
 ): Promise<void> {
   const opts = swarmOptions(t, raw);
   const name = swarmName(t);
@@ -73,7 +115,9 @@ async function changeSwarm(
   // Traefik shows a change within its poll plus the provider's 2 s throttle: twice that on top.
   const pollMs = (t.facts.pollSeconds ?? 15) * 1000;
   const stop = interruptible(t.say);
-  const ctx: SwarmRollContext = {
+  const self = actor();
+  const tag = selfTag();
+  const ctx: SwarmRepairContext = {
     signal: stop.signal,
     cluster: new SwarmEngine(t.docker),
     routing: new SwarmTraefik(
@@ -88,13 +132,23 @@ async function changeSwarm(
     routeTimeoutMs: opts.routeTimeoutMs + 2 * (pollMs + 2000),
     drainMs: opts.drainMs,
     ...swarmState(t),
-    actor: actor(),
+    actor: self,
     command: process.argv.slice(2).join(" "),
     svc: t.svc,
     name,
     historyLimit: opts.historyLimit,
+    ...(tag ? { process: tag } : {}),
+    stale: (holder) =>
+      isStale(holder, {
+        self,
+        tag,
+        now: new Date(),
+        alive: pidAlive,
+        staleAfterMs: opts.lockStaleMs,
+      }),
   };
   const result = await change(ctx, opts).finally(() => stop.dispose());
+  if (!result) return;
   if (result.unchanged) return t.say(`${name} already runs ${result.to}: nothing to do`);
   t.say(
     `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,

@@ -48,6 +48,13 @@ export interface SwarmCluster {
   tasks(name: string): Promise<SwarmTaskView[]>;
   /** Every task Swarm keeps of the service, whatever its image or state: the IDs only. */
   taskIds(name: string): Promise<string[]>;
+  /**
+   * The service as the rollout that made `standIn` found it: a stand-in is created from the
+   * service's spec and, once in the users' balancer, carries its labels, so its labels and update
+   * config are the service's own (a killed run took them off the service). The rest is the
+   * service's spec as it is now.
+   */
+  origin(name: string, standIn: string): Promise<SwarmSnapshot>;
   /** Services of the stack whose names mark them as stand-ins of `name` (left by a killed run). */
   standIns(name: string): Promise<string[]>;
   remove(name: string): Promise<void>;

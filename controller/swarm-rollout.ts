@@ -181,3 +181,34 @@ export function recovery(phase: SwarmPhase): "remove-stand-ins" | "restore-servi
   if (phase === "hand-over" || phase === "replace") return "restore-service";
   return "finish";
 }
+
+/**
+ * The phases a rollout of `name` (N `replicas`) to `image` would take, one line each, in the
+ * order it takes them: what a dry run shows. `left`: stand-ins a killed run left beside the
+ * service, retired first.
+ */
+export function swarmPlanSteps(o: {
+  name: string;
+  replicas: number;
+  image: string;
+  balancer: string;
+  drain: string;
+  left: string[];
+}): string[] {
+  const { name, replicas: n, balancer: lb } = o;
+  const first = standInName(name, 1);
+  const standIns = n > 1 ? `${first} … ${standInName(name, n)}` : first;
+  return [
+    ...(o.left.length > 0
+      ? [
+          `retire the stand-ins a killed run left (${o.left.join(", ")}): out of Traefik, drain ${o.drain}, remove`,
+        ]
+      : []),
+    `start ${n} one-task stand-in service(s) of ${o.image} (${standIns}), each proven through its own probe router, then given ${name}'s labels: they join ${lb}`,
+    `take ${name} out of Traefik (traefik.enable=false); wait until ${lb} lists only the stand-ins; drain ${o.drain}`,
+    `update ${name} to ${o.image} while out of Traefik (every task at once, probe-only labels); prove its ${n} task(s) through a probe router`,
+    `put ${name}'s own labels and update config back; wait until ${lb} lists the stand-ins and ${name}`,
+    `take the stand-ins out of Traefik; wait until ${lb} lists ${name} alone; drain ${o.drain}; remove them`,
+    `update ${name} unchanged, so \`docker service rollback\` changes nothing`,
+  ];
+}

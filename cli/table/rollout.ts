@@ -168,6 +168,7 @@ export const ROLL = [
     key: "dry-run",
     type: "boolean",
     help: "print the plan (settings and their sources, steps, file diffs); change nothing",
+    more: "On a Swarm stack service: the stand-in rollout's phases, with the image pinned by digest and the tasks at peak.",
     parse: onOff,
     commands: ROLLOUTS,
     modes: BOTH_MODES,

@@ -45,6 +45,16 @@ export class SwarmEngine implements SwarmCluster {
     return { view: view(s), spec: copy(s.Spec) };
   }
 
+  async origin(name: string, standIn: string): Promise<SwarmSnapshot> {
+    const [s, from] = await Promise.all([this.inspect(name), this.inspect(standIn)]);
+    const spec = copy(s.Spec);
+    const { [STAND_IN]: _, ...labels } = from.Spec.Labels ?? {};
+    spec.Labels = labels;
+    if (from.Spec.UpdateConfig) spec.UpdateConfig = copy(from.Spec.UpdateConfig);
+    else delete spec.UpdateConfig;
+    return { view: view({ ...s, Spec: spec }), spec };
+  }
+
   async resolve(image: string): Promise<string> {
     if (image.includes("@")) return image;
     const d = (await call(

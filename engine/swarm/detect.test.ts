@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { detectSwarm, pollOf, serviceFacts } from "./detect.js";
+import { detectSwarm, pollOf, routedStackService, serviceFacts } from "./detect.js";
 import { eligibleNodes, matches, type SwarmNode } from "./placement.js";
 
 const node = (id: string, over: Partial<SwarmNode> = {}): SwarmNode => ({
@@ -105,5 +105,38 @@ describe("detectSwarm", () => {
     const found = await detectSwarm(fakeDocker({ services: [{ Spec: near }, { Spec: spec }] }), svc);
     expect(found?.service).toMatchObject({ name: "shop_web", replicas: 2, eligibleNodes: 2 });
     expect(await detectSwarm(fakeDocker({ services: [{ Spec: near }] }), svc)).toBeUndefined();
+  });
+});
+
+describe("routedStackService", () => {
+  const stack = "com.docker.stack.namespace";
+  const routed = (name: string, more: Record<string, string> = {}) => ({
+    Spec: {
+      Name: name,
+      Labels: { [stack]: "shop", "traefik.http.routers.r.rule": "PathPrefix(`/`)", ...more },
+    },
+  });
+  const plain = (name: string) => ({ Spec: { Name: name, Labels: { [stack]: "shop" } } });
+
+  it("names the stack's one service Traefik routes, stand-ins and unrouted services aside", async () => {
+    const services = [
+      routed("shop_web"),
+      plain("shop_db"),
+      routed("shop_web-standin-1", { "compose-roll.stand-in": "shop_web" }),
+    ];
+    expect(await routedStackService(fakeDocker({ services }), "shop")).toBe("web");
+  });
+
+  it("none when the stack routes several, none, or the engine is no manager", async () => {
+    expect(
+      await routedStackService(fakeDocker({ services: [routed("shop_web"), routed("shop_api")] }), "shop"),
+    ).toBeUndefined();
+    expect(await routedStackService(fakeDocker({ services: [plain("shop_db")] }), "shop")).toBeUndefined();
+    expect(
+      await routedStackService(fakeDocker({ state: "inactive", services: [routed("shop_web")] }), "shop"),
+    ).toBeUndefined();
+    expect(
+      await routedStackService(fakeDocker({ manager: false, services: [routed("shop_web")] }), "shop"),
+    ).toBeUndefined();
   });
 });

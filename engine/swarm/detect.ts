@@ -4,6 +4,7 @@
 import type Docker from "dockerode";
 import type { SwarmFacts, SwarmServiceFacts } from "../../controller/swarm-rules.js";
 import { call, hasProjectContainers } from "../docker.js";
+import { STAND_IN } from "./cluster.js";
 import { eligibleNodes, type SwarmNode } from "./placement.js";
 
 const STACK = "com.docker.stack.namespace";
@@ -45,6 +46,30 @@ export async function detectSwarm(
   const service = serviceFacts(spec, eligibleNodes(nodes, spec.TaskTemplate?.Placement?.Constraints ?? []));
   const pollSeconds = await traefikPoll(docker).catch(() => undefined);
   return { role: "manager", service, ...(pollSeconds !== undefined ? { pollSeconds } : {}) };
+}
+
+/**
+ * The one service of stack `stack` that Traefik routes (its labels define a router), without its
+ * stack prefix: what a command given no service name means on a Swarm manager. Undefined off a
+ * manager, or when the stack routes none or several.
+ */
+export async function routedStackService(docker: Docker, stack: string): Promise<string | undefined> {
+  const info = (await call("read the Docker host's swarm state", () => docker.info())) as {
+    Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean };
+  };
+  if (info.Swarm?.LocalNodeState !== "active" || !info.Swarm.ControlAvailable) return undefined;
+  const services = (await call(`list the services of stack ${stack}`, () =>
+    docker.listServices({ filters: { label: [`${STACK}=${stack}`] } }),
+  )) as unknown as { Spec: ServiceSpec }[];
+  const routed = services
+    .map((s) => s.Spec)
+    .filter((spec) => {
+      const labels = spec.Labels ?? {};
+      if (labels[STACK] !== stack || STAND_IN in labels || !spec.Name.startsWith(`${stack}_`)) return false;
+      return Object.keys(labels).some((k) => k.startsWith("traefik.http.routers."));
+    });
+  const [only, ...more] = routed;
+  return only && more.length === 0 ? only.Name.slice(stack.length + 1) : undefined;
 }
 
 export function serviceFacts(spec: ServiceSpec, eligible: number): SwarmServiceFacts {

@@ -38,6 +38,8 @@ export function runCli(
     /** Told the child's pid once it is spawned (the soak samples its /proc). */
     onSpawn?: (pid: number) => void;
     onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void;
+    /** Told the whole stderr so far on each write (the Swarm commands report progress only there). */
+    onStderr?: (stderr: string, kill: (s: NodeJS.Signals) => void) => void;
     /** Kills the child (SIGKILL) after this long; its output so far is in the result. */
     timeoutMs?: number;
   },
@@ -69,6 +71,7 @@ export function runCli(
     });
     child.stderr.on("data", (d: Buffer) => {
       stderr += d;
+      opts.onStderr?.(stderr, (s) => child.kill(s));
     });
     const limit = opts.timeoutMs ?? HUNG_MS;
     const timer = setTimeout(() => {

@@ -13,6 +13,7 @@ export function swarmCli(
   args: string[],
   poll?: Poll,
   onSpawn?: (pid: number) => void,
+  onStderr?: (stderr: string, kill: (s: NodeJS.Signals) => void) => void,
 ): Promise<CliRun> {
   const traefik = poll ? ["--traefik-api", stack.api(poll), "--traefik-url", stack.url(poll)] : [];
   return runCli([...args, "-f", stack.composeFile, "-p", stack.name, ...traefik], {
@@ -20,19 +21,13 @@ export function swarmCli(
     env: { DOCKER_HOST: `unix://${tb.sockets[0]}` },
     timeoutMs: 420_000,
     ...(onSpawn ? { onSpawn } : {}),
+    ...(onStderr ? { onStderr } : {}),
   });
 }
 
-/** swarmCli under load through the Traefik polling every `poll` s; `what` names the run in the log. */
-export async function swarmCliUnderLoad(
-  tb: Testbed,
-  stack: SwarmStack,
-  args: string[],
-  poll: Poll,
-  what: string,
-  onSpawn?: (pid: number) => void,
-): Promise<{ run: CliRun; load: ProbeReport; seconds: number }> {
-  const probe = new LoadProbe({
+/** The Swarm suites' load through the Traefik polling every `poll` s: stop() reports it. */
+export function swarmLoad(stack: SwarmStack, poll: Poll): LoadProbe {
+  return new LoadProbe({
     url: stack.url(poll),
     // At most 150 requests a second (plus the slow ones), as fast as answered below that.
     rate: 150,
@@ -44,6 +39,18 @@ export async function swarmCliUnderLoad(
     maxRequests: 80_000,
     timeoutMs: 10_000,
   }).start();
+}
+
+/** swarmCli under load through the Traefik polling every `poll` s; `what` names the run in the log. */
+export async function swarmCliUnderLoad(
+  tb: Testbed,
+  stack: SwarmStack,
+  args: string[],
+  poll: Poll,
+  what: string,
+  onSpawn?: (pid: number) => void,
+): Promise<{ run: CliRun; load: ProbeReport; seconds: number }> {
+  const probe = swarmLoad(stack, poll);
   const started = performance.now();
   const run = await swarmCli(tb, stack, args, poll, onSpawn);
   const seconds = (performance.now() - started) / 1000;

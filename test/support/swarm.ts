@@ -63,6 +63,11 @@ export interface SwarmStackOptions {
   updateOrder?: "stop-first" | "start-first";
   /** At most one task per node (the placement that hangs Swarm's start-first at replicas = nodes). */
   maxPerNode?: number;
+  /**
+   * The users' router's priority: above that of another stack left on the testbed with the same
+   * rule, so the load reaches this stack's service, whatever else is deployed.
+   */
+  priority?: number;
 }
 
 export interface SwarmStack {
@@ -98,7 +103,7 @@ ${update}${placement}      labels:
         traefik.enable: "true"
         traefik.http.routers.${lb}.rule: PathPrefix(\`/\`)
         traefik.http.routers.${lb}.entrypoints: web
-        traefik.http.services.${lb}.loadbalancer.server.port: "8000"
+${o.priority ? `        traefik.http.routers.${lb}.priority: "${o.priority}"\n` : ""}        traefik.http.services.${lb}.loadbalancer.server.port: "8000"
 networks:
   ${tb.network}:
     external: true

@@ -47,16 +47,19 @@ ${service("ok", "      replicas: 2\n")}${service("tight", `      replicas: 1\n${
 const version = async (svc: string) =>
   Number(await dockerOn(tb, 1, ["service", "inspect", "--format", "{{.Version.Index}}", `${stack}_${svc}`]));
 
-/** compose-roll <svc> --image v2 against node `n`'s engine, with the spec versions it must leave alone. */
-async function roll(svc: string, n = 1, extra: string[] = []) {
+/**
+ * compose-roll <svc> --image v2 (or `args`) against node `n`'s engine, with the spec versions it
+ * must leave alone.
+ */
+async function roll(svc: string, n = 1, extra: string[] = [], args = [svc, "--image", appImage(tb, "v2")]) {
   const before = await version(svc);
-  const run = await runCli(
-    [svc, "--image", appImage(tb, "v2"), "-f", join(dir, "compose.yaml"), "-p", stack, ...extra],
-    { cwd: dir, env: { DOCKER_HOST: `unix://${tb.sockets[n - 1]}` } },
-  );
+  const run = await runCli([...args, "-f", join(dir, "compose.yaml"), "-p", stack, ...extra], {
+    cwd: dir,
+    env: { DOCKER_HOST: `unix://${tb.sockets[n - 1]}` },
+  });
   expect(await version(svc)).toBe(before);
   const line = run.stderr.split("\n").find((l) => l.startsWith("compose-roll:")) ?? run.stderr;
-  return { code: run.code, line, stderr: run.stderr };
+  return { code: run.code, line, stderr: run.stderr, stdout: run.stdout };
 }
 
 beforeAll(async () => {
@@ -103,14 +106,36 @@ describe("compose-roll on a Swarm stack service", () => {
     expect(r.line).toMatch(/room for 2 tasks .* max_replicas_per_node 1 × 1 eligible node\(s\) allows 1/);
   });
 
-  it("refuses what it cannot do yet on a service that passes every rule (a dry run), with the facts detected", async () => {
-    const r = await roll("ok", 1, ["--dry-run"]);
+  it("refuses what it cannot do yet on a service that passes every rule (sync), with the facts detected", async () => {
+    const r = await roll("ok", 1, [], ["sync", "ok"]);
     expect(r.code).toBe(2);
     expect(r.line).toMatch(
       new RegExp(
-        `${stack}_ok is a Swarm stack service \\(stack ${stack}, 2 replica\\(s\\), 3 eligible node\\(s\\), Traefik Swarm poll (15|1) s\\): on a Swarm, compose-roll rolls a service to an image, undoes it and shows its history and status \\(no --dry-run, repair or sync yet\\)`,
+        `${stack}_ok is a Swarm stack service \\(stack ${stack}, 2 replica\\(s\\), 3 eligible node\\(s\\), Traefik Swarm poll (15|1) s\\): on a Swarm, compose-roll rolls a service to an image \\(--dry-run shows the plan\\), undoes it, repairs a killed run and shows its history and status \\(no sync, nor a dry run of repair, yet\\)`,
       ),
     );
+  });
+
+  it("a dry run prints the stand-in rollout's plan (table and --json) and leaves the spec version unchanged", async () => {
+    const r = await roll("ok", 1, ["--dry-run"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^dry run: nothing was changed/);
+    expect(r.stdout).toMatch(
+      /rollout: .*:v1@sha256:\w+ → .*:v2 \(.*:v2@sha256:\w+\), 2 replica\(s\), 4 tasks at peak/,
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `  1\\. start 2 one-task stand-in service\\(s\\) .*\\(${stack}_ok-standin-1 … ${stack}_ok-standin-2\\)`,
+      ),
+    );
+    expect(r.stdout).toMatch(/ {2}6\. update .* unchanged/);
+    expect(r.stdout).toMatch(/lock: free/);
+    const j = await roll("ok", 1, ["--dry-run", "--json"]);
+    expect(j.code, j.stderr).toBe(0);
+    const plan = JSON.parse(j.stdout);
+    expect(plan).toMatchObject({ type: "plan", replicas: 2, peakTasks: 4 });
+    expect(plan.steps).toHaveLength(6);
+    expect(plan.settings.map((s: { key: string }) => s.key)).toContain("drain");
   });
 
   it("refuses a worker engine (node3 demoted for this case, promoted back after)", async () => {
