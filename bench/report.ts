@@ -26,6 +26,8 @@ export interface Run {
   overhead_s?: number;
   boot_s?: number;
   rss_mb?: number;
+  /** Swarm stacks: the most tasks running at once during the rollout (the service's and any stand-ins'). */
+  peak_tasks?: number;
   /** compose-roll: seconds by the step each stretch ended with (stats.ts phases). */
   phases?: Record<string, number>;
   timeline: Bin[];
@@ -50,9 +52,11 @@ const fmt = (x: number | undefined, digits = 1) =>
 /** One row per strategy: failures summed over its runs, times and latencies as medians. */
 export function table(runs: Run[]): string {
   const names = [...new Set(runs.map((r) => r.strategy))];
+  // A column only the Swarm runs fill.
+  const tasks = runs.some((r) => r.peak_tasks !== undefined);
   const lines = [
-    "| strategy | runs | sent | failed (5xx / conn) | p50 / p99 / max ms during rollout | p99 ms steady | rollout s | all new after s | compose-roll overhead s | peak RSS MB |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| strategy | runs | sent | failed (5xx / conn) | p50 / p99 / max ms during rollout | p99 ms steady | rollout s | all new after s | compose-roll overhead s | peak RSS MB |${tasks ? " peak tasks |" : ""}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${tasks ? " ---: |" : ""}`,
   ];
   for (const name of names) {
     const rs = runs.filter((r) => r.strategy === name);
@@ -67,7 +71,8 @@ export function table(runs: Run[]): string {
         `**${sum((r) => r.failed)}** (${sum((r) => r.failed_5xx)} / ${sum((r) => r.failed_conn)}) | ` +
         `${fmt(m((r) => r.p50_ms))} / ${fmt(m((r) => r.p99_ms))} / ${fmt(m((r) => r.max_ms))} | ` +
         `${fmt(m((r) => r.steady.p99_ms))} | ${fmt(m((r) => r.rollout_s))} | ${fmt(m((r) => r.all_new_s))} | ` +
-        `${fmt(m((r) => r.overhead_s))} | ${fmt(m((r) => r.rss_mb))} |`,
+        `${fmt(m((r) => r.overhead_s))} | ${fmt(m((r) => r.rss_mb))} |` +
+        (tasks ? ` ${fmt(Math.max(...rs.map((r) => r.peak_tasks ?? Number.NaN)), 0)} |` : ""),
     );
   }
   return lines.join("\n");
