@@ -288,7 +288,7 @@ async function main(): Promise<void> {
   if (!partial) {
     writeFileSync(join(dir, `${latest}.md`), `${md}\n`);
     writeFileSync(join(dir, `${latest}.svg`), await plot(runs));
-    if ((values.docs || values.readme) && !swarm) updateDocs(md);
+    if (values.docs || values.readme) updateDocs(md, swarm ? "swarm-bench" : "bench");
   }
   process.stdout.write(`${md}\n`);
 }
@@ -312,11 +312,11 @@ async function swarmTestbed() {
   };
 }
 
-/** Replaces what docs/evidence.md holds between `<!-- bench:start -->` and `<!-- bench:end -->`. */
-function updateDocs(md: string): void {
+/** Replaces what docs/evidence.md holds between `<!-- <mark>:start -->` and `<!-- <mark>:end -->`. */
+function updateDocs(md: string, mark: string): void {
   const path = join(ROOT, "docs", "evidence.md");
   const text = readFileSync(path, "utf8");
-  const [start, end] = ["<!-- bench:start -->", "<!-- bench:end -->"];
+  const [start, end] = [`<!-- ${mark}:start -->`, `<!-- ${mark}:end -->`];
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a < 0 || b < a) {
