@@ -6,6 +6,19 @@ import type { Revision } from "../controller/ports.js";
 import { context, FakeSwarm, L, type Svc } from "./swarm.test-support.js";
 import { rollSwarm } from "./swarm-roll.js";
 
+/** The first time Traefik is read once `now()` holds, a task of `name` is lost; its replacement runs 4 reads later. */
+function loseWhileAwaited(f: FakeSwarm, now: () => boolean, name: string): void {
+  const servers = f.servers.bind(f);
+  let done = false;
+  f.servers = async (lb) => {
+    if (now() && !done) {
+      done = true;
+      f.lose(name, 4);
+    }
+    return servers(lb);
+  };
+}
+
 describe("rollSwarm", () => {
   it("ends on the new image with its own labels, stand-ins gone, never stopping what Traefik lists", async () => {
     const f = new FakeSwarm("app:broken");
@@ -91,15 +104,8 @@ describe("rollSwarm", () => {
       await setLabels(name, labels);
       joined ||= name === "shop_web-standin-3" && labels["traefik.enable"] === "true";
     };
-    const servers = f.servers.bind(f);
-    f.servers = async (lb) => {
-      // While Traefik is awaited to list the stand-ins beside the service, a stand-in's node is cut.
-      if (joined) {
-        joined = false;
-        f.lose("shop_web-standin-2", 4);
-      }
-      return servers(lb);
-    };
+    // While Traefik is awaited to list the stand-ins beside the service, a stand-in's node is cut.
+    loseWhileAwaited(f, () => joined, "shop_web-standin-2");
     const r = await rollSwarm(context(f, []), "app:v2");
     expect(r).toMatchObject({ to: "app:v2" });
     expect(f.services.get("shop_web")).toMatchObject({ image: "app:v2", labels: L });
@@ -133,15 +139,8 @@ describe("rollSwarm", () => {
       await replace(...args);
       replaced = true;
     };
-    const servers = f.servers.bind(f);
-    f.servers = async (lb) => {
-      // While Traefik is awaited to list its new tasks on the probe router, a node is cut.
-      if (replaced) {
-        replaced = false;
-        f.lose("shop_web", 4);
-      }
-      return servers(lb);
-    };
+    // While Traefik is awaited to list its new tasks on the probe router, a node is cut.
+    loseWhileAwaited(f, () => replaced, "shop_web");
     await rollSwarm(context(f, []), "app:v2");
     expect(f.services.get("shop_web")).toMatchObject({ image: "app:v2", labels: L });
     expect([...f.services.keys()]).toEqual(["shop_web"]);
