@@ -115,11 +115,15 @@ async function restore(): Promise<void> {
   await waitFor(180_000, "every node Ready", async () =>
     (await nodes(tb)).every((x) => x.status === "Ready"),
   );
-  // The node back starts an election (its term grew while it was cut off): until a leader is
-  // settled, writes to the Raft store fail (`node lost leader status`), a rollout's lock with them.
-  for (const _ of [1, 2]) {
-    await waitFor(180_000, "the managers' Raft store taking writes", raftWrites);
-    await sleep(3000);
+  // The node back rejoins the managers' Raft and may start an election (its term grew while it
+  // was cut off): until a leader is settled, writes fail (`node lost leader status`), a rollout's
+  // lock with them. Settled = every manager reachable, then 5 writes in a row, 2 s apart.
+  await waitFor(180_000, "every manager reachable", async () =>
+    (await nodes(tb)).every((x) => x.manager === "Leader" || x.manager === "Reachable"),
+  );
+  for (let ok = 0; ok < 5; ) {
+    ok = (await raftWrites().catch(() => false)) ? ok + 1 : 0;
+    await sleep(2000);
   }
   await waitFor(
     120_000,
