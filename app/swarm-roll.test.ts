@@ -6,6 +6,19 @@ import type { Revision } from "../controller/ports.js";
 import { context, FakeSwarm, L, type Svc } from "./swarm.test-support.js";
 import { rollSwarm } from "./swarm-roll.js";
 
+/** The first time Traefik is read once `now()` holds, a task of `name` is lost; its replacement runs 4 reads later. */
+function loseWhileAwaited(f: FakeSwarm, now: () => boolean, name: string): void {
+  const servers = f.servers.bind(f);
+  let done = false;
+  f.servers = async (lb) => {
+    if (now() && !done) {
+      done = true;
+      f.lose(name, 4);
+    }
+    return servers(lb);
+  };
+}
+
 describe("rollSwarm", () => {
   it("ends on the new image with its own labels, stand-ins gone, never stopping what Traefik lists", async () => {
     const f = new FakeSwarm("app:broken");
@@ -80,6 +93,56 @@ describe("rollSwarm", () => {
     const err = await rollSwarm({ ...context(f, []), signal: stop.signal }, "app:v2").catch((e: Error) => e);
     expect(err).toBeInstanceOf(RolledBackError);
     expect(f.services.get("shop_web")).toMatchObject({ image: "app:v1", labels: L });
+    expect([...f.services.keys()]).toEqual(["shop_web"]);
+  });
+
+  it("a stand-in's node lost while Traefik is awaited: Swarm's replacement is awaited, and the rollout finishes", async () => {
+    const f = new FakeSwarm("app:broken");
+    const setLabels = f.setLabels.bind(f);
+    let joined = false;
+    f.setLabels = async (name, labels) => {
+      await setLabels(name, labels);
+      joined ||= name === "shop_web-standin-3" && labels["traefik.enable"] === "true";
+    };
+    // While Traefik is awaited to list the stand-ins beside the service, a stand-in's node is cut.
+    loseWhileAwaited(f, () => joined, "shop_web-standin-2");
+    const r = await rollSwarm(context(f, []), "app:v2");
+    expect(r).toMatchObject({ to: "app:v2" });
+    expect(f.services.get("shop_web")).toMatchObject({ image: "app:v2", labels: L });
+    expect([...f.services.keys()]).toEqual(["shop_web"]);
+  });
+
+  it("never takes the service out of Traefik while a lost stand-in's replacement is not yet running", async () => {
+    const f = new FakeSwarm("app:broken");
+    const setLabels = f.setLabels.bind(f);
+    const runningStandIns: number[] = [];
+    f.setLabels = async (name, labels) => {
+      if (name === "shop_web" && labels["traefik.enable"] === "false") {
+        const standIns = await f.standIns("shop_web");
+        const tasks = (await Promise.all(standIns.map((s) => f.tasks(s)))).flat();
+        runningStandIns.push(tasks.filter((t) => t.state === "running" && t.desired === "running").length);
+      }
+      await setLabels(name, labels);
+      if (name === "shop_web-standin-3" && labels["traefik.enable"] === "true")
+        f.lose("shop_web-standin-1", 12);
+    };
+    await rollSwarm(context(f, []), "app:v2");
+    expect(runningStandIns).toEqual([3]);
+    expect(f.services.get("shop_web")).toMatchObject({ image: "app:v2", labels: L });
+  });
+
+  it("a task of the service lost while it is replaced offline: its replacement is proven, and the rollout finishes", async () => {
+    const f = new FakeSwarm("app:broken");
+    const replace = f.replace.bind(f);
+    let replaced = false;
+    f.replace = async (...args) => {
+      await replace(...args);
+      replaced = true;
+    };
+    // While Traefik is awaited to list its new tasks on the probe router, a node is cut.
+    loseWhileAwaited(f, () => replaced, "shop_web");
+    await rollSwarm(context(f, []), "app:v2");
+    expect(f.services.get("shop_web")).toMatchObject({ image: "app:v2", labels: L });
     expect([...f.services.keys()]).toEqual(["shop_web"]);
   });
 

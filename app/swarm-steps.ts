@@ -74,8 +74,8 @@ export class SwarmSteps {
           probeLabels(this.labels, this.lb, router, token),
         );
         this.made.set(s, { exists: true, joined: false });
-        const tasks = await this.healthy(s, 1);
-        await this.routed(router, tasks, `${s}'s probe router`);
+        await this.healthy(s, 1);
+        await this.routed(router, () => this.running(s), `${s}'s probe router`, 1);
         await this.proven(token, 1, s);
       }),
     );
@@ -85,18 +85,16 @@ export class SwarmSteps {
       await this.ctx.cluster.setLabels(s, this.labels);
       this.made.set(s, { exists: true, joined: true });
     }
-    await this.routed(
-      this.lb.name,
-      [...(await this.standInTasks()), ...(await this.running(this.name))],
-      "stand-ins beside the service",
-    );
+    await this.routed(this.lb.name, () => this.all(), "stand-ins beside the service", 2 * this.replicas);
   }
 
-  /** The real service out of Traefik; its tasks drained. */
+  /** The real service out of Traefik once N stand-ins serve beside it; its tasks drained. */
   async handOver(): Promise<void> {
+    // Again: a node lost since leaves a stand-in short until Swarm has replaced its task.
+    await this.routed(this.lb.name, () => this.all(), "stand-ins beside the service", 2 * this.replicas);
     this.ctx.say(`taking ${this.name} out of Traefik: the stand-ins serve`);
     await this.ctx.cluster.setLabels(this.name, disabled(this.labels));
-    await this.routed(this.lb.name, await this.standInTasks(), "only the stand-ins");
+    await this.routed(this.lb.name, () => this.standInTasks(), "only the stand-ins", this.replicas);
     await this.ctx.clock.sleep(this.ctx.drainMs, never);
   }
 
@@ -114,16 +112,22 @@ export class SwarmSteps {
     const earlier = new Set(resume ? [] : await this.ctx.cluster.taskIds(this.name));
     await this.ctx.cluster.replace(this.name, this.image, probeLabels(this.labels, this.lb, router, token));
     const maxFailed = resume ? Number.POSITIVE_INFINITY : FAILED_TASKS;
-    const tasks = await this.healthy(this.name, this.replicas, maxFailed, earlier);
-    await this.routed(router, tasks, `${this.name}'s probe router`);
+    await this.healthy(this.name, this.replicas, maxFailed, earlier);
+    await this.routed(router, () => this.running(this.name), `${this.name}'s probe router`, this.replicas);
     await this.proven(token, 2 * this.replicas, this.name);
   }
 
   /** The service's own labels and update config back: Traefik lists its tasks beside the stand-ins. */
   async putBack(): Promise<void> {
     await this.ctx.cluster.putBack(this.name, this.final, this.snap);
-    const all = [...(await this.standInTasks()), ...(await this.running(this.name))];
-    await this.routed(this.lb.name, all, "the service beside the stand-ins");
+    // One task a stand-in in the users' balancer (a repair may find fewer than N), N of the service.
+    const joined = [...this.made.values()].filter((m) => m.joined).length;
+    await this.routed(
+      this.lb.name,
+      () => this.all(),
+      "the service beside the stand-ins",
+      joined + this.replicas,
+    );
   }
 
   /** Stand-ins out of Traefik, drained, removed. */
@@ -145,12 +149,8 @@ export class SwarmSteps {
   async restoreService(): Promise<void> {
     this.ctx.say(`putting ${this.name} back as it was`);
     await this.ctx.cluster.restore(this.snap);
-    const tasks = await this.healthy(this.name, this.replicas, Number.POSITIVE_INFINITY);
-    await this.routed(
-      this.lb.name,
-      [...(await this.standInTasks()), ...tasks],
-      "the service beside the stand-ins",
-    );
+    await this.healthy(this.name, this.replicas, Number.POSITIVE_INFINITY);
+    await this.routed(this.lb.name, () => this.all(), "the service beside the stand-ins");
   }
 
   /**
@@ -168,13 +168,20 @@ export class SwarmSteps {
    */
   async removeStandIns(): Promise<void> {
     const made = [...this.made].filter(([, m]) => m.exists);
-    for (const [s] of made) await this.ctx.cluster.setLabels(s, disabled(this.labels));
     if (made.length > 0) {
-      await this.routed(this.lb.name, await this.running(this.name), "the service alone");
+      // The service's N tasks serve before the stand-ins leave (a node lost may have cost it one).
+      await this.healthy(this.name, this.replicas, Number.POSITIVE_INFINITY);
+      for (const [s] of made) await this.ctx.cluster.setLabels(s, disabled(this.labels));
+      await this.routed(this.lb.name, () => this.running(this.name), "the service alone", this.replicas);
       await this.ctx.clock.sleep(this.ctx.drainMs, never);
     }
     for (const s of this.made.keys()) await this.ctx.cluster.remove(s);
     this.made.clear();
+  }
+
+  /** The stand-ins' running tasks and the service's. */
+  private async all(): Promise<SwarmTaskView[]> {
+    return [...(await this.standInTasks()), ...(await this.running(this.name))];
   }
 
   /** Tasks of the stand-ins in the users' balancer: those Traefik lists there. */
@@ -206,12 +213,27 @@ export class SwarmSteps {
     return this.running(name);
   }
 
-  private async routed(balancer: string, tasks: SwarmTaskView[], what: string): Promise<void> {
+  /**
+   * Until Traefik lists exactly the servers of the tasks `expected()` reads now (and `want` of
+   * them, when given): read again each time, so a task Swarm replaces (its node lost) is awaited
+   * in its new place rather than in the old one until the timeout.
+   */
+  private async routed(
+    balancer: string,
+    expected: () => Promise<SwarmTaskView[]>,
+    what: string,
+    want?: number,
+  ): Promise<void> {
     await this.until(
       this.ctx.routeTimeoutMs,
       `Traefik listing ${what} (${balancer})`,
       RoutingError,
-      async () => routingVerdict(tasks, await this.ctx.routing.servers(balancer, never)),
+      async () => {
+        const tasks = await expected();
+        if (want !== undefined && tasks.length !== want)
+          return { kind: "wait", why: `${tasks.length} of ${want} task(s) running` };
+        return routingVerdict(tasks, await this.ctx.routing.servers(balancer, never));
+      },
     );
   }
 

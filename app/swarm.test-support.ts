@@ -34,6 +34,34 @@ export class FakeSwarm implements SwarmCluster, SwarmRouting {
     this.services.set(name, { image: "app:v0", labels: L, replicas: 1, version: 1, tasks: [] });
     this.start(name);
   }
+  /**
+   * Its node lost: the first task of `name` left behind (desired shutdown; Swarm last heard it
+   * running), a replacement elsewhere that runs after `reads` more reads of the tasks.
+   */
+  lose(name: string, reads = 0) {
+    const s = this.services.get(name) as Svc;
+    const [gone, ...rest] = s.tasks;
+    if (!gone) throw new Error(`${name} has no task to lose`);
+    this.ip++;
+    this.imageOf.set(`t${this.ip}`, s.image);
+    const fresh = {
+      id: `t${this.ip}`,
+      state: "starting",
+      desired: "running",
+      addresses: [`10.0.0.${this.ip}`],
+    };
+    this.starting.push({ task: fresh, reads });
+    s.tasks = [...rest, fresh];
+    const ended = this.ended.get(name) ?? [];
+    ended.push({ image: s.image, task: { ...gone, desired: "shutdown" } });
+    this.ended.set(name, ended);
+    this.tick();
+  }
+  private starting: { task: SwarmTaskView; reads: number }[] = [];
+  private tick() {
+    for (const t of this.starting) if (t.reads-- <= 0) t.task.state = "running";
+    this.starting = this.starting.filter((t) => t.task.state !== "running");
+  }
   /** Tasks that ended, by service, with the image each ran: Swarm keeps them (task history). */
   private ended = new Map<string, { image: string; task: SwarmTaskView }[]>();
   private imageOf = new Map<string, string>();
@@ -135,6 +163,7 @@ export class FakeSwarm implements SwarmCluster, SwarmRouting {
   }
   /** As the Engine adapter reads them: tasks of the current spec's image, ended ones too. */
   async tasks(name: string) {
+    this.tick();
     const s = this.services.get(name);
     if (!s) return [];
     return [

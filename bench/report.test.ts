@@ -51,6 +51,18 @@ describe("bench report", () => {
     expect(table([run("naive", 0, 10)]).split("\n")[0]).not.toContain("tasks");
   });
 
+  it("adds a peak tasks column (the most of any run) only when the runs measured it", () => {
+    expect(table([run("naive", 0, 10)]).split("\n")[0]).not.toContain("peak tasks");
+    const rows = table([
+      run("compose-roll (1 s poll)", 0, 50, { peak_tasks: 6 }),
+      run("compose-roll (1 s poll)", 0, 60, { peak_tasks: 5 }),
+      run("swarm stop-first (15 s poll)", 9, 30, { peak_tasks: 3 }),
+    ]).split("\n");
+    expect(rows[0]).toMatch(/\| peak tasks \|$/);
+    expect(rows[2]).toMatch(/\| 6 \|$/);
+    expect(rows[3]).toMatch(/\| 3 \|$/);
+  });
+
   it("draws an SVG through vega-lite, one panel per strategy", async () => {
     const svg = await plot([run("naive", 7, 10), run("compose-roll file", 0, 12)]);
     expect(svg.startsWith("<svg")).toBe(true);

@@ -26,6 +26,8 @@ export interface Run {
   overhead_s?: number;
   boot_s?: number;
   rss_mb?: number;
+  /** Swarm stacks: the most tasks running at once during the rollout (the service's and any stand-ins'). */
+  peak_tasks?: number;
   /** compose-roll: seconds by the step each stretch ended with (stats.ts phases). */
   phases?: Record<string, number>;
   /** Whole-app runs: the Celery tasks queued while the release ran, and what became of them. */
@@ -52,10 +54,12 @@ const fmt = (x: number | undefined, digits = 1) =>
 /** One row per strategy: failures summed over its runs, times and latencies as medians. */
 export function table(runs: Run[]): string {
   const names = [...new Set(runs.map((r) => r.strategy))];
+  // Columns only some runs fill: peak tasks (Swarm), Celery tasks (whole-app runs).
+  const peak = runs.some((r) => r.peak_tasks !== undefined);
   const withTasks = runs.some((r) => r.tasks);
   const lines = [
-    `| strategy | runs | sent | failed (5xx / conn) | p50 / p99 / max ms during rollout | p99 ms steady | rollout s | all new after s | compose-roll overhead s | peak RSS MB |${withTasks ? " tasks queued / lost / started twice |" : ""}`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${withTasks ? " ---: |" : ""}`,
+    `| strategy | runs | sent | failed (5xx / conn) | p50 / p99 / max ms during rollout | p99 ms steady | rollout s | all new after s | compose-roll overhead s | peak RSS MB |${peak ? " peak tasks |" : ""}${withTasks ? " tasks queued / lost / started twice |" : ""}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${peak ? " ---: |" : ""}${withTasks ? " ---: |" : ""}`,
   ];
   for (const name of names) {
     const rs = runs.filter((r) => r.strategy === name);
@@ -71,6 +75,7 @@ export function table(runs: Run[]): string {
         `${fmt(m((r) => r.p50_ms))} / ${fmt(m((r) => r.p99_ms))} / ${fmt(m((r) => r.max_ms))} | ` +
         `${fmt(m((r) => r.steady.p99_ms))} | ${fmt(m((r) => r.rollout_s))} | ${fmt(m((r) => r.all_new_s))} | ` +
         `${fmt(m((r) => r.overhead_s))} | ${fmt(m((r) => r.rss_mb))} |` +
+        (peak ? ` ${fmt(Math.max(...rs.map((r) => r.peak_tasks ?? Number.NaN)), 0)} |` : "") +
         (withTasks ? ` ${taskCell(rs)} |` : ""),
     );
   }

@@ -80,10 +80,12 @@ async function once(s: Strategy, run: number): Promise<Run> {
     const t0 = Date.now();
     await sleep(STEADY_MS);
     const start = Date.now();
+    const peak = peakTasks(stack);
     const outcome = await s
       .roll(stack, TO)
       .catch((err: Error) => ({ ok: false, detail: err.message }) as const);
     const end = Date.now();
+    const peak_tasks = await peak.stop();
     await sleep(AFTER_MS);
     const samples = await load.stop();
     const taskFigures = await tasks?.();
@@ -115,11 +117,32 @@ async function once(s: Strategy, run: number): Promise<Run> {
       ...(o && events ? { overhead_s: o.overhead_s, boot_s: o.boot_s, phases: phases(events) } : {}),
       ...("rss_mb" in outcome && outcome.rss_mb ? { rss_mb: outcome.rss_mb } : {}),
       ...(taskFigures ? { tasks: taskFigures } : {}),
+      ...(peak_tasks !== undefined ? { peak_tasks } : {}),
       timeline: timeline(samples, start, 500),
     };
   } finally {
     await stack.down();
   }
+}
+
+/** Samples stack.tasks() every second until stop(), which gives the most seen (undefined: none). */
+function peakTasks(stack: Stack) {
+  let peak: number | undefined;
+  let on = Boolean(stack.tasks);
+  const loop = (async () => {
+    while (on && stack.tasks) {
+      const n = await stack.tasks().catch(() => undefined);
+      if (n !== undefined) peak = Math.max(peak ?? 0, n);
+      await sleep(1000);
+    }
+  })();
+  return {
+    stop: async () => {
+      on = false;
+      await loop;
+      return peak;
+    },
+  };
 }
 
 async function sweep(routing: "file" | "labels", replicas: number, slowBoot: boolean): Promise<Sweep> {
@@ -255,7 +278,7 @@ async function main(): Promise<void> {
     `Load average ${machine.loadavg_start.join(" ")} at the start, ${result.machine.loadavg_end.join(" ")} at the end. ${R} run(s) per strategy${quick ? " (--quick)" : ""}; load ${machine.rate_per_s} req/s.`,
     "",
     bed
-      ? `On the 3-manager Swarm testbed (scripts/swarm-testbed): up in ${bed.figures.up_s} s, down in ${bed.figures.down_s} s, ${bed.figures.daemons_rss_mb} MB RSS for the three dockerd and their containerd. "rollout s" of the node loss = cut → Traefik lists 3 servers again, none on the cut node.`
+      ? `On the 3-manager Swarm testbed (scripts/swarm-testbed): up in ${bed.figures.up_s} s${bed.figures.down_s ? `, down in ${bed.figures.down_s} s` : " (left up afterwards)"}, ${bed.figures.daemons_rss_mb} MB RSS for the three dockerd and their containerd. "rollout s" of the node loss = cut → Traefik lists 3 servers again, none on the cut node; "peak tasks" = most tasks Swarm reported running at once (sampled each second), the service's and compose-roll's stand-ins'.`
       : "",
     "",
     runs.length ? table(runs) : "",
@@ -272,7 +295,7 @@ async function main(): Promise<void> {
   if (!partial) {
     writeFileSync(join(dir, `${latest}.md`), `${md}\n`);
     writeFileSync(join(dir, `${latest}.svg`), await plot(runs));
-    if ((values.docs || values.readme) && !swarm) updateDocs(md);
+    if (values.docs || values.readme) updateDocs(md, swarm ? "swarm-bench" : "bench");
   }
   process.stdout.write(`${md}\n`);
 }
@@ -287,6 +310,8 @@ async function swarmTestbed() {
   return {
     figures,
     down: async () => {
+      // CRSW_KEEP: left up for the next run (the testbed's users take turns on it).
+      if (process.env.CRSW_KEEP) return;
       const t1 = Date.now();
       await testbed("down");
       figures.down_s = (Date.now() - t1) / 1000;
@@ -294,11 +319,11 @@ async function swarmTestbed() {
   };
 }
 
-/** Replaces what docs/evidence.md holds between `<!-- bench:start -->` and `<!-- bench:end -->`. */
-function updateDocs(md: string): void {
+/** Replaces what docs/evidence.md holds between `<!-- <mark>:start -->` and `<!-- <mark>:end -->`. */
+function updateDocs(md: string, mark: string): void {
   const path = join(ROOT, "docs", "evidence.md");
   const text = readFileSync(path, "utf8");
-  const [start, end] = ["<!-- bench:start -->", "<!-- bench:end -->"];
+  const [start, end] = [`<!-- ${mark}:start -->`, `<!-- ${mark}:end -->`];
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a < 0 || b < a) {

@@ -36,6 +36,8 @@ export interface Stack {
   traefikFile?: string;
   /** `docker compose` in the stack's directory, with its project and environment. */
   compose(args: string[], extraEnv?: Record<string, string>): Promise<string>;
+  /** Swarm stacks: tasks running now, the service's and its stand-ins' (the bench keeps the peak). */
+  tasks?(): Promise<number>;
   down(): Promise<void>;
 }
 

@@ -12,6 +12,9 @@
 // - a node lost with no rollout at all (its link cut, 1 s poll): what users lose until Swarm
 //   reschedules its task and Traefik drops it; the "rollout" is the time until Traefik lists N
 //   servers again, none on the cut node.
+// compose-roll runs as users run it (the built bin, DOCKER_HOST = node1's socket) at both polls.
+// Peak tasks: the most tasks Swarm reports running at once, the service's and its stand-ins'.
+import { dirname } from "node:path";
 import {
   cutNode,
   deployStack,
@@ -26,7 +29,7 @@ import {
   waitFor,
 } from "../test/support/swarm.js";
 import type { Stack, StackOptions } from "./stacks.js";
-import type { Strategy } from "./strategies.js";
+import { cli, type Strategy } from "./strategies.js";
 
 let testbedCache: Testbed | undefined;
 const env = async () => {
@@ -44,14 +47,15 @@ export async function swarmUp(opts: StackOptions): Promise<Stack> {
   const poll: Poll = opts.swarmRefreshS === 1 ? 1 : 15;
   const s = await deployStack(tb, { name: "bench", replicas: opts.replicas, tag: tagOf(opts.image) });
   return {
-    dir: process.cwd(),
+    dir: dirname(s.composeFile),
     project: s.name,
     routing: "swarm",
     replicas: opts.replicas,
-    env: {},
+    env: { DOCKER_HOST: `unix://${tb.sockets[0]}` },
     httpUrl: s.url(poll),
     apiUrl: s.api(poll),
     compose: () => Promise.reject(new Error("a Swarm stack has no compose project")),
+    tasks: () => tasksOf(tb, s.service),
     down: async () => {
       if (cut !== undefined) {
         const n = cut;
@@ -64,6 +68,18 @@ export async function swarmUp(opts: StackOptions): Promise<Stack> {
       await s.rm();
     },
   };
+}
+
+/** Running tasks of `service` and of its stand-ins (`<service>-standin-<k>`), as `docker service ls` counts them. */
+async function tasksOf(tb: Testbed, service: string): Promise<number> {
+  const out = await dockerOn(tb, 1, ["service", "ls", "--format", "{{.Name}} {{.Replicas}}"]);
+  let n = 0;
+  for (const line of out.split("\n")) {
+    const [name, replicas] = line.split(" ");
+    if (name === service || name?.startsWith(`${service}-standin-`))
+      n += Number(replicas?.split("/")[0] ?? 0);
+  }
+  return n;
 }
 
 const tagOf = (image: string | undefined) => image?.split(":").at(-1) ?? "v1";
@@ -98,6 +114,30 @@ function swarmUpdate(name: string, poll: Poll, extra: string[]): Strategy {
   };
 }
 
+/** compose-roll web --image <registry>/<to>, Traefik's API and entrypoint at the stack's poll. */
+function composeRoll(poll: Poll): Strategy {
+  return {
+    name: `compose-roll (${poll} s poll)`,
+    routing: "swarm",
+    stack: { swarmRefreshS: poll },
+    async roll(stack, to) {
+      const tb = await env();
+      const res = await cli(stack, [
+        "web",
+        "--image",
+        `${tb.registry}/${to}`,
+        "-f",
+        `${stack.dir}/compose.yaml`,
+      ]);
+      return {
+        ok: res.code === 0,
+        ...(res.rss_mb ? { rss_mb: res.rss_mb } : {}),
+        ...(res.code === 0 ? {} : { detail: res.stderr.trim().split("\n").slice(-3).join(" | ") }),
+      };
+    },
+  };
+}
+
 /**
  * No rollout: cuts the link of a node that runs one of the tasks (never node1, which publishes
  * Traefik), then waits until Traefik lists N servers again, none of them on the cut node.
@@ -127,5 +167,7 @@ export const SWARM_STRATEGIES: Strategy[] = [
   swarmUpdate("swarm stop-first (15 s poll)", 15, []),
   swarmUpdate("swarm start-first (15 s poll)", 15, ["--update-order", "start-first"]),
   swarmUpdate("swarm start-first (1 s poll)", 1, ["--update-order", "start-first"]),
+  composeRoll(15),
+  composeRoll(1),
   nodeLoss,
 ];

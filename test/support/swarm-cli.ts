@@ -41,6 +41,22 @@ export function swarmLoad(stack: SwarmStack, poll: Poll): LoadProbe {
   }).start();
 }
 
+/**
+ * `fn` under load through the Traefik polling every `poll` s (swarmLoad); `t0` is when the load
+ * started on performance.now()'s clock (a sample's `at` counts from it).
+ */
+export async function underLoad<T>(
+  stack: SwarmStack,
+  poll: Poll,
+  fn: (t0: number) => Promise<T>,
+): Promise<{ result: T; load: ProbeReport; seconds: number; t0: number }> {
+  const probe = swarmLoad(stack, poll);
+  const t0 = performance.now();
+  const result = await fn(t0);
+  const seconds = (performance.now() - t0) / 1000;
+  return { result, load: await probe.stop(), seconds, t0 };
+}
+
 /** swarmCli under load through the Traefik polling every `poll` s; `what` names the run in the log. */
 export async function swarmCliUnderLoad(
   tb: Testbed,
@@ -49,18 +65,20 @@ export async function swarmCliUnderLoad(
   poll: Poll,
   what: string,
   onSpawn?: (pid: number) => void,
-): Promise<{ run: CliRun; load: ProbeReport; seconds: number }> {
-  const probe = swarmLoad(stack, poll);
-  const started = performance.now();
-  const run = await swarmCli(tb, stack, args, poll, onSpawn);
-  const seconds = (performance.now() - started) / 1000;
-  const load = await probe.stop();
+  /** Told when the load started (performance.now()), as the run starts. */
+  onStart?: (t0: number) => void,
+): Promise<{ run: CliRun; load: ProbeReport; seconds: number; t0: number }> {
+  const { result: run, ...rest } = await underLoad(stack, poll, (t0) => {
+    onStart?.(t0);
+    return swarmCli(tb, stack, args, poll, onSpawn);
+  });
+  const { load, seconds } = rest;
   const said = run.stderr.split("\n").filter((l) => l.startsWith("compose-roll:"));
   console.log(said.slice(-3).join("\n"));
   console.log(
     `swarm ${what} at the ${poll} s poll: exit ${run.code} in ${seconds.toFixed(1)} s; ${load.sent} requests (${(load.sent / load.seconds).toFixed(0)}/s), ${load.failed} failed, p99 ${load.p99.toFixed(0)} ms`,
   );
-  return { run, load, seconds };
+  return { run, ...rest };
 }
 
 export interface ServiceSpec {
