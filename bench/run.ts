@@ -18,7 +18,7 @@ import { plot, type Run, type Sweep, sweepTable, table } from "./report.js";
 import { type Stack, up } from "./stacks.js";
 import { causes, overhead, phases, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
 import { cli, DRAIN_MS, REPLICAS, STRATEGIES, type Strategy } from "./strategies.js";
-import { SWARM_STRATEGIES } from "./swarm.js";
+import { SWARM_STRATEGIES, swarmUp } from "./swarm.js";
 
 const { values } = parseArgs({
   options: {
@@ -69,7 +69,12 @@ const statusFigures: { ms: number; rss_mb?: number; code: number | null }[] = []
 async function once(s: Strategy, run: number): Promise<Run> {
   const stack = s.stack?.app
     ? await appUp()
-    : await up({ routing: s.routing, slot: 0, replicas: REPLICAS, ...s.stack });
+    : await (s.routing === "swarm" ? swarmUp : up)({
+        routing: s.routing,
+        slot: 0,
+        replicas: REPLICAS,
+        ...s.stack,
+      });
   try {
     if (s.routing === "file") {
       const sync = await cli(stack, ["sync", "web"]);

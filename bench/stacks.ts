@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ROOT } from "../test/support/stack.js";
-import { swarmUp } from "./swarm.js";
 
 const run = promisify(execFile);
 
@@ -42,7 +41,6 @@ export interface Stack {
 }
 
 export async function up(opts: StackOptions): Promise<Stack> {
-  if (opts.routing === "swarm") return swarmUp(opts);
   const example = opts.routing === "file" ? "minimal" : "demo-labels";
   const http = 19600 + 2 * opts.slot;
   const project = `cr-bench-${opts.slot}`;
