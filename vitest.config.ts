@@ -53,6 +53,11 @@ export default defineConfig({
         test: {
           name: "swarm",
           include: ["test/swarm/**/*.test.ts"],
+          // The long fault and scale cases (a node cut in each phase beside its baseline, 7-8 min;
+          // N = 6 at both polls, 4-5 min) run with `npm run test:swarm-long`, not in CI's run.
+          exclude: process.env.CRSW_LONG
+            ? []
+            : ["test/swarm/node-loss.test.ts", "test/swarm/rollout-six.test.ts"],
           globalSetup: ["test/swarm/setup.ts"],
           environment: "node",
           testTimeout: 600_000,
