@@ -4,16 +4,7 @@
 // applied as users do today (`docker compose up -d`) or with `compose-roll up`. The worker is
 // kept busy on long tasks, more queued through web meanwhile; the run counts them afterwards
 // (bench:release is the same comparison alone, with the tasks in more detail).
-import {
-  countTasks,
-  dbNow,
-  drain,
-  enqueue,
-  startAppStack,
-  TaskLoad,
-  waitInFlight,
-  writeOverride,
-} from "../test/support/celery.js";
+import { busyWorker, countTasks, startAppStack, writeOverride } from "../test/support/celery.js";
 import { compose, type DemoStack } from "../test/support/stack.js";
 import type { Stack } from "./stacks.js";
 import { cli, type Outcome, type Strategy } from "./strategies.js";
@@ -61,21 +52,11 @@ function demoOf(stack: Stack): DemoStack {
   return demo;
 }
 
-/**
- * Makes the worker busy (6 long tasks, one running) and keeps queueing through web, one every
- * 3 s; the returned function stops queueing, waits for every task to finish (or 90 s: what is
- * unfinished then is lost) and counts them.
- */
-export async function busyWorker(stack: Stack): Promise<() => Promise<TaskFigures>> {
-  const demo = demoOf(stack);
-  const since = await dbNow(demo);
-  await enqueue(demo, 6, LONG_TASK);
-  await waitInFlight(demo, { since });
-  const load = new TaskLoad(demo, { seconds: LONG_TASK, everyMs: 3000, maxTasks: 60, maxSeconds: 240 });
-  load.start();
+/** The worker kept busy (test/support/celery.ts busyWorker); the function returned counts the tasks. */
+export async function busyWorkerOn(stack: Stack): Promise<() => Promise<TaskFigures>> {
+  const finish = await busyWorker(demoOf(stack), { taskSeconds: LONG_TASK, maxTasks: 60, drainMs: 90_000 });
   return async () => {
-    await load.stop();
-    const c = countTasks(await drain(demo, { since, until: await dbNow(demo) }, 90_000));
+    const c = countTasks((await finish()).rows);
     return { queued: c.queued, finished: c.finished, lost: c.unfinished, startedTwice: c.startedTwice };
   };
 }

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../test/support/stack.js";
 import { testbed } from "../test/support/swarm.js";
-import { APP_STRATEGIES, appUp, busyWorker } from "./app.js";
+import { APP_STRATEGIES, appUp, busyWorkerOn } from "./app.js";
 import { plot, type Run, type Sweep, sweepTable, table } from "./report.js";
 import { type Stack, up } from "./stacks.js";
 import { causes, overhead, phases, type Sample, summarize, timeline, untilAllNew } from "./stats.js";
@@ -80,7 +80,7 @@ async function once(s: Strategy, run: number): Promise<Run> {
       const sync = await cli(stack, ["sync", "web"]);
       if (sync.code !== 0) throw new Error(`sync failed: ${sync.stderr}`);
     }
-    const tasks = s.stack?.app ? await busyWorker(stack) : undefined;
+    const tasks = s.stack?.app ? await busyWorkerOn(stack) : undefined;
     const load = startLoad(stack, join(os.tmpdir(), `compose-roll-bench-load-${process.pid}.json`));
     const t0 = Date.now();
     await sleep(STEADY_MS);

@@ -3,6 +3,7 @@
 import type Docker from "dockerode";
 import type { ServiceConfigs } from "../compose/describe.js";
 import { call, statusOf } from "./docker.js";
+import { serviceContainers } from "./workers.js";
 
 const defaults = (c: {
   Env?: string[] | null;
@@ -25,18 +26,7 @@ export function serviceConfigs(docker: Docker, project: string): ServiceConfigs 
   };
   return {
     async running(service) {
-      const list = await call(`list ${service}'s containers`, () =>
-        docker.listContainers({
-          filters: {
-            label: [
-              `com.docker.compose.project=${project}`,
-              `com.docker.compose.service=${service}`,
-              "com.docker.compose.oneoff=False",
-            ],
-          },
-        }),
-      );
-      const newest = list.sort((a, b) => b.Created - a.Created)[0];
+      const newest = (await serviceContainers(docker, project, service, { all: false })).at(-1);
       if (!newest) return undefined;
       const c = await call(`inspect ${newest.Id.slice(0, 12)}`, () =>
         docker.getContainer(newest.Id).inspect(),

@@ -7,33 +7,40 @@ import type { ComposeProject } from "../controller/ports.js";
 import type { WorkerContainer, WorkerState, Workers } from "../controller/release-ports.js";
 import { call, statusOf } from "./docker.js";
 
+/** The containers compose made for `service` (not one-off `run`s), oldest first; `all`: stopped too. */
+export async function serviceContainers(
+  docker: Docker,
+  project: string,
+  service: string,
+  opts: { all: boolean },
+): Promise<Docker.ContainerInfo[]> {
+  const found = await call(`list ${service}'s containers`, () =>
+    docker.listContainers({
+      all: opts.all,
+      filters: {
+        label: [
+          `com.docker.compose.project=${project}`,
+          `com.docker.compose.service=${service}`,
+          "com.docker.compose.oneoff=False",
+        ],
+      },
+    }),
+  );
+  return found.sort((a, b) => a.Created - b.Created);
+}
+
 export function dockerWorkers(docker: Docker, project: string, compose: ComposeProject): Workers {
   return {
-    list: async (service) => {
-      const found = await call(`list ${service}'s containers`, () =>
-        docker.listContainers({
-          all: true,
-          filters: {
-            label: [
-              `com.docker.compose.project=${project}`,
-              `com.docker.compose.service=${service}`,
-              "com.docker.compose.oneoff=False",
-            ],
-          },
+    list: async (service) =>
+      (await serviceContainers(docker, project, service, { all: true })).map(
+        (c): WorkerContainer => ({
+          id: c.Id,
+          name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
+          running: c.State === "running",
+          image: c.Image,
+          imageId: c.ImageID,
         }),
-      );
-      return found
-        .sort((a, b) => a.Created - b.Created)
-        .map(
-          (c): WorkerContainer => ({
-            id: c.Id,
-            name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
-            running: c.State === "running",
-            image: c.Image,
-            imageId: c.ImageID,
-          }),
-        );
-    },
+      ),
     create: (service, count, ref) =>
       compose.create(service, count, { start: false, ...(ref ? { ref } : {}) }),
     start: (id) => call(`start ${id.slice(0, 12)}`, () => docker.getContainer(id).start()).then(() => {}),

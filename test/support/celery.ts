@@ -400,12 +400,11 @@ export interface BusyWorkerOptions {
 }
 
 /**
- * `act` with the worker busy before it starts (6 long tasks, at least one running), more long
- * tasks queued through web while it runs, and every request through Traefik counted meanwhile.
- * Afterwards every task of the window, once all finished or `drainMs` passed: a lost one stays
- * unfinished in the rows.
+ * The worker busy (6 long tasks, at least one running) and more long tasks queued through web,
+ * one every 3 s, until the returned function stops queueing; that function then waits until
+ * every task of the window has finished or `drainMs` has passed (a lost one stays unfinished).
  */
-export async function busyWorkerUnderLoad<T>(stack: DemoStack, act: () => Promise<T>, o: BusyWorkerOptions) {
+export async function busyWorker(stack: DemoStack, o: Omit<BusyWorkerOptions, "probe" | "afterMs">) {
   const since = await dbNow(stack);
   await enqueue(stack, 6, o.taskSeconds);
   await waitInFlight(stack, { since });
@@ -415,14 +414,23 @@ export async function busyWorkerUnderLoad<T>(stack: DemoStack, act: () => Promis
     maxTasks: o.maxTasks,
     maxSeconds: 240,
   }).start();
+  return async () => {
+    const queued = await tasks.stop();
+    const rows = await drain(stack, { since, until: await dbNow(stack) }, o.drainMs);
+    return { queued, rows };
+  };
+}
+
+/** `act` under busyWorker, with every request through Traefik counted meanwhile. */
+export async function busyWorkerUnderLoad<T>(stack: DemoStack, act: () => Promise<T>, o: BusyWorkerOptions) {
+  const finish = await busyWorker(stack, o);
   const probe = new LoadProbe({ url: stack.httpUrl, ...o.probe }).start();
   const t0 = Date.now();
   const result = await act();
   const seconds = (Date.now() - t0) / 1000;
   await sleep(o.afterMs ?? 0);
   const load: ProbeReport = await probe.stop();
-  const queued = await tasks.stop();
-  const rows = await drain(stack, { since, until: await dbNow(stack) }, o.drainMs);
+  const { queued, rows } = await finish();
   return { result, seconds, load, queued, rows };
 }
 
