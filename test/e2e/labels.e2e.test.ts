@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
 import { containers, runCli } from "../support/cli.js";
 import { type LabelsStack, labelsArgs, startLabelsDemo, waitForServers } from "../support/labels-stack.js";
+import { expectNoneFailed, Timeline } from "../support/timeline.js";
 
 let stack: LabelsStack;
 
@@ -21,12 +22,17 @@ afterAll(async () => {
 
 async function underLoad(
   args: string[],
-): Promise<{ run: Awaited<ReturnType<typeof runCli>>; load: ProbeReport }> {
+): Promise<{ run: Awaited<ReturnType<typeof runCli>>; load: ProbeReport; timeline: Timeline }> {
+  const timeline = await Timeline.watch(stack.project);
   const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 240, slowMs: 2000 }).start();
-  const run = await runCli(["web", ...args, ...labelsArgs(stack), "--json"], { cwd: stack.dir });
+  const run = await runCli(["web", ...args, ...labelsArgs(stack), "--json"], {
+    cwd: stack.dir,
+    onEvent: (e) => timeline.note(e),
+  });
   const load = await probe.stop();
+  timeline.stop();
   console.log(`${args.join(" ")}: exit ${run.code}; ${formatReport(load)}`);
-  return { run, load };
+  return { run, load, timeline };
 }
 
 async function expectAllOn(image: string) {
@@ -82,7 +88,7 @@ describe("label mode", () => {
   });
 
   it("rolls back a never-healthy image: exit 5, nothing lost, still 3 x v1", async () => {
-    const { run, load } = await underLoad([
+    const { run, load, timeline } = await underLoad([
       "--image",
       "compose-roll-demo/app:broken",
       "--health-timeout",
@@ -90,17 +96,17 @@ describe("label mode", () => {
     ]);
     expect(run.code, run.stderr).toBe(5);
     expect(run.stderr).toMatch(/rolled back; still serving compose-roll-demo\/app:v1/);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load, timeline);
     expect(load.sent).toBeGreaterThan(100);
     expect(load.releases).toEqual(["v1"]);
     await expectAllOn("compose-roll-demo/app:v1");
   });
 
   it("rolls back an image that crashes at boot", async () => {
-    const { run, load } = await underLoad(["--image", "compose-roll-demo/app:crash"]);
+    const { run, load, timeline } = await underLoad(["--image", "compose-roll-demo/app:crash"]);
     expect(run.code, run.stderr).toBe(5);
     expect(run.stderr).toMatch(/exited with code 3/);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load, timeline);
     expect(load.releases).toEqual(["v1"]);
     await expectAllOn("compose-roll-demo/app:v1");
   });
@@ -108,7 +114,7 @@ describe("label mode", () => {
   it("rolls v1 → v2 with zero failed requests, draining each old container by the drain file", async () => {
     // The pre-deploy one-off (same image, port 8000 EXPOSEd, nothing listening, no healthcheck)
     // runs 6 s under load: Traefik must never send it a request.
-    const { run, load } = await underLoad([
+    const { run, load, timeline } = await underLoad([
       "--image",
       "compose-roll-demo/app:v2",
       "--pre-deploy",
@@ -116,7 +122,7 @@ describe("label mode", () => {
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.events.some((e) => e.type === "output" && e.line === "hook done")).toBe(true);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load, timeline);
     expect(load.releases).toEqual(["v1", "v2"]);
     expect(load.lastRelease).toBe("v2");
     await expectAllOn("compose-roll-demo/app:v2");
@@ -128,7 +134,7 @@ describe("label mode", () => {
   it("drains by --drain-command when the healthcheck does not name the drain file", async () => {
     // --drain-file points elsewhere, so the drain file is not usable; the command makes the
     // same healthcheck fail (argv as a JSON array, exec'd without a shell of ours).
-    const { run, load } = await underLoad([
+    const { run, load, timeline } = await underLoad([
       "--image",
       "compose-roll-demo/app:v3",
       "--drain-file",
@@ -137,7 +143,7 @@ describe("label mode", () => {
       '["touch", "/tmp/drain"]',
     ]);
     expect(run.code, run.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load, timeline);
     expect(load.lastRelease).toBe("v3");
     await expectAllOn("compose-roll-demo/app:v3");
     const status = await runCli(
@@ -157,6 +163,7 @@ describe("label mode", () => {
   });
 
   it("restores when interrupted after new containers served: back on the old ones, nothing lost", async () => {
+    const timeline = await Timeline.watch(stack.project);
     const probe = new LoadProbe({ url: stack.httpUrl, maxSeconds: 240, slowMs: 2000 }).start();
     let killed = false;
     const run = await runCli(["web", "--image", "compose-roll-demo/app:v2", ...labelsArgs(stack), "--json"], {
@@ -164,6 +171,7 @@ describe("label mode", () => {
       // One SIGTERM, as a cancelled CI job sends: a kill at every later "removed" could land
       // after the command let go of its handlers, ending the process by signal (exit null).
       onEvent: (e, kill) => {
+        timeline.note(e);
         if (e.type === "replica" && e.state === "removed" && !killed) {
           killed = true;
           kill("SIGTERM");
@@ -171,9 +179,10 @@ describe("label mode", () => {
       },
     });
     const load = await probe.stop();
+    timeline.stop();
     console.log(`SIGTERM mid-rollout: exit ${run.code}; ${formatReport(load)}`);
     expect(run.code, run.stderr).toBe(5);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load, timeline);
     // v2 did serve (Traefik adds a healthy container by itself), then was drained away again.
     expect(load.releases).toContain("v2");
     expect(load.lastRelease).toBe("v3");
