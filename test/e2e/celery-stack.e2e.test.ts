@@ -34,6 +34,7 @@ import {
 } from "../support/celery.js";
 import { runCli } from "../support/cli.js";
 import { compose, composePlan, type DemoStack } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 const TASK_SECONDS = 3;
 // The tasks queued across a recreate: long enough that the worker is mid-task when compose's stop
@@ -269,7 +270,7 @@ describe("compose-roll up: the whole app", () => {
     );
 
     expect(run.code, run.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     expect(queued.errors).toEqual([]);
     const after = await running(["web", "worker", "beat", "db", "redis", "traefik"]);
     expect(after.web?.map((w) => w.image)).toEqual([APP_IMAGE("v2"), APP_IMAGE("v2"), APP_IMAGE("v2")]);
@@ -304,7 +305,7 @@ describe("compose-roll up: the whole app", () => {
     );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/undo: release \S+ .*changed (?=.*\bweb\b)(?=.*\bworker\b)(?=.*\bbeat\b)/);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     expect(queued.errors).toEqual([]);
     const after = await running(SERVICES);
     expect(after.web?.map((w) => w.image)).toEqual([APP_IMAGE("v1"), APP_IMAGE("v1"), APP_IMAGE("v1")]);

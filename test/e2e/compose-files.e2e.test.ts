@@ -12,6 +12,7 @@ import { runCli } from "../support/cli.js";
 import { composeOn } from "../support/compose.js";
 import { type LabelsStack, labelsArgs, waitForServers } from "../support/labels-stack.js";
 import { type DemoOptions, type DemoStack, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
 const docker = new Docker();
@@ -41,7 +42,7 @@ async function roll(stack: Stack, args: string[], flags: string[]) {
   const load = await probe.stop();
   console.log(`${args.join(" ")}: exit ${run.code}; ${formatReport(load)}`);
   expect(run.code, run.stderr).toBe(0);
-  expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+  expectNoneFailed(load);
   expect(load.sent).toBeGreaterThan(0);
   return run;
 }

@@ -10,6 +10,7 @@ import { formatReport, LoadProbe } from "../load/probe.js";
 import { runCli, stackArgs } from "../support/cli.js";
 import { composeOn } from "../support/compose.js";
 import { type DemoStack, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
 const docker = new Docker();
@@ -48,7 +49,7 @@ async function roll(stack: DemoStack, args: string[], flags = stackArgs(stack)) 
   });
   const load = await probe.stop();
   console.log(`${args.join(" ")}: exit ${run.code}; ${formatReport(load)}`);
-  expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+  expectNoneFailed(load);
   return run;
 }
 

@@ -11,6 +11,7 @@ import { runCli, stackArgs } from "../support/cli.js";
 import { expectAllOn, lockStatus } from "../support/expect.js";
 import { startFailingEngine } from "../support/fake-engine.js";
 import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 const docker = new Docker();
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
@@ -45,7 +46,7 @@ describe("exit codes a rollout ends with", () => {
       /post-deploy hook .* failed with exit code 1 \(post-deploy check failed\); the rollout itself is complete: web serves compose-roll-demo\/app:v2, nothing was rolled back/,
     );
     expect(roll.events.find((e) => e.type === "done")).toMatchObject({ result: "complete", replicas: 3 });
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     await expectAllOn(stack, app("v2"));
     expect(await lockStatus(stack)).toBeNull();
   });

@@ -15,6 +15,7 @@ import { DockerLock, StateLabel } from "../../state/index.js";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { BIN, type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
 import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 const sh = promisify(execFile);
 let stack: DemoStack;
@@ -218,7 +219,7 @@ describe("the lock", () => {
       // Cut short mid-wait, the wait names itself ("interrupted while waiting for Traefik");
       // between steps, the reason does ("interrupted by SIGINT").
       expect(run.stderr).toMatch(/rolled back; still serving .*: interrupted (by SIGINT|while)/);
-      expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+      expectNoneFailed(load);
       expect(await running()).toBe(from);
       const st = await runCli(["lock", "status", "web", "-p", stack.project, "--json"], { cwd: stack.dir });
       expect(JSON.parse(st.stdout).lock).toBeNull();

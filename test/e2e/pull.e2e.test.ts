@@ -12,6 +12,7 @@ import { formatReport, LoadProbe } from "../load/probe.js";
 import { containers, runCli, stackArgs } from "../support/cli.js";
 import { type Registry, startRegistry } from "../support/registry.js";
 import { type DemoStack, freePort, PATIENT_HEALTH, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 const docker = new Docker();
 let stack: DemoStack;
@@ -172,7 +173,7 @@ describe("pull before rollout", () => {
     // The pull came first: no replica event before it finished.
     const firstOther = run.events.findIndex((e) => e.type !== "pull");
     expect(run.events.slice(0, firstOther).every((e) => e.type === "pull")).toBe(true);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     expect(load.releases).toEqual(["v1", "v2"]);
     const cs = await containers(stack.project);
     expect(cs.map((c) => `${c.image} ${c.state} ${c.health}`)).toEqual(

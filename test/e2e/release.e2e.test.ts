@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { runCli } from "../support/cli.js";
 import { compose, composePlan, type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
 const docker = new Docker();
@@ -110,7 +111,7 @@ describe("compose-roll up: web and a worker as one release", () => {
     console.log(
       `up ${args.join(" ")}: exit ${run.code} in ${seconds.toFixed(1)} s (web's rollout ${web ?? "?"} s); ${formatReport(load)}`,
     );
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     return { run, t0, seconds };
   };
   const plansNothing = async () => {
@@ -219,7 +220,7 @@ describe("compose-roll up: web and a worker as one release", () => {
     const load = await probe.stop();
     console.log(`undo (the whole release): exit ${run.code}; ${formatReport(load)}`);
     expect(run.code, run.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     expect(run.stderr).toMatch(/undo: release \S+ .*changed (web, worker|worker, web)/);
     expect((await ids(stack, "web")).map((c) => c.image)).toEqual([app("v2"), app("v2")]);
     expect((await ids(stack, "worker")).map((c) => c.image)).toEqual([app("v1")]);

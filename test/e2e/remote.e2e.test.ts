@@ -13,6 +13,7 @@ import { formatReport, LoadProbe } from "../load/probe.js";
 import { containers, runCli, stackArgs } from "../support/cli.js";
 import { type Certs, makeCerts, type Sshd, startSshd, startTlsProxy } from "../support/remote.js";
 import { type DemoStack, ROOT, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 let stack: DemoStack;
 let certs: Certs;
@@ -218,7 +219,7 @@ describe("ssh://", () => {
       const ms = Date.now() - t0;
       const load = await probe.stop();
       expect(run.code, run.stderr).toBe(0);
-      expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+      expectNoneFailed(load);
       return { ms, load };
     };
     const overSsh = await roll("compose-roll-demo/app:v2", { DOCKER_HOST: sshd.url, HOME: sshd.home });

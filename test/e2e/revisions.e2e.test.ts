@@ -8,6 +8,7 @@ import { rolloutSteps } from "../faults/steps.js";
 import { formatReport, LoadProbe } from "../load/probe.js";
 import { type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
 import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 let stack: DemoStack;
 const app = (tag: string) => `compose-roll-demo/app:${tag}`;
@@ -65,7 +66,7 @@ describe("history and undo", () => {
     const load = await probe.stop();
     console.log(`undo v3 → v2: exit ${run.code}; ${formatReport(load)}`);
     expect(run.code, run.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     expect(load.lastRelease).toBe("v2");
     expect((await history())[0]).toMatchObject({ number: 4, image: { ref: app("v2") }, result: "complete" });
     await expectConverged(app("v2"));
@@ -117,7 +118,7 @@ describe("crash recovery", () => {
       );
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toMatch(/taking over a stale lock/);
-      expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+      expectNoneFailed(load);
       await expectConverged(k % 2 === 1 ? target : before);
     });
   }

@@ -10,6 +10,7 @@ import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
 import { runCli, stackArgs } from "../support/cli.js";
 import { expectAllOn, lockStatus } from "../support/expect.js";
 import { type DemoStack, startDemo } from "../support/stack.js";
+import { expectNoneFailed } from "../support/timeline.js";
 
 let stack: DemoStack;
 const docker = new Docker();
@@ -73,7 +74,7 @@ describe("rollout under load", () => {
     ]);
     expect(run.code, run.stderr).toBe(5);
     expect(run.stderr).toMatch(/rolled back; still serving compose-roll-demo\/app:v1/);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     expect(load.sent).toBeGreaterThan(100);
     expect(load.releases).toEqual(["v1"]);
     await expectAllOn(stack, "compose-roll-demo/app:v1");
@@ -83,7 +84,7 @@ describe("rollout under load", () => {
     const { run, load } = await underLoad(["--image", "compose-roll-demo/app:crash"]);
     expect(run.code, run.stderr).toBe(5);
     expect(run.stderr).toMatch(/exited with code 3/);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     expect(load.releases).toEqual(["v1"]);
     await expectAllOn(stack, "compose-roll-demo/app:v1");
   });
@@ -98,7 +99,7 @@ describe("rollout under load", () => {
       "8s",
     ]);
     expect(run.code, run.stderr).toBe(5);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     // v2 never served a user: the probe went to it alone, through its own router.
     expect(load.releases).toEqual(["v1"]);
     await expectAllOn(stack, "compose-roll-demo/app:v1");
@@ -131,7 +132,7 @@ describe("rollout under load", () => {
   it("rolls v1 → v2 with zero failed requests, switching responses to v2", async () => {
     const { run, load } = await underLoad(["--image", "compose-roll-demo/app:v2"]);
     expect(run.code, run.stderr).toBe(0);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     expect(load.releases).toEqual(["v1", "v2"]);
     expect(load.lastRelease).toBe("v2");
     await expectAllOn(stack, "compose-roll-demo/app:v2");
@@ -160,7 +161,7 @@ describe("rollout under load", () => {
     const load = await probe.stop();
     console.log(`SIGTERM mid-rollout: exit ${run.code}; ${formatReport(load)}`);
     expect(run.code, run.stderr).toBe(5);
-    expect(load.failed, JSON.stringify(load.failures)).toBe(0);
+    expectNoneFailed(load);
     await expectAllOn(stack, "compose-roll-demo/app:v2");
     expect(await lockStatus(stack)).toBeNull();
   });
