@@ -135,7 +135,7 @@ export class LoadProbe {
     if (!(o.rate > 0)) return next;
     const every = (1000 * Math.max(1, o.keepAliveClients + o.freshClients)) / o.rate;
     const at = Math.max(next + every, performance.now());
-    await new Promise((r) => setTimeout(r, at - performance.now()));
+    await new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
     return at;
   }
 

@@ -8,7 +8,14 @@ import { basename, join } from "node:path";
 import Docker from "dockerode";
 import { stringify } from "yaml";
 import { LoadProbe, type ProbeOptions, type ProbeReport } from "../load/probe.js";
-import { compose, type DemoStack, IDLE_INTERVAL, PATIENT_INTERVAL, startDemo } from "./stack.js";
+import {
+  compose,
+  type DemoStack,
+  IDLE_INTERVAL,
+  LABEL_MODE_TIMEOUT,
+  PATIENT_INTERVAL,
+  startDemo,
+} from "./stack.js";
 
 export const APP_IMAGE = (tag: string) => `compose-roll-demo/app:${tag}`;
 
@@ -87,7 +94,7 @@ function overrideYaml(dir: string, services: Record<string, ServiceOverride>): s
   // to fail the check.
   const web =
     basename(dir) === "demo-labels"
-      ? patient
+      ? { healthcheck: { ...patient.healthcheck, timeout: LABEL_MODE_TIMEOUT } }
       : {
           healthcheck: {
             test: ["CMD", "python3", "/app/healthcheck.py"],

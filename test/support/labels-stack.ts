@@ -2,7 +2,7 @@
 // by its labels) with testcontainers: its own project name and free loopback ports.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type DemoStack, FAST_BOOT, IDLE_INTERVAL, startDemo } from "./stack.js";
+import { type DemoStack, FAST_BOOT, IDLE_INTERVAL, LABEL_MODE_TIMEOUT, startDemo } from "./stack.js";
 
 export type LabelsStack = Omit<DemoStack, "traefikFile"> & {
   /** The service as Traefik's API names it. */
@@ -21,7 +21,7 @@ export async function startLabelsDemo(
     prepare: (dir) =>
       writeFileSync(
         join(dir, "compose.override.yaml"),
-        `services:\n  traefik:\n    healthcheck:\n      interval: ${IDLE_INTERVAL}\n  web:\n    environment:\n      BOOT_DELAY: "${FAST_BOOT}"\n    healthcheck:\n      timeout: 6s\n`,
+        `services:\n  traefik:\n    healthcheck:\n      interval: ${IDLE_INTERVAL}\n  web:\n    environment:\n      BOOT_DELAY: "${FAST_BOOT}"\n    healthcheck:\n      timeout: ${LABEL_MODE_TIMEOUT}\n`,
       ),
   });
   const stack: LabelsStack = {

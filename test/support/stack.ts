@@ -40,6 +40,14 @@ export const FAST_BOOT = "0.5";
 /** A healthcheck probe's timeout in test stacks; see PATIENT_HEALTH. */
 const PATIENT_TIMEOUT = "6s";
 /**
+ * Label mode's probe timeout in test stacks. There Traefik drops a container the moment Docker
+ * calls it unhealthy, so a host stall long enough for `retries` checks in a row to time out
+ * takes every container out at once: a 404 for every request (seen once in CI, three e2e groups
+ * on 2 cores). 10 s per check rides out a ~30 s stall; the drain file still fails a check at
+ * once, so drains take no longer.
+ */
+export const LABEL_MODE_TIMEOUT = "10s";
+/**
  * How often test stacks check web (the image's own is every 1 s). Each check is a process
  * started in the container, ~65 ms of host CPU however small the probe (npm run
  * bench:healthcheck: 15 idle containers at 1 s keep a whole core busy); three groups of e2e
