@@ -7,14 +7,15 @@ import { interruptible } from "../app/signals.js";
 import { planSwarm } from "../app/swarm-dryrun.js";
 import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
 import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
+import { swarmSync } from "../app/swarm-sync.js";
 import { undoImage, undoSwarm } from "../app/swarm-undo.js";
 import { RefusedError } from "../controller/errors.js";
-import type { ServiceRef } from "../controller/ports.js";
+import type { LockInfo, ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
 import { systemClock } from "../engine/index.js";
 import { SwarmEngine } from "../engine/swarm/cluster.js";
 import type { HostHttp } from "../host/hostio.js";
-import { actor, isStale, pidAlive, selfTag } from "../state/index.js";
+import { actor, isStale, pidAlive, type Staleness, selfTag } from "../state/index.js";
 import { SwarmHistory } from "../state/swarm-history.js";
 import { SwarmLock } from "../state/swarm-lock.js";
 import { TraefikApi } from "../traefik/api.js";
@@ -97,6 +98,26 @@ async function dryRunSwarm(
   );
 }
 
+/** Whether a holder of the lock is gone, as this process sees it: its pid here, else its lease. */
+export function staleness(opts: Options): (holder: LockInfo) => Staleness {
+  const self = actor();
+  const tag = selfTag();
+  return (holder) =>
+    isStale(holder, { self, tag, now: new Date(), alive: pidAlive, staleAfterMs: opts.lockStaleMs });
+}
+
+export async function syncSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
+  const opts = swarmOptions(t, raw);
+  const line = await swarmSync({
+    cluster: new SwarmEngine(t.docker),
+    lock: swarmState(t).lock,
+    svc: t.svc,
+    name: swarmName(t),
+    stale: staleness(opts),
+  });
+  t.say(line);
+}
+
 export async function repairSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
   await changeSwarm(t, raw, (ctx) => repairSwarm(ctx));
 }
@@ -138,14 +159,7 @@ async function changeSwarm(
     name,
     historyLimit: opts.historyLimit,
     ...(tag ? { process: tag } : {}),
-    stale: (holder) =>
-      isStale(holder, {
-        self,
-        tag,
-        now: new Date(),
-        alive: pidAlive,
-        staleAfterMs: opts.lockStaleMs,
-      }),
+    stale: staleness(opts),
   };
   const result = await change(ctx, opts).finally(() => stop.dispose());
   if (!result) return;
