@@ -41,7 +41,7 @@ export async function undoCommand(service: string | undefined, raw: RawOptions):
 export async function repairCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   // Without a service, after a killed release: the project converges as `compose-roll up` does.
   if (service === undefined && !raw.dryRun && (await repairProject(raw))) return;
-  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: !raw.dryRun });
+  const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: true });
   if ("swarm" in ctx) return repairSwarmCommand(ctx.swarm, raw);
   print(ctx, await repair(ctx.app));
 }

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import { interruptible } from "../app/signals.js";
-import { planSwarm } from "../app/swarm-dryrun.js";
+import { planRepairSwarm, planSwarm, type SwarmPlan } from "../app/swarm-dryrun.js";
 import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
 import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
 import { swarmSync } from "../app/swarm-sync.js";
@@ -56,7 +56,7 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
       "run `compose-roll <service> --image <registry/app:tag>`",
     );
   }
-  if (raw.dryRun) return dryRunSwarm(t, raw, async () => ({ pinned: image, ref: image }));
+  if (raw.dryRun) return dryRunRollout(t, raw, async () => ({ pinned: image, ref: image }));
   await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image));
 }
 
@@ -64,34 +64,35 @@ export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
   if (raw.dryRun) {
     const state = swarmState(t);
     const ctx = { cluster: new SwarmEngine(t.docker), ...state, name: swarmName(t), svc: t.svc };
-    return dryRunSwarm(t, raw, (opts) => undoImage(ctx, opts.toRevision));
+    return dryRunRollout(t, raw, (opts) => undoImage(ctx, opts.toRevision));
   }
   await changeSwarm(t, raw, (ctx, opts) => undoSwarm(ctx, opts.toRevision));
 }
 
 /** The plan of a rollout to the image `target` names, printed as one host's dry run is; nothing changed. */
-async function dryRunSwarm(
+function dryRunRollout(
   t: SwarmTarget,
   raw: RawOptions,
   target: (opts: Options) => Promise<{ pinned: string; ref: string }>,
 ): Promise<void> {
+  return printPlan(t, raw, async (opts) => {
+    const { pinned, ref } = await target(opts);
+    const ctx = { cluster: new SwarmEngine(t.docker), lock: swarmState(t).lock, name: swarmName(t) };
+    return planSwarm({ ...ctx, svc: t.svc, drainMs: opts.drainMs }, pinned, ref);
+  });
+}
+
+/** A plan on stdout: one `{"type":"plan",…}` document with --json, else the table. */
+async function printPlan(
+  t: SwarmTarget,
+  raw: RawOptions,
+  plan: (opts: Options) => Promise<SwarmPlan>,
+): Promise<void> {
   const opts = swarmOptions(t, raw);
-  const { pinned, ref } = await target(opts);
-  const plan = await planSwarm(
-    {
-      cluster: new SwarmEngine(t.docker),
-      lock: swarmState(t).lock,
-      name: swarmName(t),
-      svc: t.svc,
-      drainMs: opts.drainMs,
-    },
-    pinned,
-    ref,
-  );
   const shown = {
     settings: swarmSettings(raw, opts),
     engine: describeSwarm(t.facts),
-    ...plan,
+    ...(await plan(opts)),
   };
   process.stdout.write(
     opts.json ? `${JSON.stringify({ type: "plan", ...shown })}\n` : formatSwarmDryRun(shown),
@@ -119,6 +120,17 @@ export async function syncSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
 }
 
 export async function repairSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
+  if (raw.dryRun)
+    return printPlan(t, raw, (opts) =>
+      planRepairSwarm({
+        cluster: new SwarmEngine(t.docker),
+        ...swarmState(t),
+        svc: t.svc,
+        name: swarmName(t),
+        drainMs: opts.drainMs,
+        stale: staleness(opts),
+      }),
+    );
   await changeSwarm(t, raw, (ctx) => repairSwarm(ctx));
 }
 
