@@ -12,6 +12,7 @@ import type { LockInfo, Revision } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
 import type { SwarmSnapshot } from "../controller/swarm-ports.js";
 import { type Balancer, finalLabels, servesItself, usersBalancer } from "../controller/swarm-rollout.js";
+import { underLease } from "./swarm-lease.js";
 import type { SwarmRollContext, SwarmRollResult } from "./swarm-roll.js";
 import { SwarmSteps } from "./swarm-steps.js";
 
@@ -101,6 +102,7 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
     replicas: snap.view.replicas,
     command: ctx.command,
     ...(ctx.process ? { process: ctx.process } : {}),
+    ...(ctx.leaseMs !== undefined ? { leaseMs: ctx.leaseMs } : {}),
   };
   if (held) {
     ctx.say(`taking over the lock of an interrupted ${held.command} (${gone?.why})`);
@@ -112,8 +114,10 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
       `${ctx.name} was locked again meanwhile: ${got.holder.command} since ${got.holder.since}`,
       "wait for that rollout to end, then repair",
     );
+  const lease = ctx.keep?.(info);
+  const run = underLease(ctx, lease);
   try {
-    let steps = new SwarmSteps(ctx, origin, lb, image, final);
+    let steps = new SwarmSteps(run, origin, lb, image, final);
     steps.interruptible = false;
     steps.adopt(left, joined);
     let ends = image;
@@ -127,9 +131,9 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
         await steps.replace(true);
       } catch (err) {
         const back = held?.previous;
-        if (!(err instanceof HealthError) || !back || back.id === image) throw err;
+        if (!(err instanceof HealthError) || !back || back.id === image || lease?.lost()) throw err;
         ctx.say(`${image} does not become healthy (${err.message}): back to ${back.id}`);
-        steps = new SwarmSteps(ctx, origin, lb, back.id, origin.view.labels);
+        steps = new SwarmSteps(run, origin, lb, back.id, origin.view.labels);
         steps.interruptible = false;
         steps.adopt(left, joined);
         await steps.replace();
@@ -148,8 +152,12 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
       seconds: (ctx.clock.now() - started) / 1000,
       peakTasks: snap.view.replicas + left.length,
     };
+  } catch (err) {
+    throw lease?.lost() ?? err;
   } finally {
-    await ctx.lock.release(ctx.svc, info).catch(() => {});
+    await lease?.stop();
+    // A lost lock is not ours to release any more.
+    if (!lease?.lost()) await ctx.lock.release(ctx.svc, info).catch(() => {});
   }
 }
 

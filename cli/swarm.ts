@@ -16,6 +16,7 @@ import { systemClock } from "../engine/index.js";
 import { SwarmEngine } from "../engine/swarm/cluster.js";
 import type { HostHttp } from "../host/hostio.js";
 import { actor, isStale, pidAlive, type Staleness, selfTag } from "../state/index.js";
+import { keepLease } from "../state/keeper.js";
 import { SwarmHistory } from "../state/swarm-history.js";
 import { SwarmLock } from "../state/swarm-lock.js";
 import { TraefikApi } from "../traefik/api.js";
@@ -148,6 +149,7 @@ async function changeSwarm(
   // Traefik shows a change within its poll plus the provider's 2 s throttle: twice that on top.
   const pollMs = (t.facts.pollSeconds ?? 15) * 1000;
   const stop = interruptible(t.say);
+  const state = swarmState(t);
   const self = actor();
   const tag = selfTag();
   const ctx: SwarmRepairContext = {
@@ -164,7 +166,7 @@ async function changeSwarm(
     healthTimeoutMs: opts.healthTimeoutMs,
     routeTimeoutMs: opts.routeTimeoutMs + 2 * (pollMs + 2000),
     drainMs: opts.drainMs,
-    ...swarmState(t),
+    ...state,
     actor: self,
     command: process.argv.slice(2).join(" "),
     svc: t.svc,
@@ -172,6 +174,16 @@ async function changeSwarm(
     historyLimit: opts.historyLimit,
     ...(tag ? { process: tag } : {}),
     stale: staleness(opts),
+    leaseMs: opts.lockLeaseMs,
+    keep: (info) =>
+      keepLease({
+        lock: state.lock,
+        svc: t.svc,
+        info,
+        leaseMs: opts.lockLeaseMs,
+        clock: systemClock,
+        say: t.say,
+      }),
   };
   const result = await change(ctx, opts).finally(() => stop.dispose());
   if (!result) return;
