@@ -61,6 +61,8 @@ export function swarmSettings(raw: RawOptions, opts: Options): DryRun["settings"
 
 export interface SwarmDryRun extends SwarmPlan {
   settings: DryRun["settings"];
+  /** What happens to the compose files (a rollout's). */
+  compose?: string;
   /** The service and what was detected of its Swarm. */
   engine: string;
 }
@@ -86,6 +88,7 @@ export function formatSwarmDryRun(d: SwarmDryRun): string {
   });
   const verdict = d.repair?.lock ?? "a rollout now would refuse";
   lines.push("", d.lock ? `lock: held — ${describeLock(d.lock)} (${verdict})` : "lock: free");
+  if (d.compose) lines.push(`compose files: ${d.compose}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -9,8 +9,9 @@ import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
 import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
 import { swarmSync } from "../app/swarm-sync.js";
 import { undoImage, undoSwarm } from "../app/swarm-undo.js";
+import { prepareSwarmWriteBack, type SwarmWriteBack } from "../app/swarm-writeback.js";
 import { RefusedError } from "../controller/errors.js";
-import type { LockInfo, ServiceRef } from "../controller/ports.js";
+import type { ComposeProject, LockInfo, ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
 import { systemClock } from "../engine/index.js";
 import { SwarmEngine } from "../engine/swarm/cluster.js";
@@ -31,6 +32,8 @@ export interface SwarmTarget {
   http: HostHttp;
   say(line: string): void;
   debug(fields: Record<string, unknown>, msg: string): void;
+  /** The compose file(s) found as on one host (-f, COMPOSE_FILE, or ./compose.yaml): the write-back's. */
+  compose: ComposeProject;
 }
 
 /** `<stack>_<service>`, as `docker service` names it. */
@@ -57,17 +60,29 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
       "run `compose-roll <service> --image <registry/app:tag>`",
     );
   }
-  if (raw.dryRun) return dryRunRollout(t, raw, async () => ({ pinned: image, ref: image }));
-  await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image));
+  const files = writeBack(t, raw, image);
+  if (raw.dryRun) return dryRunRollout(t, raw, async () => ({ pinned: image, ref: image }), files);
+  await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image), files);
 }
 
+/** The compose files' write-back of `ref`, planned (or refused) before anything changes. */
+const writeBack = (t: SwarmTarget, raw: RawOptions, ref: string) =>
+  prepareSwarmWriteBack({
+    compose: t.compose,
+    service: t.svc.service,
+    ref,
+    write: swarmOptions(t, raw).write,
+    say: t.say,
+  });
+
 export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
-  if (raw.dryRun) {
-    const state = swarmState(t);
-    const ctx = { cluster: new SwarmEngine(t.docker), ...state, name: swarmName(t), svc: t.svc };
-    return dryRunRollout(t, raw, (opts) => undoImage(ctx, opts.toRevision));
-  }
-  await changeSwarm(t, raw, (ctx, opts) => undoSwarm(ctx, opts.toRevision));
+  const opts = swarmOptions(t, raw);
+  const state = swarmState(t);
+  const ctx = { cluster: new SwarmEngine(t.docker), ...state, name: swarmName(t), svc: t.svc };
+  const target = await undoImage(ctx, opts.toRevision);
+  const files = writeBack(t, raw, target.ref);
+  if (raw.dryRun) return dryRunRollout(t, raw, async () => target, files);
+  await changeSwarm(t, raw, (c) => undoSwarm(c, opts.toRevision, target), files);
 }
 
 /** The plan of a rollout to the image `target` names, printed as one host's dry run is; nothing changed. */
@@ -75,11 +90,13 @@ function dryRunRollout(
   t: SwarmTarget,
   raw: RawOptions,
   target: (opts: Options) => Promise<{ pinned: string; ref: string }>,
+  files: SwarmWriteBack,
 ): Promise<void> {
   return printPlan(t, raw, async (opts) => {
     const { pinned, ref } = await target(opts);
     const ctx = { cluster: new SwarmEngine(t.docker), lock: swarmState(t).lock, name: swarmName(t) };
-    return planSwarm({ ...ctx, svc: t.svc, drainMs: opts.drainMs }, pinned, ref);
+    const plan = await planSwarm({ ...ctx, svc: t.svc, drainMs: opts.drainMs }, pinned, ref);
+    return { ...plan, compose: files.summary };
   });
 }
 
@@ -87,7 +104,7 @@ function dryRunRollout(
 async function printPlan(
   t: SwarmTarget,
   raw: RawOptions,
-  plan: (opts: Options) => Promise<SwarmPlan>,
+  plan: (opts: Options) => Promise<SwarmPlan & { compose?: string }>,
 ): Promise<void> {
   const opts = swarmOptions(t, raw);
   const shown = {
@@ -140,6 +157,7 @@ async function changeSwarm(
   t: SwarmTarget,
   raw: RawOptions,
   change: (ctx: SwarmRepairContext, opts: Options) => Promise<SwarmRollResult | undefined>,
+  files?: SwarmWriteBack,
 ): Promise<void> {
   const opts = swarmOptions(t, raw);
   const name = swarmName(t);
@@ -187,8 +205,11 @@ async function changeSwarm(
   };
   const result = await change(ctx, opts).finally(() => stop.dispose());
   if (!result) return;
-  if (result.unchanged) return t.say(`${name} already runs ${result.to}: nothing to do`);
-  t.say(
-    `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,
-  );
+  if (result.unchanged) t.say(`${name} already runs ${result.to}: nothing to do`);
+  else
+    t.say(
+      `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,
+    );
+  // The service runs the image: now the files may name it.
+  await files?.settle();
 }
