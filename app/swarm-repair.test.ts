@@ -100,6 +100,8 @@ describe("repairSwarm after a SIGKILL", () => {
       expect(lock.holder).toBeUndefined();
       expect(f.minServing).toBeGreaterThanOrEqual(3);
       expect(r).toMatchObject({ to: ends, revision: 1 });
+      // Ended on the killed run's target: its ref is what the compose file is to name.
+      expect(r?.ref).toBe(ends === "app:v2" ? "app:v2" : undefined);
       expect(records[0]).toMatchObject({
         number: 1,
         image: { id: "app:v2" },

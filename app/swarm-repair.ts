@@ -148,6 +148,7 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
     return {
       from: held?.previous.id ?? image,
       to: ends,
+      ...(held && ends === held.target.id ? { ref: held.target.ref } : {}),
       revision: held ? info.revision : 0,
       seconds: (ctx.clock.now() - started) / 1000,
       peakTasks: snap.view.replicas + left.length,

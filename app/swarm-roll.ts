@@ -53,6 +53,8 @@ export interface SwarmRollResult {
   peakTasks: number;
   /** It already ran that image with its own labels: nothing was done. */
   unchanged?: true;
+  /** A repair that finished the interrupted run: the ref that run rolled to (for the compose file). */
+  ref?: string;
 }
 
 /**

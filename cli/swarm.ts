@@ -62,7 +62,7 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
   }
   const files = writeBack(t, raw, image);
   if (raw.dryRun) return dryRunRollout(t, raw, async () => ({ pinned: image, ref: image }), files);
-  await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image), files);
+  await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image), files.settle);
 }
 
 /** The compose files' write-back of `ref`, planned (or refused) before anything changes. */
@@ -82,7 +82,7 @@ export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
   const target = await undoImage(ctx, opts.toRevision);
   const files = writeBack(t, raw, target.ref);
   if (raw.dryRun) return dryRunRollout(t, raw, async () => target, files);
-  await changeSwarm(t, raw, (c) => undoSwarm(c, opts.toRevision, target), files);
+  await changeSwarm(t, raw, (c) => undoSwarm(c, opts.toRevision, target), files.settle);
 }
 
 /** The plan of a rollout to the image `target` names, printed as one host's dry run is; nothing changed. */
@@ -149,7 +149,21 @@ export async function repairSwarmCommand(t: SwarmTarget, raw: RawOptions): Promi
         stale: staleness(opts),
       }),
     );
-  await changeSwarm(t, raw, (ctx) => repairSwarm(ctx));
+  // Finished on the interrupted run's target: the files are to name it, as after that rollout. A
+  // repair converges whatever the files say, so they are only planned now, and a refusal is a warning.
+  await changeSwarm(
+    t,
+    raw,
+    (ctx) => repairSwarm(ctx),
+    async (r) => {
+      if (!r.ref) return;
+      try {
+        await writeBack(t, raw, r.ref).settle();
+      } catch (err) {
+        t.say(`warning: the compose files were not updated: ${(err as Error).message}`);
+      }
+    },
+  );
 }
 
 /** Traefik checked, then one change of the service under the cluster's lock; SIGINT/SIGTERM undo it. */
@@ -157,7 +171,8 @@ async function changeSwarm(
   t: SwarmTarget,
   raw: RawOptions,
   change: (ctx: SwarmRepairContext, opts: Options) => Promise<SwarmRollResult | undefined>,
-  files?: SwarmWriteBack,
+  /** Once the service runs the image: the compose files' write-back. */
+  after: (result: SwarmRollResult) => Promise<void>,
 ): Promise<void> {
   const opts = swarmOptions(t, raw);
   const name = swarmName(t);
@@ -210,6 +225,5 @@ async function changeSwarm(
     t.say(
       `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,
     );
-  // The service runs the image: now the files may name it.
-  await files?.settle();
+  await after(result);
 }

@@ -110,7 +110,7 @@ describe("compose-roll on a Swarm stack service", () => {
     const r = await roll("ok", 1, [], ["sync", "ok"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.line).toBe(
-      `${stack}_ok is routed by its Swarm service labels (${stack}-ok@swarm): Traefik keeps it in sync itself; sync is not needed`,
+      `compose-roll: ${stack}_ok is routed by its Swarm service labels (${stack}-ok@swarm): Traefik keeps it in sync itself; sync is not needed`,
     );
   });
 
@@ -146,7 +146,14 @@ describe("compose-roll on a Swarm stack service", () => {
       expect(r.code).toBe(2);
       expect(r.line).toMatch(/this Docker host is a Swarm worker/);
     } finally {
-      await dockerOn(tb, 1, ["node", "promote", "crsw-node3"]);
+      // A promote right after the demotion can meet Swarm's own update of that node ("update out
+      // of sequence"): again until it goes through.
+      await waitFor(60_000, "node3 promoted", () =>
+        dockerOn(tb, 1, ["node", "promote", "crsw-node3"]).then(
+          () => true,
+          () => false,
+        ),
+      );
       await waitFor(60_000, "node3 a manager again", isManager);
     }
   });
