@@ -5,6 +5,7 @@
 // converges — N tasks of the expected image, stand-ins gone, the lock free — with no failed
 // request across the kill and the repair.
 // One stack of 3 replicas, shared by the cases in order (v1 → v2 killed three times, v2 → v3 once).
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliRun } from "../support/cli.js";
 import {
@@ -85,6 +86,9 @@ async function repaired(r: Awaited<ReturnType<typeof killedThen>>, tag: string) 
   expect((await inspect()).Spec.Labels["traefik.enable"]).not.toBe("false");
   expect(await standInsOn(tb)).toEqual([]);
   expect(await lockConfigs()).toEqual([]);
+  // The stack's compose file names the image it ended on: the repair wrote it when it finished the
+  // killed run; a run sent back left it as it was.
+  expect(readFileSync(stack.composeFile, "utf8")).toContain(`image: ${appImage(tb, tag)}\n`);
 }
 
 beforeAll(async () => {
