@@ -2,7 +2,7 @@
 // exit 2 and one line naming it, sync says it is not needed, and no run changes a service's spec
 // version. One stack, six services of one task each (placement constraints keep them small),
 // shared by every case.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,6 +128,8 @@ describe("compose-roll on a Swarm stack service", () => {
     );
     expect(r.stdout).toMatch(/ {2}6\. update .* unchanged/);
     expect(r.stdout).toMatch(/lock: free/);
+    expect(r.stdout).toMatch(/compose files: would write image: \S+:v2 in \S+compose\.yaml/);
+    expect(readFileSync(join(dir, "compose.yaml"), "utf8")).toBe(stackYaml());
     const j = await roll("ok", 1, ["--dry-run", "--json"]);
     expect(j.code, j.stderr).toBe(0);
     const plan = JSON.parse(j.stdout);
