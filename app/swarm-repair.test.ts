@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { LockHeldError, RefusedError } from "../controller/errors.js";
 import type { Lock, LockInfo, Revision } from "../controller/ports.js";
 import { context, FakeSwarm, L, type Svc } from "./swarm.test-support.js";
+import { planRepairSwarm } from "./swarm-dryrun.js";
 import { repairSwarm } from "./swarm-repair.js";
 import { rollSwarm, type SwarmRollContext } from "./swarm-roll.js";
 
@@ -99,6 +100,8 @@ describe("repairSwarm after a SIGKILL", () => {
       expect(lock.holder).toBeUndefined();
       expect(f.minServing).toBeGreaterThanOrEqual(3);
       expect(r).toMatchObject({ to: ends, revision: 1 });
+      // Ended on the killed run's target: its ref is what the compose file is to name.
+      expect(r?.ref).toBe(ends === "app:v2" ? "app:v2" : undefined);
       expect(records[0]).toMatchObject({
         number: 1,
         image: { id: "app:v2" },
@@ -156,5 +159,80 @@ describe("repairSwarm after a SIGKILL", () => {
     const lock = memLock();
     expect(await repairSwarm(repairContext(f, lock, []))).toBeUndefined();
     expect(f.services.get("shop_web")?.version).toBe(10);
+  });
+});
+
+/** Every service's spec version, labels and image: what a dry run must leave exactly as it was. */
+const cluster = (f: FakeSwarm) =>
+  JSON.stringify([...f.services].map(([n, s]) => [n, s.version, s.image, s.labels]));
+
+describe("planRepairSwarm (repair --dry-run) after a SIGKILL", () => {
+  const phases: [string, Call, string, RegExp[]][] = [
+    [
+      "stand-ins",
+      on("setLabels", "shop_web-standin-2"),
+      "app:v1",
+      [/^wait for shop_web's 3 task\(s\) of app:v1 to run/],
+    ],
+    [
+      "hand-over",
+      on("setLabels", "shop_web"),
+      "app:v1",
+      [/^update shop_web on app:v1 while out of Traefik/, /\(as shop_web-standin-1 carries them\)$/],
+    ],
+    [
+      "replace",
+      on("replace", "shop_web"),
+      "app:v2",
+      [
+        /^update shop_web on app:v2 .*; if they do not become healthy within --health-timeout, the same back to app:v1$/,
+      ],
+    ],
+    ["retire", on("remove", "shop_web-standin-1"), "app:v2", [/^wait for shop_web's 3 task\(s\) of app:v2/]],
+  ];
+  for (const [phase, at, ends, lines] of phases) {
+    it(`killed in ${phase}: the steps repair then takes, on ${ends}, with nothing changed`, async () => {
+      const f = new FakeSwarm("app:broken");
+      const lock = memLock();
+      const records: Revision[] = [];
+      await killedRun(f, lock, records, "app:v2", at);
+      const before = cluster(f);
+      const held = lock.holder;
+      const ctx = repairContext(f, lock, records);
+      const plan = await planRepairSwarm(ctx);
+      expect(cluster(f)).toBe(before);
+      expect(lock.holder).toBe(held);
+      expect(records).toEqual([]);
+      expect(plan).toMatchObject({ image: { id: ends }, replicas: 3, lock: held });
+      expect(plan.repair?.lock).toMatch(/^gone \(pid 1 is no longer running\): repair takes it over$/);
+      expect(plan.steps[0]).toBe(
+        "take over the lock of the interrupted web --image app:v2 (pid 1 is no longer running)",
+      );
+      for (const line of lines)
+        expect(
+          plan.steps.some((s) => line.test(s)),
+          `${line} in ${plan.steps.join("\n")}`,
+        ).toBe(true);
+      expect(plan.steps.at(-2)).toMatch(/docker service rollback/);
+      expect(plan.steps.at(-1)).toMatch(/^record revision 1 of the interrupted run/);
+      const left = [...f.services.keys()].filter((k) => k !== "shop_web");
+      if (left.length > 0)
+        expect(plan.steps.join("\n")).toContain(`take the stand-ins (${left.join(", ")}) out of Traefik`);
+      expect(plan.peakTasks).toBe(3 + left.length);
+      // What the plan names is what repair then does.
+      const r = await repairSwarm(ctx);
+      expect(r?.to).toBe(ends);
+    });
+  }
+
+  it("a live holder: the plan says a repair would refuse; nothing left: nothing to repair", async () => {
+    const f = new FakeSwarm("app:broken");
+    const lock = memLock();
+    await killedRun(f, lock, [], "app:v2", on("setLabels", "shop_web"));
+    const live = { ...repairContext(f, lock, []), stale: () => ({ stale: false, why: "pid 1 still runs" }) };
+    const plan = await planRepairSwarm(live);
+    expect(plan.repair?.lock).toBe("still running (pid 1 still runs): a repair now would refuse (exit 3)");
+    const clean = await planRepairSwarm(repairContext(new FakeSwarm("app:broken"), memLock(), []));
+    expect(clean).toMatchObject({ steps: [], image: { id: "app:v1" }, peakTasks: 3, repair: {} });
   });
 });

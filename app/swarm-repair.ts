@@ -11,39 +11,87 @@ import { HealthError, LockHeldError, RefusedError } from "../controller/errors.j
 import type { LockInfo, Revision } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
 import type { SwarmSnapshot } from "../controller/swarm-ports.js";
-import { finalLabels, servesItself, usersBalancer } from "../controller/swarm-rollout.js";
+import { type Balancer, finalLabels, servesItself, usersBalancer } from "../controller/swarm-rollout.js";
+import { underLease } from "./swarm-lease.js";
 import type { SwarmRollContext, SwarmRollResult } from "./swarm-roll.js";
 import { SwarmSteps } from "./swarm-steps.js";
 
 export type SwarmRepairContext = SwarmRollContext & Required<Pick<SwarmRollContext, "stale">>;
 
-/** Undefined: nothing was left to repair. */
-export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollResult | undefined> {
-  const started = ctx.clock.now();
+/** What a repair finds before it changes anything (a dry run shows it). */
+export interface RepairSurvey {
+  held?: LockInfo;
+  /** Whether the holder is gone, and why (with `held`). */
+  gone?: { stale: boolean; why: string };
+  snap: SwarmSnapshot;
+  /** Stand-ins a killed run left. */
+  left: string[];
+  /** The service is in Traefik with its own labels. */
+  serves: boolean;
+  /** A left stand-in carries the users' labels. */
+  joined(standIn: string): boolean;
+  /** The service's own labels and update config (from a stand-in when the service lost them). */
+  origin: SwarmSnapshot;
+  /** That stand-in. */
+  labelsFrom?: string;
+  lb: Balancer;
+  /** The image the service converges on: the one its spec names now. */
+  image: string;
+  /** The labels it ends with. */
+  final: Record<string, string>;
+}
+
+export type RepairSurveyContext = Pick<SwarmRepairContext, "lock" | "svc" | "stale" | "cluster" | "name">;
+
+/** Read only. Undefined: nothing was left to repair; refused when a repair could not start. */
+export async function surveyRepair(ctx: RepairSurveyContext): Promise<RepairSurvey | undefined> {
   const held = await ctx.lock.read(ctx.svc);
   const gone = held && ctx.stale(held);
-  if (held && gone) {
-    if (!gone.stale)
-      throw new LockHeldError(
-        `${ctx.name} is locked by a rollout that still runs (${gone.why}): ${held.command} since ${held.since}`,
-        `wait for it to end; if you know it is dead: \`compose-roll lock release ${ctx.svc.service}\`, then repair`,
-      );
-  }
   const snap = await ctx.cluster.snapshot(ctx.name);
   const left = await ctx.cluster.standIns(ctx.name);
   const serves = servesItself(ctx.name, snap.view.labels);
-  if (!held && left.length === 0 && serves) {
-    ctx.say(`${ctx.name} is in Traefik with its own labels, no stand-in and no lock left: nothing to repair`);
-    return undefined;
-  }
+  if (!held && left.length === 0 && serves) return undefined;
   const views = new Map(
     await Promise.all(left.map(async (s) => [s, (await ctx.cluster.snapshot(s)).view.labels] as const)),
   );
   const joined = (s: string) => inUsersBalancer(s, views.get(s) ?? {});
-  const origin = serves ? snap : await originFrom(ctx, left.filter(joined));
+  const labelsFrom = serves ? undefined : left.find(joined);
+  const origin = serves ? snap : await originFrom(ctx, labelsFrom);
   const lb = usersBalancer(origin.view.labels);
   if ("refused" in lb) throw new RefusedError(`${ctx.name}: ${lb.refused}; nothing was changed`);
   const image = snap.view.image;
+  // On the interrupted run's target the labels name it as a stack deploy would; otherwise the
+  // service's own labels are those it had before (on a stand-in, or never taken off).
+  const final =
+    held?.target.id === image ? finalLabels(origin.view.labels, held.target.ref) : origin.view.labels;
+  return {
+    ...(held && gone ? { held, gone } : {}),
+    snap,
+    left,
+    serves,
+    joined,
+    origin,
+    ...(labelsFrom ? { labelsFrom } : {}),
+    lb,
+    image,
+    final,
+  };
+}
+
+/** Undefined: nothing was left to repair. */
+export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollResult | undefined> {
+  const started = ctx.clock.now();
+  const found = await surveyRepair(ctx);
+  if (!found) {
+    ctx.say(`${ctx.name} is in Traefik with its own labels, no stand-in and no lock left: nothing to repair`);
+    return undefined;
+  }
+  const { held, gone, snap, left, serves, joined, origin, lb, image, final } = found;
+  if (held && gone && !gone.stale)
+    throw new LockHeldError(
+      `${ctx.name} is locked by a rollout that still runs (${gone.why}): ${held.command} since ${held.since}`,
+      `wait for it to end; if you know it is dead: \`compose-roll lock release ${ctx.svc.service}\`, then repair`,
+    );
   const history = await ctx.history.list(ctx.svc).catch(() => [] as Revision[]);
   const info: LockInfo = {
     by: ctx.actor,
@@ -54,6 +102,7 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
     replicas: snap.view.replicas,
     command: ctx.command,
     ...(ctx.process ? { process: ctx.process } : {}),
+    ...(ctx.leaseMs !== undefined ? { leaseMs: ctx.leaseMs } : {}),
   };
   if (held) {
     ctx.say(`taking over the lock of an interrupted ${held.command} (${gone?.why})`);
@@ -65,12 +114,10 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
       `${ctx.name} was locked again meanwhile: ${got.holder.command} since ${got.holder.since}`,
       "wait for that rollout to end, then repair",
     );
+  const lease = ctx.keep?.(info);
+  const run = underLease(ctx, lease);
   try {
-    // On the interrupted run's target the labels name it as a stack deploy would; otherwise the
-    // service's own labels are those it had before (on a stand-in, or never taken off).
-    const final =
-      held?.target.id === image ? finalLabels(origin.view.labels, held.target.ref) : origin.view.labels;
-    let steps = new SwarmSteps(ctx, origin, lb, image, final);
+    let steps = new SwarmSteps(run, origin, lb, image, final);
     steps.interruptible = false;
     steps.adopt(left, joined);
     let ends = image;
@@ -84,9 +131,9 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
         await steps.replace(true);
       } catch (err) {
         const back = held?.previous;
-        if (!(err instanceof HealthError) || !back || back.id === image) throw err;
+        if (!(err instanceof HealthError) || !back || back.id === image || lease?.lost()) throw err;
         ctx.say(`${image} does not become healthy (${err.message}): back to ${back.id}`);
-        steps = new SwarmSteps(ctx, origin, lb, back.id, origin.view.labels);
+        steps = new SwarmSteps(run, origin, lb, back.id, origin.view.labels);
         steps.interruptible = false;
         steps.adopt(left, joined);
         await steps.replace();
@@ -101,12 +148,17 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
     return {
       from: held?.previous.id ?? image,
       to: ends,
+      ...(held && ends === held.target.id ? { ref: held.target.ref } : {}),
       revision: held ? info.revision : 0,
       seconds: (ctx.clock.now() - started) / 1000,
       peakTasks: snap.view.replicas + left.length,
     };
+  } catch (err) {
+    throw lease?.lost() ?? err;
   } finally {
-    await ctx.lock.release(ctx.svc, info).catch(() => {});
+    await lease?.stop();
+    // A lost lock is not ours to release any more.
+    if (!lease?.lost()) await ctx.lock.release(ctx.svc, info).catch(() => {});
   }
 }
 
@@ -115,8 +167,7 @@ const inUsersBalancer = (s: string, labels: Record<string, string>) =>
   labels["traefik.enable"] !== "false" && servesItself(s, labels);
 
 /** The service's own labels and update config, from a stand-in in the users' balancer. */
-async function originFrom(ctx: SwarmRepairContext, joined: string[]): Promise<SwarmSnapshot> {
-  const [s] = joined;
+async function originFrom(ctx: RepairSurveyContext, s: string | undefined): Promise<SwarmSnapshot> {
   if (s) return ctx.cluster.origin(ctx.name, s);
   throw new RefusedError(
     `${ctx.name} is out of Traefik and no stand-in carries its labels; nothing was changed`,

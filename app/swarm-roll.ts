@@ -22,6 +22,7 @@ import {
   servesItself,
   usersBalancer,
 } from "../controller/swarm-rollout.js";
+import { type Lease, underLease } from "./swarm-lease.js";
 import { type StepsContext, SwarmSteps } from "./swarm-steps.js";
 
 export interface SwarmRollContext extends StepsContext {
@@ -37,6 +38,10 @@ export interface SwarmRollContext extends StepsContext {
   process?: ProcessTag;
   /** Whether a holder of the lock is gone (its pid, or its lease): its run was killed. */
   stale?(holder: LockInfo): { stale: boolean; why: string };
+  /** The lease this run promises to renew its lock within (written in the lock). */
+  leaseMs?: number;
+  /** Renews the lease of the lock `info` took until stopped (app/swarm-lease.ts). */
+  keep?(info: LockInfo): Lease;
 }
 
 export interface SwarmRollResult {
@@ -48,6 +53,8 @@ export interface SwarmRollResult {
   peakTasks: number;
   /** It already ran that image with its own labels: nothing was done. */
   unchanged?: true;
+  /** A repair that finished the interrupted run: the ref that run rolled to (for the compose file). */
+  ref?: string;
 }
 
 /**
@@ -109,6 +116,7 @@ export async function rollSwarm(
     replicas: snap.view.replicas,
     command: ctx.command,
     ...(ctx.process ? { process: ctx.process } : {}),
+    ...(ctx.leaseMs !== undefined ? { leaseMs: ctx.leaseMs } : {}),
   };
   const got = await ctx.lock.acquire(ctx.svc, info);
   if (!got.acquired) {
@@ -141,8 +149,10 @@ export async function rollSwarm(
         ctx.historyLimit,
       )
       .catch((err: Error) => ctx.say(`the revision record could not be written: ${err.message}`));
+  const lease = ctx.keep?.(info);
+  const run = underLease(ctx, lease);
   try {
-    const steps = new SwarmSteps(ctx, snap, lb, image, finalLabels(snap.view.labels, ref));
+    const steps = new SwarmSteps(run, snap, lb, image, finalLabels(snap.view.labels, ref));
     if (left.length > 0) {
       // Out of the users' balancer, drained, then removed: the service serves alone meanwhile.
       ctx.say(`retiring ${left.length} stand-in(s) an earlier run left: ${left.join(", ")}`);
@@ -151,7 +161,7 @@ export async function rollSwarm(
     }
     let phase: SwarmPhase = "stand-ins";
     const interrupted = () => {
-      if (ctx.signal?.aborted) throw ctx.signal.reason;
+      if (run.signal?.aborted) throw run.signal.reason;
     };
     try {
       await steps.standIns();
@@ -172,7 +182,10 @@ export async function rollSwarm(
       await steps.settle();
     } catch (err) {
       steps.interruptible = false;
-      await recover(ctx, steps, snap, phase, err as Error).catch(async (e: Error) => {
+      // Lost: not ours to restore any more.
+      const lost = lease?.lost();
+      if (lost) throw lost;
+      await recover(run, steps, snap, phase, err as Error).catch(async (e: Error) => {
         await record("failed", (err as Error).message);
         throw e;
       });
@@ -190,8 +203,12 @@ export async function rollSwarm(
       seconds: (ctx.clock.now() - started) / 1000,
       peakTasks: 2 * snap.view.replicas,
     };
+  } catch (err) {
+    throw lease?.lost() ?? err;
   } finally {
-    await ctx.lock.release(ctx.svc, info).catch(() => {});
+    await lease?.stop();
+    // A lost lock is not ours to release any more.
+    if (!lease?.lost()) await ctx.lock.release(ctx.svc, info).catch(() => {});
   }
 }
 

@@ -21,8 +21,13 @@ export async function undoImage(
   return target;
 }
 
-export async function undoSwarm(ctx: SwarmRollContext, toRevision?: number): Promise<SwarmRollResult> {
-  const target = await undoImage(ctx, toRevision);
+/** `target`: undoImage's answer, when the caller read it already (to write its ref back). */
+export async function undoSwarm(
+  ctx: SwarmRollContext,
+  toRevision?: number,
+  known?: SwarmUndoTarget,
+): Promise<SwarmRollResult> {
+  const target = known ?? (await undoImage(ctx, toRevision));
   ctx.say(`undo: rolling ${ctx.name} back to ${target.pinned} (${target.why})`);
   return rollSwarm(ctx, target.pinned, target.ref);
 }

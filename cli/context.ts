@@ -5,6 +5,7 @@
 
 import type Docker from "dockerode";
 import type { AppContext } from "../app/context.js";
+import { composeProject } from "../compose/adapter.js";
 import { checkRollable, loadProject, type Project } from "../compose/project.js";
 import { type ComposeRollError, RefusedError } from "../controller/errors.js";
 import type { Clock, Engine, Lock, Reporter, Router, ServiceRef } from "../controller/ports.js";
@@ -138,7 +139,11 @@ export async function openTarget(
   const svc = { project: project.name, service: name };
   const swarm =
     needs.traefik || needs.mode || needs.swarm ? await swarmTarget(docker, svc, !!needs.swarm) : undefined;
-  if (swarm) return { swarm: { docker, svc, facts: swarm, http, say, debug: (f, m) => log.debug(f, m) } };
+  if (swarm) {
+    const debug = (f: Record<string, unknown>, m: string) => log.debug(f, m);
+    const compose = composeProject(project, env);
+    return { swarm: { docker, svc, facts: swarm, http, say, debug, compose } };
+  }
   if (!needs.project) checkRollable(project, name);
   log.debug({ project: project.name, files: project.files, apiVersion }, "project resolved");
 

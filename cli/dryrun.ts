@@ -61,23 +61,34 @@ export function swarmSettings(raw: RawOptions, opts: Options): DryRun["settings"
 
 export interface SwarmDryRun extends SwarmPlan {
   settings: DryRun["settings"];
+  /** What happens to the compose files (a rollout's). */
+  compose?: string;
   /** The service and what was detected of its Swarm. */
   engine: string;
 }
 
 export function formatSwarmDryRun(d: SwarmDryRun): string {
   const lines = settingLines(d.settings);
+  const size = `${d.replicas} replica(s), ${d.peakTasks} tasks at peak`;
   lines.push(
     "",
     d.engine,
-    `rollout: ${d.from.id} → ${d.image.ref} (${d.image.id}), ${d.replicas} replica(s), ${d.peakTasks} tasks at peak`,
+    d.repair
+      ? `repair: the service on ${d.image.id}, ${size}`
+      : `rollout: ${d.from.id} → ${d.image.ref} (${d.image.id}), ${size}`,
   );
   if (d.steps.length === 0)
-    lines.push("  nothing to do: the service already runs this image with its own labels");
+    lines.push(
+      d.repair
+        ? "  nothing to repair: the service is in Traefik with its own labels, no stand-in and no lock left"
+        : "  nothing to do: the service already runs this image with its own labels",
+    );
   d.steps.forEach((s, i) => {
     lines.push(`  ${String(i + 1).padStart(2)}. ${s}`);
   });
-  lines.push("", d.lock ? `lock: held — ${describeLock(d.lock)} (a rollout now would refuse)` : "lock: free");
+  const verdict = d.repair?.lock ?? "a rollout now would refuse";
+  lines.push("", d.lock ? `lock: held — ${describeLock(d.lock)} (${verdict})` : "lock: free");
+  if (d.compose) lines.push(`compose files: ${d.compose}`);
   return `${lines.join("\n")}\n`;
 }
 

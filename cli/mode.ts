@@ -107,7 +107,7 @@ export async function swarmTarget(
   if (refused) throw new RefusedError(refused.message, refused.hint);
   if (handles) return facts;
   throw new RefusedError(
-    `${describeSwarm(facts)}: on a Swarm, compose-roll rolls a service to an image (--dry-run shows the plan), undoes it, repairs a killed run and shows its history and status (no sync, nor a dry run of repair, yet); nothing was changed`,
+    `${describeSwarm(facts)}: on a Swarm, compose-roll rolls one service at a time to an image (--dry-run shows the plan), undoes it, repairs a killed run, syncs it and shows its history and status (no whole-stack release yet); nothing was changed`,
     "run `compose-roll <service> --image <ref>`, `undo`, `repair`, `history` or `status` against a manager; see docs/swarm.md",
   );
 }

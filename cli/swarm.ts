@@ -4,17 +4,20 @@
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import { interruptible } from "../app/signals.js";
-import { planSwarm } from "../app/swarm-dryrun.js";
+import { planRepairSwarm, planSwarm, type SwarmPlan } from "../app/swarm-dryrun.js";
 import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
 import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
+import { swarmSync } from "../app/swarm-sync.js";
 import { undoImage, undoSwarm } from "../app/swarm-undo.js";
+import { prepareSwarmWriteBack, type SwarmWriteBack } from "../app/swarm-writeback.js";
 import { RefusedError } from "../controller/errors.js";
-import type { ServiceRef } from "../controller/ports.js";
+import type { ComposeProject, LockInfo, ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
 import { systemClock } from "../engine/index.js";
 import { SwarmEngine } from "../engine/swarm/cluster.js";
 import type { HostHttp } from "../host/hostio.js";
-import { actor, isStale, pidAlive, selfTag } from "../state/index.js";
+import { actor, isStale, pidAlive, type Staleness, selfTag } from "../state/index.js";
+import { keepLease } from "../state/keeper.js";
 import { SwarmHistory } from "../state/swarm-history.js";
 import { SwarmLock } from "../state/swarm-lock.js";
 import { TraefikApi } from "../traefik/api.js";
@@ -29,6 +32,8 @@ export interface SwarmTarget {
   http: HostHttp;
   say(line: string): void;
   debug(fields: Record<string, unknown>, msg: string): void;
+  /** The compose file(s) found as on one host (-f, COMPOSE_FILE, or ./compose.yaml): the write-back's. */
+  compose: ComposeProject;
 }
 
 /** `<stack>_<service>`, as `docker service` names it. */
@@ -55,50 +60,110 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
       "run `compose-roll <service> --image <registry/app:tag>`",
     );
   }
-  if (raw.dryRun) return dryRunSwarm(t, raw, async () => ({ pinned: image, ref: image }));
-  await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image));
+  const files = writeBack(t, raw, image);
+  if (raw.dryRun) return dryRunRollout(t, raw, async () => ({ pinned: image, ref: image }), files);
+  await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image), files.settle);
 }
 
+/** The compose files' write-back of `ref`, planned (or refused) before anything changes. */
+const writeBack = (t: SwarmTarget, raw: RawOptions, ref: string) =>
+  prepareSwarmWriteBack({
+    compose: t.compose,
+    service: t.svc.service,
+    ref,
+    write: swarmOptions(t, raw).write,
+    say: t.say,
+  });
+
 export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
-  if (raw.dryRun) {
-    const state = swarmState(t);
-    const ctx = { cluster: new SwarmEngine(t.docker), ...state, name: swarmName(t), svc: t.svc };
-    return dryRunSwarm(t, raw, (opts) => undoImage(ctx, opts.toRevision));
-  }
-  await changeSwarm(t, raw, (ctx, opts) => undoSwarm(ctx, opts.toRevision));
+  const opts = swarmOptions(t, raw);
+  const state = swarmState(t);
+  const ctx = { cluster: new SwarmEngine(t.docker), ...state, name: swarmName(t), svc: t.svc };
+  const target = await undoImage(ctx, opts.toRevision);
+  const files = writeBack(t, raw, target.ref);
+  if (raw.dryRun) return dryRunRollout(t, raw, async () => target, files);
+  await changeSwarm(t, raw, (c) => undoSwarm(c, opts.toRevision, target), files.settle);
 }
 
 /** The plan of a rollout to the image `target` names, printed as one host's dry run is; nothing changed. */
-async function dryRunSwarm(
+function dryRunRollout(
   t: SwarmTarget,
   raw: RawOptions,
   target: (opts: Options) => Promise<{ pinned: string; ref: string }>,
+  files: SwarmWriteBack,
+): Promise<void> {
+  return printPlan(t, raw, async (opts) => {
+    const { pinned, ref } = await target(opts);
+    const ctx = { cluster: new SwarmEngine(t.docker), lock: swarmState(t).lock, name: swarmName(t) };
+    const plan = await planSwarm({ ...ctx, svc: t.svc, drainMs: opts.drainMs }, pinned, ref);
+    return { ...plan, compose: files.summary };
+  });
+}
+
+/** A plan on stdout: one `{"type":"plan",…}` document with --json, else the table. */
+async function printPlan(
+  t: SwarmTarget,
+  raw: RawOptions,
+  plan: (opts: Options) => Promise<SwarmPlan & { compose?: string }>,
 ): Promise<void> {
   const opts = swarmOptions(t, raw);
-  const { pinned, ref } = await target(opts);
-  const plan = await planSwarm(
-    {
-      cluster: new SwarmEngine(t.docker),
-      lock: swarmState(t).lock,
-      name: swarmName(t),
-      svc: t.svc,
-      drainMs: opts.drainMs,
-    },
-    pinned,
-    ref,
-  );
   const shown = {
     settings: swarmSettings(raw, opts),
     engine: describeSwarm(t.facts),
-    ...plan,
+    ...(await plan(opts)),
   };
   process.stdout.write(
     opts.json ? `${JSON.stringify({ type: "plan", ...shown })}\n` : formatSwarmDryRun(shown),
   );
 }
 
+/** Whether a holder of the lock is gone, as this process sees it: its pid here, else its lease. */
+export function staleness(opts: Options): (holder: LockInfo) => Staleness {
+  const self = actor();
+  const tag = selfTag();
+  return (holder) =>
+    isStale(holder, { self, tag, now: new Date(), alive: pidAlive, staleAfterMs: opts.lockStaleMs });
+}
+
+export async function syncSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
+  const opts = swarmOptions(t, raw);
+  const line = await swarmSync({
+    cluster: new SwarmEngine(t.docker),
+    lock: swarmState(t).lock,
+    svc: t.svc,
+    name: swarmName(t),
+    stale: staleness(opts),
+  });
+  t.say(line);
+}
+
 export async function repairSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
-  await changeSwarm(t, raw, (ctx) => repairSwarm(ctx));
+  if (raw.dryRun)
+    return printPlan(t, raw, (opts) =>
+      planRepairSwarm({
+        cluster: new SwarmEngine(t.docker),
+        ...swarmState(t),
+        svc: t.svc,
+        name: swarmName(t),
+        drainMs: opts.drainMs,
+        stale: staleness(opts),
+      }),
+    );
+  // Finished on the interrupted run's target: the files are to name it, as after that rollout. A
+  // repair converges whatever the files say, so they are only planned now, and a refusal is a warning.
+  await changeSwarm(
+    t,
+    raw,
+    (ctx) => repairSwarm(ctx),
+    async (r) => {
+      if (!r.ref) return;
+      try {
+        await writeBack(t, raw, r.ref).settle();
+      } catch (err) {
+        t.say(`warning: the compose files were not updated: ${(err as Error).message}`);
+      }
+    },
+  );
 }
 
 /** Traefik checked, then one change of the service under the cluster's lock; SIGINT/SIGTERM undo it. */
@@ -106,6 +171,8 @@ async function changeSwarm(
   t: SwarmTarget,
   raw: RawOptions,
   change: (ctx: SwarmRepairContext, opts: Options) => Promise<SwarmRollResult | undefined>,
+  /** Once the service runs the image: the compose files' write-back. */
+  after: (result: SwarmRollResult) => Promise<void>,
 ): Promise<void> {
   const opts = swarmOptions(t, raw);
   const name = swarmName(t);
@@ -115,6 +182,7 @@ async function changeSwarm(
   // Traefik shows a change within its poll plus the provider's 2 s throttle: twice that on top.
   const pollMs = (t.facts.pollSeconds ?? 15) * 1000;
   const stop = interruptible(t.say);
+  const state = swarmState(t);
   const self = actor();
   const tag = selfTag();
   const ctx: SwarmRepairContext = {
@@ -131,26 +199,31 @@ async function changeSwarm(
     healthTimeoutMs: opts.healthTimeoutMs,
     routeTimeoutMs: opts.routeTimeoutMs + 2 * (pollMs + 2000),
     drainMs: opts.drainMs,
-    ...swarmState(t),
+    ...state,
     actor: self,
     command: process.argv.slice(2).join(" "),
     svc: t.svc,
     name,
     historyLimit: opts.historyLimit,
     ...(tag ? { process: tag } : {}),
-    stale: (holder) =>
-      isStale(holder, {
-        self,
-        tag,
-        now: new Date(),
-        alive: pidAlive,
-        staleAfterMs: opts.lockStaleMs,
+    stale: staleness(opts),
+    leaseMs: opts.lockLeaseMs,
+    keep: (info) =>
+      keepLease({
+        lock: state.lock,
+        svc: t.svc,
+        info,
+        leaseMs: opts.lockLeaseMs,
+        clock: systemClock,
+        say: t.say,
       }),
   };
   const result = await change(ctx, opts).finally(() => stop.dispose());
   if (!result) return;
-  if (result.unchanged) return t.say(`${name} already runs ${result.to}: nothing to do`);
-  t.say(
-    `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,
-  );
+  if (result.unchanged) t.say(`${name} already runs ${result.to}: nothing to do`);
+  else
+    t.say(
+      `${name}: ${result.from} → ${result.to} in ${result.seconds.toFixed(1)} s (revision ${result.revision}, ${result.peakTasks} tasks at peak)`,
+    );
+  await after(result);
 }

@@ -182,6 +182,15 @@ export function recovery(phase: SwarmPhase): "remove-stand-ins" | "restore-servi
   return "finish";
 }
 
+/** The plan's lines a rollout and a repair share. */
+export const planLine = {
+  putBack: (name: string, lb: string, beside?: string) =>
+    `put ${name}'s own labels and update config back; wait until ${lb} lists ${beside ? `${beside} and ` : ""}${name}`,
+  retire: (name: string, lb: string, drain: string) =>
+    `take the stand-ins out of Traefik; wait until ${lb} lists ${name} alone; drain ${drain}; remove them`,
+  settle: (name: string) => `update ${name} unchanged, so \`docker service rollback\` changes nothing`,
+};
+
 /**
  * The phases a rollout of `name` (N `replicas`) to `image` would take, one line each, in the
  * order it takes them: what a dry run shows. `left`: stand-ins a killed run left beside the
@@ -207,8 +216,8 @@ export function swarmPlanSteps(o: {
     `start ${n} one-task stand-in service(s) of ${o.image} (${standIns}), each proven through its own probe router, then given ${name}'s labels: they join ${lb}`,
     `take ${name} out of Traefik (traefik.enable=false); wait until ${lb} lists only the stand-ins; drain ${o.drain}`,
     `update ${name} to ${o.image} while out of Traefik (every task at once, probe-only labels); prove its ${n} task(s) through a probe router`,
-    `put ${name}'s own labels and update config back; wait until ${lb} lists the stand-ins and ${name}`,
-    `take the stand-ins out of Traefik; wait until ${lb} lists ${name} alone; drain ${o.drain}; remove them`,
-    `update ${name} unchanged, so \`docker service rollback\` changes nothing`,
+    planLine.putBack(name, lb, "the stand-ins"),
+    planLine.retire(name, lb, o.drain),
+    planLine.settle(name),
   ];
 }

@@ -1,37 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { ManualClock } from "../controller/clock.test-support.js";
 import { LockLostError } from "../controller/errors.js";
-import type { Clock, Lock, LockInfo } from "../controller/ports.js";
+import type { Lock, LockInfo } from "../controller/ports.js";
 import { keepLease } from "./keeper.js";
 
 const svc = { project: "shop", service: "web" };
 const info = { since: "2026-01-01T12:00:00.000Z" } as LockInfo;
 const LEASE = 60_000;
-
-/** A clock the test drives: sleeps end only when the test advances time past them. */
-class ManualClock implements Clock {
-  t = 0;
-  private timers: { at: number; done: () => void }[] = [];
-  now() {
-    return this.t;
-  }
-  sleep(ms: number, signal: AbortSignal) {
-    return new Promise<void>((ok, fail) => {
-      const timer = { at: this.t + ms, done: ok };
-      this.timers.push(timer);
-      signal.addEventListener("abort", () => fail(signal.reason), { once: true });
-    });
-  }
-  /** Moves time on in steps of `step`, letting every woken renewal finish in between. */
-  async advance(ms: number, step = 1000) {
-    for (const end = this.t + ms; this.t < end; ) {
-      this.t += step;
-      const due = this.timers.filter((x) => x.at <= this.t);
-      this.timers = this.timers.filter((x) => x.at > this.t);
-      for (const x of due) x.done();
-      for (let i = 0; i < 20; i++) await Promise.resolve();
-    }
-  }
-}
 
 function fakeLock(renew: () => Promise<boolean>): Lock & { renewals: number } {
   const l = {

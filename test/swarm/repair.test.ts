@@ -1,9 +1,11 @@
 // `repair` of a Swarm stack service after its rollout is SIGKILLed in each phase, on the real
 // 3-manager testbed under load through the 1 s-poll Traefik: the kill lands a moment after the
 // CLI says the phase began (checked against what the cluster shows), a rerun of the rollout is
-// refused naming repair, and repair converges — N tasks of the expected image, stand-ins gone,
-// the lock free — with no failed request across the kill and the repair.
+// refused naming repair, `repair --dry-run` shows its steps changing nothing, and repair
+// converges — N tasks of the expected image, stand-ins gone, the lock free — with no failed
+// request across the kill and the repair.
 // One stack of 3 replicas, shared by the cases in order (v1 → v2 killed three times, v2 → v3 once).
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliRun } from "../support/cli.js";
 import {
@@ -84,6 +86,9 @@ async function repaired(r: Awaited<ReturnType<typeof killedThen>>, tag: string) 
   expect((await inspect()).Spec.Labels["traefik.enable"]).not.toBe("false");
   expect(await standInsOn(tb)).toEqual([]);
   expect(await lockConfigs()).toEqual([]);
+  // The stack's compose file names the image it ended on: the repair wrote it when it finished the
+  // killed run; a run sent back left it as it was.
+  expect(readFileSync(stack.composeFile, "utf8")).toContain(`image: ${appImage(tb, tag)}\n`);
 }
 
 beforeAll(async () => {
@@ -117,6 +122,21 @@ describe("repair of a Swarm rollout SIGKILLed in each phase, under load", () => 
       expect(rerun.code, rerun.stderr).toBe(2);
       expect(rerun.stderr).toMatch(/out of Traefik and 3 stand-in\(s\) a killed rollout left/);
       expect(rerun.stderr).toMatch(/compose-roll repair web/);
+      // repair --dry-run: the steps repair then takes, from what this kill left, nothing changed.
+      const before = [(await inspect()).Version.Index, await standInsOn(tb), await lockConfigs()];
+      const plan = await swarmCli(tb, stack, ["repair", "web", "--dry-run"], 1);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toMatch(/^dry run: nothing was changed/);
+      expect(plan.stdout).toMatch(/repair: the service on .*:v1@sha256:\w+, 3 replica\(s\), 6 tasks at peak/);
+      expect(plan.stdout).toMatch(
+        / {2}1\. take over the lock of the interrupted web --image .*pid \d+ is no longer running/,
+      );
+      expect(plan.stdout).toMatch(/ {2}2\. update .*_web on .*:v1@sha256:\w+ while out of Traefik/);
+      expect(plan.stdout).toMatch(/lock: held — .*\(gone \(.*\): repair takes it over\)/);
+      const json = await swarmCli(tb, stack, ["repair", "web", "--dry-run", "--json"], 1);
+      expect(json.code, json.stderr).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({ type: "plan", replicas: 3, peakTasks: 6 });
+      expect([(await inspect()).Version.Index, await standInsOn(tb), await lockConfigs()]).toEqual(before);
       return repairRun();
     });
     await repaired(r, "v1");

@@ -1,10 +1,11 @@
 // compose-roll rolling a Swarm stack service on the real 3-manager testbed, under load through
 // the testbed's Traefik: stand-ins carry the traffic while the service is replaced offline, so
 // no request fails at either provider poll; the service ends on the new image with its own labels
-// and a one-level rollback that changes nothing; a never-healthy image leaves it untouched.
+// and a one-level rollback that changes nothing, and its compose file names the new image, so a
+// `docker stack deploy` of that file restarts nothing; a never-healthy image leaves it untouched.
 // One stack of 3 replicas, shared by the cases in order (v1 → v2 at 1 s, broken, v3 interrupted,
 // v2 → v3 at 15 s).
-import { writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   appImage,
@@ -65,9 +66,12 @@ describe("compose-roll on a Swarm stack service", () => {
     expect(tasks.map((t) => t.image)).toEqual(Array(N).fill(after.Spec.TaskTemplate.ContainerSpec.Image));
   });
 
-  it("a `docker stack deploy` of the compose file naming v2 afterwards restarts nothing", async () => {
+  it("the rollout wrote v2 into the stack's compose file; a `docker stack deploy` of it restarts nothing", async () => {
     const ids = (await runningTasks(tb, stack.service)).map((t) => t.id).sort();
-    writeFileSync(stack.composeFile, stackFile(tb, { name: stack.name, replicas: N, tag: "v2" }));
+    // Only the image scalar changed: the file is the one deployStack wrote, naming v2.
+    expect(readFileSync(stack.composeFile, "utf8")).toBe(
+      stackFile(tb, { name: stack.name, replicas: N }).replace(appImage(tb, "v1"), appImage(tb, "v2")),
+    );
     await dockerOn(tb, 1, ["stack", "deploy", "-c", stack.composeFile, stack.name]);
     await new Promise((r) => setTimeout(r, 5000));
     expect((await runningTasks(tb, stack.service)).map((t) => t.id).sort()).toEqual(ids);

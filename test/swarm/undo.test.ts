@@ -3,6 +3,7 @@
 // history lists it and status shows it; undo under load through the testbed's Traefik puts the
 // previous digest back through the stand-in rollout with no failed request, as a new revision.
 // One stack of 2 replicas, shared by the cases in order.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliRun } from "../support/cli.js";
 import {
@@ -122,6 +123,11 @@ describe("history, status and undo on a Swarm stack service", () => {
     expect(after.Spec.TaskTemplate.ContainerSpec.Image).toBe(v1);
     // The stack's image label names the tag again, so `docker stack deploy` of a v1 file changes nothing.
     expect(after.Spec.Labels).toEqual({ ...labels, "com.docker.stack.image": appImage(tb, "v1") });
+    // The undo wrote the tag back into the stack's compose file.
+    expect(readFileSync(stack.composeFile, "utf8")).toContain(`image: ${appImage(tb, "v1")}\n`);
+    expect(run.stderr).toMatch(
+      /wrote image: \S+:v1 in \S+compose.yaml: `docker stack deploy` of them keeps web on it/,
+    );
     const kept = await storedService(tb, stack.service);
     expect(kept.PreviousSpec).toEqual(kept.Spec);
     expect(await standInsOn(tb)).toEqual([]);
