@@ -12,7 +12,7 @@ import type { LockInfo, Revision } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
 import type { SwarmSnapshot } from "../controller/swarm-ports.js";
 import { finalLabels, servesItself, usersBalancer } from "../controller/swarm-rollout.js";
-import type { SwarmRollContext, SwarmRollResult } from "./swarm-roll.js";
+import { recorded, type SwarmRollContext, type SwarmRollResult } from "./swarm-roll.js";
 import { SwarmSteps } from "./swarm-steps.js";
 
 export type SwarmRepairContext = SwarmRollContext & Required<Pick<SwarmRollContext, "stale">>;
@@ -44,7 +44,7 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
   const lb = usersBalancer(origin.view.labels);
   if ("refused" in lb) throw new RefusedError(`${ctx.name}: ${lb.refused}; nothing was changed`);
   const image = snap.view.image;
-  const history = await ctx.history.list(ctx.svc).catch(() => [] as Revision[]);
+  const history = await recorded(ctx);
   const info: LockInfo = {
     by: ctx.actor,
     since: new Date(ctx.clock.now()).toISOString(),
