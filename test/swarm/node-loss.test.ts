@@ -3,20 +3,17 @@
 // The rollout must end with N tasks of the new image serving and its stand-ins gone, and every
 // failed request must fall inside the loss itself: between the cut and the moment Traefik stopped
 // listing the tasks on the cut node (what the baseline loses too). One stack, shared in order.
-import { rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sample } from "../load/probe.js";
 import {
   appImage,
   cutNode,
   deployStack,
-  dockerOn,
   nodes,
   restoreNode,
   runningTasks,
   type SwarmStack,
+  settleManagers,
   type Testbed,
   testbedEnv,
   traefikServers,
@@ -115,37 +112,14 @@ async function restore(): Promise<void> {
   await waitFor(180_000, "every node Ready", async () =>
     (await nodes(tb)).every((x) => x.status === "Ready"),
   );
-  // The node back rejoins the managers' Raft and may start an election (its term grew while it
-  // was cut off): until a leader is settled, writes fail (`node lost leader status`), a rollout's
-  // lock with them. Settled = every manager reachable, then 5 writes in a row, 2 s apart.
-  await waitFor(180_000, "every manager reachable", async () =>
-    (await nodes(tb)).every((x) => x.manager === "Leader" || x.manager === "Reachable"),
-  );
-  for (let ok = 0; ok < 5; ) {
-    ok = (await raftWrites().catch(() => false)) ? ok + 1 : 0;
-    await sleep(2000);
-  }
+  // Each case starts from a settled leader: the election a node back forces is cluster-faults' case.
+  await settleManagers(tb, `${stack.name}-raft-probe`);
   await waitFor(
     120_000,
     `${N} running tasks`,
     async () => (await runningTasks(tb, stack.service)).length === N,
   );
   await waitForServers(stack.api(POLL), lb(), N);
-}
-
-/** A config created and removed through node1: the Raft store takes writes. */
-async function raftWrites(): Promise<boolean> {
-  const name = `${stack.name}-raft-probe`;
-  await dockerOn(tb, 1, ["config", "rm", name]).catch(() => "");
-  const file = join(tmpdir(), `${name}-${process.pid}`);
-  writeFileSync(file, "x");
-  try {
-    await dockerOn(tb, 1, ["config", "create", name, file]);
-    await dockerOn(tb, 1, ["config", "rm", name]);
-    return true;
-  } finally {
-    rmSync(file, { force: true });
-  }
 }
 
 /** Every failed request started inside the loss: the cut (less what was in flight) to Traefik dropping its tasks. */
