@@ -3,7 +3,8 @@
 // Raft leadership (it also runs Traefik):
 // - the leader's link cut with no rollout (the baseline), then a rollout started as soon as the
 //   cut leader is back, while its higher term forces an election;
-// - the leader's link cut mid-rollout: the managers are leaderless until the other two elect one;
+// - the leader's link cut mid-rollout, once the stand-ins serve beside the service: the managers
+//   are leaderless until the other two elect one;
 // - the testbed's Traefik restarted while the service is out of Traefik.
 // Every failed request must fall inside the fault: the cut (less what was in flight) to Traefik
 // dropping the cut node's tasks, or the restart to Traefik routing again. One stack, in order.
@@ -27,12 +28,11 @@ import {
   waitFor,
   waitForServers,
 } from "../support/swarm.js";
-import { inspectService, standInsOn, swarmCliUnderLoad, underLoad } from "../support/swarm-cli.js";
+import { inspectService, swarmCliUnderLoad, underLoad } from "../support/swarm-cli.js";
+import { expectOnlyInside, IN_FLIGHT_S, expectServing as servingOnly } from "../support/swarm-expect.js";
 
 const N = 3;
 const POLL = 1;
-/** Requests in flight when a fault began started up to a slow request's 1 s before it. */
-const IN_FLIGHT_S = 2;
 let tb: Testbed;
 let stack: SwarmStack;
 let cut: number | undefined;
@@ -97,27 +97,8 @@ async function settle(): Promise<void> {
   await waitForServers(stack.api(POLL), lb(), N);
 }
 
-/** Every failed request started inside the fault's window. */
-function expectOnlyInside(samples: Sample[], w: Window): void {
-  const failed = samples.filter((s) => s.status !== 200 || s.error !== undefined);
-  const outside = failed.filter((s) => s.at < w.from - IN_FLIGHT_S || s.at > w.to);
-  expect(outside, JSON.stringify(outside.slice(0, 5))).toEqual([]);
-}
-
-/** The run's end: N tasks of `tag` running and listed, no stand-in left. */
-async function expectServing(tag: string): Promise<void> {
-  expect(await standInsOn(tb)).toEqual([]);
-  await waitFor(120_000, `${N} tasks of ${tag} running and listed`, async () => {
-    const tasks = await runningTasks(tb, stack.service);
-    const servers = await traefikServers(stack.api(POLL), lb());
-    return (
-      tasks.length === N &&
-      JSON.stringify(servers.sort()) === JSON.stringify(tasks.map((t) => `http://${t.address}:8000`).sort())
-    );
-  });
-  const tasks = await runningTasks(tb, stack.service);
-  expect(tasks.map((t) => t.image.split("@")[0])).toEqual(Array(N).fill(appImage(tb, tag)));
-}
+const expectOnly = (samples: Sample[], w: Window) => expectOnlyInside(samples, w.from, w.to);
+const expectServing = (tag: string) => servingOnly(tb, stack, N, tag);
 
 const roll = (tag: string, what: string, onStart?: (t0: number) => void) =>
   swarmCliUnderLoad(tb, stack, ["web", "--image", appImage(tb, tag)], POLL, what, undefined, onStart);
@@ -153,7 +134,7 @@ describe("cluster faults around a rollout", () => {
     });
     baseline = { failed: load.failed, sent: load.sent };
     console.log(`leader loss, no rollout: ${load.failed} failed of ${load.sent}`);
-    expectOnlyInside(load.samples, loss);
+    expectOnly(load.samples, loss);
     // Back on the bridge: it rejoins with the higher term its lone elections left it, and the
     // managers elect again; the rollout starts into that election, at once.
     await restoreNode(tb, cut as number);
@@ -169,10 +150,14 @@ describe("cluster faults around a rollout", () => {
   it("the leader cut mid-rollout: it finishes (or rolls back, exit 5), failing only what the cut fails", async () => {
     let loss: Promise<Window> | undefined;
     let over = false;
-    const { run, load } = await roll("v3", "rollout to v3, the leader cut once the stand-ins run", (t0) => {
+    const { run, load } = await roll("v3", "rollout to v3, the leader cut once the stand-ins serve", (t0) => {
       loss = (async () => {
-        await waitFor(120_000, "a stand-in running", async () => over || (await standInsOn(tb)).length > 0);
-        if (over) throw new Error("the run ended before a stand-in ran");
+        await waitFor(
+          120_000,
+          "the stand-ins beside the service in Traefik",
+          async () => over || (await traefikServers(stack.api(POLL), lb())).length === 2 * N,
+        );
+        if (over) throw new Error("the run ended before the stand-ins joined");
         return cutLeader(t0);
       })();
       loss.catch(() => {}); // awaited below, once the run is over
@@ -182,7 +167,7 @@ describe("cluster faults around a rollout", () => {
     console.log(`  against the baseline's ${baseline.failed} failed of ${baseline.sent}`);
     console.log(`  compose-roll waited for a leader ${elections(run.stderr)} time(s)`);
     expect([0, 5], run.stderr).toContain(run.code);
-    expectOnlyInside(load.samples, w);
+    expectOnly(load.samples, w);
     serving = run.code === 0 ? "v3" : "v2";
     await expectServing(serving);
     await settle();
@@ -230,7 +215,7 @@ describe("cluster faults around a rollout", () => {
       `  ${failed.length} failed of ${load.sent}, ${inside.length} of them while Traefik was down (${(w.to - w.from).toFixed(1)} s)`,
     );
     expect(run.code, run.stderr).toBe(0);
-    expectOnlyInside(load.samples, w);
+    expectOnly(load.samples, w);
     await expectServing(tag);
   });
 });
