@@ -11,6 +11,7 @@ import { engineError, statusOf } from "../engine/docker.js";
 import {
   type ElectionWait,
   electionWait,
+  type SwarmErrorKind,
   swarmCall,
   swarmErrorKind,
   throughElection,
@@ -78,10 +79,7 @@ export async function inspectConfig(
       try {
         return (await docker.getConfig(ref).inspect()) as unknown as StateConfig;
       } catch (err) {
-        const kind = swarmErrorKind(err);
-        if (kind === "gone") return undefined;
-        if (kind === "no-leader") throw err;
-        throw engineError(err, what, swarmHint(err));
+        return failed(err, what, { gone: undefined });
       }
     },
     wait,
@@ -111,10 +109,7 @@ export async function updateLabels(
         } as never);
         return true;
       } catch (err) {
-        const kind = swarmErrorKind(err);
-        if (kind === "gone" || kind === "out-of-sequence") return false;
-        if (kind === "no-leader") throw err;
-        throw engineError(err, what, swarmHint(err));
+        return failed(err, what, { gone: false, "out-of-sequence": false });
       }
     },
     wait,
@@ -134,10 +129,7 @@ export async function removeConfig(
       try {
         await docker.getConfig(ref).remove();
       } catch (err) {
-        const kind = swarmErrorKind(err);
-        if (kind === "gone") return;
-        if (kind === "no-leader") throw err;
-        throw engineError(err, what, swarmHint(err));
+        failed(err, what, { gone: undefined });
       }
     },
     wait,
@@ -162,6 +154,17 @@ export async function listConfigs(
 /** The record a config holds, as JSON in its data (labels carry the same, field by field). */
 export function configData(c: StateConfig): string {
   return Buffer.from(c.Spec.Data ?? "", "base64").toString("utf8");
+}
+
+/**
+ * A config call that failed: the answer `tolerated` gives for its kind, or thrown again as is
+ * while the Swarm has no leader (the election wait tries it again), or an EngineError.
+ */
+function failed<T>(err: unknown, what: string, tolerated: Partial<Record<SwarmErrorKind, T>>): T {
+  const kind = swarmErrorKind(err);
+  if (kind in tolerated) return tolerated[kind] as T;
+  if (kind === "no-leader") throw err;
+  throw engineError(err, what, swarmHint(err));
 }
 
 function swarmHint(err: unknown): string | undefined {
