@@ -6,7 +6,7 @@ import { nextRevision } from "../controller/revisions.js";
 import { swarmRepairSteps } from "../controller/swarm-repair-plan.js";
 import { swarmPlanSteps } from "../controller/swarm-rollout.js";
 import { type RepairSurveyContext, surveyRepair } from "./swarm-repair.js";
-import { type SwarmRollContext, startingPoint } from "./swarm-roll.js";
+import { recorded, type SwarmRollContext, startingPoint } from "./swarm-roll.js";
 
 export type SwarmPlanContext = Pick<SwarmRollContext, "cluster" | "name" | "svc" | "lock" | "drainMs">;
 
@@ -67,7 +67,7 @@ export async function planRepairSwarm(ctx: SwarmRepairPlanContext): Promise<Swar
   }
   const { held, gone, snap, left, serves, joined, lb, image, labelsFrom } = found;
   const live = held && gone && !gone.stale;
-  const history = held ? await ctx.history.list(ctx.svc).catch(() => [] as Revision[]) : [];
+  const history = held ? await recorded(ctx) : [];
   const back = !serves && held && held.previous.id !== image ? held.previous.id : undefined;
   const n = snap.view.replicas;
   const steps = swarmRepairSteps({

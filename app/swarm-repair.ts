@@ -13,7 +13,7 @@ import { nextRevision } from "../controller/revisions.js";
 import type { SwarmSnapshot } from "../controller/swarm-ports.js";
 import { type Balancer, finalLabels, servesItself, usersBalancer } from "../controller/swarm-rollout.js";
 import { underLease } from "./swarm-lease.js";
-import type { SwarmRollContext, SwarmRollResult } from "./swarm-roll.js";
+import { recorded, type SwarmRollContext, type SwarmRollResult } from "./swarm-roll.js";
 import { SwarmSteps } from "./swarm-steps.js";
 
 export type SwarmRepairContext = SwarmRollContext & Required<Pick<SwarmRollContext, "stale">>;
@@ -92,7 +92,7 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
       `${ctx.name} is locked by a rollout that still runs (${gone.why}): ${held.command} since ${held.since}`,
       `wait for it to end; if you know it is dead: \`compose-roll lock release ${ctx.svc.service}\`, then repair`,
     );
-  const history = await ctx.history.list(ctx.svc).catch(() => [] as Revision[]);
+  const history = await recorded(ctx);
   const info: LockInfo = {
     by: ctx.actor,
     since: new Date(ctx.clock.now()).toISOString(),

@@ -1,7 +1,14 @@
 // The Swarm rollout on fakes (app/swarm.test-support.ts): the cluster refuses to stop a task
 // Traefik still lists.
 import { describe, expect, it } from "vitest";
-import { AbortedError, RefusedError, RolledBackError } from "../controller/errors.js";
+import {
+  AbortedError,
+  exitCodeFor,
+  NoLeaderError,
+  RefusedError,
+  RollbackFailedError,
+  RolledBackError,
+} from "../controller/errors.js";
 import type { Revision } from "../controller/ports.js";
 import { context, FakeSwarm, L, type Svc } from "./swarm.test-support.js";
 import { rollSwarm } from "./swarm-roll.js";
@@ -163,5 +170,70 @@ describe("rollSwarm", () => {
     expect(r.unchanged).toBe(true);
     expect(f.services.get("shop_web")?.version).toBe(10);
     expect(records).toEqual([]);
+  });
+
+  it("the Swarm without a leader as the rollout reads its history: exit 9, nothing changed, no lock taken", async () => {
+    const f = new FakeSwarm("app:broken");
+    const ctx = context(f, []);
+    let locked = false;
+    const noLeader = new NoLeaderError("the Swarm has no leader: could not list the revision records (…)");
+    const err = await rollSwarm(
+      {
+        ...ctx,
+        history: { ...ctx.history, list: () => Promise.reject(noLeader) },
+        lock: {
+          ...ctx.lock,
+          acquire: async () => {
+            locked = true;
+            return { acquired: true };
+          },
+        },
+      },
+      "app:v2",
+    ).catch((e: Error) => e);
+    expect(err).toBe(noLeader);
+    expect(exitCodeFor(err)).toBe(9);
+    expect(locked).toBe(false);
+    expect([...f.services.keys()]).toEqual(["shop_web"]);
+    expect(f.services.get("shop_web")?.version).toBe(10);
+  });
+
+  it("no leader through the replace, nor through its restore: exit 7 naming repair, the stand-ins left serving", async () => {
+    const f = new FakeSwarm("app:broken");
+    const noLeader = () =>
+      Promise.reject(new NoLeaderError("the Swarm has no leader: could not update shop_web"));
+    f.replace = noLeader;
+    f.restore = noLeader;
+    const records: Revision[] = [];
+    const err = await rollSwarm(context(f, records), "app:v2").catch((e: Error) => e);
+    expect(err).toBeInstanceOf(RollbackFailedError);
+    expect(exitCodeFor(err)).toBe(7);
+    expect((err as Error).message).toMatch(
+      /replace failed .*putting it back failed too: the Swarm has no leader/,
+    );
+    expect((err as RollbackFailedError).state.join("\n")).toMatch(/compose-roll repair web/);
+    // Out of Traefik, the service was not put back: the stand-ins carry its users.
+    expect([...f.services.keys()].filter((k) => k.includes("standin"))).toHaveLength(3);
+    expect(records[0]).toMatchObject({ result: "failed" });
+  });
+
+  it("Traefik's API down while a hand-over is awaited: unknown is waited out, nothing stopped, and it finishes", async () => {
+    const f = new FakeSwarm("app:broken");
+    const servers = f.servers.bind(f);
+    let reads = 0;
+    let down = 0;
+    f.servers = async (lb) => {
+      // From the 10th read on, 40 reads of a Traefik that does not answer.
+      if (++reads >= 10 && reads < 50) {
+        down++;
+        throw new Error("GET http://traefik:8080/api/http/services/shop-web@swarm failed: ECONNREFUSED");
+      }
+      return servers(lb);
+    };
+    const r = await rollSwarm(context(f, []), "app:v2");
+    expect(down).toBe(40);
+    expect(r).toMatchObject({ to: "app:v2" });
+    expect(f.services.get("shop_web")).toMatchObject({ image: "app:v2", labels: L });
+    expect(f.minServing).toBeGreaterThanOrEqual(3);
   });
 });

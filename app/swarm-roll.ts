@@ -3,7 +3,13 @@
 // Traefik's API until it lists exactly the servers the next step needs, so a slower provider poll
 // only makes the rollout longer. The cluster's lock is held throughout; the outcome is recorded
 // in the cluster's history either way.
-import { LockHeldError, RefusedError, RollbackFailedError, RolledBackError } from "../controller/errors.js";
+import {
+  LockHeldError,
+  NoLeaderError,
+  RefusedError,
+  RollbackFailedError,
+  RolledBackError,
+} from "../controller/errors.js";
 import type {
   Actor,
   History,
@@ -106,7 +112,7 @@ export async function rollSwarm(
       unchanged: true,
     };
   }
-  const history = await ctx.history.list(ctx.svc).catch(() => [] as Revision[]);
+  const history = await recorded(ctx);
   const info: LockInfo = {
     by: ctx.actor,
     since: new Date(ctx.clock.now()).toISOString(),
@@ -187,7 +193,16 @@ export async function rollSwarm(
       if (lost) throw lost;
       await recover(run, steps, snap, phase, err as Error).catch(async (e: Error) => {
         await record("failed", (err as Error).message);
-        throw e;
+        if (e instanceof RollbackFailedError) throw e;
+        // Something was changed and could not be put back (the Swarm lost its leader again, or
+        // Traefik never showed the service back): repair converges from here.
+        throw new RollbackFailedError(
+          `${ctx.name}: ${phase} failed (${(err as Error).message}), and putting it back failed too: ${e.message}`,
+          e,
+          [
+            `nothing Traefik lists was stopped; run \`compose-roll repair ${ctx.svc.service}\` once the cause above is gone`,
+          ],
+        );
       });
       await record("rolled-back", (err as Error).message);
       throw new RolledBackError(
@@ -210,6 +225,20 @@ export async function rollSwarm(
     // A lost lock is not ours to release any more.
     if (!lease?.lost()) await ctx.lock.release(ctx.svc, info).catch(() => {});
   }
+}
+
+/**
+ * The service's revisions; none when they cannot be read (a damaged store must not stop a
+ * rollout), except through a Swarm without a leader, which nothing could change either.
+ */
+export async function recorded(ctx: {
+  history: Pick<History, "list">;
+  svc: ServiceRef;
+}): Promise<Revision[]> {
+  return ctx.history.list(ctx.svc).catch((err: Error) => {
+    if (err instanceof NoLeaderError) throw err;
+    return [] as Revision[];
+  });
 }
 
 async function recover(

@@ -232,7 +232,17 @@ export class SwarmSteps {
         const tasks = await expected();
         if (want !== undefined && tasks.length !== want)
           return { kind: "wait", why: `${tasks.length} of ${want} task(s) running` };
-        return routingVerdict(tasks, await this.ctx.routing.servers(balancer, never));
+        // Traefik restarting: nothing is decided on what it may or may not route.
+        const listed = await this.ctx.routing.servers(balancer, never).then(
+          (servers) => ({ servers }),
+          (err: Error) => ({ unknown: err.message }),
+        );
+        if ("unknown" in listed)
+          return {
+            kind: "wait",
+            why: `Traefik's API does not answer, what it routes is unknown (${listed.unknown})`,
+          };
+        return routingVerdict(tasks, listed.servers);
       },
     );
   }

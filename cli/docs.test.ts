@@ -44,6 +44,7 @@ describe("exit codes", () => {
       preDeployFailed: 6,
       rollbackFailed: 7,
       postDeployFailed: 8,
+      noLeader: 9,
     });
     expect(exitCodeFor(new LockLostError("lost"))).toBe(4);
     expect(exitCodeFor(new RefusedError("no"))).toBe(2);

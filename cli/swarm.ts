@@ -187,7 +187,10 @@ async function changeSwarm(
   const tag = selfTag();
   const ctx: SwarmRepairContext = {
     signal: stop.signal,
-    cluster: new SwarmEngine(t.docker),
+    cluster: new SwarmEngine(t.docker, {
+      clock: systemClock,
+      onWait: (what, why) => t.say(`the Swarm has no leader (${why}): waiting for one to ${what}`),
+    }),
     routing: new SwarmTraefik(
       api,
       { url: opts.traefikUrl.href.replace(/\/$/, ""), path: opts.probePath },

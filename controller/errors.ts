@@ -41,6 +41,15 @@ export class EngineError extends ComposeRollError {
   override name = "EngineError";
 }
 
+/**
+ * The Swarm had no leader for longer than compose-roll waits for an election: its managers
+ * could neither read nor change the cluster. Raised only before the first change; a rollout
+ * under way restores what it changed (exit 5) or, if that fails too, says so (exit 7).
+ */
+export class NoLeaderError extends EngineError {
+  override name = "NoLeaderError";
+}
+
 /** compose-roll was asked to stop (SIGINT, SIGTERM). */
 export class AbortedError extends ComposeRollError {
   override name = "AbortedError";
@@ -185,6 +194,15 @@ export const EXIT_CODES = [
     short: "post-deploy hook failed",
     meaning: "the rollout completed, but the post-deploy hook failed; nothing was rolled back",
     next: "fix and rerun the post-deploy step by hand; the new image serves",
+  },
+  {
+    code: 9,
+    name: "noLeader",
+    error: NoLeaderError,
+    short: "the Swarm has no leader (nothing changed)",
+    meaning:
+      "the Swarm's managers had no leader (an election, or too few managers online) for longer than compose-roll waits for one; it changed nothing, or a repair stopped before its next change",
+    next: "wait until `docker node ls` shows a Leader, then run the same command again",
   },
 ] as const satisfies readonly ExitRow[];
 

@@ -61,7 +61,10 @@ export interface SwarmCluster {
 }
 
 export interface SwarmRouting {
-  /** Servers of load balancer `name@swarm`; undefined when Traefik has none by that name. */
+  /**
+   * Servers of load balancer `name@swarm`; undefined when Traefik answers it has none by that
+   * name. Throws when Traefik's API does not answer: unknown is not "none listed".
+   */
   servers(balancer: string, signal: AbortSignal): Promise<string[] | undefined>;
   /** One request through Traefik's entrypoint with the probe header `token`. */
   probe(token: string, signal: AbortSignal): Promise<{ ok: boolean; detail: string }>;

@@ -40,6 +40,9 @@ interface Config {
   Spec: { Name: string; Labels: Record<string, string>; Data: string };
 }
 
+const NO_LEADER =
+  "rpc error: code = Unknown desc = raft: failed to process the request: node lost leader status";
+
 const fail = (statusCode: number, message: string) =>
   Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), { statusCode, json: { message } });
 
@@ -49,6 +52,21 @@ export class FakeSwarm {
   now = Date.parse("2026-01-01T12:00:00.000Z");
   /** Run between a caller's read and its update, to let another runner interleave. */
   beforeUpdate: (() => void) | undefined;
+  /** Calls left to fail as while the managers elect a leader; `applied`: writes take effect anyway. */
+  private election = { calls: 0, applied: false };
+
+  /** The next `calls` calls fail with swarmkit's lost-leadership error (writes applied if `applied`). */
+  leaderless(calls: number, applied = false): void {
+    this.election = { calls, applied };
+  }
+
+  /** Before a call: throws while leaderless, unless it is a write applied anyway (then after it). */
+  private elect(write: boolean): boolean {
+    if (this.election.calls <= 0) return false;
+    this.election.calls--;
+    if (write && this.election.applied) return true;
+    throw fail(500, NO_LEADER);
+  }
   private seq = 0;
   private index = 10;
 
@@ -63,6 +81,7 @@ export class FakeSwarm {
   readonly api = {
     info: async () => ({ SystemTime: this.stamp() }),
     createConfig: async (o: { _body: Config["Spec"] }) => {
+      const late = this.elect(true);
       const spec = o._body;
       if ([...this.configs.values()].some((x) => x.Spec.Name === spec.Name)) {
         throw fail(409, `rpc error: code = AlreadyExists desc = config ${spec.Name} already exists`);
@@ -76,12 +95,17 @@ export class FakeSwarm {
         UpdatedAt: at,
         Spec: { ...spec },
       });
+      if (late) throw fail(500, NO_LEADER);
       return { id: ID };
     },
     getConfig: (ref: string) => ({
-      inspect: async () => structuredClone(this.find(ref)),
+      inspect: async () => {
+        this.elect(false);
+        return structuredClone(this.find(ref));
+      },
       update: async (o: { _query: { version: number }; _body: Config["Spec"] }) => {
         this.beforeUpdate?.();
+        const late = this.elect(true);
         const c = this.find(ref);
         if (c.Version.Index !== o._query.version) {
           throw fail(500, "rpc error: code = Unknown desc = update out of sequence");
@@ -89,12 +113,16 @@ export class FakeSwarm {
         c.Spec = { ...c.Spec, Labels: { ...o._body.Labels } };
         c.Version.Index = ++this.index;
         c.UpdatedAt = this.stamp();
+        if (late) throw fail(500, NO_LEADER);
       },
       remove: async () => {
+        const late = this.elect(true);
         this.configs.delete(this.find(ref).ID);
+        if (late) throw fail(500, NO_LEADER);
       },
     }),
     listConfigs: async (o: { filters: string }) => {
+      this.elect(false);
       const want = (JSON.parse(o.filters) as { label: string[] }).label.map((f) => f.split("="));
       return [...this.configs.values()]
         .filter((c) => want.every(([k, v]) => c.Spec.Labels[k as string] === v))

@@ -54,6 +54,41 @@ describe("SwarmLock", () => {
     expect(swarm.configs.size).toBe(0);
   });
 
+  it("is taken through a leader election: a create that found no leader but was applied is its own", async () => {
+    const swarm = new FakeSwarm();
+    const a = new SwarmLock({ docker: swarm.api });
+    swarm.leaderless(2, true);
+    expect(await a.acquire(svc, lockInfo(1))).toEqual({ acquired: true });
+    expect(await a.holds(svc)).toBe(true);
+    expect([...swarm.configs.values()].map((c) => c.Spec.Name)).toEqual(["compose-roll-lock.shop.web"]);
+  });
+
+  it("through an election, a create that was not applied finds the real holder, not itself", async () => {
+    const swarm = new FakeSwarm();
+    const a = new SwarmLock({ docker: swarm.api });
+    const b = new SwarmLock({ docker: swarm.api });
+    await a.acquire(svc, lockInfo(1));
+    swarm.leaderless(1);
+    const second = await b.acquire(svc, lockInfo(2, "runner-2"));
+    expect(second).toMatchObject({ acquired: false, holder: { by: { pid: 1 } } });
+  });
+
+  it("renews through an election whose update was applied: the retry at the old version reads as moved, and the next succeeds", async () => {
+    const swarm = new FakeSwarm();
+    const a = new SwarmLock({ docker: swarm.api });
+    await a.acquire(svc, lockInfo(1));
+    swarm.now += 5000;
+    let once = false;
+    swarm.beforeUpdate = () => {
+      if (once) return;
+      once = true;
+      swarm.leaderless(1, true);
+    };
+    expect(await a.renew(svc, lockInfo(1))).toBe(true);
+    expect((await a.read(svc))?.renewedAgoMs).toBe(0);
+    expect(await a.holds(svc)).toBe(true);
+  });
+
   it("refuses to guess when the lock's labels cannot be read: held, damaged reported", async () => {
     const swarm = new FakeSwarm();
     const damaged: string[] = [];
@@ -77,6 +112,17 @@ describe("SwarmHistory", () => {
     expect((await h.list(svc)).map((r) => r.number)).toEqual([5, 4, 3]);
     await h.record(svc, { ...revision(6, "failed"), previous: 4 }, 1);
     expect((await h.list(svc)).map((r) => r.number)).toEqual([6, 4, 3]);
+  });
+
+  it("lists and records through an election; a record whose create was applied is recorded once", async () => {
+    const swarm = new FakeSwarm();
+    const h = new SwarmHistory({ docker: swarm.api });
+    await h.record(svc, revision(1), 10);
+    swarm.leaderless(2);
+    expect((await h.list(svc)).map((r) => r.number)).toEqual([1]);
+    swarm.leaderless(1, true);
+    await h.record(svc, revision(2), 10);
+    expect((await h.list(svc)).map((r) => r.number)).toEqual([2, 1]);
   });
 
   it("refuses a taken number and skips a record whose name does not match its labels", async () => {

@@ -12,9 +12,12 @@ export class SwarmTraefik implements SwarmRouting {
     private readonly http?: HostHttp,
   ) {}
 
-  /** Unreadable (Traefik restarting) reads as "not listed yet": the wait's deadline decides. */
+  /**
+   * Undefined when Traefik answers that it has no such balancer. An API that does not answer
+   * (Traefik restarting) throws: what it routes is then unknown, never "none".
+   */
   async servers(balancer: string, signal: AbortSignal): Promise<string[] | undefined> {
-    return this.api.service(`${balancer}@swarm`, signal).catch(() => undefined);
+    return this.api.service(`${balancer}@swarm`, signal);
   }
 
   async probe(token: string, signal: AbortSignal): Promise<{ ok: boolean; detail: string }> {

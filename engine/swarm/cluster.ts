@@ -1,12 +1,14 @@
 // The Swarm rollout's cluster port on the Engine API of a manager: services read and updated
 // with the version they were read at (a concurrent change fails the update instead of being
 // overwritten), tasks listed by service ID, images pinned `ref@digest` through the registry as
-// `docker service update --image` and `docker stack deploy` pin them.
+// `docker service update --image` and `docker stack deploy` pin them. Every call waits through
+// a leader election (election.ts); a change is tried again only where doing it twice is safe.
 import type Docker from "dockerode";
 import { EngineError } from "../../controller/errors.js";
 import type { SwarmCluster, SwarmServiceView, SwarmSnapshot } from "../../controller/swarm-ports.js";
 import type { SwarmTaskView } from "../../controller/swarm-rollout.js";
 import { call } from "../docker.js";
+import { type ElectionWait, electionWait, swarmCall, swarmErrorKind, throughElection } from "./election.js";
 
 /** Marks a stand-in with the service it stands in for, so a later run finds what a killed one left. */
 export const STAND_IN = "compose-roll.stand-in";
@@ -38,7 +40,10 @@ interface Task {
 const copy = <T>(x: T): T => structuredClone(x);
 
 export class SwarmEngine implements SwarmCluster {
-  constructor(private readonly docker: Docker) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly wait: ElectionWait = electionWait,
+  ) {}
 
   async snapshot(name: string): Promise<SwarmSnapshot> {
     const s = await this.inspect(name);
@@ -76,14 +81,28 @@ export class SwarmEngine implements SwarmCluster {
     spec.TaskTemplate.ContainerSpec.Image = image;
     // No published ports: only Traefik reaches a stand-in.
     delete spec.EndpointSpec;
-    await call(
-      `create the stand-in service ${standIn}`,
-      () =>
-        // Auth first: a lone argument would be sent as the registry auth header too.
-        this.docker.createService(
-          undefined as never,
-          { _body: spec } as never,
-        ) as unknown as Promise<unknown>,
+    const what = `create the stand-in service ${standIn}`;
+    await throughElection(
+      what,
+      async (retried) => {
+        try {
+          await call(
+            what,
+            () =>
+              // Auth first: a lone argument would be sent as the registry auth header too.
+              this.docker.createService(
+                undefined as never,
+                { _body: spec } as never,
+              ) as unknown as Promise<unknown>,
+          );
+        } catch (err) {
+          // The try that found no leader created it after all: the name is taken by this very stand-in.
+          if (!retried || swarmErrorKind(err) !== "name-taken") throw err;
+          const made = await this.inspectOnce(standIn);
+          if (made.Spec.Labels?.[STAND_IN] !== from.view.name) throw err;
+        }
+      },
+      this.wait,
     );
   }
 
@@ -150,21 +169,22 @@ export class SwarmEngine implements SwarmCluster {
   }
 
   private async allTasks(s: Service): Promise<Task[]> {
-    const tasks = (await call(`list the tasks of ${s.Spec.Name}`, () =>
+    const tasks = (await swarmCall(this.wait, `list the tasks of ${s.Spec.Name}`, () =>
       this.docker.listTasks({ filters: { service: [s.ID] } }),
     )) as unknown as Task[];
     return tasks.filter((t) => t.ServiceID === s.ID);
   }
 
   async standIns(name: string): Promise<string[]> {
-    const list = (await call(`list the stand-ins of ${name}`, () =>
+    const list = (await swarmCall(this.wait, `list the stand-ins of ${name}`, () =>
       this.docker.listServices({ filters: { label: [`${STAND_IN}=${name}`] } }),
     )) as unknown as Service[];
     return list.map((s) => s.Spec.Name);
   }
 
   async remove(name: string): Promise<void> {
-    await call(`remove the service ${name}`, async () => {
+    // Gone already (a removal that found no leader but was applied) is removed.
+    await swarmCall(this.wait, `remove the service ${name}`, async () => {
       try {
         await this.docker.getService(name).remove();
       } catch (err) {
@@ -173,17 +193,41 @@ export class SwarmEngine implements SwarmCluster {
     });
   }
 
-  private async inspect(name: string): Promise<Service> {
+  private inspect(name: string): Promise<Service> {
+    return throughElection(`read the service ${name}`, () => this.inspectOnce(name), this.wait);
+  }
+
+  private async inspectOnce(name: string): Promise<Service> {
     return (await call(`read the service ${name}`, () => this.docker.getService(name).inspect())) as Service;
   }
 
-  /** One update at the version just read: `edit` changes the spec in place. */
+  /**
+   * One update at the version just read: `edit` changes the spec in place. Through an election
+   * the read and the update are tried again together; `edit` sets values, so applying it to a spec
+   * it already changed changes nothing. After a try that found no leader, a version moved on is
+   * that try's own update applied late: read again, apply again.
+   */
   private async change(name: string, what: string, edit: (spec: Spec) => void): Promise<void> {
-    const s = await this.inspect(name);
-    const spec = copy(s.Spec);
-    edit(spec);
-    await call(what, () =>
-      this.docker.getService(s.ID).update({ _query: { version: s.Version.Index }, _body: spec } as never),
+    await throughElection(
+      what,
+      async (retried) => {
+        for (let moved = 0; ; moved++) {
+          const s = await this.inspectOnce(name);
+          const spec = copy(s.Spec);
+          edit(spec);
+          try {
+            await call(what, () =>
+              this.docker
+                .getService(s.ID)
+                .update({ _query: { version: s.Version.Index }, _body: spec } as never),
+            );
+            return;
+          } catch (err) {
+            if (!retried || moved >= 2 || swarmErrorKind(err) !== "out-of-sequence") throw err;
+          }
+        }
+      },
+      this.wait,
     );
   }
 }

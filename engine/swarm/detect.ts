@@ -5,6 +5,7 @@ import type Docker from "dockerode";
 import type { SwarmFacts, SwarmServiceFacts } from "../../controller/swarm-rules.js";
 import { call, hasProjectContainers } from "../docker.js";
 import { STAND_IN } from "./cluster.js";
+import { type ElectionWait, electionWait, swarmCall } from "./election.js";
 import { eligibleNodes, type SwarmNode } from "./placement.js";
 
 const STACK = "com.docker.stack.namespace";
@@ -27,6 +28,7 @@ interface ServiceSpec {
 export async function detectSwarm(
   docker: Docker,
   svc: { project: string; service: string },
+  wait: ElectionWait = electionWait,
 ): Promise<SwarmFacts | undefined> {
   const info = (await call("read the Docker host's swarm state", () => docker.info())) as {
     Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean };
@@ -36,13 +38,16 @@ export async function detectSwarm(
     return (await hasProjectContainers(docker, svc.project)) ? undefined : { role: "worker" };
   }
   const name = `${svc.project}_${svc.service}`;
-  const services = (await call(`list the Swarm services named ${name}`, () =>
+  // A manager forwards these to the Raft leader: through an election they wait for one.
+  const services = (await swarmCall(wait, `list the Swarm services named ${name}`, () =>
     docker.listServices({ filters: { name: [name], label: [`${STACK}=${svc.project}`] } }),
   )) as unknown as { Spec: ServiceSpec }[];
   // The name filter matches prefixes: keep the exact one.
   const spec = services.find((s) => s.Spec.Name === name)?.Spec;
   if (!spec) return undefined;
-  const nodes = (await call("list the Swarm's nodes", () => docker.listNodes())) as unknown as SwarmNode[];
+  const nodes = (await swarmCall(wait, "list the Swarm's nodes", () =>
+    docker.listNodes(),
+  )) as unknown as SwarmNode[];
   const service = serviceFacts(spec, eligibleNodes(nodes, spec.TaskTemplate?.Placement?.Constraints ?? []));
   const pollSeconds = await traefikPoll(docker).catch(() => undefined);
   return { role: "manager", service, ...(pollSeconds !== undefined ? { pollSeconds } : {}) };
@@ -53,12 +58,16 @@ export async function detectSwarm(
  * stack prefix: what a command given no service name means on a Swarm manager. Undefined off a
  * manager, or when the stack routes none or several.
  */
-export async function routedStackService(docker: Docker, stack: string): Promise<string | undefined> {
+export async function routedStackService(
+  docker: Docker,
+  stack: string,
+  wait: ElectionWait = electionWait,
+): Promise<string | undefined> {
   const info = (await call("read the Docker host's swarm state", () => docker.info())) as {
     Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean };
   };
   if (info.Swarm?.LocalNodeState !== "active" || !info.Swarm.ControlAvailable) return undefined;
-  const services = (await call(`list the services of stack ${stack}`, () =>
+  const services = (await swarmCall(wait, `list the services of stack ${stack}`, () =>
     docker.listServices({ filters: { label: [`${STACK}=${stack}`] } }),
   )) as unknown as { Spec: ServiceSpec }[];
   const routed = services

@@ -220,6 +220,61 @@ export async function nodes(tb: Testbed, via = 1): Promise<NodeInfo[]> {
     }));
 }
 
+/** The node that leads the managers' Raft, as node `via` sees it; undefined while there is none. */
+export async function leader(tb: Testbed, via = 1): Promise<NodeInfo | undefined> {
+  return (await nodes(tb, via)).find((x) => x.manager === "Leader");
+}
+
+/**
+ * Leadership moved off node `n` when it holds it: node `n` demoted (swarmkit transfers the
+ * leadership of a leader it demotes), then promoted again, and settled.
+ */
+export async function leadOff(tb: Testbed, n: number, probe: string): Promise<void> {
+  const was = await leader(tb);
+  if (was?.n !== n) return;
+  const via = n === 1 ? 2 : 1;
+  await dockerOn(tb, via, ["node", "demote", was.id]);
+  await waitFor(60_000, `a leader other than node${n}`, async () => {
+    const now = await leader(tb, via);
+    return now !== undefined && now.n !== n;
+  });
+  await dockerOn(tb, via, ["node", "promote", was.id]);
+  await waitFor(120_000, `node${n} a manager again, answering`, async () =>
+    (await nodes(tb, n)).some((x) => x.n === n && x.manager === "Reachable"),
+  );
+  await settleManagers(tb, probe);
+}
+
+/**
+ * Until the managers have settled on a leader: every manager reachable, then 5 Raft writes in a
+ * row through node1, 2 s apart. A node back from a cut rejoins with a higher term and may force
+ * an election: until then writes fail (`node lost leader status`).
+ */
+export async function settleManagers(tb: Testbed, probe: string): Promise<void> {
+  await waitFor(180_000, "every manager reachable", async () =>
+    (await nodes(tb)).every((x) => x.manager === "Leader" || x.manager === "Reachable"),
+  );
+  for (let ok = 0; ok < 5; ) {
+    ok = (await raftWrites(tb, probe).catch(() => false)) ? ok + 1 : 0;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+/** A config created and removed through node1: the Raft store takes writes. */
+async function raftWrites(tb: Testbed, name: string): Promise<boolean> {
+  await dockerOn(tb, 1, ["config", "rm", name]).catch(() => "");
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const file = join(dir, "x");
+  writeFileSync(file, "x");
+  try {
+    await dockerOn(tb, 1, ["config", "create", name, file]);
+    await dockerOn(tb, 1, ["config", "rm", name]);
+    return true;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Cuts node `n` off the testbed (its bridge port down): no packet in or out, its daemon runs on. */
 export async function cutNode(tb: Testbed, n: number): Promise<void> {
   await linkNode(tb, n, "down");
