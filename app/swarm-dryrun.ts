@@ -1,7 +1,7 @@
 // `--dry-run` on a Swarm: the stand-in rollout's phases for this service and image, or what
 // `repair` would do, worked out from what the cluster shows now, with nothing changed (no lock,
 // no service, no label).
-import type { History, LockInfo, Revision } from "../controller/ports.js";
+import type { History, LockInfo } from "../controller/ports.js";
 import { nextRevision } from "../controller/revisions.js";
 import { swarmRepairSteps } from "../controller/swarm-repair-plan.js";
 import { swarmPlanSteps } from "../controller/swarm-rollout.js";
