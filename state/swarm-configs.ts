@@ -53,8 +53,7 @@ export async function createConfig(
         const made = await docker.createConfig({ _body: spec } as never);
         return { created: true, id: (made as unknown as { id: string }).id };
       } catch (err) {
-        if (swarmErrorKind(err) === "no-leader") throw err;
-        if (statusOf(err) !== 409) throw engineError(err, what, swarmHint(err));
+        if (swarmErrorKind(err) !== "name-taken") return failed(err, what, {});
         // Data carries the holder's host, pid and start (a lock) or the whole record: only the
         // try that found no leader could have made a config with the same.
         const mine = retried ? await inspectConfig(docker, name, what, wait) : undefined;
