@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { ProbeReport } from "../test/load/probe.js";
+import { isFailure, type ProbeReport } from "../test/load/probe.js";
 import {
   APP_IMAGE,
   busyWorkerUnderLoad,
@@ -94,7 +94,7 @@ function answers(samples: ProbeReport["samples"]): string {
 
 /** Seconds from the first failed request to the last one's answer (0 when none failed). */
 function outage(load: ProbeReport): number {
-  const failed = load.samples.filter((s) => s.status !== 200 || s.error !== undefined);
+  const failed = load.samples.filter(isFailure);
   if (!failed.length) return 0;
   return Math.max(...failed.map((s) => s.at + s.ms / 1000)) - Math.min(...failed.map((s) => s.at));
 }

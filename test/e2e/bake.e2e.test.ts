@@ -6,7 +6,7 @@
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatReport, LoadProbe, type ProbeReport } from "../load/probe.js";
+import { formatReport, isFailure, LoadProbe, type ProbeReport } from "../load/probe.js";
 import { type CliRun, containers, runCli, stackArgs } from "../support/cli.js";
 import { expectAllOn } from "../support/expect.js";
 import { type DemoStack, PATIENT_HEALTH, startDemo } from "../support/stack.js";
@@ -85,7 +85,7 @@ async function bakeUnderLoad(args: string[], onRouted?: () => void): Promise<Bak
   // sent while it drains still reach it).
   const reach = healthyAt.get(first) ?? from;
   const window = load.samples.filter((s) => s.at >= reach && s.at <= (at.out ?? to));
-  const failed = window.filter((s) => s.status !== 200 || s.error !== undefined).length;
+  const failed = window.filter(isFailure).length;
   const baked = {
     run,
     load,

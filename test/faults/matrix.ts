@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isFailure } from "../load/probe.js";
 import { ROOT } from "../support/stack.js";
 import {
   cli,
@@ -94,7 +95,7 @@ export async function runCase(fs: FaultStack, c: Case): Promise<Row> {
 
 /** From the first to the last failed request, relative to compose-roll's start (1 s into the load). */
 function window(load: ProbeReport): string {
-  const at = load.samples.filter((s) => s.status !== 200 || s.error !== undefined).map((s) => s.at - 1);
+  const at = load.samples.filter(isFailure).map((s) => s.at - 1);
   const f = (n: number) => n.toFixed(1);
   return `${f(Math.min(...at))}–${f(Math.max(...at))} s`;
 }

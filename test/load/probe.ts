@@ -177,8 +177,11 @@ export class LoadProbe {
   }
 }
 
+/** What users would call a failure: anything but a 200, or an error (a timeout, a cut connection). */
+export const isFailure = (s: Sample): boolean => s.status !== 200 || s.error !== undefined;
+
 export function summarize(samples: Sample[], seconds: number): ProbeReport {
-  const failures = samples.filter((s) => s.status !== 200 || s.error !== undefined);
+  const failures = samples.filter(isFailure);
   // Latency of the fast requests; slow ones sleep on purpose.
   const lat = samples
     .filter((s) => s.kind !== "slow")

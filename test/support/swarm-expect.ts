@@ -1,7 +1,7 @@
 // Assertions the Swarm fault files make (vitest only): failed requests inside a fault's window,
 // and a service ending with N tasks of one image, each listed by Traefik and nothing else.
 import { expect } from "vitest";
-import type { Sample } from "../load/probe.js";
+import { isFailure, type Sample } from "../load/probe.js";
 import { appImage, runningTasks, type SwarmStack, type Testbed, traefikServers, waitFor } from "./swarm.js";
 import { standInsOn } from "./swarm-cli.js";
 
@@ -10,7 +10,7 @@ export const IN_FLIGHT_S = 2;
 
 /** Every failed request started inside the fault: from `from` (less what was in flight) to `to`, s after the load began. */
 export function expectOnlyInside(samples: Sample[], from: number, to: number): void {
-  const failed = samples.filter((s) => s.status !== 200 || s.error !== undefined);
+  const failed = samples.filter(isFailure);
   const outside = failed.filter((s) => s.at < from - IN_FLIGHT_S || s.at > to);
   expect(outside, JSON.stringify(outside.slice(0, 5))).toEqual([]);
 }

@@ -4,7 +4,7 @@
 // failure seen once on a loaded CI machine can be explained from its log alone.
 import Docker from "dockerode";
 import { expect } from "vitest";
-import type { ProbeReport } from "../load/probe.js";
+import { isFailure, type ProbeReport, type Sample } from "../load/probe.js";
 
 const docker = new Docker();
 /** Lifecycle and health events worth a line; exec_* and attach events are noise. */
@@ -79,21 +79,22 @@ export class Timeline {
  * and, when watched, the timeline from 20 s before the first to 3 s after the last.
  */
 export function expectNoneFailed(load: ProbeReport, timeline?: Timeline): void {
-  const failed = load.samples.filter((s) => s.status !== 200 || s.error !== undefined);
-  if (!failed.length) {
-    expect(load.failed).toBe(0);
-    return;
-  }
+  const failed = load.samples.filter(isFailure);
+  expect(load.failed, failed.length ? story(failed, load.sent, timeline) : undefined).toBe(0);
+}
+
+function story(failed: Sample[], sent: number, timeline?: Timeline): string {
   const by = new Map<string, number>();
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
   for (const s of failed) {
     const kind = `${s.status}${s.error ? ` ${s.error.trim()}` : ""}`;
     by.set(kind, (by.get(kind) ?? 0) + 1);
+    first = Math.min(first, s.at);
+    last = Math.max(last, s.at);
   }
-  const first = Math.min(...failed.map((s) => s.at));
-  const last = Math.max(...failed.map((s) => s.at));
-  const story = [
-    `${failed.length} of ${load.sent} requests failed from ${first.toFixed(1)} s to ${last.toFixed(1)} s: ${[...by].map(([k, n]) => `${n} x ${k}`).join(", ")}`,
+  return [
+    `${failed.length} of ${sent} requests failed from ${first.toFixed(1)} s to ${last.toFixed(1)} s: ${[...by].map(([k, n]) => `${n} x ${k}`).join(", ")}`,
     ...(timeline ? ["what happened meanwhile:", timeline.between(first - 20, last + 3)] : []),
   ].join("\n");
-  expect(load.failed, story).toBe(0);
 }

@@ -9,7 +9,7 @@
 // Every failed request must fall inside the fault: the cut (less what was in flight) to Traefik
 // dropping the cut node's tasks, or the restart to Traefik routing again. One stack, in order.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Sample } from "../load/probe.js";
+import { isFailure, type Sample } from "../load/probe.js";
 import {
   appImage,
   cutNode,
@@ -209,7 +209,7 @@ describe("cluster faults around a rollout", () => {
     });
     over = true;
     const w = await (restart as Promise<Window>);
-    const failed = load.samples.filter((s) => s.status !== 200 || s.error !== undefined);
+    const failed = load.samples.filter(isFailure);
     const inside = failed.filter((s) => s.at >= w.from - IN_FLIGHT_S && s.at <= w.to);
     console.log(
       `  ${failed.length} failed of ${load.sent}, ${inside.length} of them while Traefik was down (${(w.to - w.from).toFixed(1)} s)`,
