@@ -65,16 +65,15 @@ export async function planRepairSwarm(ctx: SwarmRepairPlanContext): Promise<Swar
     const n = snap.view.replicas;
     return { image, from: image, replicas: n, peakTasks: n, steps: [], repair: {} };
   }
-  const { held, gone, snap, left, serves, joined, lb, image, labelsFrom } = found;
+  const { held, gone, snap, left, serves, joined, lb, image, labelsFrom, target, back } = found;
   const live = held && gone && !gone.stale;
   const history = held ? await recorded(ctx) : [];
-  const back = !serves && held && held.previous.id !== image ? held.previous.id : undefined;
   const n = snap.view.replicas;
   const steps = swarmRepairSteps({
     name: ctx.name,
     replicas: n,
     image,
-    ...(back ? { back } : {}),
+    ...(!serves && back ? { back: back.id } : {}),
     balancer: `${lb.name}@swarm`,
     drain: `${ctx.drainMs / 1000} s`,
     serves,
@@ -86,7 +85,7 @@ export async function planRepairSwarm(ctx: SwarmRepairPlanContext): Promise<Swar
       : {}),
   });
   return {
-    image: { ref: held?.target.id === image ? held.target.ref : image, id: image },
+    image: { ref: target.ref, id: image },
     from: { ref: snap.view.image, id: snap.view.image },
     replicas: n,
     peakTasks: n + left.length,

@@ -37,6 +37,10 @@ export interface RepairSurvey {
   lb: Balancer;
   /** The image the service converges on: the one its spec names now. */
   image: string;
+  /** What the interrupted run rolled to, when the service runs it now; else `image` itself. */
+  target: { ref: string; id: string };
+  /** Where an `image` that does not become healthy goes back to: the run's previous, when it differs. */
+  back?: { ref: string; id: string };
   /** The labels it ends with. */
   final: Record<string, string>;
 }
@@ -60,10 +64,11 @@ export async function surveyRepair(ctx: RepairSurveyContext): Promise<RepairSurv
   const lb = usersBalancer(origin.view.labels);
   if ("refused" in lb) throw new RefusedError(`${ctx.name}: ${lb.refused}; nothing was changed`);
   const image = snap.view.image;
+  const onTarget = held?.target.id === image;
   // On the interrupted run's target the labels name it as a stack deploy would; otherwise the
   // service's own labels are those it had before (on a stand-in, or never taken off).
-  const final =
-    held?.target.id === image ? finalLabels(origin.view.labels, held.target.ref) : origin.view.labels;
+  const final = onTarget && held ? finalLabels(origin.view.labels, held.target.ref) : origin.view.labels;
+  const back = held && held.previous.id !== image ? held.previous : undefined;
   return {
     ...(held && gone ? { held, gone } : {}),
     snap,
@@ -74,6 +79,8 @@ export async function surveyRepair(ctx: RepairSurveyContext): Promise<RepairSurv
     ...(labelsFrom ? { labelsFrom } : {}),
     lb,
     image,
+    target: onTarget && held ? held.target : { ref: image, id: image },
+    ...(back ? { back } : {}),
     final,
   };
 }
@@ -86,7 +93,7 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
     ctx.say(`${ctx.name} is in Traefik with its own labels, no stand-in and no lock left: nothing to repair`);
     return undefined;
   }
-  const { held, gone, snap, left, serves, joined, origin, lb, image, final } = found;
+  const { held, gone, snap, left, serves, joined, origin, lb, image, target, back, final } = found;
   if (held && gone && !gone.stale)
     throw new LockHeldError(
       `${ctx.name} is locked by a rollout that still runs (${gone.why}): ${held.command} since ${held.since}`,
@@ -96,7 +103,7 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
   const info: LockInfo = {
     by: ctx.actor,
     since: new Date(ctx.clock.now()).toISOString(),
-    target: held?.target.id === image ? held.target : { ref: image, id: image },
+    target,
     previous: held?.previous ?? { ref: image, id: image },
     revision: nextRevision(history),
     replicas: snap.view.replicas,
@@ -130,8 +137,7 @@ export async function repairSwarm(ctx: SwarmRepairContext): Promise<SwarmRollRes
       try {
         await steps.replace(true);
       } catch (err) {
-        const back = held?.previous;
-        if (!(err instanceof HealthError) || !back || back.id === image || lease?.lost()) throw err;
+        if (!(err instanceof HealthError) || !back || lease?.lost()) throw err;
         ctx.say(`${image} does not become healthy (${err.message}): back to ${back.id}`);
         steps = new SwarmSteps(run, origin, lb, back.id, origin.view.labels);
         steps.interruptible = false;
