@@ -165,6 +165,37 @@ describe("LabelRouter", () => {
     expect(execs).toHaveLength(1);
   });
 
+  it("a signal during setServers, once a drain has begun, still finishes the step (the drain is the caller's)", async () => {
+    const [a, b] = ["http://10.0.0.1:8000", "http://10.0.0.2:8000"];
+    const state = { servers: [a, b] };
+    const { docker, execs } = fakeDocker({ old: "healthy" }, () => {});
+    const old = replica("old", a);
+    const stop = new AbortController();
+    // The API call honours its signal, as fetch does: an aborted one never reaches Traefik.
+    const api = {
+      ...fakeApi(state),
+      service: async (_: string, signal?: AbortSignal) => {
+        if (signal?.aborted) throw new Error("This operation was aborted");
+        return [...state.servers];
+      },
+    } as unknown as TraefikApi;
+    const r = new LabelRouter({
+      api,
+      service: "web-demo@docker",
+      docker,
+      // SIGTERM lands while the step looks up the container it drains.
+      replicas: async () => {
+        stop.abort();
+        return [old];
+      },
+      drain: { kind: "file", path: "/tmp/drain" },
+      probePath: "/",
+    });
+    await r.setServers([b], 3000, stop.signal);
+    expect(execs).toEqual([["touch", "/tmp/drain"]]);
+    expect(await r.servers()).toEqual([b]);
+  });
+
   it("leaving() waits until unhealthy AND out of the API; the stop after it owes no second wait", async () => {
     const [a, b] = ["http://10.0.0.1:8000", "http://10.0.0.2:8000"];
     const state = { servers: [a, b] };

@@ -165,11 +165,12 @@ export class LabelRouter implements Omit<Router, "describe"> {
     // A begun drain cannot be taken back (the container will turn unhealthy): finish the step
     // even on a signal, so the controller hands it to its drains rather than a restore
     // finding an unhealthy container of the image it restores and calling that a failure.
+    const wait = begun ? new AbortController().signal : signal;
     await this.until(
       deadline,
-      begun ? new AbortController().signal : signal,
+      wait,
       async () => {
-        const now = await this.listed(signal);
+        const now = await this.listed(wait);
         return urls.every((u) => now.includes(u));
       },
       () =>
