@@ -53,6 +53,30 @@ async function webIds(): Promise<string[]> {
 }
 
 describe("label mode", () => {
+  it("another label-mode project on the same host, its router also named `web`, leaves this one routed", async () => {
+    // Traefik's Docker provider reads every container on the host: without the example's
+    // constraint to its own project, both routers named `web` were dropped (404 for both).
+    const other = await startLabelsDemo("labels-neighbour");
+    try {
+      const codes = async (url: string) =>
+        Promise.all(
+          Array.from({ length: 10 }, () =>
+            fetch(url).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          ),
+        );
+      // Past the provider's throttle, so Traefik has seen the neighbour's containers.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await codes(stack.httpUrl)).toEqual(Array(10).fill(200));
+      expect(await codes(other.httpUrl)).toEqual(Array(10).fill(200));
+      await waitForServers(stack, 3);
+    } finally {
+      await other.down();
+    }
+  });
+
   it("status shows the mode, the drain method and Traefik's view; sync is not needed", async () => {
     const status = await runCli(["status", "web", ...labelsArgs(stack), "--json"], { cwd: stack.dir });
     expect(status.code, status.stderr).toBe(0);
