@@ -200,6 +200,17 @@ export class TraefikApi {
     return (servers ?? []).flatMap((s) => (typeof s.url === "string" ? [s.url] : []));
   }
 
+  /**
+   * The routers that send to service `name`; undefined when Traefik lacks the service. Traefik
+   * omits `usedBy` when none does: a service no router uses gets no request at all.
+   */
+  async usedBy(name: string, signal?: AbortSignal): Promise<string[] | undefined> {
+    const got = await this.get(`/api/http/services/${encodeURIComponent(qualify(name))}`, signal);
+    if (got === undefined) return undefined;
+    const users = (got.body as { usedBy?: unknown }).usedBy;
+    return Array.isArray(users) ? users.filter((u): u is string => typeof u === "string") : [];
+  }
+
   async router(name: string, signal?: AbortSignal): Promise<ApiRouter | undefined> {
     const got = await this.get(`/api/http/routers/${encodeURIComponent(qualify(name))}`, signal);
     return got === undefined ? undefined : toRouter(got.body);

@@ -18,12 +18,13 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
-/** Traefik's API as a mutable list of server URLs (undefined: no such service). */
-function fakeApi(state: { servers: string[] | undefined }): TraefikApi {
+/** Traefik's API as a mutable list of server URLs (undefined: no such service), used by router web. */
+function fakeApi(state: { servers: string[] | undefined; usedBy?: string[] }): TraefikApi {
   return {
     url: "http://traefik.invalid",
     ping: async () => {},
     service: async () => state.servers && [...state.servers],
+    usedBy: async () => state.servers && (state.usedBy ?? ["web@docker"]),
   } as unknown as TraefikApi;
 }
 
@@ -96,6 +97,21 @@ describe("LabelRouter", () => {
   it("refuses when Traefik has no such @docker service", async () => {
     const r = router({ servers: undefined }, fakeDocker({}, () => {}).docker, { kind: "unsafe" });
     await expect(r.preflight()).rejects.toBeInstanceOf(RefusedError);
+  });
+
+  it("refuses when Traefik lists the service but no router sends to it (a router name two projects define)", async () => {
+    const r = router({ servers: ["http://10.0.0.1:8000"], usedBy: [] }, fakeDocker({}, () => {}).docker, {
+      kind: "unsafe",
+    });
+    const err = await r.preflight().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as RefusedError).message).toMatch(/lists web-demo@docker but no router sends to it/);
+    expect((err as RefusedError).hint).toMatch(/defined multiple times/);
+    await expect(
+      router({ servers: ["http://10.0.0.1:8000"] }, fakeDocker({}, () => {}).docker, {
+        kind: "unsafe",
+      }).preflight(),
+    ).resolves.toBeUndefined();
   });
 
   it("refuses (exit 2), not fails, when the API errs on the service before anything changed", async () => {

@@ -60,10 +60,20 @@ export class LabelRouter implements Omit<Router, "describe"> {
     return this.opts.service;
   }
 
-  /** Refuses when the API does not answer or has no such @docker service. */
+  /** Refuses when the API does not answer, has no such @docker service, or no router sends to it. */
   async preflight(signal?: AbortSignal): Promise<void> {
     await this.opts.api.ping(signal);
     await this.trust(signal).catch(refusal);
+    // Its containers are listed, yet users get 404: most often a router name (the labels'
+    // traefik.http.routers.<name>) that another project's containers define too, which makes
+    // Traefik drop the router for both. No rollout can be proven through it.
+    const users = await this.opts.api.usedBy(this.opts.service, signal).catch(refusal);
+    if (users !== undefined && users.length === 0) {
+      throw new RefusedError(
+        `Traefik lists ${this.opts.service} but no router sends to it: requests for it get 404 now`,
+        "check Traefik's log for \"defined multiple times\" (a router name another project's labels use too: rename it, or constrain the Docker provider to this project, see docs/routing-modes.md) and that the labels give the router a rule",
+      );
+    }
   }
 
   /** What Traefik's API lists for the service right now (empty when it has no such service). */
