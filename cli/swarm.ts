@@ -211,6 +211,7 @@ async function changeSwarm(
     ...(tag ? { process: tag } : {}),
     stale: staleness(opts),
     leaseMs: opts.lockLeaseMs,
+    waitMs: opts.waitMs,
     keep: (info) =>
       keepLease({
         lock: state.lock,
