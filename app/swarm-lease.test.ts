@@ -102,7 +102,9 @@ describe("the Swarm lock's lease", () => {
     // A rollout by B is refused too: locked (3), not "a killed rollout left stand-ins" (2).
     const locked = await rollSwarm(b.ctx, "app:v3").catch((e: Error) => e);
     expect(exitCodeFor(locked)).toBe(3);
-    expect((locked as Error).message).toMatch(/shop_web is locked: web --image app:v2 by ci@runner-a pid 100/);
+    expect((locked as Error).message).toMatch(
+      /shop_web is locked: web --image app:v2 by ci@runner-a pid 100/,
+    );
     const holder = (await b.lock.read(b.ctx.svc)) as LockInfo;
     expect(holder.by.host).toBe("runner-a");
     expect(holder.renewedAgoMs).toBeLessThanOrEqual(LEASE / 6);
@@ -215,7 +217,9 @@ describe("--wait on a Swarm", () => {
     const err = await rollSwarm(b.ctx, "app:v3").catch((e: Error) => e);
     expect(err).toBeInstanceOf(LockHeldError);
     expect(exitCodeFor(err)).toBe(3);
-    expect((err as Error).message).toMatch(/shop_web is locked: web --image app:v2 by ci@runner-a .*\(waited 5 s\)/);
+    expect((err as Error).message).toMatch(
+      /shop_web is locked: web --image app:v2 by ci@runner-a .*\(waited 5 s\)/,
+    );
     expect(sleeps).toBe(5);
     expect(versions(w.f)).toBe(before);
     a.resume();
