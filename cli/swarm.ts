@@ -6,6 +6,7 @@ import type Docker from "dockerode";
 import { interruptible } from "../app/signals.js";
 import { planRepairSwarm, planSwarm, type SwarmPlan } from "../app/swarm-dryrun.js";
 import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
+import { filesImage } from "../app/roll.js";
 import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
 import { swarmSync } from "../app/swarm-sync.js";
 import { undoImage, undoSwarm } from "../app/swarm-undo.js";
@@ -23,7 +24,7 @@ import { SwarmLock } from "../state/swarm-lock.js";
 import { TraefikApi } from "../traefik/api.js";
 import { SwarmTraefik } from "../traefik/swarm.js";
 import { formatSwarmDryRun, swarmSettings } from "./dryrun.js";
-import { type Options, parseOptions, type RawOptions } from "./options.js";
+import { type OptionNames, type Options, parseOptions, type RawOptions } from "./options.js";
 
 export interface SwarmTarget {
   docker: Docker;
@@ -34,6 +35,10 @@ export interface SwarmTarget {
   debug(fields: Record<string, unknown>, msg: string): void;
   /** The compose file(s) found as on one host (-f, COMPOSE_FILE, or ./compose.yaml): the write-back's. */
   compose: ComposeProject;
+  /** The options with the stack file's x-compose-roll blocks and COMPOSE_ROLL_* filled in. */
+  raw: RawOptions;
+  /** Where a value came from, for parseOptions' refusals. */
+  names: OptionNames;
 }
 
 /** `<stack>_<service>`, as `docker service` names it. */
@@ -41,7 +46,7 @@ export const swarmName = (t: SwarmTarget) => t.facts.service?.name ?? `${t.svc.p
 
 /** The command's options for a Swarm service (no compose project to read them from). */
 export const swarmOptions = (t: SwarmTarget, raw: RawOptions): Options =>
-  parseOptions(t.svc.service, raw, process.cwd(), false);
+  parseOptions(t.svc.service, raw, process.cwd(), false, t.names);
 
 /** The lock and the revision history, as Swarm configs reached through the manager. */
 export function swarmState(t: SwarmTarget) {
@@ -53,13 +58,9 @@ export function swarmState(t: SwarmTarget) {
 }
 
 export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
-  const image = raw.image;
-  if (!image) {
-    throw new RefusedError(
-      `${describeSwarm(t.facts)}: name the image to roll it to`,
-      "run `compose-roll <service> --image <registry/app:tag>`",
-    );
-  }
+  // No --image: the image the stack file names now (edit the tag, then roll), as on one host.
+  const image = raw.image ?? filesImage(t.compose, t.svc.service);
+  if (!raw.image) t.say(`rolling ${swarmName(t)} to ${image}, the image ${t.compose.files.join(", ")} name`);
   const files = writeBack(t, raw, image);
   if (raw.dryRun) return dryRunRollout(t, raw, async () => ({ pinned: image, ref: image }), files);
   await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image), files.settle);
