@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import { composeProject } from "../compose/adapter.js";
 import type { Project } from "../compose/project.js";
 import { RefusedError } from "../controller/errors.js";
-import { prepareSwarmWriteBack } from "./swarm-writeback.js";
+import { prepareSwarmWriteBack, writeBackAfterRepair } from "./swarm-writeback.js";
 
 const STACK = `services:
   web:
@@ -99,6 +99,25 @@ describe("prepareSwarmWriteBack", () => {
     rmSync(linked);
     symlinkSync(join(outside, "real.yaml"), linked);
     expect(() => prepare(compose)).toThrow(RefusedError);
+    expect(readFileSync(join(outside, "real.yaml"), "utf8")).toBe(STACK);
+  });
+
+  it("after a repair, a stack file it may not write is one warning line, never a failure", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "cr-swarm8-wb-out-"));
+    writeFileSync(join(outside, "real.yaml"), STACK);
+    const { dir, compose } = stack({ "compose.yaml": STACK });
+    const linked = join(dir, "compose.yaml");
+    rmSync(linked);
+    symlinkSync(join(outside, "real.yaml"), linked);
+    const said: string[] = [];
+    await writeBackAfterRepair({
+      compose,
+      service: "web",
+      ref: "reg:5000/app:v2",
+      write: true,
+      say: (l) => said.push(l),
+    });
+    expect(said).toEqual([expect.stringMatching(/^warning: the compose files were not updated: /)]);
     expect(readFileSync(join(outside, "real.yaml"), "utf8")).toBe(STACK);
   });
 

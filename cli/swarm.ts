@@ -3,14 +3,14 @@
 // the cluster's store.
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
+import { filesImage } from "../app/roll.js";
 import { interruptible } from "../app/signals.js";
 import { planRepairSwarm, planSwarm, type SwarmPlan } from "../app/swarm-dryrun.js";
 import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
-import { filesImage } from "../app/roll.js";
 import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
 import { swarmSync } from "../app/swarm-sync.js";
 import { undoImage, undoSwarm } from "../app/swarm-undo.js";
-import { prepareSwarmWriteBack, type SwarmWriteBack } from "../app/swarm-writeback.js";
+import { prepareSwarmWriteBack, type SwarmWriteBack, writeBackAfterRepair } from "../app/swarm-writeback.js";
 import { RefusedError } from "../controller/errors.js";
 import type { ComposeProject, LockInfo, ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
@@ -67,14 +67,15 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
 }
 
 /** The compose files' write-back of `ref`, planned (or refused) before anything changes. */
+const writeBackOf = (t: SwarmTarget, raw: RawOptions, ref: string) => ({
+  compose: t.compose,
+  service: t.svc.service,
+  ref,
+  write: swarmOptions(t, raw).write,
+  say: t.say,
+});
 const writeBack = (t: SwarmTarget, raw: RawOptions, ref: string) =>
-  prepareSwarmWriteBack({
-    compose: t.compose,
-    service: t.svc.service,
-    ref,
-    write: swarmOptions(t, raw).write,
-    say: t.say,
-  });
+  prepareSwarmWriteBack(writeBackOf(t, raw, ref));
 
 export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
   const opts = swarmOptions(t, raw);
@@ -150,19 +151,12 @@ export async function repairSwarmCommand(t: SwarmTarget, raw: RawOptions): Promi
         stale: staleness(opts),
       }),
     );
-  // Finished on the interrupted run's target: the files are to name it, as after that rollout. A
-  // repair converges whatever the files say, so they are only planned now, and a refusal is a warning.
   await changeSwarm(
     t,
     raw,
     (ctx) => repairSwarm(ctx),
     async (r) => {
-      if (!r.ref) return;
-      try {
-        await writeBack(t, raw, r.ref).settle();
-      } catch (err) {
-        t.say(`warning: the compose files were not updated: ${(err as Error).message}`);
-      }
+      if (r.ref) await writeBackAfterRepair(writeBackOf(t, raw, r.ref));
     },
   );
 }
