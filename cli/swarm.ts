@@ -11,7 +11,6 @@ import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
 import { swarmSync } from "../app/swarm-sync.js";
 import { undoImage, undoSwarm } from "../app/swarm-undo.js";
 import { prepareSwarmWriteBack, type SwarmWriteBack, writeBackAfterRepair } from "../app/swarm-writeback.js";
-import { RefusedError } from "../controller/errors.js";
 import type { ComposeProject, LockInfo, ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
 import { systemClock } from "../engine/index.js";
