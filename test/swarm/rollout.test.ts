@@ -7,6 +7,7 @@
 // v2 → v3 at 15 s, to the tag edited in the stack file, with its x-compose-roll settings).
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatReport } from "../load/probe.js";
 import {
   appImage,
   deployStack,
@@ -19,7 +20,6 @@ import {
   testbedEnv,
   waitFor,
 } from "../support/swarm.js";
-import { formatReport } from "../load/probe.js";
 import {
   inspectService,
   standInsOn,
