@@ -5,6 +5,7 @@
 // files and the post-deploy hook after.
 import { HealthError, RefusedError } from "../controller/errors.js";
 import type { ImageInfo } from "../controller/model.js";
+import type { ComposeProject } from "../controller/ports.js";
 import { observe, type RolloutResult, replicaCount } from "../controller/rollout.js";
 import { bakeStep, refuseUnbaked } from "./bake.js";
 import { alreadyThere, checkTraefikLabels, targetCount } from "./change.js";
@@ -26,20 +27,20 @@ export type Outcome = { planned: RolloutPlan } | { rolled: RolloutResult };
  * image and is written back), at the replica count they (or `--scale`) ask for.
  */
 export async function rollRelease(ctx: AppContext, ref?: string): Promise<Outcome> {
-  const target = ref ?? filesImage(ctx);
+  const target = ref ?? filesImage(ctx.compose, ctx.svc.service);
   const image = await releaseImage(ctx, target);
   const command = ref ? `roll --image ${ref}` : `roll ${ctx.svc.service} (${target}, from the compose files)`;
   return roll(ctx, image, command, true, { scale: true, fromFiles: ref === undefined });
 }
 
 /** The image the compose files name for the service; refused when there is none to go by. */
-function filesImage(ctx: AppContext): string {
-  const ref = ctx.compose.files.length ? ctx.compose.image(ctx.svc.service) : undefined;
+export function filesImage(compose: Pick<ComposeProject, "files" | "image">, service: string): string {
+  const ref = compose.files.length ? compose.image(service) : undefined;
   if (!ref) {
     throw new RefusedError(
-      ctx.compose.files.length
-        ? `the compose files name no image for ${ctx.svc.service}, and no --image was given`
-        : `no compose file here says which image ${ctx.svc.service} should run, and no --image was given`,
+      compose.files.length
+        ? `the compose files name no image for ${service}, and no --image was given`
+        : `no compose file here says which image ${service} should run, and no --image was given`,
       "pass --image <ref>, or run from the project's directory (or -f <compose file>) with `image:` set",
     );
   }

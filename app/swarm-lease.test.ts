@@ -99,8 +99,12 @@ describe("the Swarm lock's lease", () => {
     expect((err as Error).message).toMatch(
       /still runs \(lock held by ci@runner-a pid 100: on another host, renewed its 60s lease \d+s ago\)/,
     );
-    // A rollout by B is refused too (its stand-ins serve while A's service is out of Traefik).
-    expect(exitCodeFor(await rollSwarm(b.ctx, "app:v3").catch((e: Error) => e))).toBe(2);
+    // A rollout by B is refused too: locked (3), not "a killed rollout left stand-ins" (2).
+    const locked = await rollSwarm(b.ctx, "app:v3").catch((e: Error) => e);
+    expect(exitCodeFor(locked)).toBe(3);
+    expect((locked as Error).message).toMatch(
+      /shop_web is locked: web --image app:v2 by ci@runner-a pid 100/,
+    );
     const holder = (await b.lock.read(b.ctx.svc)) as LockInfo;
     expect(holder.by.host).toBe("runner-a");
     expect(holder.renewedAgoMs).toBeLessThanOrEqual(LEASE / 6);
@@ -151,5 +155,74 @@ describe("the Swarm lock's lease", () => {
     expect(versions(w.f)).toBe(after);
     expect(recordsA).toEqual([]);
     expect((await b.lock.read(b.ctx.svc))?.by.host).toBe("runner-b");
+  });
+});
+
+describe("--wait on a Swarm", () => {
+  /** B's clock: each sleep moves it on at once; `onSleep` runs at B's n-th sleep (A finishing). */
+  function waiter(w: ReturnType<typeof world>, waitMs: number, onSleep: (n: number) => Promise<void>) {
+    const b = runner(w, B, new ManualClock(), []);
+    let t = 0;
+    let n = 0;
+    const clock = {
+      now: () => t,
+      sleep: async (ms: number) => {
+        t += ms;
+        await onSleep(++n);
+      },
+    };
+    return { ...b, ctx: { ...b.ctx, clock, waitMs } };
+  }
+
+  it("a second rollout waits for a live holder, then rolls from where that one left the service", async () => {
+    const w = world();
+    const records: Revision[] = [];
+    const a = await heldUp(w, w.manager, records);
+    const b = waiter(w, 10 * 60_000, async (n) => {
+      if (n !== 3) return;
+      a.resume();
+      await a.run;
+    });
+    b.ctx.history = { ...b.ctx.history, list: async () => records };
+    const r = await rollSwarm(b.ctx, "app:v3");
+    expect(b.said.filter((l) => l.startsWith("waiting for the lock"))).toEqual([
+      expect.stringMatching(/^waiting for the lock: web --image app:v2 by ci@runner-a pid 100 since /),
+    ]);
+    // From A's release, not from what the service ran when B first looked.
+    expect(r).toMatchObject({ from: "app:v2", to: "app:v3" });
+    expect(w.f.services.get("shop_web")).toMatchObject({ image: "app:v3", labels: L });
+    expect(w.store.configs.size).toBe(0);
+  });
+
+  it("a second rollout of the same image finds it done once the holder finishes", async () => {
+    const w = world();
+    const a = await heldUp(w, w.manager, []);
+    const b = waiter(w, 10 * 60_000, async (n) => {
+      if (n !== 2) return;
+      a.resume();
+      await a.run;
+    });
+    const r = await rollSwarm(b.ctx, "app:v2");
+    expect(r).toMatchObject({ unchanged: true, to: "app:v2" });
+  });
+
+  it("gives up at the end of --wait: exit 3 naming the holder, nothing changed", async () => {
+    const w = world();
+    const a = await heldUp(w, w.manager, []);
+    const before = versions(w.f);
+    let sleeps = 0;
+    const b = waiter(w, 5000, async () => {
+      sleeps++;
+    });
+    const err = await rollSwarm(b.ctx, "app:v3").catch((e: Error) => e);
+    expect(err).toBeInstanceOf(LockHeldError);
+    expect(exitCodeFor(err)).toBe(3);
+    expect((err as Error).message).toMatch(
+      /shop_web is locked: web --image app:v2 by ci@runner-a .*\(waited 5 s\)/,
+    );
+    expect(sleeps).toBe(5);
+    expect(versions(w.f)).toBe(before);
+    a.resume();
+    await a.run;
   });
 });

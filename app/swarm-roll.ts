@@ -30,6 +30,7 @@ import {
 } from "../controller/swarm-rollout.js";
 import { type Lease, underLease } from "./swarm-lease.js";
 import { type StepsContext, SwarmSteps } from "./swarm-steps.js";
+import { lockedBy, waitForLock } from "./swarm-wait.js";
 
 export interface SwarmRollContext extends StepsContext {
   lock: Lock;
@@ -48,6 +49,8 @@ export interface SwarmRollContext extends StepsContext {
   leaseMs?: number;
   /** Renews the lease of the lock `info` took until stopped (app/swarm-lease.ts). */
   keep?(info: LockInfo): Lease;
+  /** --wait: how long a live holder of the lock is waited for (none: refused at once). */
+  waitMs?: number;
 }
 
 export interface SwarmRollResult {
@@ -100,6 +103,27 @@ export async function rollSwarm(
   imageRef: string,
   ref = imageRef,
 ): Promise<SwarmRollResult> {
+  const deadline = ctx.clock.now() + (ctx.waitMs ?? 0);
+  let waited = false;
+  for (;;) {
+    waited = await waitForLock(ctx, deadline, waited);
+    const taken = await takeAndRoll(ctx, imageRef, ref, deadline);
+    if (taken !== "raced") return taken;
+    waited = true;
+  }
+}
+
+/**
+ * Reads where the service stands, takes the lock and rolls; "raced": another runner took the
+ * lock between the wait and the take, and the wait may go on.
+ */
+async function takeAndRoll(
+  ctx: SwarmRollContext,
+  imageRef: string,
+  ref: string,
+  deadline: number,
+): Promise<SwarmRollResult | "raced"> {
+  // The rollout's own time: a wait for the lock is not part of it.
   const started = ctx.clock.now();
   const { snap, left, lb, image, unchanged } = await startingPoint(ctx, imageRef);
   if (unchanged) {
@@ -128,15 +152,13 @@ export async function rollSwarm(
   if (!got.acquired) {
     const h = got.holder;
     const gone = ctx.stale?.(h);
+    if (!gone?.stale && ctx.clock.now() < deadline) return "raced";
     if (gone?.stale)
       throw new LockHeldError(
         `${ctx.name} is locked by an interrupted rollout (${gone.why}): ${h.command} since ${h.since}`,
         `run \`compose-roll repair ${ctx.svc.service}\`: it converges what that run left and frees the lock`,
       );
-    throw new LockHeldError(
-      `${ctx.name} is locked: ${h.command} by ${h.by.user}@${h.by.host} pid ${h.by.pid} since ${h.since}`,
-      `wait for that rollout; if it is dead: \`compose-roll lock release ${ctx.svc.service}\`, then roll again`,
-    );
+    throw lockedBy(ctx, h);
   }
   const record = (result: Revision["result"], reason?: string) =>
     ctx.history

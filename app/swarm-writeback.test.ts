@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import { composeProject } from "../compose/adapter.js";
 import type { Project } from "../compose/project.js";
 import { RefusedError } from "../controller/errors.js";
-import { prepareSwarmWriteBack } from "./swarm-writeback.js";
+import { prepareSwarmWriteBack, writeBackAfterRepair } from "./swarm-writeback.js";
 
 const STACK = `services:
   web:
@@ -90,16 +90,35 @@ describe("prepareSwarmWriteBack", () => {
     expect(readFileSync(join(dir, "compose.yaml"), "utf8")).toBe(STACK);
   });
 
-  it("refuses before any change a stack file linked outside the stack's directory", () => {
+  /** A stack whose compose.yaml is a link to a file outside its directory. */
+  function linkedOutside() {
     const outside = mkdtempSync(join(tmpdir(), "cr-swarm8-wb-out-"));
     writeFileSync(join(outside, "real.yaml"), STACK);
     const { dir, compose } = stack({ "compose.yaml": STACK });
-    // The project's file is now a link to a file outside its directory.
     const linked = join(dir, "compose.yaml");
     rmSync(linked);
     symlinkSync(join(outside, "real.yaml"), linked);
+    return { real: join(outside, "real.yaml"), compose };
+  }
+
+  it("refuses before any change a stack file linked outside the stack's directory", () => {
+    const { real, compose } = linkedOutside();
     expect(() => prepare(compose)).toThrow(RefusedError);
-    expect(readFileSync(join(outside, "real.yaml"), "utf8")).toBe(STACK);
+    expect(readFileSync(real, "utf8")).toBe(STACK);
+  });
+
+  it("after a repair, a stack file it may not write is one warning line, never a failure", async () => {
+    const { real, compose } = linkedOutside();
+    const said: string[] = [];
+    await writeBackAfterRepair({
+      compose,
+      service: "web",
+      ref: "reg:5000/app:v2",
+      write: true,
+      say: (l) => said.push(l),
+    });
+    expect(said).toEqual([expect.stringMatching(/^warning: the compose files were not updated: /)]);
+    expect(readFileSync(real, "utf8")).toBe(STACK);
   });
 
   it("an image from a variable: written to the env file, with a warning that stack deploy reads no env file", async () => {

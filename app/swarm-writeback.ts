@@ -68,3 +68,16 @@ export function prepareSwarmWriteBack(o: SwarmWriteBackInput): SwarmWriteBack {
     },
   };
 }
+
+/**
+ * After a repair that finished the interrupted run: the files are to name its target, as after
+ * that rollout. A repair converges whatever the files say, so they were not planned before it, and
+ * one that cannot be written is a warning here, never a refusal.
+ */
+export async function writeBackAfterRepair(o: SwarmWriteBackInput): Promise<void> {
+  try {
+    await prepareSwarmWriteBack(o).settle();
+  } catch (err) {
+    o.say(`warning: the compose files were not updated: ${(err as Error).message}`);
+  }
+}

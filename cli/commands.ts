@@ -26,7 +26,7 @@ function print(ctx: Context, outcome: Outcome | undefined): void {
 
 export async function rollCommand(service: string, raw: RawOptions): Promise<void> {
   const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: true });
-  if ("swarm" in ctx) return rollSwarmCommand(ctx.swarm, raw);
+  if ("swarm" in ctx) return rollSwarmCommand(ctx.swarm, ctx.swarm.raw);
   print(ctx, await rollRelease(ctx.app, raw.image));
 }
 
@@ -34,7 +34,7 @@ export async function undoCommand(service: string | undefined, raw: RawOptions):
   // Without a service: the newest release as a whole, when it changed several services.
   if (service === undefined && !raw.dryRun && (await undoProject(raw))) return;
   const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: true });
-  if ("swarm" in ctx) return undoSwarmCommand(ctx.swarm, raw);
+  if ("swarm" in ctx) return undoSwarmCommand(ctx.swarm, ctx.swarm.raw);
   print(ctx, await undo(ctx.app));
 }
 
@@ -42,13 +42,13 @@ export async function repairCommand(service: string | undefined, raw: RawOptions
   // Without a service, after a killed release: the project converges as `compose-roll up` does.
   if (service === undefined && !raw.dryRun && (await repairProject(raw))) return;
   const ctx = await openTarget(service, raw, { traefik: true, writeBack: true, swarm: true });
-  if ("swarm" in ctx) return repairSwarmCommand(ctx.swarm, raw);
+  if ("swarm" in ctx) return repairSwarmCommand(ctx.swarm, ctx.swarm.raw);
   print(ctx, await repair(ctx.app));
 }
 
 export async function syncCommand(service: string, raw: RawOptions): Promise<void> {
   const target = await openTarget(service, raw, { traefik: true, swarm: true });
-  if ("swarm" in target) return syncSwarmCommand(target.swarm, raw);
+  if ("swarm" in target) return syncSwarmCommand(target.swarm, target.swarm.raw);
   const ctx = target;
   const synced = await sync(ctx.app);
   if (synced) return;

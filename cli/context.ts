@@ -139,10 +139,32 @@ export async function openTarget(
   const svc = { project: project.name, service: name };
   const swarm =
     needs.traefik || needs.mode || needs.swarm ? await swarmTarget(docker, svc, !!needs.swarm) : undefined;
+  // Flags > COMPOSE_ROLL_* > the service's x-compose-roll > the project's (> the last revision's).
+  const settings = (remembered?: Record<string, string>) =>
+    resolveSettings({
+      flags: raw,
+      env: process.env,
+      project: project.settings,
+      service: project.services[name]?.settings,
+      serviceName: name,
+      ...(project.files[0] ? { file: project.files[0] } : {}),
+      // An override file's block is named as that file's, not the first -f file's.
+      blockFiles: {
+        ...(project.settingsFile ? { project: project.settingsFile } : {}),
+        ...(project.services[name]?.settingsFile ? { service: project.services[name].settingsFile } : {}),
+      },
+      projectDir: project.dir,
+      ...(remembered ? { remembered } : {}),
+      host: { url: host.url, remote: host.endpoint.kind === "tcp" },
+    });
   if (swarm) {
     const debug = (f: Record<string, unknown>, m: string) => log.debug(f, m);
     const compose = composeProject(project, env);
-    return { swarm: { docker, svc, facts: swarm, http, say, debug, compose } };
+    // The stack file's x-compose-roll blocks, as on one host; a Swarm keeps no remembered settings.
+    const resolved = settings();
+    for (const line of resolved.ignored) say(line);
+    const target = { docker, svc, facts: swarm, http, say, debug, compose };
+    return { swarm: { ...target, raw: resolved.raw, names: resolved.names } };
   }
   if (!needs.project) checkRollable(project, name);
   log.debug({ project: project.name, files: project.files, apiVersion }, "project resolved");
@@ -155,24 +177,7 @@ export async function openTarget(
   // The last revision remembers how this service is routed; flags given now win.
   const last = (await history.list(svc).catch(() => []))[0];
   log.debug({ settings: last?.settings }, "settings of the last revision");
-  // Flags > COMPOSE_ROLL_* > the service's x-compose-roll > the project's > the last revision's.
-  const serviceFile = project.services[name]?.settingsFile;
-  const resolved = resolveSettings({
-    flags: raw,
-    env: process.env,
-    project: project.settings,
-    service: project.services[name]?.settings,
-    serviceName: name,
-    ...(project.files[0] ? { file: project.files[0] } : {}),
-    // An override file's block is named as that file's, not the first -f file's.
-    blockFiles: {
-      ...(project.settingsFile ? { project: project.settingsFile } : {}),
-      ...(serviceFile ? { service: serviceFile } : {}),
-    },
-    projectDir: project.dir,
-    ...(last?.settings ? { remembered: last.settings } : {}),
-    host: { url: host.url, remote: host.endpoint.kind === "tcp" },
-  });
+  const resolved = settings(last?.settings);
   for (const line of resolved.ignored) say(line);
   // Label mode needs no --traefik-file: decide the mode before requiring one.
   let opts = parseOptions(name, resolved.raw, process.cwd(), false, resolved.names);

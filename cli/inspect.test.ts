@@ -13,7 +13,11 @@ import type { Context } from "./context.js";
 const ctx = vi.hoisted(() => ({ current: undefined as unknown }));
 vi.mock("./context.js", () => ({
   openContext: async () => ctx.current,
-  openTarget: async () => ctx.current,
+  // A Swarm target carries the options as openTarget resolved them: here, the flags as given.
+  openTarget: async (_: unknown, raw: unknown) => {
+    const got = ctx.current as { swarm?: object } | undefined;
+    return got?.swarm ? { swarm: { ...got.swarm, raw, names: {} } } : got;
+  },
 }));
 const { historyCommand, lockReleaseCommand, lockStatusCommand, statusCommand } = await import("./inspect.js");
 

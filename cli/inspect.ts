@@ -17,7 +17,7 @@ import { swarmHistoryCommand, swarmStatusCommand } from "./swarm-inspect.js";
 export async function historyCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   if (service === undefined) return releaseHistory(raw);
   const ctx = await openTarget(service, raw, { traefik: false, swarm: true });
-  if ("swarm" in ctx) return swarmHistoryCommand(ctx.swarm, raw);
+  if ("swarm" in ctx) return swarmHistoryCommand(ctx.swarm, ctx.swarm.raw);
   const { revisions, lost } = await history(ctx.app);
   if (lost && !ctx.opts.json) ctx.say(lost);
   printHistory({
@@ -53,7 +53,7 @@ async function releaseHistory(raw: RawOptions): Promise<void> {
 
 export async function statusCommand(service: string | undefined, raw: RawOptions): Promise<void> {
   const ctx = await openTarget(service, raw, { traefik: false, mode: true, swarm: true });
-  if ("swarm" in ctx) return swarmStatusCommand(ctx.swarm, raw);
+  if ("swarm" in ctx) return swarmStatusCommand(ctx.swarm, ctx.swarm.raw);
   const [{ obs, lock, routing, view, drain, drift, routed, unsynced, bake }, policy] = await Promise.all([
     status(ctx.app),
     releasePolicy(ctx.project, ctx.env, ctx.svc.service),
@@ -107,7 +107,7 @@ async function lockOf(service: string | undefined, raw: RawOptions) {
       next: "run `compose-roll status` and `compose-roll repair` once it ends",
     };
   const t = ctx.swarm;
-  const json = swarmOptions(t, raw).json;
+  const json = swarmOptions(t, t.raw).json;
   return {
     lock: swarmState(t).lock,
     svc: t.svc,

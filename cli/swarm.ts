@@ -3,14 +3,14 @@
 // the cluster's store.
 import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
+import { filesImage } from "../app/roll.js";
 import { interruptible } from "../app/signals.js";
 import { planRepairSwarm, planSwarm, type SwarmPlan } from "../app/swarm-dryrun.js";
 import { repairSwarm, type SwarmRepairContext } from "../app/swarm-repair.js";
 import { rollSwarm, type SwarmRollResult } from "../app/swarm-roll.js";
 import { swarmSync } from "../app/swarm-sync.js";
 import { undoImage, undoSwarm } from "../app/swarm-undo.js";
-import { prepareSwarmWriteBack, type SwarmWriteBack } from "../app/swarm-writeback.js";
-import { RefusedError } from "../controller/errors.js";
+import { prepareSwarmWriteBack, type SwarmWriteBack, writeBackAfterRepair } from "../app/swarm-writeback.js";
 import type { ComposeProject, LockInfo, ServiceRef } from "../controller/ports.js";
 import { describeSwarm, type SwarmFacts } from "../controller/swarm-rules.js";
 import { systemClock } from "../engine/index.js";
@@ -23,7 +23,7 @@ import { SwarmLock } from "../state/swarm-lock.js";
 import { TraefikApi } from "../traefik/api.js";
 import { SwarmTraefik } from "../traefik/swarm.js";
 import { formatSwarmDryRun, swarmSettings } from "./dryrun.js";
-import { type Options, parseOptions, type RawOptions } from "./options.js";
+import { type OptionNames, type Options, parseOptions, type RawOptions } from "./options.js";
 
 export interface SwarmTarget {
   docker: Docker;
@@ -34,6 +34,10 @@ export interface SwarmTarget {
   debug(fields: Record<string, unknown>, msg: string): void;
   /** The compose file(s) found as on one host (-f, COMPOSE_FILE, or ./compose.yaml): the write-back's. */
   compose: ComposeProject;
+  /** The options with the stack file's x-compose-roll blocks and COMPOSE_ROLL_* filled in. */
+  raw: RawOptions;
+  /** Where a value came from, for parseOptions' refusals. */
+  names: OptionNames;
 }
 
 /** `<stack>_<service>`, as `docker service` names it. */
@@ -41,7 +45,7 @@ export const swarmName = (t: SwarmTarget) => t.facts.service?.name ?? `${t.svc.p
 
 /** The command's options for a Swarm service (no compose project to read them from). */
 export const swarmOptions = (t: SwarmTarget, raw: RawOptions): Options =>
-  parseOptions(t.svc.service, raw, process.cwd(), false);
+  parseOptions(t.svc.service, raw, process.cwd(), false, t.names);
 
 /** The lock and the revision history, as Swarm configs reached through the manager. */
 export function swarmState(t: SwarmTarget) {
@@ -53,27 +57,24 @@ export function swarmState(t: SwarmTarget) {
 }
 
 export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
-  const image = raw.image;
-  if (!image) {
-    throw new RefusedError(
-      `${describeSwarm(t.facts)}: name the image to roll it to`,
-      "run `compose-roll <service> --image <registry/app:tag>`",
-    );
-  }
+  // No --image: the image the stack file names now (edit the tag, then roll), as on one host.
+  const image = raw.image ?? filesImage(t.compose, t.svc.service);
+  if (!raw.image) t.say(`rolling ${swarmName(t)} to ${image}, the image ${t.compose.files.join(", ")} name`);
   const files = writeBack(t, raw, image);
   if (raw.dryRun) return dryRunRollout(t, raw, async () => ({ pinned: image, ref: image }), files);
   await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image), files.settle);
 }
 
 /** The compose files' write-back of `ref`, planned (or refused) before anything changes. */
+const writeBackOf = (t: SwarmTarget, raw: RawOptions, ref: string) => ({
+  compose: t.compose,
+  service: t.svc.service,
+  ref,
+  write: swarmOptions(t, raw).write,
+  say: t.say,
+});
 const writeBack = (t: SwarmTarget, raw: RawOptions, ref: string) =>
-  prepareSwarmWriteBack({
-    compose: t.compose,
-    service: t.svc.service,
-    ref,
-    write: swarmOptions(t, raw).write,
-    say: t.say,
-  });
+  prepareSwarmWriteBack(writeBackOf(t, raw, ref));
 
 export async function undoSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise<void> {
   const opts = swarmOptions(t, raw);
@@ -149,19 +150,12 @@ export async function repairSwarmCommand(t: SwarmTarget, raw: RawOptions): Promi
         stale: staleness(opts),
       }),
     );
-  // Finished on the interrupted run's target: the files are to name it, as after that rollout. A
-  // repair converges whatever the files say, so they are only planned now, and a refusal is a warning.
   await changeSwarm(
     t,
     raw,
     (ctx) => repairSwarm(ctx),
     async (r) => {
-      if (!r.ref) return;
-      try {
-        await writeBack(t, raw, r.ref).settle();
-      } catch (err) {
-        t.say(`warning: the compose files were not updated: ${(err as Error).message}`);
-      }
+      if (r.ref) await writeBackAfterRepair(writeBackOf(t, raw, r.ref));
     },
   );
 }
@@ -211,6 +205,7 @@ async function changeSwarm(
     ...(tag ? { process: tag } : {}),
     stale: staleness(opts),
     leaseMs: opts.lockLeaseMs,
+    waitMs: opts.waitMs,
     keep: (info) =>
       keepLease({
         lock: state.lock,

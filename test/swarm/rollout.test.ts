@@ -4,9 +4,10 @@
 // and a one-level rollback that changes nothing, and its compose file names the new image, so a
 // `docker stack deploy` of that file restarts nothing; a never-healthy image leaves it untouched.
 // One stack of 3 replicas, shared by the cases in order (v1 → v2 at 1 s, broken, v3 interrupted,
-// v2 → v3 at 15 s).
-import { readFileSync } from "node:fs";
+// v2 → v3 at 15 s, to the tag edited in the stack file, with its x-compose-roll settings).
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatReport } from "../load/probe.js";
 import {
   appImage,
   deployStack,
@@ -19,7 +20,14 @@ import {
   testbedEnv,
   waitFor,
 } from "../support/swarm.js";
-import { inspectService, standInsOn, storedService, swarmCliUnderLoad } from "../support/swarm-cli.js";
+import {
+  inspectService,
+  standInsOn,
+  storedService,
+  swarmCli,
+  swarmCliUnderLoad,
+  underLoad,
+} from "../support/swarm-cli.js";
 
 const N = 3;
 let tb: Testbed;
@@ -108,8 +116,18 @@ describe("compose-roll on a Swarm stack service", () => {
     expect(await standIns()).toEqual([]);
   });
 
-  it("rolls v2 → v3 at Traefik's default 15 s poll with no failed request", async () => {
-    const { run, load } = await roll("v3", 15);
+  it("rolls v2 → v3 at Traefik's default 15 s poll with no failed request: the tag edited in the stack file, no --image, Traefik named in its x-compose-roll", async () => {
+    // The user's workflow: edit the tag, then roll; the settings live in the file, not in flags.
+    const file = readFileSync(stack.composeFile, "utf8").replace(appImage(tb, "v2"), appImage(tb, "v3"));
+    writeFileSync(
+      stack.composeFile,
+      `${file}x-compose-roll:\n  traefik-api: ${stack.api(15)}\n  traefik-url: ${stack.url(15)}\n`,
+    );
+    const { result: run, load, seconds } = await underLoad(stack, 15, () => swarmCli(tb, stack, ["web"]));
+    console.log(
+      `swarm rollout to the file's v3 at the 15 s poll: exit ${run.code} in ${seconds.toFixed(1)} s; ${formatReport(load)}`,
+    );
+    expect(run.stderr).toMatch(/rolling \S+_web to \S+:v3, the image \S+compose\.yaml name/);
     expect(run.code, run.stderr).toBe(0);
     expect(load.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
     expect(load.lastRelease).toBe("v3");

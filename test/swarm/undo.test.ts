@@ -74,9 +74,19 @@ describe("history, status and undo on a Swarm stack service", () => {
     expect(h.stdout).toBe(`no revisions of ${stack.name}/web recorded in the Swarm\n`);
   });
 
-  it("after a rollout v1 → v2, history lists it by digest and status shows it", async () => {
-    const r = await swarmCli(tb, stack, ["web", "--image", appImage(tb, "v2")], 1);
+  it("after a rollout v1 → v2 (a second runner with --wait waits, then finds it done), history lists it by digest and status shows it", async () => {
+    // A second pipeline deploying the same tag, started while the first holds the lock.
+    let second: ReturnType<typeof swarmCli> | undefined;
+    const r = await swarmCli(tb, stack, ["web", "--image", appImage(tb, "v2")], 1, undefined, (err) => {
+      if (!second && /stand-in/.test(err))
+        second = swarmCli(tb, stack, ["web", "--image", appImage(tb, "v2"), "--wait", "3m"], 1);
+    });
     expect(r.code, r.stderr).toBe(0);
+    expect(second).toBeDefined();
+    const waited = await (second as NonNullable<typeof second>);
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(waited.stderr).toMatch(/waiting for the lock: web --image \S+:v2 by /);
+    expect(waited.stderr).toMatch(/already runs/);
     const v2 = (await inspect()).Spec.TaskTemplate.ContainerSpec.Image;
     expect(v2).toMatch(new RegExp(`^${appImage(tb, "v2")}@sha256:`));
 
