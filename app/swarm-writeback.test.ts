@@ -36,7 +36,14 @@ function stack(files: Record<string, string>, rawImage: string | null = "reg:500
       .map((f) => join(dir, f)),
     envFiles: [join(dir, ".env")],
     services: rawImage ? { web: { image: rawImage } as never } : {},
-    args: { files: [], envFiles: [], profiles: [] },
+    args: {
+      files: Object.keys(files)
+        .filter((f) => f.endsWith(".yaml"))
+        .map((f) => join(dir, f)),
+      envFiles: [],
+      profiles: [],
+      projectName: "shop",
+    },
     rawImages: rawImage ? { web: rawImage } : {},
   };
   return { dir, compose: composeProject(project, {}) };
@@ -78,6 +85,16 @@ describe("prepareSwarmWriteBack", () => {
       /compose.yaml declare no service web, so none names reg:5000\/app:v2; nothing written/,
     );
     expect(readFileSync(join(dir, "compose.yaml"), "utf8")).toBe(other);
+  });
+
+  it("another run wrote the same ref first (a second pipeline that waited): the files already say it, no warning", async () => {
+    const { dir, compose } = stack({ "compose.yaml": STACK });
+    const { wb, said } = prepare(compose);
+    const v2 = STACK.replace("reg:5000/app:v1", "reg:5000/app:v2");
+    writeFileSync(join(dir, "compose.yaml"), v2);
+    await wb.settle();
+    expect(said).toEqual([expect.stringMatching(/^the files already say image: reg:5000\/app:v2 in /)]);
+    expect(readFileSync(join(dir, "compose.yaml"), "utf8")).toBe(v2);
   });
 
   it("--no-write leaves the file and says what a stack deploy would then do", async () => {

@@ -3,7 +3,7 @@
 // image. `env` pins the Docker host for the docker CLI compose runs as.
 import type { ComposeProject, WriteBackPlan } from "../controller/ports.js";
 import { createReplicas } from "./create.js";
-import { type Project, serviceHash } from "./project.js";
+import { loadRawImages, type Project, serviceHash } from "./project.js";
 import { applyWrites, planWriteBack } from "./writeback.js";
 import { withWriteLock } from "./writeLock.js";
 
@@ -18,11 +18,17 @@ export function composeProject(project: Project, env: Record<string, string | un
     planWriteBack: (service, ref) => portPlan(planWriteBack(project, service, ref, env)),
     create: (service, count, o = {}) => createReplicas(project, service, count, env, o),
     rewrite: async (service, ref) => {
-      const first = planWriteBack(project, service, ref, env);
+      // The files as compose merges them now: another run (a second pipeline that rolled to
+      // this image first) may have written them since they were loaded.
+      const now = async (): Promise<Project> =>
+        project.rawImages && project.files.length
+          ? { ...project, rawImages: await loadRawImages(project.args, { cwd: project.dir, env }) }
+          : project;
+      const first = planWriteBack(await now(), service, ref, env);
       return withWriteLock(
         first.writes.map((w) => w.path),
-        () => {
-          const again = planWriteBack(project, service, ref, env);
+        async () => {
+          const again = planWriteBack(await now(), service, ref, env);
           applyWrites(again.writes);
           return portPlan(again);
         },

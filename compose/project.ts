@@ -94,11 +94,9 @@ export async function loadProject(input: ProjectInput): Promise<Project> {
   const dir = dirname(files[0] as string);
   const run = { cwd: input.cwd, env: input.env };
   // Services' own x- blocks are dropped by `--format json` in compose 2.31; YAML keeps them.
-  const [model, raw] = await Promise.all([
+  const [model, rawImages] = await Promise.all([
     compose(args, ["config", "--format", "yaml"], run).then(yamlRecord),
-    input.rawImages === false
-      ? undefined
-      : compose(args, ["config", "--no-interpolate", "--format", "yaml"], run).then(yamlRecord),
+    input.rawImages === false ? undefined : loadRawImages(args, run),
   ]);
   const texts = files.map(readYaml);
   const services: Record<string, ServiceConfig> = {};
@@ -108,11 +106,6 @@ export async function loadProject(input: ProjectInput): Promise<Project> {
       cfg.settings !== undefined && declaringFile(files, texts, ["services", svc, "x-compose-roll"]);
     if (file) cfg.settingsFile = file;
     services[svc] = cfg;
-  }
-  const rawImages: Record<string, string | undefined> = {};
-  for (const [svc, def] of Object.entries(asRecord(raw?.services))) {
-    const image = asRecord(def).image;
-    rawImages[svc] = typeof image === "string" ? image : undefined;
   }
   const name = typeof model.name === "string" ? model.name : normalizeProjectName(basename(dir));
   const settingsFile =
@@ -126,8 +119,25 @@ export async function loadProject(input: ProjectInput): Promise<Project> {
     ...(model["x-compose-roll"] !== undefined ? { settings: unescaped(model["x-compose-roll"]) } : {}),
     ...(settingsFile ? { settingsFile } : {}),
     args: { ...args, projectName: name },
-    ...(raw ? { rawImages } : {}),
+    ...(rawImages ? { rawImages } : {}),
   };
+}
+
+/**
+ * Each service's image before interpolation, as compose merges the files now: read again
+ * before a write-back, as another run may have rewritten the files since they were loaded.
+ */
+export async function loadRawImages(
+  args: ComposeArgs,
+  run: { cwd: string; env: Record<string, string | undefined> },
+): Promise<Record<string, string | undefined>> {
+  const raw = yamlRecord(await compose(args, ["config", "--no-interpolate", "--format", "yaml"], run));
+  const images: Record<string, string | undefined> = {};
+  for (const [svc, def] of Object.entries(asRecord(raw.services))) {
+    const image = asRecord(def).image;
+    images[svc] = typeof image === "string" ? image : undefined;
+  }
+  return images;
 }
 
 /**
