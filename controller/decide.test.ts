@@ -153,6 +153,26 @@ describe("decide: failures and leftovers", () => {
     });
   });
 
+  it("judges only the containers this run started: one of the goal image another run left stopped is retired", () => {
+    // A repair back to v1 after a SIGKILL: v1's web-1 was drained and stopped by the killed
+    // run, which died before removing it; web-4 (v2) serves, web-2 and web-3 (v1) too.
+    const obs = steady(3);
+    obs.replicas[0] = replica(1, v1, { running: false, exitCode: 0 });
+    obs.routed = obs.routed.slice(1);
+    obs.replicas.push(replica(4, v2));
+    obs.routed.push("http://10.0.0.4:8000");
+    const goal = { image: v1, replicas: 3, maxSurge: 1, restore: true };
+    expect(decide({ ...obs, mine: [] }, goal)).toMatchObject({ kind: "retire", replica: { number: 1 } });
+    // Unhealthy, as a drain file leaves it in label mode: retired too.
+    obs.replicas[0] = replica(1, v1, { health: "unhealthy" });
+    expect(decide({ ...obs, mine: [] }, goal)).toMatchObject({ kind: "retire", replica: { number: 1 } });
+    // Started by this run, it is a verdict on the image.
+    expect(decide({ ...obs, mine: ["id1"] }, goal)).toMatchObject({
+      kind: "fail",
+      reason: "demo-web-1 is unhealthy",
+    });
+  });
+
   it("removes a server with no container behind it before anything else", () => {
     const obs = steady(2);
     obs.routed.push("http://10.0.0.99:8000");

@@ -59,9 +59,13 @@ export function decide(obs: Observation, goal: Goal): Step {
   const fresh = obs.replicas.filter(isGoal(goal));
   const others = obs.replicas.filter((r) => !isGoal(goal)(r));
 
-  // 1. A goal container that died or turned unhealthy means the goal image is bad (or
-  //    can't run here): stop pushing it. The caller decides whether that means restore.
-  const failed = fresh.find((r) => !r.running || r.health === "unhealthy");
+  // 1. A goal container this run started that died or turned unhealthy means the goal image
+  //    is bad (or can't run here): stop pushing it. The caller decides whether that means
+  //    restore. One another run left so (a killed run's old container, stopped by its drain
+  //    but not removed, when a repair goes back to that image) is only a leftover: step 3.
+  const ours = (r: Replica) => obs.mine === undefined || obs.mine.includes(r.id);
+  const down = (r: Replica) => !r.running || r.health === "unhealthy";
+  const failed = fresh.find((r) => ours(r) && down(r));
   if (failed) {
     const reason = failed.running
       ? `${failed.name} is unhealthy`
@@ -77,8 +81,11 @@ export function decide(obs: Observation, goal: Goal): Step {
   // 3. An old container that is stopped (docker-rollout#20), unhealthy (hung: what Traefik
   //    sends it times out) or not in Traefik serves nobody: if still routed it fails
   //    requests, otherwise it only holds the surge. It goes first, before any replacement.
-  //    When restoring, this is where the failed new containers go.
-  const idle = others.find((r) => !r.running || !inRouter(r) || r.health === "unhealthy");
+  //    When restoring, this is where the failed new containers go, and where a goal
+  //    container another run left stopped or unhealthy goes.
+  const idle =
+    others.find((r) => !r.running || !inRouter(r) || r.health === "unhealthy") ??
+    fresh.find((r) => !ours(r) && down(r));
   if (idle) return { kind: "retire", replica: idle };
 
   // From here every container is running and every old one is routed.

@@ -41,6 +41,12 @@ export interface Observation {
   routed: string[];
   /** Container numbers held by containers the loop hides from decide() (still draining). */
   held?: number[];
+  /**
+   * IDs of the containers this process started. Unset: every container counts as this run's.
+   * A stopped or unhealthy container of the goal image that another run left (a SIGKILLed run's
+   * old container, stopped by its drain but never removed) says nothing about the image.
+   */
+  mine?: string[];
 }
 
 /** An image resolved on the host. */

@@ -16,10 +16,12 @@ export function planRollout(obs: Observation, goal: Goal, name: (n: number) => s
   // A retired container drains in the background while the next one starts: its number is
   // still taken for that start, and free again after it.
   let held: number[] = [];
+  // The plan's own starts, as the loop's: what runs already is judged as the loop judges it.
+  const mine: string[] = [];
   const steps: PlannedStep[] = [];
   const budget = 10 * (goal.replicas + 2) * Math.max(1, goal.maxSurge) + replicas.length;
   for (let i = 0; i < budget; i++) {
-    const step = decide({ replicas, routed, held }, goal);
+    const step = decide({ replicas, routed, held, mine }, goal);
     switch (step.kind) {
       case "done":
         return steps;
@@ -36,6 +38,7 @@ export function planRollout(obs: Observation, goal: Goal, name: (n: number) => s
           ...(goal.config ? { configHash: goal.config } : {}),
         };
         replicas.push(r);
+        mine.push(r.id);
         held = [];
         steps.push({ kind: "start", name: r.name, number: r.number });
         break;

@@ -266,6 +266,21 @@ describe("rollout", () => {
       expect(world.serving()).toBe(3);
     });
 
+    it("repair goes back past an old container the killed run stopped but never removed", async () => {
+      const world = await withNewOnes(killedMidway());
+      // The killed run had drained and stopped a second old container; the SIGKILL came before its removal.
+      const [stopped] = [...world.replicasById.values()];
+      if (stopped) stopped.running = false;
+      world.routed = world.routed.filter((u) => u !== stopped?.url);
+      const res = await rollout(deps(world), request(v1), { previous: v1, replicas: 3 });
+      expect(res.result).toBe("complete");
+      // Two served when the repair began (the kill had taken the rest): no minimum to hold here.
+      expect(images(world)).toEqual(Array(3).fill("app:v1"));
+      expect(world.serving()).toBe(3);
+      expect(world.routed).toHaveLength(3);
+      expect(world.replicasById.has(stopped?.id as string)).toBe(false);
+    });
+
     it("rolls back to the previous image on repair, removing the stale server", async () => {
       const world = await withNewOnes(killedMidway());
       const res = await rollout(deps(world), request(v1), { previous: v1, replicas: 3 });

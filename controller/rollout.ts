@@ -96,8 +96,10 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
   if (settled && before.replicas.length === target && before.routed.length === target) {
     return { result: "unchanged", from, to: req.image, replicas: target };
   }
-  // Shared by the rollout and its restore: a container draining stays hidden from both.
+  // Shared by the rollout and its restore: a container draining stays hidden from both, and
+  // what this process started is its own (decide() judges only those as failed).
   const drains = new Drains();
+  const mine = new Set<string>();
 
   deps.reporter.event({
     type: "start",
@@ -114,7 +116,7 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
       ...(req.config ? { config: req.config } : {}),
       ...(req.bake ? { bake: true } : {}),
     };
-    await reconcile(deps, req, template, goal, req.signal, drains);
+    await reconcile(deps, req, template, goal, req.signal, drains, mine);
   } catch (err) {
     const cause = stopped(req.signal) ?? (err instanceof Error ? err : new Error(String(err)));
     // No restore without the lock: the restore would drive a service another run may own now.
@@ -125,7 +127,7 @@ export async function rollout(deps: Deps, req: RolloutRequest, recovery?: Recove
     const restore = new AbortController().signal;
     try {
       const back = { image: from, replicas: n, maxSurge: 1, restore: true, ...(config ? { config } : {}) };
-      await reconcile(deps, req, template, back, restore, drains);
+      await reconcile(deps, req, template, back, restore, drains, mine);
     } catch (restoreErr) {
       const lostNow = lockLost(req.signal, restoreErr);
       if (lostNow) throw lostNow;
@@ -227,6 +229,7 @@ export async function reconcile(
   goal: Goal,
   signal: AbortSignal,
   drains = new Drains(),
+  mine = new Set<string>(),
 ): Promise<void> {
   // Each replica takes four steps; anything far beyond that is a loop, not progress.
   const budget = 10 * (goal.replicas + 2) * Math.max(1, goal.maxSurge);
@@ -240,6 +243,7 @@ export async function reconcile(
       ...seen,
       replicas: seen.replicas.filter((r) => !draining.has(r.id)),
       held: seen.replicas.filter((r) => draining.has(r.id)).map((r) => r.number),
+      mine: [...mine],
     };
     const step = decide(obs, goal);
     if (step.kind === "done") {
@@ -250,7 +254,7 @@ export async function reconcile(
     }
     req.beforeStep?.(i, step);
     await req.fence?.();
-    await execute(deps, req, template, goal, obs, step, signal, drains);
+    await execute(deps, req, template, goal, obs, step, signal, drains, mine);
   }
   throw new ComposeRollError(`no convergence after ${budget} steps`, "report this as a bug");
 }

@@ -75,6 +75,7 @@ export async function execute(
   step: Step,
   signal: AbortSignal,
   drains: Drains,
+  mine: Set<string> = new Set(),
 ): Promise<void> {
   const { engine, router, reporter, clock } = deps;
   const t = req.timeouts;
@@ -107,6 +108,7 @@ export async function execute(
     case "start": {
       const t0 = clock.now();
       const r = await startOne(deps, req, template, goal, step.number, signal);
+      mine.add(r.id);
       // The create time is the app's boot as much as the healthcheck wait (the overhead bench
       // counts create→healthy as the app's own); the event comes after, when the name is known.
       report(r, "adding", `created in ${clock.now() - t0} ms`);
