@@ -70,13 +70,27 @@ export async function createReplicas(
   });
 }
 
-/** Every container of the service, running or not (compose counts them all when it scales). */
+/** How often `compose ps` is asked again when a container vanished while it looked. */
+const PS_TRIES = 4;
+
+/**
+ * Every container of the service, running or not (compose counts them all when it scales).
+ * `compose ps` lists, then inspects each: an old container whose drain ends in between (the
+ * rollout removes it in the background) fails it with "No such container", so it asks again.
+ */
 async function ids(args: Project["args"], service: string, run: RunOptions): Promise<string[]> {
-  const out = await compose(args, ["ps", "-a", "-q", service], run);
-  return out
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean);
+  for (let tries = 1; ; tries++) {
+    try {
+      const out = await compose(args, ["ps", "-a", "-q", service], run);
+      return out
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
+    } catch (err) {
+      if (tries >= PS_TRIES || !/No such container/i.test(String((err as Error).message))) throw err;
+      await new Promise((ok) => setTimeout(ok, 100 * tries));
+    }
+  }
 }
 
 /** `docker rm -f` by ID, with the same Docker host compose used. */
