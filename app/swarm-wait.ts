@@ -4,6 +4,7 @@
 // which a rollout refuses (exit 2, "run repair"), when the truth is "locked" (exit 3, wait).
 import { LockHeldError } from "../controller/errors.js";
 import type { Clock, Lock, LockInfo, ServiceRef } from "../controller/ports.js";
+import { describeLock } from "./lock.js";
 
 export interface LockWaitContext {
   lock: Lock;
@@ -18,17 +19,11 @@ export interface LockWaitContext {
   waitMs?: number;
 }
 
-/** "web --image app:v2 by ci@runner-a pid 100 since …" */
-function holderLine(h: LockInfo): string {
-  const job = h.by.ciJob ? ` (${h.by.ciJob})` : "";
-  return `${h.command} by ${h.by.user}@${h.by.host} pid ${h.by.pid}${job} since ${h.since}`;
-}
-
 /** Exit 3: a live rollout holds the lock, and --wait (if any) ran out. */
 export function lockedBy(ctx: LockWaitContext, h: LockInfo): LockHeldError {
   const waited = ctx.waitMs ? ` (waited ${Math.round(ctx.waitMs / 1000)} s)` : "";
   return new LockHeldError(
-    `${ctx.name} is locked: ${holderLine(h)}${waited}`,
+    `${ctx.name} is locked: ${describeLock(h)}${waited}`,
     `wait for that rollout (--wait 10m); if it is dead: \`compose-roll lock release ${ctx.svc.service}\`, then roll again`,
   );
 }
@@ -44,7 +39,7 @@ export async function waitForLock(ctx: LockWaitContext, deadline: number, waited
     if (!holder || ctx.stale?.(holder).stale) return announced;
     const left = deadline - ctx.clock.now();
     if (left <= 0) throw lockedBy(ctx, holder);
-    if (!announced) ctx.say(`waiting for the lock: ${holderLine(holder)}`);
+    if (!announced) ctx.say(`waiting for the lock: ${describeLock(holder)}`);
     announced = true;
     await ctx.clock.sleep(Math.min(1000, left), never);
   }

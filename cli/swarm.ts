@@ -65,7 +65,7 @@ export async function rollSwarmCommand(t: SwarmTarget, raw: RawOptions): Promise
   await changeSwarm(t, raw, (ctx) => rollSwarm(ctx, image), files.settle);
 }
 
-/** The compose files' write-back of `ref`, planned (or refused) before anything changes. */
+/** What the compose files' write-back of `ref` needs. */
 const writeBackOf = (t: SwarmTarget, raw: RawOptions, ref: string) => ({
   compose: t.compose,
   service: t.svc.service,
@@ -73,6 +73,7 @@ const writeBackOf = (t: SwarmTarget, raw: RawOptions, ref: string) => ({
   write: swarmOptions(t, raw).write,
   say: t.say,
 });
+/** The compose files' write-back of `ref`, planned (or refused) before anything changes. */
 const writeBack = (t: SwarmTarget, raw: RawOptions, ref: string) =>
   prepareSwarmWriteBack(writeBackOf(t, raw, ref));
 
