@@ -193,22 +193,28 @@ export class TraefikApi {
 
   /** Server URLs of service `name` (default provider: file); undefined when Traefik lacks it. */
   async service(name: string, signal?: AbortSignal): Promise<string[] | undefined> {
-    const got = await this.get(`/api/http/services/${encodeURIComponent(qualify(name))}`, signal);
-    if (got === undefined) return undefined;
-    const servers = (got.body as { loadBalancer?: { servers?: { url?: unknown }[] } }).loadBalancer?.servers;
-    // Traefik omits `servers` for a load balancer with none.
-    return (servers ?? []).flatMap((s) => (typeof s.url === "string" ? [s.url] : []));
+    return (await this.serviceView(name, signal))?.servers;
   }
 
   /**
-   * The routers that send to service `name`; undefined when Traefik lacks the service. Traefik
-   * omits `usedBy` when none does: a service no router uses gets no request at all.
+   * Service `name`'s server URLs and the routers that send to it, from one read; undefined when
+   * Traefik lacks it. Traefik omits `usedBy` when no router does: such a service gets no request.
    */
-  async usedBy(name: string, signal?: AbortSignal): Promise<string[] | undefined> {
+  async serviceView(
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<{ servers: string[]; usedBy: string[] } | undefined> {
     const got = await this.get(`/api/http/services/${encodeURIComponent(qualify(name))}`, signal);
     if (got === undefined) return undefined;
-    const users = (got.body as { usedBy?: unknown }).usedBy;
-    return Array.isArray(users) ? users.filter((u): u is string => typeof u === "string") : [];
+    const body = got.body as { loadBalancer?: { servers?: { url?: unknown }[] }; usedBy?: unknown };
+    // Traefik omits `servers` for a load balancer with none.
+    const servers = (body.loadBalancer?.servers ?? []).flatMap((s) =>
+      typeof s.url === "string" ? [s.url] : [],
+    );
+    const usedBy = Array.isArray(body.usedBy)
+      ? body.usedBy.filter((u): u is string => typeof u === "string")
+      : [];
+    return { servers, usedBy };
   }
 
   async router(name: string, signal?: AbortSignal): Promise<ApiRouter | undefined> {

@@ -24,7 +24,8 @@ function fakeApi(state: { servers: string[] | undefined; usedBy?: string[] }): T
     url: "http://traefik.invalid",
     ping: async () => {},
     service: async () => state.servers && [...state.servers],
-    usedBy: async () => state.servers && (state.usedBy ?? ["web@docker"]),
+    serviceView: async () =>
+      state.servers && { servers: [...state.servers], usedBy: state.usedBy ?? ["web@docker"] },
   } as unknown as TraefikApi;
 }
 
@@ -115,12 +116,10 @@ describe("LabelRouter", () => {
   });
 
   it("refuses (exit 2), not fails, when the API errs on the service before anything changed", async () => {
-    const api = {
-      ...fakeApi({ servers: [] }),
-      service: async () => {
-        throw new Error("GET http://traefik.invalid/api/http/services/web-demo@docker: HTTP 500 oops");
-      },
-    } as unknown as TraefikApi;
+    const oops = async () => {
+      throw new Error("GET http://traefik.invalid/api/http/services/web-demo@docker: HTTP 500 oops");
+    };
+    const api = { ...fakeApi({ servers: [] }), service: oops, serviceView: oops } as unknown as TraefikApi;
     const r = new LabelRouter({
       api,
       service: "web-demo@docker",

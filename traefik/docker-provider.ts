@@ -45,6 +45,8 @@ export class LabelRouter implements Omit<Router, "describe"> {
   private readonly clock: Clock;
   /** Servers compose-roll accepts as routed: those serving when it started, and proven ones. */
   private trusted: Set<string> | undefined;
+  /** The routers that sent to the service when it was first read (preflight's check). */
+  private routers: string[] | undefined;
   /** Servers whose drain setServers() began: their stop must wait until Traefik dropped them. */
   private readonly pending = new Set<string>();
   /** Drains setServers() launched (the exec in flight); pending once it succeeded. */
@@ -67,8 +69,7 @@ export class LabelRouter implements Omit<Router, "describe"> {
     // Its containers are listed, yet users get 404: most often a router name (the labels'
     // traefik.http.routers.<name>) that another project's containers define too, which makes
     // Traefik drop the router for both. No rollout can be proven through it.
-    const users = await this.opts.api.usedBy(this.opts.service, signal).catch(refusal);
-    if (users !== undefined && users.length === 0) {
+    if (this.routers?.length === 0) {
       throw new RefusedError(
         `Traefik lists ${this.opts.service} but no router sends to it: requests for it get 404 now`,
         "check Traefik's log for \"defined multiple times\" (a router name another project's labels use too: rename it, or constrain the Docker provider to this project, see docs/routing-modes.md) and that the labels give the router a rule",
@@ -87,14 +88,15 @@ export class LabelRouter implements Omit<Router, "describe"> {
 
   private async trust(signal?: AbortSignal): Promise<Set<string>> {
     if (!this.trusted) {
-      const got = await this.opts.api.service(this.opts.service, signal);
+      const got = await this.opts.api.serviceView(this.opts.service, signal);
       if (got === undefined) {
         throw new RefusedError(
           `Traefik's API has no service ${this.opts.service}`,
           "check that Traefik runs with --providers.docker and the Docker socket, that the containers are healthy, and that the name is right (--traefik-service)",
         );
       }
-      this.trusted = new Set(got);
+      this.trusted = new Set(got.servers);
+      this.routers = got.usedBy;
     }
     return this.trusted;
   }
